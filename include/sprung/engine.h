@@ -1,0 +1,64 @@
+/* SprungEngine: a model compiled for one sample rate, block size and
+ * oversampling factor, rendering blocks of audio from timestamped events.
+ *
+ * Threading: new/free on the control thread; everything marked
+ * SPRUNG_REALTIME on the audio thread (one thread at a time per engine). */
+#ifndef SPRUNG_ENGINE_H
+#define SPRUNG_ENGINE_H
+
+#include <stdint.h>
+
+#include "sprung/attributes.h"
+#include "sprung/events.h"
+#include "sprung/model.h"
+#include "sprung/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct SprungEngine SprungEngine;
+
+typedef struct SprungEngineConfig {
+    double sample_rate;        /* output rate, Hz */
+    uint32_t max_block_frames; /* largest n_frames process() will be given */
+    uint32_t oversampling;     /* 1, 2 or 4: engine steps per output frame */
+} SprungEngineConfig;
+
+/* 48000 Hz, 4096 frames, no oversampling. */
+SPRUNG_API SprungEngineConfig sprung_engine_config_default(void);
+
+/* ---- Setup (control thread) ---- */
+
+/* Compiles `model` (which may be freed afterwards). Fails with
+ * SPRUNG_ERROR_UNSTABLE, naming the smallest oversampling factor that would
+ * be stable, when the model would blow up at this engine rate. All memory
+ * the engine will ever use is allocated here. */
+SPRUNG_API SprungStatus sprung_engine_new(const SprungEngineConfig *config,
+                                          const SprungModel *model, SprungEngine **out,
+                                          SprungError *error);
+
+SPRUNG_API void sprung_engine_free(SprungEngine *engine);
+
+/* Output frames by which the decimation filter delays the signal
+ * (0 without oversampling). */
+SPRUNG_API uint32_t sprung_engine_latency_frames(const SprungEngine *engine);
+
+/* ---- Audio thread ---- */
+
+/* Renders one block. Each event applies at its exact frame, so the output
+ * is bit-identical whatever the block sizes. Returns
+ * SPRUNG_ERROR_INVALID_ARGUMENT (and renders silence) for a block larger
+ * than max_block_frames, unsorted or out-of-range events, or too few
+ * output buffers. */
+SPRUNG_API SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine,
+                                                              const SprungBlock *block);
+
+/* Returns the simulation to its initial state (positions, velocities,
+ * active excitations, filter memory). */
+SPRUNG_API SPRUNG_REALTIME void sprung_engine_reset(SprungEngine *engine);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,11 @@
+/* libsprung: a real-time mass-spring physics synthesizer. Umbrella header. */
+#ifndef SPRUNG_SPRUNG_H
+#define SPRUNG_SPRUNG_H
+
+#include "sprung/attributes.h"
+#include "sprung/engine.h"
+#include "sprung/events.h"
+#include "sprung/model.h"
+#include "sprung/status.h"
+
+#endif
