@@ -4,6 +4,10 @@
  * to float32. Optional fields remember whether the preset gave them, so
  * saving writes back what was written and nothing more.
  *
+ * Comments: a preset may carry a "comment" (any JSON value) on the top
+ * level and on every object; it is kept as compact JSON text in `comment`
+ * (NULL when absent) so that saving writes it back.
+ *
  * Points: springs may join bodies and anchors. A point index p < n_bodies is
  * body p; p >= n_bodies is anchor p - n_bodies. */
 #ifndef SPRUNG_MODEL_MODEL_H
@@ -31,11 +35,13 @@ typedef struct SprungModelBody {
     SprungVec3 velocity;  /* default 0 */
     bool has_drag;
     bool has_velocity;
+    char *comment;        /* compact JSON text or NULL */
 } SprungModelBody;
 
 typedef struct SprungModelAnchor {
     char *id;
     SprungVec3 position;
+    char *comment;        /* compact JSON text or NULL */
 } SprungModelAnchor;
 
 typedef struct SprungModelSpring {
@@ -49,6 +55,7 @@ typedef struct SprungModelSpring {
     double rest_length;   /* resolved: the given value or the initial distance */
     bool has_damping;
     bool has_rest_length;
+    char *comment;        /* compact JSON text or NULL */
 } SprungModelSpring;
 
 typedef struct SprungModelMallet {
@@ -62,6 +69,7 @@ typedef struct SprungModelMallet {
     int note_high;         /* default 127 */
     bool has_duration_ms;
     bool has_notes;
+    char *comment;         /* compact JSON text or NULL */
 } SprungModelMallet;
 
 typedef struct SprungModelMicrophone {
@@ -75,12 +83,14 @@ typedef struct SprungModelMicrophone {
     bool has_signal;
     bool has_gain;
     bool has_pan;
+    char *comment;         /* compact JSON text or NULL */
 } SprungModelMicrophone;
 
 struct SprungModel {
     char *name;
     bool has_name;        /* false: name was taken from the file name */
     char *source;         /* file name (or "<string>") used in messages */
+    char *comment;        /* top-level "comment" as compact JSON text, or NULL */
 
     uint32_t n_bodies, n_anchors, n_springs, n_mallets, n_microphones;
     SprungModelBody *bodies;

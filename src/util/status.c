@@ -32,21 +32,22 @@ SprungStatus sprung_error_set(SprungError *error, SprungStatus status, const cha
     error->column = column;
     snprintf(error->path, sizeof error->path, "%s", path ? path : "");
 
-    char detail[sizeof error->message];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(detail, sizeof detail, format, args);
-    va_end(args);
-
-    /* "source:line:col: path: detail", leaving out the parts we don't know. */
-    char where[256] = "";
+    /* "source:line:col: path: detail", leaving out the parts we don't know.
+     * Long messages are cut at the buffer's end, never overflowed. */
+    size_t used = 0;
+    size_t size = sizeof error->message;
+    error->message[0] = '\0';
     if (source && line > 0)
-        snprintf(where, sizeof where, "%s:%d:%d: ", source, line, column);
+        used += (size_t)snprintf(error->message, size, "%s:%d:%d: ", source, line, column);
     else if (source)
-        snprintf(where, sizeof where, "%s: ", source);
-    if (path && path[0])
-        snprintf(error->message, sizeof error->message, "%s%s: %s", where, path, detail);
-    else
-        snprintf(error->message, sizeof error->message, "%s%s", where, detail);
+        used += (size_t)snprintf(error->message, size, "%s: ", source);
+    if (used < size && path && path[0])
+        used += (size_t)snprintf(error->message + used, size - used, "%s: ", path);
+    if (used < size) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(error->message + used, size - used, format, args);
+        va_end(args);
+    }
     return status;
 }

@@ -1,0 +1,747 @@
+/* `sprung bench`: how fast the engine renders. Synthetic networks of 10 to
+ * 100,000 springs, the benchmark models in bench/ and every factory preset
+ * are rendered in blocks of 256 frames at 48 kHz while notes play; each
+ * measurement is repeated and the median reported as a real-time factor
+ * (audio seconds per wall second) and nanoseconds per spring-step (wall
+ * time / (springs × engine steps)). A table goes to stdout, JSON to --json.
+ * Single-threaded; runs on the command's (control) thread. See
+ * docs/benchmarks.md for the figures and how to read them. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "io/midi.h"
+#include "sprung/sprung.h"
+
+#ifndef SPRUNG_SOURCE_DIR
+#define SPRUNG_SOURCE_DIR "."
+#endif
+#ifndef SPRUNG_BUILD_TYPE
+#define SPRUNG_BUILD_TYPE "unknown"
+#endif
+
+enum { BENCH_BLOCK = 256, BENCH_MAX_NAME = 256 };
+static const double BENCH_RATE = 48000.0;
+
+typedef struct BenchOptions {
+    const char *json_path;   /* NULL: no JSON; "-": stdout (the table then goes to stderr) */
+    const char *presets_dir;
+    const char *models_dir;
+    bool quick;
+    double target_wall_s;    /* wall time of one repetition */
+    int repeats;
+    uint32_t max_synthetic_springs;
+} BenchOptions;
+
+typedef struct BenchResult {
+    char group[16];           /* "synthetic", "bench" or "preset" */
+    char name[BENCH_MAX_NAME];
+    SprungModelCounts counts;
+    uint32_t oversampling;
+    uint32_t blocks;          /* per repetition */
+    double audio_s;           /* per repetition */
+    double wall_s[16];        /* one per repetition */
+    double cpu_s[16];         /* this thread's CPU time, one per repetition */
+    int repeats;
+    double median_wall_s;
+    double median_cpu_s;
+    double realtime_factor;   /* from the wall time */
+    double ns_per_spring_step; /* from the wall time */
+    double cpu_ns_per_spring_step; /* from the CPU time: robust on a busy machine */
+    char error[256];          /* non-empty: not measured, and why */
+} BenchResult;
+
+typedef struct BenchResults {
+    BenchResult *items;
+    size_t count, capacity;
+} BenchResults;
+
+/* ---- text buffer for the generated networks ---- */
+
+typedef struct TextBuffer {
+    char *data;
+    size_t length, capacity;
+    bool failed;
+} TextBuffer;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void text_append(TextBuffer *text, const char *format, ...)
+{
+    if (text->failed)
+        return;
+    for (;;) {
+        size_t room = text->capacity - text->length;
+        va_list args;
+        va_start(args, format);
+        int n = vsnprintf(text->data ? text->data + text->length : NULL, room, format, args);
+        va_end(args);
+        if (n < 0) {
+            text->failed = true;
+            return;
+        }
+        if ((size_t)n < room) {
+            text->length += (size_t)n;
+            return;
+        }
+        size_t capacity = text->capacity ? text->capacity * 2 : 1 << 16;
+        while (capacity - text->length <= (size_t)n)
+            capacity *= 2;
+        char *grown = realloc(text->data, capacity);
+        if (!grown) {
+            text->failed = true;
+            return;
+        }
+        text->data = grown;
+        text->capacity = capacity;
+    }
+}
+
+/* A random network of about `springs` springs over springs/2 bodies on a 3D
+ * grid: a ring through all bodies (each body to the next) plus one more
+ * spring per body, to a pseudo-random other body or, for every eighth, to
+ * an anchor of its own. Masses and stiffnesses keep it far inside the
+ * stability limit at 48 kHz (degree ~4, sqrt(lambda_max)·dt well below 1)
+ * with modes in the audible range; one mallet, two microphones. */
+static char *bench_network_json(uint32_t springs)
+{
+    uint32_t n_bodies = springs / 2 < 2 ? 2 : springs / 2;
+    uint32_t side = 1;
+    while (side * side * side < n_bodies)
+        side++;
+    const double spacing = 0.01;
+    TextBuffer text = {0};
+    text_append(&text, "{\"sprung\": 1, \"name\": \"network-%u\", \"bodies\": [", springs);
+    for (uint32_t i = 0; i < n_bodies; i++)
+        text_append(&text, "%s{\"id\": \"b%u\", \"position\": [%.4f, %.4f, %.4f], \"mass\": 0.01}",
+                    i ? ",\n" : "\n", i, spacing * (i % side), spacing * ((i / side) % side),
+                    spacing * (i / (side * side)));
+    text_append(&text, "],\n\"anchors\": [");
+    for (uint32_t i = 0, first = 1; i < n_bodies; i += 8, first = 0)
+        text_append(&text, "%s{\"id\": \"a%u\", \"position\": [%.4f, %.4f, %.4f]}",
+                    first ? "\n" : ",\n", i, spacing * (i % side) + 0.3 * spacing,
+                    spacing * ((i / side) % side) + 0.4 * spacing,
+                    spacing * (i / (side * side)) + 0.5 * spacing);
+    text_append(&text, "],\n\"springs\": [");
+    uint32_t random_state = 12345u, count = 0;
+    for (uint32_t i = 0; i < n_bodies && count < springs; i++, count++)
+        text_append(&text,
+                    "%s{\"id\": \"r%u\", \"from\": \"b%u\", \"to\": \"b%u\", \"stiffness\": 1e5,"
+                    " \"damping\": 1e-4}",
+                    i ? ",\n" : "\n", i, i, (i + 1) % n_bodies);
+    for (uint32_t i = 0; count < springs; i = (i + 1) % n_bodies, count++) {
+        random_state = random_state * 1664525u + 1013904223u;
+        if (i % 8 == 0) {
+            text_append(&text,
+                        ",\n{\"id\": \"x%u\", \"from\": \"a%u\", \"to\": \"b%u\","
+                        " \"stiffness\": 1e5, \"damping\": 1e-4}",
+                        count, i, i);
+        } else {
+            uint32_t other = (random_state >> 8) % (n_bodies - 1);
+            if (other >= i)
+                other++; /* never the body itself */
+            text_append(&text,
+                        ",\n{\"id\": \"x%u\", \"from\": \"b%u\", \"to\": \"b%u\","
+                        " \"stiffness\": 1e5, \"damping\": 1e-4}",
+                        count, i, other);
+        }
+    }
+    text_append(&text,
+                "],\n\"mallets\": [{\"id\": \"m\", \"target\": \"b0\", \"direction\": [0.3, 0.2, 1],"
+                " \"strength\": 0.05, \"duration_ms\": 1}],\n"
+                "\"microphones\": [{\"id\": \"l\", \"target\": \"b%u\", \"axis\": [0, 0, 1],"
+                " \"gain\": 100, \"pan\": -0.5},\n"
+                " {\"id\": \"r\", \"target\": \"b%u\", \"axis\": [1, 0, 0], \"gain\": 100,"
+                " \"pan\": 0.5}]}\n",
+                n_bodies / 2, n_bodies - 1);
+    if (text.failed) {
+        free(text.data);
+        return NULL;
+    }
+    return text.data;
+}
+
+/* ---- events to play ---- */
+
+typedef struct BenchEvents {
+    uint64_t *frames; /* absolute output frame of each event */
+    SprungEvent *events;
+    size_t count;
+} BenchEvents;
+
+static void bench_events_free(BenchEvents *events)
+{
+    free(events->frames);
+    free(events->events);
+    memset(events, 0, sizeof *events);
+}
+
+static bool bench_events_push(BenchEvents *events, size_t *capacity, uint64_t frame,
+                              uint8_t type, uint8_t channel, uint8_t note, uint8_t velocity)
+{
+    if (events->count == *capacity) {
+        size_t grown = *capacity ? *capacity * 2 : 256;
+        uint64_t *frames = realloc(events->frames, grown * sizeof *frames);
+        if (!frames)
+            return false;
+        events->frames = frames;
+        SprungEvent *list = realloc(events->events, grown * sizeof *list);
+        if (!list)
+            return false;
+        events->events = list;
+        *capacity = grown;
+    }
+    events->frames[events->count] = frame;
+    events->events[events->count] =
+        (SprungEvent){.type = type, .channel = channel, .note = note, .velocity = velocity};
+    events->count++;
+    return true;
+}
+
+/* Repeated strikes: a note every eighth of a second walking up and down two
+ * octaves, each released after a tenth of a second. */
+static bool bench_events_hits(BenchEvents *events, uint64_t total_frames)
+{
+    size_t capacity = 0;
+    uint64_t period = (uint64_t)(BENCH_RATE / 8.0);
+    for (uint64_t k = 0, frame = 0; frame < total_frames; k++, frame += period) {
+        uint8_t note = (uint8_t)(48 + (k % 24 < 12 ? k % 24 : 24 - k % 24) * 2);
+        uint8_t velocity = (uint8_t)(70 + (k * 13) % 58);
+        if (!bench_events_push(events, &capacity, frame, SPRUNG_EVENT_NOTE_ON, 0, note, velocity))
+            return false;
+        uint64_t off = frame + (uint64_t)(BENCH_RATE / 10.0);
+        if (off < total_frames && off < frame + period &&
+            !bench_events_push(events, &capacity, off, SPRUNG_EVENT_NOTE_OFF, 0, note, 0))
+            return false;
+    }
+    return true;
+}
+
+/* A MIDI phrase looped (with half a second between repeats) to fill the run. */
+static bool bench_events_midi(BenchEvents *events, const SprungMidiSequence *sequence,
+                              uint64_t total_frames)
+{
+    size_t capacity = 0;
+    double loop_s = sequence->duration_s + 0.5;
+    for (double start = 0.0; (uint64_t)(start * BENCH_RATE) < total_frames; start += loop_s) {
+        for (size_t i = 0; i < sequence->n_events; i++) {
+            const SprungMidiEvent *ev = &sequence->events[i];
+            uint64_t frame = (uint64_t)llround((start + ev->time_s) * BENCH_RATE);
+            if (frame >= total_frames)
+                break;
+            if (!bench_events_push(events, &capacity, frame, ev->type, ev->channel, ev->note,
+                                   ev->velocity))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* ---- measuring ---- */
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double bench_clock(clockid_t clock)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double median(const double *values, int n)
+{
+    double sorted[16];
+    memcpy(sorted, values, (size_t)n * sizeof *values);
+    qsort(sorted, (size_t)n, sizeof sorted[0], compare_double);
+    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+/* Renders `blocks` blocks from the engine's initial state, feeding the
+ * events at their frames; returns the wall time (and the CPU time in
+ * *cpu_s), or a negative value when process() fails. */
+static double bench_render(SprungEngine *engine, const BenchEvents *events, uint32_t blocks,
+                           float *left, float *right, double *cpu_s)
+{
+    float *const outputs[2] = {left, right};
+    SprungEvent block_events[256];
+    size_t next = 0;
+    sprung_engine_reset(engine);
+    double cpu_start = bench_clock(CLOCK_THREAD_CPUTIME_ID);
+    double start = bench_clock(CLOCK_MONOTONIC);
+    for (uint32_t b = 0; b < blocks; b++) {
+        uint64_t first = (uint64_t)b * BENCH_BLOCK, end = first + BENCH_BLOCK;
+        uint32_t n = 0;
+        while (next < events->count && events->frames[next] < end) {
+            if (n < 256) {
+                block_events[n] = events->events[next];
+                block_events[n].frame = (uint32_t)(events->frames[next] - first);
+                n++;
+            }
+            next++;
+        }
+        SprungBlock block = {.n_frames = BENCH_BLOCK, .events = block_events, .n_events = n,
+                             .outputs = outputs, .n_outputs = 2};
+        if (sprung_engine_process(engine, &block) != SPRUNG_OK)
+            return -1.0;
+    }
+    double wall = bench_clock(CLOCK_MONOTONIC) - start;
+    *cpu_s = bench_clock(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+    return wall;
+}
+
+/* Compiles the model (at the lowest stable oversampling), calibrates the
+ * number of blocks to the target wall time, and takes the median of the
+ * repetitions. `midi` may be NULL (then repeated strikes). */
+static void bench_measure(const BenchOptions *options, const SprungModel *model,
+                          const SprungMidiSequence *midi, BenchResult *result)
+{
+    result->counts = sprung_model_counts(model);
+    SprungEngine *engine = NULL;
+    SprungError error;
+    memset(&error, 0, sizeof error);
+    static const uint32_t factors[] = {1, 2, 4};
+    SprungStatus status = SPRUNG_ERROR_UNSTABLE;
+    for (size_t f = 0; f < 3 && status == SPRUNG_ERROR_UNSTABLE; f++) {
+        SprungEngineConfig config = sprung_engine_config_default();
+        config.sample_rate = BENCH_RATE;
+        config.max_block_frames = BENCH_BLOCK;
+        config.oversampling = factors[f];
+        memset(&error, 0, sizeof error);
+        status = sprung_engine_new(&config, model, &engine, &error);
+        result->oversampling = factors[f];
+    }
+    if (status != SPRUNG_OK) {
+        snprintf(result->error, sizeof result->error, "engine: %s",
+                 error.message[0] ? error.message : sprung_strerror(status));
+        return;
+    }
+
+    float left[BENCH_BLOCK], right[BENCH_BLOCK];
+    /* Calibration: grow the run until it takes a tenth of the target. */
+    uint32_t blocks = 4;
+    BenchEvents events = {0};
+    double wall = 0.0, cpu = 0.0;
+    for (;;) {
+        bench_events_free(&events);
+        uint64_t total = (uint64_t)blocks * BENCH_BLOCK;
+        bool made = midi ? bench_events_midi(&events, midi, total)
+                         : bench_events_hits(&events, total);
+        if (!made) {
+            snprintf(result->error, sizeof result->error, "out of memory");
+            goto done;
+        }
+        wall = bench_render(engine, &events, blocks, left, right, &cpu);
+        if (wall < 0.0) {
+            snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
+            goto done;
+        }
+        if (wall >= options->target_wall_s / 10.0 || blocks >= (1u << 24))
+            break;
+        blocks *= 4;
+    }
+    double per_block = wall / blocks;
+    uint64_t wanted = (uint64_t)ceil(options->target_wall_s / (per_block > 0 ? per_block : 1e-9));
+    blocks = (uint32_t)(wanted < 4 ? 4 : wanted > (1u << 24) ? (1u << 24) : wanted);
+    bench_events_free(&events);
+    uint64_t total = (uint64_t)blocks * BENCH_BLOCK;
+    if (!(midi ? bench_events_midi(&events, midi, total) : bench_events_hits(&events, total))) {
+        snprintf(result->error, sizeof result->error, "out of memory");
+        goto done;
+    }
+
+    result->blocks = blocks;
+    result->audio_s = (double)total / BENCH_RATE;
+    result->repeats = options->repeats;
+    for (int r = 0; r < options->repeats; r++) {
+        result->wall_s[r] =
+            bench_render(engine, &events, blocks, left, right, &result->cpu_s[r]);
+        if (result->wall_s[r] < 0.0) {
+            snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
+            goto done;
+        }
+    }
+    result->median_wall_s = median(result->wall_s, options->repeats);
+    result->median_cpu_s = median(result->cpu_s, options->repeats);
+    result->realtime_factor = result->audio_s / result->median_wall_s;
+    double spring_steps =
+        (double)result->counts.springs * (double)total * (double)result->oversampling;
+    result->ns_per_spring_step =
+        spring_steps > 0 ? 1e9 * result->median_wall_s / spring_steps : NAN;
+    result->cpu_ns_per_spring_step =
+        spring_steps > 0 ? 1e9 * result->median_cpu_s / spring_steps : NAN;
+done:
+    bench_events_free(&events);
+    sprung_engine_free(engine);
+}
+
+/* ---- the three groups ---- */
+
+static BenchResult *bench_results_add(BenchResults *results, const char *group,
+                                      const char *name)
+{
+    if (results->count == results->capacity) {
+        size_t grown = results->capacity ? results->capacity * 2 : 32;
+        BenchResult *items = realloc(results->items, grown * sizeof *items);
+        if (!items)
+            return NULL;
+        results->items = items;
+        results->capacity = grown;
+    }
+    BenchResult *result = &results->items[results->count++];
+    memset(result, 0, sizeof *result);
+    snprintf(result->group, sizeof result->group, "%s", group);
+    snprintf(result->name, sizeof result->name, "%s", name);
+    return result;
+}
+
+/* One row of the table, printed as soon as it is measured. With JSON on
+ * stdout, the table goes to stderr. */
+static FILE *bench_table_stream(const BenchOptions *options)
+{
+    return options->json_path && strcmp(options->json_path, "-") == 0 ? stderr : stdout;
+}
+
+static void bench_progress(const BenchOptions *options, const BenchResult *result)
+{
+    FILE *out = bench_table_stream(options);
+    if (result->error[0])
+        fprintf(out, "%-9s %-30s  not measured: %s\n", result->group, result->name,
+                result->error);
+    else
+        fprintf(out, "%-9s %-30s %7u %8u %3u %12.2f %12.2f %12.2f\n", result->group,
+                result->name, result->counts.bodies, result->counts.springs,
+                result->oversampling, result->realtime_factor, result->ns_per_spring_step,
+                result->cpu_ns_per_spring_step);
+    fflush(out);
+}
+
+static int bench_synthetic(const BenchOptions *options, BenchResults *results)
+{
+    for (uint32_t springs = 10; springs <= options->max_synthetic_springs; springs *= 10) {
+        char name[64];
+        snprintf(name, sizeof name, "network-%u", springs);
+        BenchResult *result = bench_results_add(results, "synthetic", name);
+        if (!result)
+            return 1;
+        char *json = bench_network_json(springs);
+        SprungModel *model = NULL;
+        SprungError error;
+        memset(&error, 0, sizeof error);
+        if (!json)
+            snprintf(result->error, sizeof result->error, "out of memory");
+        else if (sprung_model_load_string(json, name, &model, &error) != SPRUNG_OK)
+            snprintf(result->error, sizeof result->error, "%s", error.message);
+        else
+            bench_measure(options, model, NULL, result);
+        sprung_model_free(model);
+        free(json);
+        bench_progress(options, result);
+    }
+    return 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.json in `dir`, sorted; with `with_midi`, a preset plays
+ * DIR/midi/<stem>.mid when there is one, else repeated strikes. */
+static int bench_directory(const BenchOptions *options, BenchResults *results,
+                           const char *group, const char *dir_path, bool with_midi)
+{
+    DIR *dir = opendir(dir_path);
+    if (!dir) {
+        fprintf(stderr, "sprung bench: cannot open %s: %s\n", dir_path, strerror(errno));
+        return 1;
+    }
+    char **names = NULL;
+    size_t n = 0, capacity = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        size_t len = strlen(entry->d_name);
+        if (len <= 5 || strcmp(entry->d_name + len - 5, ".json") != 0)
+            continue;
+        if (n == capacity) {
+            capacity = capacity ? capacity * 2 : 16;
+            char **grown = realloc(names, capacity * sizeof *names);
+            if (!grown)
+                break;
+            names = grown;
+        }
+        names[n] = strdup(entry->d_name);
+        if (names[n])
+            n++;
+    }
+    closedir(dir);
+    if (n)
+        qsort(names, n, sizeof names[0], compare_strings);
+
+    for (size_t i = 0; i < n; i++) {
+        char path[4096], stem[BENCH_MAX_NAME];
+        snprintf(path, sizeof path, "%s/%s", dir_path, names[i]);
+        snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[i]) - 5), names[i]);
+        BenchResult *result = bench_results_add(results, group, stem);
+        if (!result)
+            break;
+        SprungModel *model = NULL;
+        SprungMidiSequence *midi = NULL;
+        SprungError error;
+        memset(&error, 0, sizeof error);
+        if (sprung_model_load_file(path, &model, &error) != SPRUNG_OK) {
+            snprintf(result->error, sizeof result->error, "%s", error.message);
+        } else {
+            if (with_midi) {
+                char midi_path[4096];
+                snprintf(midi_path, sizeof midi_path, "%s/midi/%s.mid", dir_path, stem);
+                if (access(midi_path, R_OK) == 0 &&
+                    sprung_midi_load_file(midi_path, &midi, &error) == SPRUNG_OK &&
+                    midi->n_events > 0)
+                    snprintf(result->name, sizeof result->name, "%s (+midi)", stem);
+                else if (midi) {
+                    sprung_midi_free(midi);
+                    midi = NULL;
+                }
+            }
+            bench_measure(options, model, midi, result);
+        }
+        if (midi)
+            sprung_midi_free(midi);
+        sprung_model_free(model);
+        bench_progress(options, result);
+        free(names[i]);
+    }
+    free(names);
+    return 0;
+}
+
+/* ---- reporting ---- */
+
+static void bench_cpu_name(char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            const char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t')
+                    colon++;
+                snprintf(out, size, "%s", colon);
+                out[strcspn(out, "\n")] = '\0';
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+static void json_number(FILE *out, double value)
+{
+    if (isfinite(value))
+        fprintf(out, "%.6g", value);
+    else
+        fputs("null", out);
+}
+
+static void bench_write_json(FILE *out, const BenchOptions *options, const BenchResults *results)
+{
+    char cpu[256];
+    bench_cpu_name(cpu, sizeof cpu);
+    fprintf(out, "{\n  \"sprung_bench\": 1,\n  \"machine\": {\"cpu\": ");
+    json_string(out, cpu);
+    fprintf(out, ", \"cores\": %ld},\n  \"build\": {\"compiler\": ", sysconf(_SC_NPROCESSORS_ONLN));
+#if defined(__clang__)
+    json_string(out, "clang " __clang_version__);
+#elif defined(__VERSION__)
+    json_string(out, __VERSION__);
+#else
+    json_string(out, "unknown");
+#endif
+    fprintf(out, ", \"build_type\": ");
+    json_string(out, SPRUNG_BUILD_TYPE);
+    fprintf(out, "},\n  \"backend\": \"cpu-reference\",\n  \"threads\": 1,\n"
+                 "  \"sample_rate\": %.0f,\n  \"block_frames\": %d,\n  \"repeats\": %d,\n"
+                 "  \"quick\": %s,\n  \"results\": [",
+            BENCH_RATE, BENCH_BLOCK, options->repeats, options->quick ? "true" : "false");
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        fprintf(out, "%s\n    {\"group\": ", i ? "," : "");
+        json_string(out, r->group);
+        fprintf(out, ", \"name\": ");
+        json_string(out, r->name);
+        fprintf(out, ", \"bodies\": %u, \"anchors\": %u, \"springs\": %u",
+                r->counts.bodies, r->counts.anchors, r->counts.springs);
+        if (r->error[0]) {
+            fprintf(out, ", \"error\": ");
+            json_string(out, r->error);
+            fputc('}', out);
+            continue;
+        }
+        fprintf(out, ", \"oversampling\": %u, \"blocks\": %u, \"audio_seconds\": ",
+                r->oversampling, r->blocks);
+        json_number(out, r->audio_s);
+        fprintf(out, ", \"wall_seconds_median\": ");
+        json_number(out, r->median_wall_s);
+        fprintf(out, ", \"realtime_factor\": ");
+        json_number(out, r->realtime_factor);
+        fprintf(out, ", \"ns_per_spring_step\": ");
+        json_number(out, r->ns_per_spring_step);
+        fprintf(out, ", \"cpu_seconds_median\": ");
+        json_number(out, r->median_cpu_s);
+        fprintf(out, ", \"cpu_ns_per_spring_step\": ");
+        json_number(out, r->cpu_ns_per_spring_step);
+        fprintf(out, ", \"wall_seconds\": [");
+        for (int k = 0; k < r->repeats; k++) {
+            if (k)
+                fputs(", ", out);
+            json_number(out, r->wall_s[k]);
+        }
+        fputs("], \"cpu_seconds\": [", out);
+        for (int k = 0; k < r->repeats; k++) {
+            if (k)
+                fputs(", ", out);
+            json_number(out, r->cpu_s[k]);
+        }
+        fputs("]}", out);
+    }
+    fputs("\n  ]\n}\n", out);
+}
+
+static void bench_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sprung bench [--quick] [--json FILE|-] [--presets DIR] [--models DIR]\n"
+            "\n"
+            "Measures the CPU reference engine: synthetic networks of 10 to 100,000\n"
+            "springs, the benchmark models (bench/*.json) and the factory presets\n"
+            "(presets/*.json, playing presets/midi/<name>.mid when it exists), in\n"
+            "blocks of %d frames at %.0f Hz. Reports the median of the repetitions as\n"
+            "a real-time factor (audio seconds rendered per wall second) and\n"
+            "nanoseconds per spring-step (wall time / (springs x engine steps)); the\n"
+            "last column is the same from the thread's CPU time, which other load on\n"
+            "the machine does not inflate.\n"
+            "\n"
+            "  --quick         a short smoke run (networks up to 10,000 springs, one\n"
+            "                  repetition of ~0.02 s each): checks, does not measure\n"
+            "  --json FILE     also write the results as JSON to FILE ('-': stdout,\n"
+            "                  the table then goes to stderr)\n"
+            "  --presets DIR   factory presets to measure (default %s/presets)\n"
+            "  --models DIR    benchmark models to measure (default %s/bench)\n"
+            "  --help          this text\n",
+            BENCH_BLOCK, BENCH_RATE, SPRUNG_SOURCE_DIR, SPRUNG_SOURCE_DIR);
+}
+
+int sprung_cmd_bench(int argc, char **argv)
+{
+    BenchOptions options = {
+        .presets_dir = SPRUNG_SOURCE_DIR "/presets",
+        .models_dir = SPRUNG_SOURCE_DIR "/bench",
+        .target_wall_s = 0.6,
+        .repeats = 5,
+        .max_synthetic_springs = 100000,
+    };
+    /* argv[0] is the subcommand's name ("bench"). */
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            bench_usage(stdout);
+            return 0;
+        } else if (strcmp(arg, "--quick") == 0) {
+            options.quick = true;
+        } else if (strcmp(arg, "--json") == 0 && has_value) {
+            options.json_path = argv[++i];
+        } else if (strcmp(arg, "--presets") == 0 && has_value) {
+            options.presets_dir = argv[++i];
+        } else if (strcmp(arg, "--models") == 0 && has_value) {
+            options.models_dir = argv[++i];
+        } else {
+            fprintf(stderr, "sprung bench: %s '%s'\n",
+                    arg[0] == '-' && !has_value && (strcmp(arg, "--json") == 0 ||
+                                                    strcmp(arg, "--presets") == 0 ||
+                                                    strcmp(arg, "--models") == 0)
+                        ? "missing value after"
+                        : "unknown argument",
+                    arg);
+            fprintf(stderr, "Try 'sprung bench --help'.\n");
+            return 2;
+        }
+    }
+    if (options.quick) {
+        options.target_wall_s = 0.02;
+        options.repeats = 1;
+        options.max_synthetic_springs = 10000;
+    }
+
+    FILE *json_out = NULL;
+    bool json_to_stdout = options.json_path && strcmp(options.json_path, "-") == 0;
+    if (options.json_path && !json_to_stdout) {
+        json_out = fopen(options.json_path, "w");
+        if (!json_out) {
+            fprintf(stderr, "sprung bench: cannot write %s: %s\n", options.json_path,
+                    strerror(errno));
+            return 1;
+        }
+    }
+    FILE *table = bench_table_stream(&options);
+    fprintf(table,
+            "sprung bench: CPU reference backend, 1 thread, %d-frame blocks at %.0f Hz, "
+            "median of %d%s\n\n",
+            BENCH_BLOCK, BENCH_RATE, options.repeats, options.quick ? " (quick: not a measurement)" : "");
+    fprintf(table, "%-9s %-30s %7s %8s %3s %12s %12s %12s\n", "group", "name", "bodies",
+            "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
+
+    BenchResults results = {0};
+    int failed = bench_synthetic(&options, &results);
+    failed |= bench_directory(&options, &results, "bench", options.models_dir, false);
+    failed |= bench_directory(&options, &results, "preset", options.presets_dir, true);
+    for (size_t i = 0; i < results.count; i++)
+        if (results.items[i].error[0])
+            failed = 1;
+
+    if (json_to_stdout)
+        bench_write_json(stdout, &options, &results);
+    if (json_out) {
+        bench_write_json(json_out, &options, &results);
+        if (fclose(json_out) != 0) {
+            fprintf(stderr, "sprung bench: cannot write %s\n", options.json_path);
+            failed = 1;
+        }
+    }
+    free(results.items);
+    return failed ? 1 : 0;
+}

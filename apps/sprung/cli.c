@@ -1,0 +1,122 @@
+/* Command-line helpers shared by the subcommands (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cli_usage_error(const char *command, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "sprung %s: ", command);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    fprintf(stderr, "\nsee 'sprung %s --help'\n", command);
+    return CLI_EXIT_USAGE;
+}
+
+static const char *option_name(const struct option *options, int val, char *buffer,
+                               size_t size)
+{
+    for (const struct option *o = options; o && o->name; o++) {
+        if (o->val == val) {
+            snprintf(buffer, size, "--%s", o->name);
+            return buffer;
+        }
+    }
+    snprintf(buffer, size, "-%c", val);
+    return buffer;
+}
+
+int cli_getopt_error(const char *command, int result, char **argv,
+                     const struct option *options)
+{
+    char name[64];
+    /* glibc leaves the offending word at argv[optind - 1]. */
+    const char *word = optind > 0 ? argv[optind - 1] : "";
+    if (result == ':') {
+        if (optopt)
+            return cli_usage_error(command, "option '%s' needs a value",
+                                   option_name(options, optopt, name, sizeof name));
+        return cli_usage_error(command, "option '%s' needs a value", word);
+    }
+    if (optopt)
+        return cli_usage_error(command, "unknown option '-%c'", optopt);
+    return cli_usage_error(command, "unknown option '%s'", word);
+}
+
+void cli_getopt_reset(void)
+{
+    optind = 0; /* glibc: 0 also re-initialises its internal state */
+    opterr = 0;
+}
+
+int cli_parse_double(const char *command, const char *option, const char *text, double min,
+                     int min_exclusive, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(value))
+        return cli_usage_error(command, "%s: '%s' is not a number", option, text);
+    if ((min_exclusive ? value <= min : value < min) || value > max)
+        return cli_usage_error(command, "%s: %s is out of range (must be %s %g and at most %g)",
+                               option, text, min_exclusive ? ">" : ">=", min, max);
+    *out = value;
+    return 0;
+}
+
+int cli_parse_uint(const char *command, const char *option, const char *text, uint32_t min,
+                   uint32_t max, uint32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    const char *p = text;
+    while (*p == ' ')
+        p++;
+    if (*p == '-' && p[1] >= '0' && p[1] <= '9')
+        return cli_usage_error(command, "%s: %s is out of range (must be %u to %u)", option,
+                               text, min, max);
+    unsigned long long value = strtoull(text, &end, 10);
+    if (end == text || *end != '\0' || *p == '+' || *p == '-')
+        return cli_usage_error(command, "%s: '%s' is not a whole number", option, text);
+    if (errno == ERANGE || value < min || value > max)
+        return cli_usage_error(command, "%s: %s is out of range (must be %u to %u)", option,
+                               text, min, max);
+    *out = (uint32_t)value;
+    return 0;
+}
+
+int cli_parse_sample_rate(const char *command, const char *text, double *out)
+{
+    uint32_t rate;
+    int r = cli_parse_uint(command, "--sample-rate", text, 8000, 384000, &rate);
+    if (r == 0)
+        *out = rate;
+    return r;
+}
+
+int cli_parse_oversample(const char *command, const char *text, uint32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long factor = strtol(text, &end, 10);
+    if (end == text || *end != '\0')
+        return cli_usage_error(command, "--oversample: '%s' is not a whole number", text);
+    if (errno == ERANGE || (factor != 1 && factor != 2 && factor != 4))
+        return cli_usage_error(command, "--oversample: %s is not allowed (1, 2 or 4)", text);
+    *out = (uint32_t)factor;
+    return 0;
+}
+
+double cli_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Writes the benchmark models in bench/ (committed; rerun to regenerate):
+
+  mesh-20x30.json      a pre-stressed membrane of 20 x 30 bodies held by a
+                       ring of anchors: 600 bodies, 1,250 springs (the size
+                       of the mass-interaction benchmark meshes)
+  net-1000x5000.json   1,000 bodies at random points in a 10 cm cube, each
+                       joined to near neighbours: 5,000 springs, 24 anchors
+
+Both are stable at 48 kHz without oversampling, carry one mallet and two
+microphones, and are deterministic (fixed seed). Standard library only."""
+import json
+import math
+import os
+import random
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(name, model):
+    with open(os.path.join(HERE, name), "w") as f:
+        # One object per line: readable, and diffs stay small.
+        f.write("{\n")
+        items = list(model.items())
+        for n, (key, value) in enumerate(items):
+            f.write(f"  {json.dumps(key)}: ")
+            if isinstance(value, list):
+                f.write("[\n" + ",\n".join("    " + json.dumps(v) for v in value) + "\n  ]")
+            else:
+                f.write(json.dumps(value))
+            f.write(",\n" if n + 1 < len(items) else "\n")
+        f.write("}\n")
+    print(f"{name}: {len(model['bodies'])} bodies, {len(model['anchors'])} anchors, "
+          f"{len(model['springs'])} springs")
+
+
+def mesh(nx=20, ny=30, spacing=0.01, stiffness=1e4, stretch=0.95, mass=1e-4):
+    """Bodies on an nx x ny grid, neighbours joined by springs whose rest
+    length is `stretch` times the spacing (tension gives transverse
+    stiffness); the grid's outer ring of points are anchors, so every body
+    starts in equilibrium."""
+    bodies, anchors, springs = [], [], []
+
+    def point(i, j):
+        """The id at grid point (i, j): a body inside the grid, an anchor on
+        the ring around it (corners excluded), None elsewhere."""
+        if 0 <= i < nx and 0 <= j < ny:
+            return f"b{i}_{j}"
+        if (i in (-1, nx)) != (j in (-1, ny)) and -1 <= i <= nx and -1 <= j <= ny:
+            return f"a{i}_{j}"
+        return None
+
+    for j in range(-1, ny + 1):
+        for i in range(-1, nx + 1):
+            p = point(i, j)
+            if p is None:
+                continue
+            xyz = [round(i * spacing, 6), round(j * spacing, 6), 0]
+            if p[0] == "b":
+                bodies.append({"id": p, "position": xyz, "mass": mass, "drag": 1e-5})
+            else:
+                anchors.append({"id": p, "position": xyz})
+    for j in range(-1, ny + 1):
+        for i in range(-1, nx + 1):
+            for di, dj in ((1, 0), (0, 1)):
+                p, q = point(i, j), point(i + di, j + dj)
+                if p is None or q is None or (p[0] == "a" and q[0] == "a"):
+                    continue
+                springs.append({"id": f"s{len(springs)}", "from": p, "to": q,
+                                "stiffness": stiffness, "damping": 2e-4,
+                                "rest_length": round(stretch * spacing, 9)})
+    return {
+        "sprung": 1, "name": f"bench mesh {nx}x{ny}",
+        "comment": "benchmark model written by bench/make-bench-models.py",
+        "bodies": bodies, "anchors": anchors, "springs": springs,
+        "mallets": [{"id": "m", "target": f"b{nx // 3}_{ny // 4}", "direction": [0, 0, 1],
+                     "strength": 0.002, "duration_ms": 1}],
+        "microphones": [
+            {"id": "l", "target": f"b{nx // 4}_{ny // 3}", "axis": [0, 0, 1], "gain": 200,
+             "pan": -0.5},
+            {"id": "r", "target": f"b{(2 * nx) // 3}_{(3 * ny) // 5}", "axis": [0, 0, 1],
+             "gain": 200, "pan": 0.5}],
+    }
+
+
+def network(n_bodies=1000, n_springs=5000, n_anchors=24, size=0.1, stiffness=2e3, mass=1e-3,
+            seed=1):
+    """Random points in a cube; each body in turn is joined to a random one of
+    its 12 nearest neighbours (no repeated pair) until n_springs springs,
+    the first n_anchors of which tie bodies to anchors beside them."""
+    rng = random.Random(seed)
+    pos = [[round(rng.uniform(0, size), 6) for _ in range(3)] for _ in range(n_bodies)]
+    near = []
+    for i, p in enumerate(pos):
+        d = sorted((math.dist(p, q), k) for k, q in enumerate(pos) if k != i)
+        near.append([k for _, k in d[:12]])
+    bodies = [{"id": f"b{i}", "position": pos[i], "mass": mass} for i in range(n_bodies)]
+    anchors, springs, pairs = [], [], set()
+    for a in range(n_anchors):
+        b = rng.randrange(n_bodies)
+        anchors.append({"id": f"a{a}", "position": [round(c + 0.004, 6) for c in pos[b]]})
+        springs.append({"id": f"s{len(springs)}", "from": f"a{a}", "to": f"b{b}",
+                        "stiffness": stiffness, "damping": 1e-3})
+    i = 0
+    while len(springs) < n_springs:
+        k = rng.choice(near[i])
+        pair = (min(i, k), max(i, k))
+        if pair not in pairs:
+            pairs.add(pair)
+            springs.append({"id": f"s{len(springs)}", "from": f"b{i}", "to": f"b{k}",
+                            "stiffness": stiffness, "damping": 1e-3})
+        i = (i + 1) % n_bodies
+    return {
+        "sprung": 1, "name": f"bench network {n_bodies}x{n_springs}",
+        "comment": "benchmark model written by bench/make-bench-models.py",
+        "bodies": bodies, "anchors": anchors, "springs": springs,
+        "mallets": [{"id": "m", "target": "b0", "direction": [0.2, 0.3, 1], "strength": 0.02,
+                     "duration_ms": 1}],
+        "microphones": [
+            {"id": "l", "target": f"b{n_bodies // 3}", "axis": [1, 0, 0], "gain": 100, "pan": -0.5},
+            {"id": "r", "target": f"b{(2 * n_bodies) // 3}", "axis": [0, 0, 1], "gain": 100,
+             "pan": 0.5}],
+    }
+
+
+if __name__ == "__main__":
+    write("mesh-20x30.json", mesh())
+    write("net-1000x5000.json", network())

@@ -1,0 +1,118 @@
+/* The compiled form of a model: flat float32 structure-of-arrays constants
+ * carved from ONE allocation, and the float32 simulation state carved from a
+ * second one. Private to libsprung; built on the control thread by
+ * sprung_compiled_new(), read by the engine and the backends.
+ *
+ * GPU upload: every array starts at a 64-byte aligned offset from `block`,
+ * holds only 4-byte scalars (float, uint32) except the host-only mallet
+ * strengths (double, used to turn a note velocity into an impulse on the
+ * host), and refers to other arrays by index, never by pointer. A GPU backend
+ * copies `block_bytes` bytes unchanged and rebuilds the pointers as its device
+ * base plus sprung_compiled_offset(). The same holds for SprungState.
+ *
+ * Nodes: bodies first (index = body index), then anchors (index = n_bodies +
+ * anchor index). Anchors are nodes with inverse mass 0. */
+#ifndef SPRUNG_ENGINE_COMPILED_H
+#define SPRUNG_ENGINE_COMPILED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/sprung_step.h"
+#include "model/model.h"
+#include "sprung/status.h"
+
+typedef struct SprungCompiled {
+    void *block;        /* the one allocation everything below points into */
+    size_t block_bytes;
+
+    uint32_t n_nodes;   /* n_bodies + n_anchors */
+    uint32_t n_bodies;
+    uint32_t n_anchors;
+    uint32_t n_springs;
+    uint32_t n_incidences;   /* 2 × n_springs */
+    uint32_t n_mallets;
+    uint32_t n_microphones;
+    uint32_t n_pulse_slots;  /* n_mallets × SPRUNG_PULSE_SLOTS */
+    uint32_t n_shape_samples; /* Σ mallet_steps */
+
+    double engine_rate; /* sample_rate × oversampling, Hz */
+    double dt;          /* 1 / engine_rate, s (the kernel uses (float)dt) */
+
+    /* Nodes. */
+    float *rest_x, *rest_y, *rest_z; /* x0, m */
+    float *inv_mass;                 /* 1/m, 0 for anchors */
+    float *drag;                     /* γ, N·s/m */
+    float *initial_vx, *initial_vy, *initial_vz; /* m/s */
+    uint32_t *incidence_offset;      /* CSR, n_nodes + 1: springs of node i are */
+    uint32_t *incidence_spring;      /*   incidence_spring[offset[i] .. offset[i+1]) */
+    float *incidence_sign;           /* +1 where node i is p, -1 where it is q */
+    uint32_t *node_mallet_offset;    /* CSR, n_nodes + 1: mallets striking node i */
+    uint32_t *node_mallet;
+
+    /* Springs. d0 = x0_q - x0_p is computed in double, then rounded. */
+    uint32_t *spring_p, *spring_q;
+    float *spring_stiffness;   /* k, N/m */
+    float *spring_damping;     /* c, N·s/m */
+    float *spring_rest_length; /* L, m */
+    float *spring_length0;     /* ℓ0 = |d0|, m */
+    float *spring_length0_sq;  /* ℓ0², m² */
+    float *spring_preload;     /* ℓ0 - L (in double, then rounded), m */
+    float *spring_d0_x, *spring_d0_y, *spring_d0_z;
+
+    /* Mallets. The pulse shape of mallet m is mallet_shape[offset[m] ..
+     * offset[m] + steps[m]): the force per N·s of impulse at each step of the
+     * pulse, (1 - cos(2π(k+½)/N))/(N·dt) (1/dt for N = 1), so that
+     * Σ shape·dt = 1 and a pulse of amplitude J delivers impulse J. */
+    uint32_t *mallet_node;
+    float *mallet_dir_x, *mallet_dir_y, *mallet_dir_z; /* unit, normalised in double */
+    double *mallet_strength;   /* N·s at velocity 127 (host only) */
+    uint32_t *mallet_note_low, *mallet_note_high;
+    uint32_t *mallet_steps;    /* N >= 1 */
+    uint32_t *mallet_shape_offset;
+    float *mallet_shape;
+
+    /* Microphones. */
+    uint32_t *mic_node;
+    uint32_t *mic_signal;      /* SPRUNG_KERNEL_MIC_POSITION / _VELOCITY */
+    float *mic_axis_x, *mic_axis_y, *mic_axis_z; /* unit, normalised in double */
+    float *mic_gain_left;      /* g·cos((pan+1)π/4) */
+    float *mic_gain_right;     /* g·sin((pan+1)π/4) */
+} SprungCompiled;
+
+/* The simulation state, float32, separate from the constants so a reset or
+ * a second voice needs no recompile. */
+typedef struct SprungState {
+    void *block;
+    size_t block_bytes;
+    float *ux, *uy, *uz;      /* displacement u = x - x0 per node, m */
+    float *vx, *vy, *vz;      /* velocity per node, m/s */
+    float *spring_force_x, *spring_force_y, *spring_force_z; /* phase-1 scratch, per spring */
+    float *pulse_amplitude;   /* per pulse slot: impulse J, N·s */
+    uint32_t *pulse_step;     /* per pulse slot: next step, or SPRUNG_PULSE_IDLE */
+} SprungState;
+
+/* Compiles `model` for engine rate `engine_rate` (Hz). Fails with
+ * SPRUNG_ERROR_NO_MEMORY or SPRUNG_ERROR_INVALID_MODEL (e.g. a mallet pulse
+ * too long for the engine), message in `error`. */
+SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
+                                 SprungCompiled **out, SprungError *error);
+void sprung_compiled_free(SprungCompiled *compiled);
+
+/* Byte offset of an array of `compiled` from its block (for GPU upload). */
+static inline size_t sprung_compiled_offset(const SprungCompiled *compiled, const void *array)
+{
+    return (size_t)((const char *)array - (const char *)compiled->block);
+}
+
+/* State sized for `compiled`, set to its initial state. */
+SprungStatus sprung_state_new(const SprungCompiled *compiled, SprungState *out);
+void sprung_state_free(SprungState *state);
+/* Back to the initial state: u = 0, v = initial velocity, no pulses. */
+void sprung_state_reset(const SprungCompiled *compiled, SprungState *state);
+
+/* Kernel views of the arrays (pointers only; no copy). */
+SprungStepModel sprung_compiled_step_model(const SprungCompiled *compiled);
+SprungStepState sprung_state_step_view(const SprungState *state);
+
+#endif

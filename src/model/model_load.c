@@ -1,0 +1,930 @@
+/* The preset loader: preset JSON (format version 1, docs/preset-format.md)
+ * to a validated SprungModel. Control thread only.
+ *
+ * Validation reports the first problem in document order, so a preset with
+ * several mistakes gets them fixed one at a time, top to bottom. It works in
+ * two passes over the parsed tree:
+ *   0. collect every well-formed id into one table (ids share one namespace,
+ *      and references may point forward in the document);
+ *   1. walk every key of every object in document order, checking types,
+ *      ranges and references as it goes, and filling the model.
+ * Spring rest lengths that the preset leaves out are computed last, once all
+ * positions are known. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "model/model.h"
+#include "model/model_ids.h"
+#include "model/model_text.h"
+
+/* Protects memory: a preset larger than this is almost certainly a mistake,
+ * and counts must fit the engine's 32-bit indices with room to spare. */
+#define SPRUNG_MODEL_MAX_OBJECTS 1000000u
+
+#define SPRUNG_FORMAT_VERSION 1
+
+/* Size of a JSON path buffer: that of SprungError.path. */
+#define SPRUNG_PATH_SIZE sizeof(((SprungError *)0)->path)
+
+#define TRY(expr)                              \
+    do {                                       \
+        SprungStatus try_status_ = (expr);     \
+        if (try_status_ != SPRUNG_OK)          \
+            return try_status_;                \
+    } while (0)
+
+typedef struct Loader {
+    const char *source;
+    SprungError *error;
+    SprungModel *model;
+    SprungIdTable ids;
+    uint32_t planned_bodies;  /* size of "bodies", known before it is parsed */
+} Loader;
+
+/* What each section is called, in the order the format documents them. */
+static const struct {
+    const char *key;       /* top-level key */
+    const char *singular;  /* "a body" */
+} kind_names[SPRUNG_KIND_COUNT] = {
+    [SPRUNG_KIND_BODY] = {"bodies", "a body"},
+    [SPRUNG_KIND_ANCHOR] = {"anchors", "an anchor"},
+    [SPRUNG_KIND_SPRING] = {"springs", "a spring"},
+    [SPRUNG_KIND_MALLET] = {"mallets", "a mallet"},
+    [SPRUNG_KIND_MICROPHONE] = {"microphones", "a microphone"},
+};
+
+/* ---- Messages ---- */
+
+static SprungStatus fail(Loader *L, SprungStatus status, const char *path, const char *format,
+                         ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static SprungStatus fail(Loader *L, SprungStatus status, const char *path, const char *format,
+                         ...)
+{
+    char detail[sizeof L->error->message];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(detail, sizeof detail, format, args);
+    va_end(args);
+    return sprung_error_set(L->error, status, L->source, 0, 0, path, "%s", detail);
+}
+
+static SprungStatus no_memory(Loader *L)
+{
+    return fail(L, SPRUNG_ERROR_NO_MEMORY, NULL, "out of memory while loading the preset");
+}
+
+static const char *type_phrase(const json_t *value)
+{
+    switch (json_typeof(value)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "an unknown value";
+}
+
+/* Builds a JSON path such as "springs[3].to" into a path buffer; paths
+ * longer than the error record's path field are cut short there anyway. */
+static void make_path(char path[SPRUNG_PATH_SIZE], const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void make_path(char path[SPRUNG_PATH_SIZE], const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(path, SPRUNG_PATH_SIZE, format, args);
+    va_end(args);
+}
+
+/* The shortest of %.15g / %.17g that gives back the same double, so a
+ * message never shows "1" for 1.0000000000000002. */
+static const char *format_number(char buffer[40], double value)
+{
+    snprintf(buffer, 40, "%.15g", value);
+    if (strtod(buffer, NULL) != value)
+        snprintf(buffer, 40, "%.17g", value);
+    return buffer;
+}
+
+/* ---- Unknown fields: suggest the closest known one ---- */
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Optimal string alignment distance, case-insensitive, so that a swapped
+ * pair ("dampnig") or a capital ("Mass") counts as one slip. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    enum { MAX = 48 };
+    size_t n = strlen(a), m = strlen(b);
+    if (n > MAX || m > MAX)
+        return (size_t)-1;
+    size_t d[MAX + 1][MAX + 1];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = lower((unsigned char)a[i - 1]) != lower((unsigned char)b[j - 1]);
+            size_t best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < best)
+                best = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && lower((unsigned char)a[i - 1]) == lower((unsigned char)b[j - 2]) &&
+                lower((unsigned char)a[i - 2]) == lower((unsigned char)b[j - 1]) &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[n][m];
+}
+
+static const char *closest_field(const char *key, const char *const *fields)
+{
+    const char *best = NULL;
+    size_t best_distance = (size_t)-1;
+    for (size_t f = 0; fields[f]; f++) {
+        size_t distance = edit_distance(key, fields[f]);
+        /* Close means at most two slips and at most a third of the word:
+         * "mas" -> "mass", but "to" is not a typo of "id". */
+        if (distance <= 2 && distance * 3 <= strlen(fields[f]) && distance < best_distance) {
+            best = fields[f];
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+/* Finds `key` among `fields` (NULL-terminated); an unknown key is an error
+ * because a misspelt optional field would otherwise silently default. */
+static SprungStatus field_index(Loader *L, const char *object_path, const char *const *fields,
+                                const char *key, int *out)
+{
+    for (int f = 0; fields[f]; f++) {
+        if (strcmp(fields[f], key) == 0) {
+            *out = f;
+            return SPRUNG_OK;
+        }
+    }
+    const char *where = object_path ? "field" : "top-level field";
+    const char *suggestion = closest_field(key, fields);
+    if (suggestion)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, object_path,
+                    "unknown %s \"%s\" (did you mean \"%s\"?)", where, key, suggestion);
+    return fail(L, SPRUNG_ERROR_INVALID_MODEL, object_path, "unknown %s \"%s\"", where, key);
+}
+
+/* Reports the first required field (in documented order) that `seen` lacks. */
+static SprungStatus require_fields(Loader *L, const char *object_path, const char *const *fields,
+                                   unsigned seen, unsigned required)
+{
+    for (int f = 0; fields[f]; f++) {
+        if ((required & (1u << f)) && !(seen & (1u << f)))
+            return fail(L, SPRUNG_ERROR_INVALID_MODEL, object_path, "missing field \"%s\"",
+                        fields[f]);
+    }
+    return SPRUNG_OK;
+}
+
+/* ---- Values ---- */
+
+static SprungStatus read_number(Loader *L, const char *path, const json_t *value, double *out)
+{
+    if (json_is_integer(value))
+        *out = (double)json_integer_value(value);
+    else if (json_is_real(value))
+        *out = json_real_value(value);
+    else
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "expected a number, got %s",
+                    type_phrase(value));
+    /* jansson refuses NaN, Inf and overflowing literals; this guards the
+     * model's invariant whatever the parser does. */
+    if (!isfinite(*out))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "must be a finite number");
+    return SPRUNG_OK;
+}
+
+static SprungStatus out_of_range(Loader *L, const char *path, const char *rule, double value)
+{
+    char number[40];
+    return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "must be %s, got %s", rule,
+                format_number(number, value));
+}
+
+static SprungStatus read_positive(Loader *L, const char *path, const json_t *value, double *out)
+{
+    TRY(read_number(L, path, value, out));
+    return *out > 0 ? SPRUNG_OK : out_of_range(L, path, "greater than 0", *out);
+}
+
+static SprungStatus read_non_negative(Loader *L, const char *path, const json_t *value,
+                                      double *out)
+{
+    TRY(read_number(L, path, value, out));
+    return *out >= 0 ? SPRUNG_OK : out_of_range(L, path, "0 or more", *out);
+}
+
+static SprungStatus read_vec3(Loader *L, const char *path, const json_t *value, bool nonzero,
+                              SprungVec3 *out)
+{
+    if (!json_is_array(value))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected an array of 3 numbers [x, y, z], got %s", type_phrase(value));
+    size_t n = json_array_size(value);
+    if (n != 3)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected an array of 3 numbers [x, y, z], got an array of %zu", n);
+    double xyz[3];
+    for (size_t i = 0; i < 3; i++) {
+        char element[SPRUNG_PATH_SIZE];
+        make_path(element, "%s[%zu]", path, i);
+        TRY(read_number(L, element, json_array_get(value, i), &xyz[i]));
+    }
+    if (nonzero && xyz[0] == 0 && xyz[1] == 0 && xyz[2] == 0)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "must not be the zero vector (it gives a direction)");
+    *out = (SprungVec3){xyz[0], xyz[1], xyz[2]};
+    return SPRUNG_OK;
+}
+
+static SprungStatus copy_string(Loader *L, const char *text, char **out)
+{
+    *out = strdup(text);
+    return *out ? SPRUNG_OK : no_memory(L);
+}
+
+static SprungStatus read_comment(Loader *L, const json_t *value, char **out)
+{
+    *out = sprung_json_to_text(value, JSON_COMPACT | JSON_ENCODE_ANY | SPRUNG_JSON_ROUND_TRIP);
+    return *out ? SPRUNG_OK : no_memory(L);
+}
+
+/* A non-empty string, the id of the object at kind[index]. */
+static SprungStatus read_id(Loader *L, const char *path, const json_t *value,
+                            SprungObjectKind kind, uint32_t index, char **out)
+{
+    if (!json_is_string(value))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "expected a non-empty string, got %s",
+                    type_phrase(value));
+    const char *id = json_string_value(value);
+    if (id[0] == '\0')
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "an id must not be empty");
+    /* Pass 0 put the first object with this id in the table. */
+    const SprungIdEntry *first = sprung_id_table_find(&L->ids, id);
+    if (first && (first->kind != kind || first->index != index))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "duplicate id \"%s\" (first used at %s[%u].id)", id,
+                    kind_names[first->kind].key, (unsigned)first->index);
+    return copy_string(L, id, out);
+}
+
+/* A reference to another object's id; *entry says what it names. */
+static SprungStatus read_reference(Loader *L, const char *path, const json_t *value, char **out,
+                                   const SprungIdEntry **entry)
+{
+    if (!json_is_string(value))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected the id of an object (a string), got %s", type_phrase(value));
+    const char *id = json_string_value(value);
+    *entry = sprung_id_table_find(&L->ids, id);
+    if (!*entry)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "unknown id \"%s\"", id);
+    return copy_string(L, id, out);
+}
+
+/* Mallets and microphones act on bodies only. */
+static SprungStatus read_body_target(Loader *L, const char *path, const json_t *value,
+                                     const char *what_it_does, char **out, uint32_t *body)
+{
+    const SprungIdEntry *entry;
+    TRY(read_reference(L, path, value, out, &entry));
+    if (entry->kind != SPRUNG_KIND_BODY)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "\"%s\" is %s; %s", *out,
+                    kind_names[entry->kind].singular, what_it_does);
+    *body = entry->index;
+    return SPRUNG_OK;
+}
+
+static uint32_t point_index(const Loader *L, const SprungIdEntry *entry)
+{
+    return entry->kind == SPRUNG_KIND_BODY ? entry->index : L->planned_bodies + entry->index;
+}
+
+/* ---- Objects ---- */
+
+#define FIELD_PATH(buffer, object_path, field) make_path(buffer, "%s.%s", object_path, field)
+
+#define BIT(f) (1u << (f))
+
+static SprungStatus parse_body(Loader *L, const char *path, json_t *object, uint32_t i)
+{
+    static const char *const fields[] = {"id", "position", "mass", "drag", "velocity", "comment",
+                                         NULL};
+    enum { ID, POSITION, MASS, DRAG, VELOCITY, COMMENT };
+    SprungModelBody *body = &L->model->bodies[i];
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        switch (f) {
+        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_BODY, i, &body->id)); break;
+        case POSITION: TRY(read_vec3(L, field, value, false, &body->position)); break;
+        case MASS: TRY(read_positive(L, field, value, &body->mass)); break;
+        case DRAG:
+            TRY(read_non_negative(L, field, value, &body->drag));
+            body->has_drag = true;
+            break;
+        case VELOCITY:
+            TRY(read_vec3(L, field, value, false, &body->velocity));
+            body->has_velocity = true;
+            break;
+        case COMMENT: TRY(read_comment(L, value, &body->comment)); break;
+        }
+    }
+    return require_fields(L, path, fields, seen, BIT(ID) | BIT(POSITION) | BIT(MASS));
+}
+
+static SprungStatus parse_anchor(Loader *L, const char *path, json_t *object, uint32_t i)
+{
+    static const char *const fields[] = {"id", "position", "comment", NULL};
+    enum { ID, POSITION, COMMENT };
+    SprungModelAnchor *anchor = &L->model->anchors[i];
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        switch (f) {
+        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_ANCHOR, i, &anchor->id)); break;
+        case POSITION: TRY(read_vec3(L, field, value, false, &anchor->position)); break;
+        case COMMENT: TRY(read_comment(L, value, &anchor->comment)); break;
+        }
+    }
+    return require_fields(L, path, fields, seen, BIT(ID) | BIT(POSITION));
+}
+
+static SprungStatus read_spring_end(Loader *L, const char *path, const json_t *value,
+                                    char **out, const SprungIdEntry **entry)
+{
+    TRY(read_reference(L, path, value, out, entry));
+    if ((*entry)->kind != SPRUNG_KIND_BODY && (*entry)->kind != SPRUNG_KIND_ANCHOR)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "\"%s\" is %s; springs join bodies and anchors", *out,
+                    kind_names[(*entry)->kind].singular);
+    return SPRUNG_OK;
+}
+
+static SprungStatus parse_spring(Loader *L, const char *path, json_t *object, uint32_t i)
+{
+    static const char *const fields[] = {"id",          "from",    "to", "stiffness", "damping",
+                                         "rest_length", "comment", NULL};
+    enum { ID, FROM, TO, STIFFNESS, DAMPING, REST_LENGTH, COMMENT };
+    SprungModelSpring *spring = &L->model->springs[i];
+    const SprungIdEntry *from = NULL, *to = NULL;
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        switch (f) {
+        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_SPRING, i, &spring->id)); break;
+        case FROM: TRY(read_spring_end(L, field, value, &spring->from, &from)); break;
+        case TO: TRY(read_spring_end(L, field, value, &spring->to, &to)); break;
+        case STIFFNESS: TRY(read_non_negative(L, field, value, &spring->stiffness)); break;
+        case DAMPING:
+            TRY(read_non_negative(L, field, value, &spring->damping));
+            spring->has_damping = true;
+            break;
+        case REST_LENGTH:
+            TRY(read_non_negative(L, field, value, &spring->rest_length));
+            spring->has_rest_length = true;
+            break;
+        case COMMENT: TRY(read_comment(L, value, &spring->comment)); break;
+        }
+    }
+    TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(FROM) | BIT(TO) | BIT(STIFFNESS)));
+    if (from == to)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "joins \"%s\" to itself; a spring needs two different ends", spring->from);
+    if (from->kind == SPRUNG_KIND_ANCHOR && to->kind == SPRUNG_KIND_ANCHOR)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "joins two anchors (\"%s\" and \"%s\"); such a spring can never move",
+                    spring->from, spring->to);
+    spring->from_point = point_index(L, from);
+    spring->to_point = point_index(L, to);
+    return SPRUNG_OK;
+}
+
+static SprungStatus read_note(Loader *L, const char *path, const json_t *value, int *out)
+{
+    if (!json_is_integer(value))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected a MIDI note number (an integer 0..127), got %s",
+                    type_phrase(value));
+    json_int_t note = json_integer_value(value);
+    if (note < 0 || note > 127)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected a MIDI note number 0..127, got %lld", (long long)note);
+    *out = (int)note;
+    return SPRUNG_OK;
+}
+
+static SprungStatus read_notes(Loader *L, const char *path, const json_t *value,
+                               SprungModelMallet *mallet)
+{
+    if (!json_is_array(value) || json_array_size(value) != 2) {
+        if (json_is_array(value))
+            return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                        "expected [low, high] (2 MIDI note numbers), got an array of %zu",
+                        json_array_size(value));
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected [low, high] (2 MIDI note numbers), got %s", type_phrase(value));
+    }
+    char element[SPRUNG_PATH_SIZE];
+    make_path(element, "%s[0]", path);
+    TRY(read_note(L, element, json_array_get(value, 0), &mallet->note_low));
+    make_path(element, "%s[1]", path);
+    TRY(read_note(L, element, json_array_get(value, 1), &mallet->note_high));
+    if (mallet->note_low > mallet->note_high)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "low note %d is above high note %d", mallet->note_low, mallet->note_high);
+    return SPRUNG_OK;
+}
+
+static SprungStatus parse_mallet(Loader *L, const char *path, json_t *object, uint32_t i)
+{
+    static const char *const fields[] = {"id",          "target", "direction", "strength",
+                                         "duration_ms", "notes",  "comment",   NULL};
+    enum { ID, TARGET, DIRECTION, STRENGTH, DURATION_MS, NOTES, COMMENT };
+    SprungModelMallet *mallet = &L->model->mallets[i];
+    mallet->duration_ms = 1;
+    mallet->note_low = 0;
+    mallet->note_high = 127;
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        switch (f) {
+        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_MALLET, i, &mallet->id)); break;
+        case TARGET:
+            TRY(read_body_target(L, field, value, "mallets strike bodies", &mallet->target,
+                                 &mallet->target_body));
+            break;
+        case DIRECTION: TRY(read_vec3(L, field, value, true, &mallet->direction)); break;
+        case STRENGTH: TRY(read_non_negative(L, field, value, &mallet->strength)); break;
+        case DURATION_MS:
+            TRY(read_number(L, field, value, &mallet->duration_ms));
+            if (!(mallet->duration_ms > 0 && mallet->duration_ms <= 1000))
+                return out_of_range(L, field, "greater than 0 and at most 1000 (milliseconds)",
+                                    mallet->duration_ms);
+            mallet->has_duration_ms = true;
+            break;
+        case NOTES:
+            TRY(read_notes(L, field, value, mallet));
+            mallet->has_notes = true;
+            break;
+        case COMMENT: TRY(read_comment(L, value, &mallet->comment)); break;
+        }
+    }
+    return require_fields(L, path, fields, seen,
+                          BIT(ID) | BIT(TARGET) | BIT(DIRECTION) | BIT(STRENGTH));
+}
+
+static SprungStatus parse_microphone(Loader *L, const char *path, json_t *object, uint32_t i)
+{
+    static const char *const fields[] = {"id",   "target", "axis",    "signal",
+                                         "gain", "pan",    "comment", NULL};
+    enum { ID, TARGET, AXIS, SIGNAL, GAIN, PAN, COMMENT };
+    SprungModelMicrophone *mic = &L->model->microphones[i];
+    mic->signal = SPRUNG_MIC_POSITION;
+    mic->gain = 1;
+    mic->pan = 0;
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        switch (f) {
+        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_MICROPHONE, i, &mic->id)); break;
+        case TARGET:
+            TRY(read_body_target(L, field, value, "microphones listen to bodies", &mic->target,
+                                 &mic->target_body));
+            break;
+        case AXIS: TRY(read_vec3(L, field, value, true, &mic->axis)); break;
+        case SIGNAL: {
+            const char *signal = json_string_value(value);
+            if (signal && strcmp(signal, "position") == 0)
+                mic->signal = SPRUNG_MIC_POSITION;
+            else if (signal && strcmp(signal, "velocity") == 0)
+                mic->signal = SPRUNG_MIC_VELOCITY;
+            else if (signal)
+                return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
+                            "expected \"position\" or \"velocity\", got \"%s\"", signal);
+            else
+                return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
+                            "expected \"position\" or \"velocity\", got %s", type_phrase(value));
+            mic->has_signal = true;
+            break;
+        }
+        case GAIN:
+            TRY(read_number(L, field, value, &mic->gain));
+            mic->has_gain = true;
+            break;
+        case PAN:
+            TRY(read_number(L, field, value, &mic->pan));
+            if (!(mic->pan >= -1 && mic->pan <= 1))
+                return out_of_range(L, field, "between -1 (left) and 1 (right)", mic->pan);
+            mic->has_pan = true;
+            break;
+        case COMMENT: TRY(read_comment(L, value, &mic->comment)); break;
+        }
+    }
+    return require_fields(L, path, fields, seen, BIT(ID) | BIT(TARGET) | BIT(AXIS));
+}
+
+/* ---- Sections and the top level ---- */
+
+static SprungStatus allocate_section(Loader *L, SprungObjectKind kind, size_t n)
+{
+    if (n == 0)
+        return SPRUNG_OK;
+    SprungModel *m = L->model;
+    void *items = NULL;
+    switch (kind) {
+    case SPRUNG_KIND_BODY: items = m->bodies = calloc(n, sizeof *m->bodies); break;
+    case SPRUNG_KIND_ANCHOR: items = m->anchors = calloc(n, sizeof *m->anchors); break;
+    case SPRUNG_KIND_SPRING: items = m->springs = calloc(n, sizeof *m->springs); break;
+    case SPRUNG_KIND_MALLET: items = m->mallets = calloc(n, sizeof *m->mallets); break;
+    case SPRUNG_KIND_MICROPHONE:
+        items = m->microphones = calloc(n, sizeof *m->microphones);
+        break;
+    case SPRUNG_KIND_COUNT: break;
+    }
+    if (!items)
+        return no_memory(L);
+    /* Counted as soon as allocated, so sprung_model_free releases whatever
+     * strings a half-parsed section holds. */
+    switch (kind) {
+    case SPRUNG_KIND_BODY: m->n_bodies = (uint32_t)n; break;
+    case SPRUNG_KIND_ANCHOR: m->n_anchors = (uint32_t)n; break;
+    case SPRUNG_KIND_SPRING: m->n_springs = (uint32_t)n; break;
+    case SPRUNG_KIND_MALLET: m->n_mallets = (uint32_t)n; break;
+    case SPRUNG_KIND_MICROPHONE: m->n_microphones = (uint32_t)n; break;
+    case SPRUNG_KIND_COUNT: break;
+    }
+    return SPRUNG_OK;
+}
+
+static SprungStatus no_microphone(Loader *L)
+{
+    return fail(L, SPRUNG_ERROR_INVALID_MODEL, "microphones",
+                "a model with no microphone makes no sound; add at least one");
+}
+
+static SprungStatus parse_section(Loader *L, SprungObjectKind kind, json_t *array)
+{
+    const char *key = kind_names[kind].key;
+    if (!json_is_array(array))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, key, "expected an array, got %s",
+                    type_phrase(array));
+    size_t n = json_array_size(array);
+    if (n > SPRUNG_MODEL_MAX_OBJECTS)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, key,
+                    "too many objects (%zu; this build reads at most %u)", n,
+                    SPRUNG_MODEL_MAX_OBJECTS);
+    if (n == 0 && kind == SPRUNG_KIND_BODY)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, key, "a model needs at least one body");
+    if (n == 0 && kind == SPRUNG_KIND_MICROPHONE)
+        return no_microphone(L);
+    TRY(allocate_section(L, kind, n));
+    for (size_t i = 0; i < n; i++) {
+        json_t *object = json_array_get(array, i);
+        char path[SPRUNG_PATH_SIZE];
+        make_path(path, "%s[%zu]", key, i);
+        if (!json_is_object(object))
+            return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "expected an object, got %s",
+                        type_phrase(object));
+        uint32_t index = (uint32_t)i;
+        switch (kind) {
+        case SPRUNG_KIND_BODY: TRY(parse_body(L, path, object, index)); break;
+        case SPRUNG_KIND_ANCHOR: TRY(parse_anchor(L, path, object, index)); break;
+        case SPRUNG_KIND_SPRING: TRY(parse_spring(L, path, object, index)); break;
+        case SPRUNG_KIND_MALLET: TRY(parse_mallet(L, path, object, index)); break;
+        case SPRUNG_KIND_MICROPHONE: TRY(parse_microphone(L, path, object, index)); break;
+        case SPRUNG_KIND_COUNT: break;
+        }
+    }
+    return SPRUNG_OK;
+}
+
+static int section_kind(const char *key)
+{
+    for (int k = 0; k < SPRUNG_KIND_COUNT; k++)
+        if (strcmp(kind_names[k].key, key) == 0)
+            return k;
+    return -1;
+}
+
+/* Pass 0: every well-formed id, first occurrence in document order wins.
+ * Malformed sections and objects are skipped here; pass 1 reports them. */
+static SprungStatus collect_ids(Loader *L, json_t *root)
+{
+    size_t total = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value) {
+        int kind = section_kind(key);
+        if (kind >= 0 && json_is_array(value) &&
+            json_array_size(value) <= SPRUNG_MODEL_MAX_OBJECTS) {
+            total += json_array_size(value);
+            if (kind == SPRUNG_KIND_BODY)
+                L->planned_bodies = (uint32_t)json_array_size(value);
+        }
+    }
+    if (sprung_id_table_init(&L->ids, total) != 0)
+        return no_memory(L);
+    json_object_foreach(root, key, value) {
+        int kind = section_kind(key);
+        if (kind < 0 || !json_is_array(value) ||
+            json_array_size(value) > SPRUNG_MODEL_MAX_OBJECTS)
+            continue;
+        size_t i;
+        json_t *object;
+        json_array_foreach(value, i, object) {
+            const char *id = json_string_value(json_object_get(object, "id"));
+            if (id && id[0])
+                sprung_id_table_insert(&L->ids, id, (SprungObjectKind)kind, (uint32_t)i);
+        }
+    }
+    return SPRUNG_OK;
+}
+
+static SprungStatus check_version(Loader *L, const json_t *root)
+{
+    const json_t *version = json_object_get(root, "sprung");
+    if (!version)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, NULL,
+                    "missing field \"sprung\" (the format version; this build reads version %d)",
+                    SPRUNG_FORMAT_VERSION);
+    if (!json_is_integer(version))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, "sprung",
+                    "expected the format version as an integer (%d), got %s",
+                    SPRUNG_FORMAT_VERSION, type_phrase(version));
+    if (json_integer_value(version) != SPRUNG_FORMAT_VERSION)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, "sprung",
+                    "unsupported preset version %lld (this build reads version %d)",
+                    (long long)json_integer_value(version), SPRUNG_FORMAT_VERSION);
+    return SPRUNG_OK;
+}
+
+/* Rest lengths left out are the initial distance, so an unmodulated model
+ * starts at rest; computed in double once every position is known. */
+static SprungStatus resolve_rest_lengths(Loader *L)
+{
+    SprungModel *m = L->model;
+    for (uint32_t s = 0; s < m->n_springs; s++) {
+        SprungModelSpring *spring = &m->springs[s];
+        if (spring->has_rest_length)
+            continue;
+        SprungVec3 p = sprung_model_point_position(m, spring->from_point);
+        SprungVec3 q = sprung_model_point_position(m, spring->to_point);
+        double dx = q.x - p.x, dy = q.y - p.y, dz = q.z - p.z;
+        spring->rest_length = sqrt(dx * dx + dy * dy + dz * dz);
+        if (!isfinite(spring->rest_length)) {
+            char path[SPRUNG_PATH_SIZE];
+            make_path(path, "springs[%u]", (unsigned)s);
+            return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                        "the distance between \"%s\" and \"%s\" is too large to compute; "
+                        "give rest_length",
+                        spring->from, spring->to);
+        }
+    }
+    return SPRUNG_OK;
+}
+
+/* The name a preset without "name" gets: its file's base name without the
+ * extension ("presets/bell.json" -> "bell"). */
+static char *default_name(const char *source_path)
+{
+    if (!source_path)
+        return strdup("untitled");
+    const char *base = strrchr(source_path, '/');
+    base = base ? base + 1 : source_path;
+    const char *dot = strrchr(base, '.');
+    size_t length = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    if (length == 0)
+        return strdup("untitled");
+    return strndup(base, length);
+}
+
+static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
+{
+    static const char *const fields[] = {"sprung",  "name",    "comment", "bodies",
+                                         "anchors", "springs", "mallets", "microphones",
+                                         NULL};
+    if (!json_is_object(root))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, NULL,
+                    "the top level must be a JSON object, got %s", type_phrase(root));
+    /* The version decides how everything else reads, so it goes first. */
+    TRY(check_version(L, root));
+
+    /* Missing sections are reported before the walk: without bodies every
+     * reference would be "unknown", which hides the real problem. */
+    if (!json_object_get(root, "bodies"))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, NULL,
+                    "missing field \"bodies\" (a model needs at least one body)");
+    if (!json_object_get(root, "microphones"))
+        return no_microphone(L);
+
+    SprungModel *m = L->model;
+    m->source = strdup(L->source);
+    if (!m->source)
+        return no_memory(L);
+    TRY(collect_ids(L, root));
+
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value) {
+        int f;
+        TRY(field_index(L, NULL, fields, key, &f));
+        if (strcmp(key, "name") == 0) {
+            if (!json_is_string(value))
+                return fail(L, SPRUNG_ERROR_INVALID_MODEL, "name", "expected a string, got %s",
+                            type_phrase(value));
+            TRY(copy_string(L, json_string_value(value), &m->name));
+            m->has_name = true;
+        } else if (strcmp(key, "comment") == 0) {
+            TRY(read_comment(L, value, &m->comment));
+        } else if (strcmp(key, "sprung") != 0) {
+            int kind = section_kind(key);
+            TRY(parse_section(L, (SprungObjectKind)kind, value));
+        }
+    }
+    if (!m->has_name) {
+        m->name = default_name(name_source);
+        if (!m->name)
+            return no_memory(L);
+    }
+    return resolve_rest_lengths(L);
+}
+
+static void clear_error(SprungError *error)
+{
+    if (!error)
+        return;
+    error->status = SPRUNG_OK;
+    error->line = 0;
+    error->column = 0;
+    error->path[0] = '\0';
+    error->message[0] = '\0';
+}
+
+/* Parses and validates `length` bytes of JSON; `source` names them in
+ * messages, `name_source` gives the default name (NULL: "untitled"). */
+static SprungStatus load_buffer(const char *text, size_t length, const char *source,
+                                const char *name_source, SprungModel **out, SprungError *error)
+{
+    Loader loader = {.source = source, .error = error};
+    Loader *L = &loader;
+
+    json_error_t json_error;
+    /* Duplicate keys are rejected: {"mass": 1, "mass": 2} is a mistake, not
+     * a way to say 2. DECODE_ANY lets us say what the top level was. */
+    json_t *root;
+    int parsed = sprung_json_parse(text, length, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &root,
+                                   &json_error);
+    if (parsed < 0)
+        return no_memory(L);
+    if (parsed > 0)
+        return sprung_error_set(error, SPRUNG_ERROR_PARSE, source, json_error.line,
+                                json_error.column, NULL, "invalid JSON: %s", json_error.text);
+
+    SprungStatus status = SPRUNG_OK;
+    loader.model = calloc(1, sizeof *loader.model);
+    if (!loader.model)
+        status = no_memory(L);
+    else
+        status = load_tree(L, root, name_source);
+    sprung_id_table_destroy(&loader.ids);
+    json_decref(root);
+    if (status != SPRUNG_OK) {
+        sprung_model_free(loader.model);
+        return status;
+    }
+    *out = loader.model;
+    return SPRUNG_OK;
+}
+
+SprungStatus sprung_model_load_string(const char *json, const char *source_name,
+                                      SprungModel **out, SprungError *error)
+{
+    clear_error(error);
+    if (out)
+        *out = NULL;
+    const char *source = source_name ? source_name : "<string>";
+    if (!json || !out)
+        return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, source, 0, 0, NULL,
+                                "sprung_model_load_string: %s is NULL", json ? "out" : "json");
+    return load_buffer(json, strlen(json), source, source_name, out, error);
+}
+
+/* Reads a whole file into a malloc'd buffer; IO errors name the file. */
+static SprungStatus read_file(const char *path, char **text, size_t *length, SprungError *error)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return sprung_error_set(error, SPRUNG_ERROR_IO, path, 0, 0, NULL, "cannot open: %s",
+                                strerror(errno));
+    size_t capacity = 1 << 16, size = 0;
+    char *buffer = malloc(capacity);
+    SprungStatus status = SPRUNG_OK;
+    while (buffer) {
+        size += fread(buffer + size, 1, capacity - size, file);
+        if (size < capacity)
+            break;
+        char *bigger = capacity <= SIZE_MAX / 2 ? realloc(buffer, capacity * 2) : NULL;
+        if (!bigger) {
+            free(buffer);
+            buffer = NULL;
+            break;
+        }
+        buffer = bigger;
+        capacity *= 2;
+    }
+    if (!buffer)
+        status = sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, path, 0, 0, NULL,
+                                  "out of memory while reading the preset");
+    else if (ferror(file))
+        status = sprung_error_set(error, SPRUNG_ERROR_IO, path, 0, 0, NULL, "cannot read: %s",
+                                  strerror(errno));
+    fclose(file);
+    if (status != SPRUNG_OK) {
+        free(buffer);
+        return status;
+    }
+    *text = buffer;
+    *length = size;
+    return SPRUNG_OK;
+}
+
+SprungStatus sprung_model_load_file(const char *path, SprungModel **out, SprungError *error)
+{
+    clear_error(error);
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, path, 0, 0, NULL,
+                                "sprung_model_load_file: %s is NULL", path ? "out" : "path");
+    char *text = NULL;
+    size_t length = 0;
+    TRY(read_file(path, &text, &length, error));
+    SprungStatus status = load_buffer(text, length, path, path, out, error);
+    free(text);
+    return status;
+}
