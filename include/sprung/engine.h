@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "sprung/attributes.h"
+#include "sprung/backends.h"
 #include "sprung/events.h"
 #include "sprung/model.h"
 #include "sprung/status.h"
@@ -23,9 +24,11 @@ typedef struct SprungEngineConfig {
     double sample_rate;        /* output rate, Hz */
     uint32_t max_block_frames; /* largest n_frames process() will be given */
     uint32_t oversampling;     /* 1, 2 or 4: engine steps per output frame */
+    const char *backend;       /* "auto" (or NULL), "cpu", "simd", "opencl[:N]", "cuda[:N]";
+                                  see sprung/backends.h. Copied, need not outlive new(). */
 } SprungEngineConfig;
 
-/* 48000 Hz, 4096 frames, no oversampling. */
+/* 48000 Hz, 4096 frames, no oversampling, backend "auto". */
 SPRUNG_API SprungEngineConfig sprung_engine_config_default(void);
 
 /* ---- Setup (control thread) ---- */
@@ -39,6 +42,9 @@ SPRUNG_API SprungStatus sprung_engine_new(const SprungEngineConfig *config,
                                           SprungError *error);
 
 SPRUNG_API void sprung_engine_free(SprungEngine *engine);
+
+/* The backend the engine runs on ("cpu", "simd", ...). */
+SPRUNG_API const char *sprung_engine_backend_name(const SprungEngine *engine);
 
 /* Output frames by which the decimation filter delays the signal
  * (0 without oversampling). */

@@ -1,32 +1,45 @@
 /* The backend interface: a table of function pointers plus a context
- * (STYLE.md rule 7). The engine owns the compiled constants and a host copy
- * of the state; a backend advances the simulation by whole runs of engine
- * steps between events. Private to libsprung.
+ * (STYLE.md rule 7), and the factory each backend folder exports so the
+ * registry (registry.c) can list, probe and create it. The engine owns the
+ * compiled constants and a host copy of the state; a backend advances the
+ * simulation a whole block at a time. Private to libsprung.
  *
- * Threading: <name>_new and destroy on the control thread; start_pulse,
- * advance, reset (and sync_state) on the audio thread, never allocating. */
+ * Threading: probe, create and destroy on the control thread; advance,
+ * reset (and sync_state) on the audio thread, never allocating. */
 #ifndef SPRUNG_BACKEND_BACKEND_H
 #define SPRUNG_BACKEND_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/compiled.h"
+#include "sprung/backends.h"
+#include "sprung/engine.h"
 #include "sprung/status.h"
+
+/* A mallet pulse that starts during a block: from engine step `step` on
+ * (relative to the block's first step), pulse slot `slot` (mallet ×
+ * SPRUNG_PULSE_SLOTS + ring position, chosen by the engine so every backend
+ * uses the same slots) runs with impulse `amplitude` (N·s). */
+typedef struct SprungPulseStart {
+    uint32_t step;
+    uint32_t slot;
+    float amplitude;
+} SprungPulseStart;
 
 typedef struct SprungBackend {
     const char *name;
     void *ctx;
 
-    /* Starts a pulse of impulse `amplitude` (N·s) in pulse slot `slot`
-     * (mallet × SPRUNG_PULSE_SLOTS + ring position, chosen by the engine so
-     * that every backend uses the same slots). It acts from the first step
-     * of the next advance(). */
-    void (*start_pulse)(void *ctx, uint32_t slot, float amplitude);
-
-    /* Runs n_steps engine steps (phase 1 then phase 2 each, see
-     * kernel/sprung_step.h) and writes the stereo microphone mix after each
-     * step to left[0 .. n_steps) and right[0 .. n_steps). */
-    void (*advance)(void *ctx, uint32_t n_steps, float *left, float *right);
+    /* Runs n_steps engine steps. Before step s, every start with .step == s
+     * takes effect (starts are sorted by step, each step < n_steps); then
+     * phase 1 and phase 2 (kernel/sprung_step.h) and the stereo microphone
+     * mix into left[s] and right[s]. n_steps is at most the config's
+     * max_block_frames × oversampling; n_starts at most
+     * SPRUNG_BACKEND_MAX_PULSE_STARTS. One call is one block: a GPU backend
+     * renders it in one launch. */
+    void (*advance)(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
+                    uint32_t n_starts, float *left, float *right);
 
     /* Back to the compiled initial state; no pulses. */
     void (*reset)(void *ctx);
@@ -39,9 +52,34 @@ typedef struct SprungBackend {
     void (*destroy)(void *ctx);
 } SprungBackend;
 
-/* The CPU reference backend: steps `state` (owned by the caller, which must
- * outlive the backend) in place. */
-SprungStatus sprung_backend_cpu_reference_new(const SprungCompiled *compiled, SprungState *state,
-                                              SprungBackend *out, SprungError *error);
+/* Pulse starts one advance() call may carry; the engine splits a block with
+ * more into several calls. */
+#define SPRUNG_BACKEND_MAX_PULSE_STARTS 1024u
+
+/* What each backend folder exports (one `const SprungBackendFactory`). */
+typedef struct SprungBackendFactory {
+    const char *name;        /* "cpu", "simd", "opencl", "cuda": the --backend spelling */
+    const char *description; /* one line for `sprung backends` */
+
+    /* Fills `info` (name and description are already set): whether the
+     * backend can run here, its devices, and why not when it cannot. */
+    void (*probe)(SprungBackendInfo *info);
+
+    /* Creates the backend on device `device` for `compiled` and `state`
+     * (owned by the engine, which outlives the backend). */
+    SprungStatus (*create)(const SprungCompiled *compiled, SprungState *state, uint32_t device,
+                           const SprungEngineConfig *config, SprungBackend *out,
+                           SprungError *error);
+} SprungBackendFactory;
+
+extern const SprungBackendFactory sprung_backend_cpu_factory;
+
+/* Parses config->backend ("auto", "cpu", "opencl:1", ...; NULL is "auto")
+ * and creates the chosen backend. "auto" takes the first available backend
+ * in the registry's order of preference; a named backend that cannot run
+ * here fails with SPRUNG_ERROR_UNSUPPORTED and the probe's reason. */
+SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *state,
+                                   const SprungEngineConfig *config, SprungBackend *out,
+                                   SprungError *error);
 
 #endif

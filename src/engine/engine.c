@@ -4,6 +4,7 @@
  * pulses at their exact engine step, splits each block into runs between
  * events, and decimates the engine-rate mix to the output rate. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ struct SprungEngine {
     SprungBackend backend;
     SprungDecimator decimator;
     uint32_t *pulse_next; /* per mallet: ring position of its next pulse */
+    SprungPulseStart *pulse_starts; /* this block's, SPRUNG_BACKEND_MAX_PULSE_STARTS */
+    char backend_spec[32]; /* config.backend points here */
     uint64_t steps;       /* engine steps since creation or reset */
 };
 
@@ -39,6 +42,7 @@ SprungEngineConfig sprung_engine_config_default(void)
         .sample_rate = 48000.0,
         .max_block_frames = 4096,
         .oversampling = 1,
+        .backend = "auto",
     };
     return config;
 }
@@ -59,6 +63,10 @@ static SprungStatus config_check(const SprungEngineConfig *config, SprungError *
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, ENGINE_CONFIG_SOURCE, 0, 0,
                                 "oversampling", "%u is not an oversampling factor (1, 2 or 4)",
                                 config->oversampling);
+    if (config->backend && strlen(config->backend) >= sizeof ((SprungEngine *)0)->backend_spec)
+        return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, ENGINE_CONFIG_SOURCE, 0, 0,
+                                "backend", "\"%.40s...\" is too long to be a backend name",
+                                config->backend);
     return SPRUNG_OK;
 }
 
@@ -86,6 +94,10 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
                                 "out of memory creating the engine");
     engine->config = *config;
+    /* Keep our own copy of the backend spelling: the caller's may not live. */
+    snprintf(engine->backend_spec, sizeof engine->backend_spec, "%s",
+             config->backend ? config->backend : "auto");
+    engine->config.backend = engine->backend_spec;
 
     double engine_rate = config->sample_rate * config->oversampling;
     status = sprung_compiled_new(model, engine_rate, &engine->compiled, error);
@@ -98,7 +110,8 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
     }
     engine->pulse_next = calloc(model->n_mallets ? model->n_mallets : 1,
                                 sizeof *engine->pulse_next);
-    if (!engine->pulse_next) {
+    engine->pulse_starts = calloc(SPRUNG_BACKEND_MAX_PULSE_STARTS, sizeof *engine->pulse_starts);
+    if (!engine->pulse_next || !engine->pulse_starts) {
         status = sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
                                   "out of memory creating the engine");
         goto fail;
@@ -112,8 +125,8 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
                          "out of memory for the decimation filter");
         goto fail;
     }
-    status = sprung_backend_cpu_reference_new(engine->compiled, &engine->state,
-                                              &engine->backend, error);
+    status = sprung_backend_create(engine->compiled, &engine->state, &engine->config,
+                                   &engine->backend, error);
     if (status != SPRUNG_OK)
         goto fail;
 
@@ -133,6 +146,7 @@ void sprung_engine_free(SprungEngine *engine)
         engine->backend.destroy(engine->backend.ctx);
     sprung_decimator_free(&engine->decimator);
     free(engine->pulse_next);
+    free(engine->pulse_starts);
     sprung_state_free(&engine->state);
     sprung_compiled_free(engine->compiled);
     free(engine);
@@ -216,22 +230,38 @@ static int block_is_valid(const SprungEngine *engine, const SprungBlock *block)
     return 1;
 }
 
-/* A note-on starts a pulse on every mallet whose note range holds the note
- * (all channels). The impulse is strength·velocity/127, in double. Note-offs
- * (and velocity-0 note-ons) do nothing to mallets. */
-static void engine_apply_event(SprungEngine *engine, const SprungEvent *event)
+/* The number of pulses `event` starts: one on every mallet whose note range
+ * holds the note (all channels); note-offs (and velocity-0 note-ons) start
+ * none. */
+static uint32_t event_pulse_count(const SprungEngine *engine, const SprungEvent *event)
 {
     if (event->type != SPRUNG_EVENT_NOTE_ON || event->velocity == 0)
-        return;
+        return 0;
     const SprungCompiled *c = engine->compiled;
-    for (uint32_t m = 0; m < c->n_mallets; ++m) {
+    uint32_t count = 0;
+    for (uint32_t m = 0; m < c->n_mallets; ++m)
+        count += event->note >= c->mallet_note_low[m] && event->note <= c->mallet_note_high[m];
+    return count;
+}
+
+/* Appends the pulses `event` starts at engine step `step` of the current
+ * run. The impulse is strength·velocity/127, in double. */
+static uint32_t event_add_pulses(SprungEngine *engine, const SprungEvent *event, uint32_t step,
+                                 uint32_t n_starts)
+{
+    if (event->type != SPRUNG_EVENT_NOTE_ON || event->velocity == 0)
+        return n_starts;
+    const SprungCompiled *c = engine->compiled;
+    for (uint32_t m = 0; m < c->n_mallets && n_starts < SPRUNG_BACKEND_MAX_PULSE_STARTS; ++m) {
         if (event->note < c->mallet_note_low[m] || event->note > c->mallet_note_high[m])
             continue;
         uint32_t slot = m * SPRUNG_PULSE_SLOTS + engine->pulse_next[m];
         engine->pulse_next[m] = (engine->pulse_next[m] + 1) % SPRUNG_PULSE_SLOTS;
         double impulse = c->mallet_strength[m] * event->velocity / 127.0;
-        engine->backend.start_pulse(engine->backend.ctx, slot, (float)impulse);
+        engine->pulse_starts[n_starts++] =
+            (SprungPulseStart){.step = step, .slot = slot, .amplitude = (float)impulse};
     }
+    return n_starts;
 }
 
 SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine, const SprungBlock *block)
@@ -256,18 +286,32 @@ SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine, const S
         right = block->outputs[1];
     }
 
-    /* Runs between event frames: every event acts from the first engine
-     * step of its frame, whatever the block boundaries. */
-    uint32_t frame = 0, e = 0;
-    while (frame < block->n_frames) {
-        while (e < block->n_events && block->events[e].frame == frame)
-            engine_apply_event(engine, &block->events[e++]);
-        uint32_t next = e < block->n_events ? block->events[e].frame : block->n_frames;
-        size_t first = (size_t)frame * r;
-        uint32_t n_steps = (next - frame) * r;
-        engine->backend.advance(engine->backend.ctx, n_steps, left + first, right + first);
+    /* Normally the whole block is one advance() call carrying every pulse
+     * start at its step (an event at frame f acts from engine step f·r).
+     * Only a block with more starts than the buffer holds is cut into runs,
+     * at an event frame, which gives the same bits. */
+    uint32_t run_first = 0, e = 0;
+    while (run_first < block->n_frames) {
+        uint32_t n_starts = 0;
+        uint32_t run_end = block->n_frames;
+        for (; e < block->n_events; ++e) {
+            const SprungEvent *event = &block->events[e];
+            if (n_starts + event_pulse_count(engine, event) > SPRUNG_BACKEND_MAX_PULSE_STARTS &&
+                event->frame > run_first) {
+                run_end = event->frame;
+                break;
+            }
+            /* A single frame with more starts than fit keeps the newest. */
+            if (n_starts + event_pulse_count(engine, event) > SPRUNG_BACKEND_MAX_PULSE_STARTS)
+                n_starts = 0;
+            n_starts = event_add_pulses(engine, event, (event->frame - run_first) * r, n_starts);
+        }
+        size_t first = (size_t)run_first * r;
+        uint32_t n_steps = (run_end - run_first) * r;
+        engine->backend.advance(engine->backend.ctx, n_steps, engine->pulse_starts, n_starts,
+                                left + first, right + first);
         engine->steps += n_steps;
-        frame = next;
+        run_first = run_end;
     }
 
     if (r > 1)
@@ -302,6 +346,11 @@ const SprungState *sprung_engine_state(const SprungEngine *engine)
     if (engine->backend.sync_state)
         engine->backend.sync_state(engine->backend.ctx);
     return &engine->state;
+}
+
+const char *sprung_engine_backend_name(const SprungEngine *engine)
+{
+    return engine ? engine->backend.name : "";
 }
 
 double sprung_engine_rate(const SprungEngine *engine)

@@ -9,9 +9,11 @@
  *
  * Threading: new on the control thread; everything else on the audio thread
  * (no allocation, no locks). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "backend/backend.h"
+#include "model/model.h"
 #include "kernel/sprung_step.h"
 
 typedef struct CpuReference {
@@ -21,19 +23,18 @@ typedef struct CpuReference {
     SprungStepState view;
 } CpuReference;
 
-static void cpu_reference_start_pulse(void *ctx, uint32_t slot, float amplitude)
-{
-    CpuReference *self = ctx;
-    self->state->pulse_amplitude[slot] = amplitude;
-    self->state->pulse_step[slot] = 0;
-}
-
-static void cpu_reference_advance(void *ctx, uint32_t n_steps, float *left, float *right)
+static void cpu_reference_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
+                                  uint32_t n_starts, float *left, float *right)
 {
     CpuReference *self = ctx;
     const SprungStepModel *model = &self->model;
     const SprungStepState *view = &self->view;
+    uint32_t next_start = 0;
     for (uint32_t step = 0; step < n_steps; ++step) {
+        for (; next_start < n_starts && starts[next_start].step == step; ++next_start) {
+            view->pulse_amplitude[starts[next_start].slot] = starts[next_start].amplitude;
+            view->pulse_step[starts[next_start].slot] = 0;
+        }
         for (unsigned int s = 0; s < model->n_springs; ++s)
             sprung_spring_force(s, model, view);
         for (unsigned int i = 0; i < model->n_nodes; ++i)
@@ -53,9 +54,20 @@ static void cpu_reference_destroy(void *ctx)
     free(ctx);
 }
 
-SprungStatus sprung_backend_cpu_reference_new(const SprungCompiled *compiled, SprungState *state,
-                                              SprungBackend *out, SprungError *error)
+static void cpu_reference_probe(SprungBackendInfo *info)
 {
+    info->available = 1;
+    info->n_devices = 1;
+    snprintf(info->devices[0], sizeof info->devices[0],
+             "plain C, one thread, one step at a time (the oracle)");
+}
+
+static SprungStatus cpu_reference_create(const SprungCompiled *compiled, SprungState *state,
+                                         uint32_t device, const SprungEngineConfig *config,
+                                         SprungBackend *out, SprungError *error)
+{
+    (void)device;
+    (void)config;
     CpuReference *self = calloc(1, sizeof *self);
     if (!self)
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
@@ -65,9 +77,8 @@ SprungStatus sprung_backend_cpu_reference_new(const SprungCompiled *compiled, Sp
     self->model = sprung_compiled_step_model(compiled);
     self->view = sprung_state_step_view(state);
     *out = (SprungBackend){
-        .name = "cpu-reference",
+        .name = "cpu",
         .ctx = self,
-        .start_pulse = cpu_reference_start_pulse,
         .advance = cpu_reference_advance,
         .reset = cpu_reference_reset,
         .sync_state = NULL, /* steps the host state in place */
@@ -75,3 +86,10 @@ SprungStatus sprung_backend_cpu_reference_new(const SprungCompiled *compiled, Sp
     };
     return SPRUNG_OK;
 }
+
+const SprungBackendFactory sprung_backend_cpu_factory = {
+    .name = "cpu",
+    .description = "reference: plain C, the oracle every backend is tested against",
+    .probe = cpu_reference_probe,
+    .create = cpu_reference_create,
+};

@@ -1,0 +1,133 @@
+/* The registry of backends compiled into this build: listing, probing, and
+ * turning a --backend spelling ("auto", "cpu", "opencl:1") into a created
+ * backend. Control thread only.
+ *
+ * "auto" rule (documented in docs/architecture.md): the first available
+ * backend of `auto_order`. GPU backends are never chosen by "auto" yet: for
+ * the model sizes musicians play, a launch per block costs more than the
+ * CPU needs (to be revisited with measurements from the GPU backends). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "model/model.h"
+
+#ifdef SPRUNG_HAVE_SIMD
+extern const SprungBackendFactory sprung_backend_simd_factory;
+#endif
+#ifdef SPRUNG_HAVE_OPENCL
+extern const SprungBackendFactory sprung_backend_opencl_factory;
+#endif
+#ifdef SPRUNG_HAVE_CUDA
+extern const SprungBackendFactory sprung_backend_cuda_factory;
+#endif
+
+static const SprungBackendFactory *const factories[] = {
+#ifdef SPRUNG_HAVE_SIMD
+    &sprung_backend_simd_factory,
+#endif
+    &sprung_backend_cpu_factory,
+#ifdef SPRUNG_HAVE_OPENCL
+    &sprung_backend_opencl_factory,
+#endif
+#ifdef SPRUNG_HAVE_CUDA
+    &sprung_backend_cuda_factory,
+#endif
+};
+#define FACTORY_COUNT (sizeof factories / sizeof factories[0])
+
+/* Names "auto" may choose, in order of preference. */
+static const char *const auto_order[] = {"simd", "cpu"};
+
+uint32_t sprung_backend_count(void)
+{
+    return (uint32_t)FACTORY_COUNT;
+}
+
+static void probe(const SprungBackendFactory *factory, SprungBackendInfo *info)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", factory->name);
+    snprintf(info->description, sizeof info->description, "%s", factory->description);
+    factory->probe(info);
+}
+
+SprungStatus sprung_backend_info(uint32_t index, SprungBackendInfo *out)
+{
+    if (index >= FACTORY_COUNT || !out)
+        return SPRUNG_ERROR_INVALID_ARGUMENT;
+    probe(factories[index], out);
+    return SPRUNG_OK;
+}
+
+static const SprungBackendFactory *find(const char *name, size_t length)
+{
+    for (size_t i = 0; i < FACTORY_COUNT; ++i)
+        if (strlen(factories[i]->name) == length && !strncmp(factories[i]->name, name, length))
+            return factories[i];
+    return NULL;
+}
+
+static void known_names(char *buffer, size_t size)
+{
+    size_t used = (size_t)snprintf(buffer, size, "auto");
+    for (size_t i = 0; i < FACTORY_COUNT && used < size; ++i)
+        used += (size_t)snprintf(buffer + used, size - used, ", %s", factories[i]->name);
+}
+
+SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *state,
+                                   const SprungEngineConfig *config, SprungBackend *out,
+                                   SprungError *error)
+{
+    const char *spec = config->backend ? config->backend : "auto";
+    SprungBackendInfo info;
+
+    if (!strcmp(spec, "auto")) {
+        for (size_t i = 0; i < sizeof auto_order / sizeof auto_order[0]; ++i) {
+            const SprungBackendFactory *factory = find(auto_order[i], strlen(auto_order[i]));
+            if (!factory)
+                continue;
+            probe(factory, &info);
+            if (info.available)
+                return factory->create(compiled, state, 0, config, out, error);
+        }
+        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
+                                "backend", "no backend can run here");
+    }
+
+    /* "name" or "name:device" */
+    const char *colon = strchr(spec, ':');
+    size_t name_length = colon ? (size_t)(colon - spec) : strlen(spec);
+    uint32_t device = 0;
+    if (colon) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long value = strtoul(colon + 1, &end, 10);
+        if (!colon[1] || *end || errno || value >= SPRUNG_BACKEND_MAX_DEVICES)
+            return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "engine config", 0, 0,
+                                    "backend", "\"%s\": the device must be a number below %d",
+                                    spec, SPRUNG_BACKEND_MAX_DEVICES);
+        device = (uint32_t)value;
+    }
+    const SprungBackendFactory *factory = find(spec, name_length);
+    if (!factory) {
+        char names[128];
+        known_names(names, sizeof names);
+        return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "engine config", 0, 0,
+                                "backend", "unknown backend \"%s\" (this build has: %s)", spec,
+                                names);
+    }
+    probe(factory, &info);
+    if (!info.available)
+        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
+                                "backend", "backend \"%s\" cannot run here: %s", factory->name,
+                                info.reason);
+    if (device >= info.n_devices)
+        return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "engine config", 0, 0,
+                                "backend", "backend \"%s\" has %u device%s; there is no device %u",
+                                factory->name, info.n_devices, info.n_devices == 1 ? "" : "s",
+                                device);
+    return factory->create(compiled, state, device, config, out, error);
+}
