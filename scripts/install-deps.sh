@@ -14,6 +14,10 @@ packages=(
   liblapacke-dev      # dense eigendecomposition for mode analysis (sprung info)
   libglib2.0-dev      # libsmf's pkg-config depends on it
   clang-19 libclang-rt-19-dev  # RealtimeSanitizer runtime and libFuzzer
+  jackd2 libjack-jackd2-dev    # `sprung play`; jackd -d dummy, jack_midiseq, jack_rec in tests
+  ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo  # OpenCL backend, on the CPU via PoCL in CI
+  spin                # model checking of the GPU clock keeper's protocol
+  lv2-dev liblilv-dev lilv-utils jalv  # LV2 plugins and their test hosts
 )
 
 missing=()
@@ -32,5 +36,8 @@ echo "install-deps: installing ${missing[*]}"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+# jackd2 asks whether to enable real-time scheduling for the audio group;
+# answer before it asks, so the install never waits for a terminal.
+echo 'jackd2 jackd/tweak_rt_limits boolean false' | $sudo debconf-set-selections
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -7,5 +7,6 @@ int sprung_cmd_render(int argc, char **argv);
 int sprung_cmd_validate(int argc, char **argv);
 int sprung_cmd_info(int argc, char **argv);
 int sprung_cmd_bench(int argc, char **argv);
+int sprung_cmd_backends(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const Command commands[] = {
     {"validate", sprung_cmd_validate, "check presets and their stability; exit 1 on errors"},
     {"info", sprung_cmd_info, "print a preset's counts, stability margin and mode range"},
     {"bench", sprung_cmd_bench, "measure the engine's speed (JSON and a table)"},
+    {"backends", sprung_cmd_backends, "list the simulation backends and why one is missing"},
 };
 
 static void print_usage(FILE *out)
