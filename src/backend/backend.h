@@ -44,9 +44,13 @@ typedef struct SprungBackend {
     /* Back to the compiled initial state; no pulses. */
     void (*reset)(void *ctx);
 
-    /* Optional. Copies the backend's state into the engine's host
-     * SprungState. NULL: the backend steps the host state in place. */
+    /* Optional pair. sync_state copies the backend's state into the
+     * engine's host SprungState; upload_state copies the host state into the
+     * backend (tests set a state, then step every backend from it). NULL:
+     * the backend steps the host state in place. Control thread or tests
+     * only, never while advance() runs. */
     void (*sync_state)(void *ctx);
+    void (*upload_state)(void *ctx);
 
     /* Frees ctx. */
     void (*destroy)(void *ctx);

@@ -82,6 +82,7 @@ static SprungStatus cpu_reference_create(const SprungCompiled *compiled, SprungS
         .advance = cpu_reference_advance,
         .reset = cpu_reference_reset,
         .sync_state = NULL, /* steps the host state in place */
+        .upload_state = NULL,
         .destroy = cpu_reference_destroy,
     };
     return SPRUNG_OK;
