@@ -36,6 +36,7 @@ typedef struct BenchOptions {
     const char *json_path;   /* NULL: no JSON; "-": stdout (the table then goes to stderr) */
     const char *presets_dir;
     const char *models_dir;
+    const char *backend;     /* the one being measured: a spelling for sprung_engine_new */
     bool quick;
     double target_wall_s;    /* wall time of one repetition */
     int repeats;
@@ -44,6 +45,7 @@ typedef struct BenchOptions {
 
 typedef struct BenchResult {
     char group[16];           /* "synthetic", "bench" or "preset" */
+    char backend[32];         /* as the engine names it ("cpu", "simd", ...) */
     char name[BENCH_MAX_NAME];
     SprungModelCounts counts;
     uint32_t oversampling;
@@ -320,10 +322,14 @@ static void bench_measure(const BenchOptions *options, const SprungModel *model,
         config.sample_rate = BENCH_RATE;
         config.max_block_frames = BENCH_BLOCK;
         config.oversampling = factors[f];
+        config.backend = options->backend;
         memset(&error, 0, sizeof error);
         status = sprung_engine_new(&config, model, &engine, &error);
         result->oversampling = factors[f];
     }
+    if (status == SPRUNG_OK)
+        snprintf(result->backend, sizeof result->backend, "%s",
+                 sprung_engine_backend_name(engine));
     if (status != SPRUNG_OK) {
         snprintf(result->error, sizeof result->error, "engine: %s",
                  error.message[0] ? error.message : sprung_strerror(status));
@@ -390,8 +396,8 @@ done:
 
 /* ---- the three groups ---- */
 
-static BenchResult *bench_results_add(BenchResults *results, const char *group,
-                                      const char *name)
+static BenchResult *bench_results_add(const BenchOptions *options, BenchResults *results,
+                                      const char *group, const char *name)
 {
     if (results->count == results->capacity) {
         size_t grown = results->capacity ? results->capacity * 2 : 32;
@@ -404,6 +410,7 @@ static BenchResult *bench_results_add(BenchResults *results, const char *group,
     BenchResult *result = &results->items[results->count++];
     memset(result, 0, sizeof *result);
     snprintf(result->group, sizeof result->group, "%s", group);
+    snprintf(result->backend, sizeof result->backend, "%s", options->backend);
     snprintf(result->name, sizeof result->name, "%s", name);
     return result;
 }
@@ -419,11 +426,11 @@ static void bench_progress(const BenchOptions *options, const BenchResult *resul
 {
     FILE *out = bench_table_stream(options);
     if (result->error[0])
-        fprintf(out, "%-9s %-30s  not measured: %s\n", result->group, result->name,
-                result->error);
+        fprintf(out, "%-7s %-9s %-26s  not measured: %s\n", result->backend, result->group,
+                result->name, result->error);
     else
-        fprintf(out, "%-9s %-30s %7u %8u %3u %12.2f %12.2f %12.2f\n", result->group,
-                result->name, result->counts.bodies, result->counts.springs,
+        fprintf(out, "%-7s %-9s %-26s %7u %8u %3u %12.2f %12.2f %12.2f\n", result->backend,
+                result->group, result->name, result->counts.bodies, result->counts.springs,
                 result->oversampling, result->realtime_factor, result->ns_per_spring_step,
                 result->cpu_ns_per_spring_step);
     fflush(out);
@@ -434,7 +441,7 @@ static int bench_synthetic(const BenchOptions *options, BenchResults *results)
     for (uint32_t springs = 10; springs <= options->max_synthetic_springs; springs *= 10) {
         char name[64];
         snprintf(name, sizeof name, "network-%u", springs);
-        BenchResult *result = bench_results_add(results, "synthetic", name);
+        BenchResult *result = bench_results_add(options, results, "synthetic", name);
         if (!result)
             return 1;
         char *json = bench_network_json(springs);
@@ -495,7 +502,7 @@ static int bench_directory(const BenchOptions *options, BenchResults *results,
         char path[4096], stem[BENCH_MAX_NAME];
         snprintf(path, sizeof path, "%s/%s", dir_path, names[i]);
         snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[i]) - 5), names[i]);
-        BenchResult *result = bench_results_add(results, group, stem);
+        BenchResult *result = bench_results_add(options, results, group, stem);
         if (!result)
             break;
         SprungModel *model = NULL;
@@ -593,13 +600,15 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
 #endif
     fprintf(out, ", \"build_type\": ");
     json_string(out, SPRUNG_BUILD_TYPE);
-    fprintf(out, "},\n  \"backend\": \"cpu-reference\",\n  \"threads\": 1,\n"
+    fprintf(out, "},\n"
                  "  \"sample_rate\": %.0f,\n  \"block_frames\": %d,\n  \"repeats\": %d,\n"
                  "  \"quick\": %s,\n  \"results\": [",
             BENCH_RATE, BENCH_BLOCK, options->repeats, options->quick ? "true" : "false");
     for (size_t i = 0; i < results->count; i++) {
         const BenchResult *r = &results->items[i];
-        fprintf(out, "%s\n    {\"group\": ", i ? "," : "");
+        fprintf(out, "%s\n    {\"backend\": ", i ? "," : "");
+        json_string(out, r->backend);
+        fprintf(out, ", \"group\": ");
         json_string(out, r->group);
         fprintf(out, ", \"name\": ");
         json_string(out, r->name);
@@ -644,25 +653,65 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: sprung bench [--quick] [--json FILE|-] [--presets DIR] [--models DIR]\n"
+            "usage: sprung bench [--backend NAME[,NAME...]|all] [--quick] [--json FILE|-]\n"
+            "                    [--presets DIR] [--models DIR]\n"
             "\n"
-            "Measures the CPU reference engine: synthetic networks of 10 to 100,000\n"
-            "springs, the benchmark models (bench/*.json) and the factory presets\n"
-            "(presets/*.json, playing presets/midi/<name>.mid when it exists), in\n"
-            "blocks of %d frames at %.0f Hz. Reports the median of the repetitions as\n"
-            "a real-time factor (audio seconds rendered per wall second) and\n"
-            "nanoseconds per spring-step (wall time / (springs x engine steps)); the\n"
-            "last column is the same from the thread's CPU time, which other load on\n"
-            "the machine does not inflate.\n"
+            "Measures the engine: synthetic networks of 10 to 100,000 springs, the\n"
+            "benchmark models (bench/*.json) and the factory presets (presets/*.json,\n"
+            "playing presets/midi/<name>.mid when it exists), in blocks of %d frames\n"
+            "at %.0f Hz. Reports the median of the repetitions as a real-time factor\n"
+            "(audio seconds rendered per wall second) and nanoseconds per spring-step\n"
+            "(wall time / (springs x engine steps)); the last column is the same\n"
+            "from the thread's CPU time, which other load on the machine does not\n"
+            "inflate (it misses a backend's helper threads and GPU time).\n"
             "\n"
-            "  --quick         a short smoke run (networks up to 10,000 springs, one\n"
-            "                  repetition of ~0.02 s each): checks, does not measure\n"
-            "  --json FILE     also write the results as JSON to FILE ('-': stdout,\n"
-            "                  the table then goes to stderr)\n"
-            "  --presets DIR   factory presets to measure (default %s/presets)\n"
-            "  --models DIR    benchmark models to measure (default %s/bench)\n"
-            "  --help          this text\n",
+            "  --backend NAMES  backends to measure, as in `sprung backends` (default\n"
+            "                   cpu, the reference); 'all': every available one\n"
+            "  --quick          a short smoke run (networks up to 10,000 springs, one\n"
+            "                   repetition of ~0.02 s each): checks, does not measure\n"
+            "  --json FILE      also write the results as JSON to FILE ('-': stdout,\n"
+            "                   the table then goes to stderr)\n"
+            "  --presets DIR    factory presets to measure (default %s/presets)\n"
+            "  --models DIR     benchmark models to measure (default %s/bench)\n"
+            "  --help           this text\n",
             BENCH_BLOCK, BENCH_RATE, SPRUNG_SOURCE_DIR, SPRUNG_SOURCE_DIR);
+}
+
+enum { BENCH_MAX_BACKENDS = 16 };
+
+/* Turns --backend's value into a list of spellings: "all" is every backend
+ * this build has that can run here, in the registry's order. */
+static int bench_backend_list(const char *arg, char names[][32], int max)
+{
+    int n = 0;
+    if (strcmp(arg, "all") == 0) {
+        uint32_t count = sprung_backend_count();
+        for (uint32_t i = 0; i < count && n < max; i++) {
+            SprungBackendInfo info;
+            if (sprung_backend_info(i, &info) == SPRUNG_OK && info.available)
+                snprintf(names[n++], 32, "%s", info.name);
+        }
+        return n;
+    }
+    const char *start = arg;
+    while (*start && n < max) {
+        size_t len = strcspn(start, ",");
+        if (len > 0 && len < 32)
+            snprintf(names[n++], 32, "%.*s", (int)len, start);
+        start += len;
+        if (*start == ',')
+            start++;
+    }
+    return n;
+}
+
+static bool bench_option_takes_value(const char *arg)
+{
+    static const char *const with_value[] = {"--json", "--presets", "--models", "--backend"};
+    for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
+        if (strcmp(arg, with_value[i]) == 0)
+            return true;
+    return false;
 }
 
 int sprung_cmd_bench(int argc, char **argv)
@@ -674,6 +723,7 @@ int sprung_cmd_bench(int argc, char **argv)
         .repeats = 5,
         .max_synthetic_springs = 100000,
     };
+    const char *backend_arg = "cpu";
     /* argv[0] is the subcommand's name ("bench"). */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -683,21 +733,20 @@ int sprung_cmd_bench(int argc, char **argv)
             return 0;
         } else if (strcmp(arg, "--quick") == 0) {
             options.quick = true;
-        } else if (strcmp(arg, "--json") == 0 && has_value) {
-            options.json_path = argv[++i];
-        } else if (strcmp(arg, "--presets") == 0 && has_value) {
-            options.presets_dir = argv[++i];
-        } else if (strcmp(arg, "--models") == 0 && has_value) {
-            options.models_dir = argv[++i];
+        } else if (bench_option_takes_value(arg) && has_value) {
+            const char *value = argv[++i];
+            if (strcmp(arg, "--json") == 0)
+                options.json_path = value;
+            else if (strcmp(arg, "--presets") == 0)
+                options.presets_dir = value;
+            else if (strcmp(arg, "--models") == 0)
+                options.models_dir = value;
+            else
+                backend_arg = value;
         } else {
-            fprintf(stderr, "sprung bench: %s '%s'\n",
-                    arg[0] == '-' && !has_value && (strcmp(arg, "--json") == 0 ||
-                                                    strcmp(arg, "--presets") == 0 ||
-                                                    strcmp(arg, "--models") == 0)
-                        ? "missing value after"
-                        : "unknown argument",
+            fprintf(stderr, "sprung bench: %s '%s'\nTry 'sprung bench --help'.\n",
+                    bench_option_takes_value(arg) ? "missing value after" : "unknown argument",
                     arg);
-            fprintf(stderr, "Try 'sprung bench --help'.\n");
             return 2;
         }
     }
@@ -705,6 +754,13 @@ int sprung_cmd_bench(int argc, char **argv)
         options.target_wall_s = 0.02;
         options.repeats = 1;
         options.max_synthetic_springs = 10000;
+    }
+    char backends[BENCH_MAX_BACKENDS][32];
+    int n_backends = bench_backend_list(backend_arg, backends, BENCH_MAX_BACKENDS);
+    if (n_backends == 0) {
+        fprintf(stderr, "sprung bench: no backend to measure in '%s' (see `sprung backends`)\n",
+                backend_arg);
+        return 2;
     }
 
     FILE *json_out = NULL;
@@ -718,17 +774,20 @@ int sprung_cmd_bench(int argc, char **argv)
         }
     }
     FILE *table = bench_table_stream(&options);
-    fprintf(table,
-            "sprung bench: CPU reference backend, 1 thread, %d-frame blocks at %.0f Hz, "
-            "median of %d%s\n\n",
-            BENCH_BLOCK, BENCH_RATE, options.repeats, options.quick ? " (quick: not a measurement)" : "");
-    fprintf(table, "%-9s %-30s %7s %8s %3s %12s %12s %12s\n", "group", "name", "bodies",
-            "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
+    fprintf(table, "sprung bench: backend %s, %d-frame blocks at %.0f Hz, median of %d%s\n\n",
+            backend_arg, BENCH_BLOCK, BENCH_RATE, options.repeats,
+            options.quick ? " (quick: not a measurement)" : "");
+    fprintf(table, "%-7s %-9s %-26s %7s %8s %3s %12s %12s %12s\n", "backend", "group", "name",
+            "bodies", "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
 
     BenchResults results = {0};
-    int failed = bench_synthetic(&options, &results);
-    failed |= bench_directory(&options, &results, "bench", options.models_dir, false);
-    failed |= bench_directory(&options, &results, "preset", options.presets_dir, true);
+    int failed = 0;
+    for (int b = 0; b < n_backends; b++) {
+        options.backend = backends[b];
+        failed |= bench_synthetic(&options, &results);
+        failed |= bench_directory(&options, &results, "bench", options.models_dir, false);
+        failed |= bench_directory(&options, &results, "preset", options.presets_dir, true);
+    }
     for (size_t i = 0; i < results.count; i++)
         if (results.items[i].error[0])
             failed = 1;

@@ -8,5 +8,7 @@ int sprung_cmd_validate(int argc, char **argv);
 int sprung_cmd_info(int argc, char **argv);
 int sprung_cmd_bench(int argc, char **argv);
 int sprung_cmd_backends(int argc, char **argv);
+int sprung_cmd_play(int argc, char **argv);
+int sprung_cmd_keeper(int argc, char **argv);
 
 #endif

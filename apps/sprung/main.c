@@ -22,6 +22,8 @@ static const Command commands[] = {
     {"info", sprung_cmd_info, "print a preset's counts, stability margin and mode range"},
     {"bench", sprung_cmd_bench, "measure the engine's speed (JSON and a table)"},
     {"backends", sprung_cmd_backends, "list the simulation backends and why one is missing"},
+    {"play", sprung_cmd_play, "play a preset live as a JACK client, reloading it on save"},
+    {"keeper", sprung_cmd_keeper, "show or hold the GPU clock keeper (one per machine)"},
 };
 
 static void print_usage(FILE *out)

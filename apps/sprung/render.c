@@ -1,7 +1,10 @@
 /* `sprung render`: the offline renderer. Loads a preset (or the built-in
- * demo), optionally a MIDI file, runs the engine block by block with every
- * event at its exact frame, removes the decimation filter's latency, and
- * streams a 32-bit float stereo WAV (plus, on request, a spectrogram). */
+ * demo), optionally a MIDI file, runs it block by block through the same
+ * runner `sprung play` uses (src/runner: gain 1, no DC blocker or limiter,
+ * so the output is the engine's, bit for bit, unless the circuit breaker
+ * trips) with every event at its exact frame, removes the decimation
+ * filter's latency, and streams a 32-bit float stereo WAV (plus, on
+ * request, a spectrogram). Runs both of the runner's roles on one thread. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "io/midi.h"
 #include "io/spectrogram.h"
 #include "io/wav.h"
+#include "play_common.h"
 #include "sprung/sprung.h"
 
 #define COMMAND "render"
@@ -33,6 +37,7 @@ typedef struct RenderOptions {
     double sample_rate;
     uint32_t oversample;
     uint32_t block;
+    const char *backend;
 } RenderOptions;
 
 static void print_help(void)
@@ -57,11 +62,15 @@ static void print_help(void)
         "  --oversample N        engine steps per output sample: 1, 2 or 4 (default 1)\n"
         "  --block N             frames per engine call, 1 to 65536 (default 256);\n"
         "                        the output is identical whatever the block size\n"
+        "  --backend NAME        simulation backend (see 'sprung backends'; default\n"
+        "                        auto); one that cannot run here falls back to auto\n"
         "  --spectrogram OUT.png also draw a spectrogram of the result\n"
         "  -h, --help            show this help\n"
         "\n"
         "Lengths are at most %.0f s. A progress bar is shown when stderr is a\n"
-        "terminal. Exit status: 0 success, 1 a file or the model failed, 2 bad\n"
+        "terminal. The output goes through the runner's circuit breaker: a sample\n"
+        "above +12 dBFS for 5 ms fades out and resets the model (with a warning);\n"
+        "a non-finite sample fails the render. Exit status: 0 success, 1 a file or the model failed, 2 bad\n"
         "command line.\n"
         "\n"
         "examples:\n"
@@ -72,7 +81,7 @@ static void print_help(void)
 }
 
 enum { OPT_MIDI = 256, OPT_DURATION, OPT_TAIL, OPT_SAMPLE_RATE, OPT_OVERSAMPLE, OPT_BLOCK,
-       OPT_SPECTROGRAM };
+       OPT_SPECTROGRAM, OPT_BACKEND };
 
 static const struct option render_options[] = {
     {"midi", required_argument, NULL, OPT_MIDI},
@@ -83,6 +92,7 @@ static const struct option render_options[] = {
     {"oversample", required_argument, NULL, OPT_OVERSAMPLE},
     {"block", required_argument, NULL, OPT_BLOCK},
     {"spectrogram", required_argument, NULL, OPT_SPECTROGRAM},
+    {"backend", required_argument, NULL, OPT_BACKEND},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -100,6 +110,7 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
         case OPT_MIDI: opt->midi = optarg; break;
         case 'o': opt->output = optarg; break;
         case OPT_SPECTROGRAM: opt->spectrogram = optarg; break;
+        case OPT_BACKEND: opt->backend = optarg; break;
         case OPT_DURATION:
             if ((r = cli_parse_double(COMMAND, "--duration", optarg, 0.0, 1,
                                       RENDER_MAX_SECONDS, &opt->duration)))
@@ -137,6 +148,8 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
         return cli_usage_error(COMMAND, "option '--spectrogram' needs a file name");
     if (opt->midi && !opt->midi[0])
         return cli_usage_error(COMMAND, "option '--midi' needs a file name");
+    if (opt->backend && !opt->backend[0])
+        return cli_usage_error(COMMAND, "option '--backend' needs a backend name");
     return -1;
 }
 
@@ -187,6 +200,7 @@ int sprung_cmd_render(int argc, char **argv)
     SprungModel *model = NULL;
     SprungMidiSequence *phrase = NULL;
     SprungEngine *engine = NULL;
+    SprungRunner *runner = NULL;
     SprungWavWriter *writer = NULL;
     char *output_owned = NULL;
     float *left = NULL, *right = NULL, *interleaved = NULL, *whole = NULL;
@@ -245,11 +259,26 @@ int sprung_cmd_render(int argc, char **argv)
     config.sample_rate = rate;
     config.max_block_frames = opt.block;
     config.oversampling = opt.oversample;
-    if (sprung_engine_new(&config, model, &engine, &error) != SPRUNG_OK) {
+    if (opt.backend)
+        config.backend = opt.backend;
+    int backend_warned = 0;
+    if (app_engine_new(COMMAND, &config, model, &engine, &error, &backend_warned) != SPRUNG_OK) {
         fprintf(stderr, "%s\n", error.message);
         goto done;
     }
     const uint64_t latency = sprung_engine_latency_frames(engine);
+    /* The same runner as `sprung play`, with a neutral output stage. */
+    SprungRunnerConfig runner_config = sprung_runner_config_default();
+    runner_config.sample_rate = rate;
+    runner_config.max_block_frames = opt.block;
+    runner_config.gain_db = 0.0;
+    runner_config.dc_blocker = 0;
+    runner_config.limiter = 0;
+    if (sprung_runner_new(&runner_config, engine, &runner, &error) != SPRUNG_OK) {
+        fprintf(stderr, "%s\n", error.message);
+        goto done;
+    }
+    engine = NULL; /* the runner owns it now */
     /* The engine runs `latency` frames longer; the first `latency` frames
      * of its output are dropped so sound and events line up. */
     const uint64_t engine_frames = total_frames + latency;
@@ -297,13 +326,34 @@ int sprung_cmd_render(int argc, char **argv)
                                                      .velocity = e->velocity};
             next_event++;
         }
-        SprungBlock block = {.n_frames = n, .events = block_events, .n_events = n_events,
-                             .outputs = outputs, .n_outputs = 2};
-        SprungStatus s = sprung_engine_process(engine, &block);
+        SprungStatus s = sprung_runner_process(runner, n, NULL, 0, outputs, 2, block_events,
+                                               n_events);
         if (s != SPRUNG_OK) {
             fprintf(stderr, "%s%s: engine failed at %.3f s: %s\n", progress ? "\n" : "",
                     output, position / rate, sprung_strerror(s));
             goto done;
+        }
+        sprung_runner_poll(runner, NULL); /* drain the block reports */
+        SprungBreakerEvent trip;
+        while (sprung_runner_next_breaker_event(runner, &trip)) {
+            uint64_t at = trip.frame > latency ? trip.frame - latency : 0;
+            const char *name = opt.preset ? opt.preset : "demo.json (built in)";
+            if (trip.reason == SPRUNG_BREAKER_NONFINITE) {
+                fprintf(stderr,
+                        "%s%s: the model blew up: non-finite output at %.4f s (frame %llu); "
+                        "try a larger --oversample or more damping\n",
+                        progress ? "\n" : "", name, at / rate, (unsigned long long)at);
+                goto done;
+            }
+            char level[32];
+            app_describe_sample(trip.value, level, sizeof level);
+            fprintf(stderr,
+                    "%s%s: warning: the circuit breaker tripped at %.4f s (frame %llu): the "
+                    "%s channel stayed above %+.0f dBFS (%s) for %.0f ms; the sound was faded "
+                    "out and the model reset\n",
+                    progress ? "\n" : "", name, at / rate, (unsigned long long)at,
+                    trip.channel ? "right" : "left", runner_config.breaker_threshold_db, level,
+                    runner_config.breaker_hold_ms);
         }
         uint32_t kept = 0;
         for (uint32_t i = 0; i < n; i++) {
@@ -311,15 +361,7 @@ int sprung_cmd_render(int argc, char **argv)
             if (frame < latency)
                 continue;
             uint64_t out_frame = frame - latency;
-            float l = left[i], r = right[i];
-            if (!isfinite(l) || !isfinite(r)) {
-                fprintf(stderr,
-                        "%s%s: the model blew up: non-finite output at %.4f s (frame %llu); "
-                        "try a larger --oversample or more damping\n",
-                        progress ? "\n" : "", opt.preset ? opt.preset : "demo.json (built in)",
-                        out_frame / rate, (unsigned long long)out_frame);
-                goto done;
-            }
+            float l = left[i], r = right[i]; /* finite: the runner guarantees it */
             if (fabsf(l) > peak)
                 peak = fabsf(l);
             if (fabsf(r) > peak)
@@ -384,6 +426,7 @@ done:
     free(whole);
     free(block_events);
     free(output_owned);
+    sprung_runner_free(runner);
     sprung_engine_free(engine);
     sprung_midi_free(phrase);
     sprung_model_free(model);

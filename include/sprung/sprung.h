@@ -6,6 +6,7 @@
 #include "sprung/engine.h"
 #include "sprung/events.h"
 #include "sprung/model.h"
+#include "sprung/runner.h"
 #include "sprung/status.h"
 
 #endif

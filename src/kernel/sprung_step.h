@@ -27,6 +27,9 @@
 #  define SPRUNG_KERNEL_INLINE static inline
 #  define SPRUNG_GLOBAL __global
 #  define sprung_kernel_sqrtf(x) sqrt(x)
+/* OpenCL C lets the compiler fuse a*b+c by default; the order and rounding
+ * of every operation here is normative. */
+#  pragma OPENCL FP_CONTRACT OFF
 #elif defined(__CUDACC__)
 #  define SPRUNG_KERNEL_INLINE static __host__ __device__ inline
 #  define SPRUNG_GLOBAL
@@ -36,6 +39,14 @@
 #  define SPRUNG_KERNEL_INLINE static inline
 #  define SPRUNG_GLOBAL
 #  define sprung_kernel_sqrtf(x) sqrtf(x)
+#endif
+
+/* The address space of the mutable state (SprungStepState). Global memory
+ * unless a driver keeps the state in OpenCL __local memory: it then builds
+ * the program with -DSPRUNG_STATE_SPACE=__local (OpenCL C 1.2 has no generic
+ * address space). Empty in C and CUDA, where one pointer type covers both. */
+#ifndef SPRUNG_STATE_SPACE
+#  define SPRUNG_STATE_SPACE SPRUNG_GLOBAL
 #endif
 
 /* Concurrent pulses per mallet: a re-strike while earlier pulses still run
@@ -99,17 +110,17 @@ typedef struct SprungStepModel {
 /* The mutable state: displacement u = x - x0 and velocity per node, the
  * phase-1 spring forces, and the mallet pulse slots (mallet × SLOTS + slot). */
 typedef struct SprungStepState {
-    SPRUNG_GLOBAL float *ux;
-    SPRUNG_GLOBAL float *uy;
-    SPRUNG_GLOBAL float *uz;
-    SPRUNG_GLOBAL float *vx;
-    SPRUNG_GLOBAL float *vy;
-    SPRUNG_GLOBAL float *vz;
-    SPRUNG_GLOBAL float *spring_force_x;
-    SPRUNG_GLOBAL float *spring_force_y;
-    SPRUNG_GLOBAL float *spring_force_z;
-    SPRUNG_GLOBAL float *pulse_amplitude; /* impulse J of the pulse, N·s */
-    SPRUNG_GLOBAL unsigned int *pulse_step; /* next step of the pulse, or SPRUNG_PULSE_IDLE */
+    SPRUNG_STATE_SPACE float *ux;
+    SPRUNG_STATE_SPACE float *uy;
+    SPRUNG_STATE_SPACE float *uz;
+    SPRUNG_STATE_SPACE float *vx;
+    SPRUNG_STATE_SPACE float *vy;
+    SPRUNG_STATE_SPACE float *vz;
+    SPRUNG_STATE_SPACE float *spring_force_x;
+    SPRUNG_STATE_SPACE float *spring_force_y;
+    SPRUNG_STATE_SPACE float *spring_force_z;
+    SPRUNG_STATE_SPACE float *pulse_amplitude; /* impulse J of the pulse, N·s */
+    SPRUNG_STATE_SPACE unsigned int *pulse_step; /* next step of the pulse, or SPRUNG_PULSE_IDLE */
 } SprungStepState;
 
 /* Phase 1: the force spring s exerts on its endpoint p, f·û with

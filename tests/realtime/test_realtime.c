@@ -1,7 +1,9 @@
 /* Proves that the audio-thread API (sprung_engine_process, sprung_engine_reset)
  * never allocates, locks or does I/O, by running it inside a
  * RealtimeSanitizer real-time section for every preset in a directory, for two
- * inline models, and for oversampling 1, 2 and 4.
+ * inline models, for oversampling 1, 2 and 4, and on each CPU backend this
+ * build has ("cpu", the reference, and "simd" when available; the GPU
+ * backends talk to drivers and are not real-time code by this measure).
  *
  * clang-19 has no -fsanitize=realtime, so the runtime is linked by hand and
  * the real-time section is opened and closed explicitly. A violation makes
@@ -235,6 +237,27 @@ static void run_realtime(SprungEngine *engine, const Schedule *s, RunResult *r)
 static int g_failures;
 static int g_runs;
 
+/* The backends under test, found in the registry at start-up. */
+static char g_backends[4][16];
+static int g_n_backends;
+
+static void find_backends(void)
+{
+    static const char *const wanted[] = {"cpu", "simd"};
+    uint32_t count = sprung_backend_count();
+    for (size_t w = 0; w < sizeof wanted / sizeof wanted[0]; w++) {
+        for (uint32_t i = 0; i < count; i++) {
+            SprungBackendInfo info;
+            if (sprung_backend_info(i, &info) != SPRUNG_OK || strcmp(info.name, wanted[w]) != 0)
+                continue;
+            if (info.available)
+                snprintf(g_backends[g_n_backends++], sizeof g_backends[0], "%s", info.name);
+            else
+                printf("backend %s not tested: %s\n", info.name, info.reason);
+        }
+    }
+}
+
 static void fail(const char *name, const char *format, const char *detail)
 {
     fprintf(stderr, "FAIL %s: ", name);
@@ -250,29 +273,32 @@ static void check_model(const char *name, SprungModel *model, bool must_sound)
 {
     static const uint32_t factors[] = {1, 2, 4};
     bool any_ran = false;
-    for (size_t f = 0; f < 3; f++) {
+    for (size_t run = 0; run < 3 * (size_t)g_n_backends; run++) {
+        size_t f = run % 3;
+        const char *backend = g_backends[run / 3];
         SprungEngineConfig config = sprung_engine_config_default();
         config.sample_rate = 48000.0;
         config.max_block_frames = MAX_BLOCK;
         config.oversampling = factors[f];
+        config.backend = backend;
         SprungEngine *engine = NULL;
         SprungError error;
         memset(&error, 0, sizeof error);
         SprungStatus status = sprung_engine_new(&config, model, &engine, &error);
         if (status == SPRUNG_ERROR_UNSTABLE) {
-            printf("  %-24s x%u  skipped (unstable at this rate: %s)\n", name, factors[f],
-                   error.message);
+            printf("  %-24s %-5s x%u  skipped (unstable at this rate: %s)\n", name, backend,
+                   factors[f], error.message);
             continue;
         }
         if (status != SPRUNG_OK || !engine) {
-            fprintf(stderr, "FAIL %s x%u: sprung_engine_new: %s: %s\n", name, factors[f],
-                    sprung_strerror(status), error.message);
+            fprintf(stderr, "FAIL %s %s x%u: sprung_engine_new: %s: %s\n", name, backend,
+                    factors[f], sprung_strerror(status), error.message);
             g_failures++;
             continue;
         }
         if (g_sabotage)
-            fprintf(stderr, "sabotage: allocating inside the real-time section (%s x%u)\n",
-                    name, factors[f]);
+            fprintf(stderr, "sabotage: allocating inside the real-time section (%s %s x%u)\n",
+                    name, backend, factors[f]);
 
         RunResult result;
         run_realtime(engine, &g_schedule, &result);
@@ -281,7 +307,7 @@ static void check_model(const char *name, SprungModel *model, bool must_sound)
         g_runs++;
 
         char detail[64];
-        snprintf(detail, sizeof detail, "x%u", factors[f]);
+        snprintf(detail, sizeof detail, "%s x%u", backend, factors[f]);
         if (result.failed_block != UINT32_MAX) {
             fprintf(stderr, "FAIL %s %s: sprung_engine_process returned %s at block %u\n", name,
                     detail, sprung_strerror(result.failed_status), result.failed_block);
@@ -298,8 +324,8 @@ static void check_model(const char *name, SprungModel *model, bool must_sound)
             fail(name, "unsorted events were not rejected (%s)", detail);
         if (must_sound && !(result.peak > 0.0f))
             fail(name, "silent output although notes were played (%s)", detail);
-        printf("  %-24s x%u  %u blocks, peak %.3g\n", name, factors[f], g_schedule.n_blocks,
-               (double)result.peak);
+        printf("  %-24s %-5s x%u  %u blocks, peak %.3g\n", name, backend, factors[f],
+               g_schedule.n_blocks, (double)result.peak);
     }
     if (!any_ran)
         fail(name, "%s", "unstable at every oversampling factor: nothing was tested");
@@ -378,6 +404,11 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    find_backends();
+    if (g_n_backends == 0) {
+        fprintf(stderr, "FAIL: the registry has no available CPU backend\n");
+        return 1;
+    }
     schedule_build(&g_schedule);
     printf("RealtimeSanitizer: %u blocks of 1..%u frames per run%s\n", g_schedule.n_blocks,
            MAX_BLOCK, g_sabotage ? " (sabotage: an allocation is injected)" : "");

@@ -1,0 +1,108 @@
+/* The SIMD backend's AVX2 kernels: eight springs per vector. Each endpoint
+ * record {u, 0, v, 0} is one 32-byte load; q - p is taken record-wise and
+ * an 8×8 transpose turns eight records into delta and dv vectors (measured
+ * faster than eight-lane gathers on this layout, docs/benchmarks.md).
+ * Compiled with -mavx2 (no FMA: contraction would change the bits); called
+ * only when the CPU has AVX2. Audio thread and pool workers; no allocation. */
+#include <immintrin.h>
+
+#include "backend/simd/simd_internal.h"
+#include "backend/simd/simd_x86_n4.h"
+
+typedef __m256 VF;
+typedef __m256 VMASK;
+#define W 8u
+#define V_LOAD(p) _mm256_load_ps(p)
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_ZERO() _mm256_setzero_ps()
+#define V_ADD(a, b) _mm256_add_ps((a), (b))
+#define V_SUB(a, b) _mm256_sub_ps((a), (b))
+#define V_MUL(a, b) _mm256_mul_ps((a), (b))
+#define V_DIV(a, b) _mm256_div_ps((a), (b))
+#define V_SQRT(a) _mm256_sqrt_ps(a)
+#define V_GT(a, b) _mm256_cmp_ps((a), (b), _CMP_GT_OQ)
+#define V_EQ(a, b) _mm256_cmp_ps((a), (b), _CMP_EQ_OQ)
+#define V_SELECT(mask, if_true, if_false) _mm256_blendv_ps((if_false), (if_true), (mask))
+
+/* Row j = record(q_j) - record(p_j) = {δx, δy, δz, 0, dvx, dvy, dvz, 0};
+ * after the transpose, column c holds component c of the eight springs. */
+static inline void avx2_load_deltas(const SimdNet *net, uint32_t s, __m256 *out)
+{
+    const float *node = net->node;
+    const uint32_t *p = net->p_off + s, *q = net->q_off + s;
+    __m256 r0 = _mm256_sub_ps(_mm256_load_ps(node + q[0]), _mm256_load_ps(node + p[0]));
+    __m256 r1 = _mm256_sub_ps(_mm256_load_ps(node + q[1]), _mm256_load_ps(node + p[1]));
+    __m256 r2 = _mm256_sub_ps(_mm256_load_ps(node + q[2]), _mm256_load_ps(node + p[2]));
+    __m256 r3 = _mm256_sub_ps(_mm256_load_ps(node + q[3]), _mm256_load_ps(node + p[3]));
+    __m256 r4 = _mm256_sub_ps(_mm256_load_ps(node + q[4]), _mm256_load_ps(node + p[4]));
+    __m256 r5 = _mm256_sub_ps(_mm256_load_ps(node + q[5]), _mm256_load_ps(node + p[5]));
+    __m256 r6 = _mm256_sub_ps(_mm256_load_ps(node + q[6]), _mm256_load_ps(node + p[6]));
+    __m256 r7 = _mm256_sub_ps(_mm256_load_ps(node + q[7]), _mm256_load_ps(node + p[7]));
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    out[0] = _mm256_permute2f128_ps(s0, s4, 0x20); /* δx */
+    out[1] = _mm256_permute2f128_ps(s1, s5, 0x20); /* δy */
+    out[2] = _mm256_permute2f128_ps(s2, s6, 0x20); /* δz */
+    out[3] = _mm256_permute2f128_ps(s0, s4, 0x31); /* dvx */
+    out[4] = _mm256_permute2f128_ps(s1, s5, 0x31); /* dvy */
+    out[5] = _mm256_permute2f128_ps(s2, s6, 0x31); /* dvz */
+}
+
+#define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
+    do {                                                                                      \
+        __m256 c_[6];                                                                         \
+        avx2_load_deltas((net), (s), c_);                                                     \
+        dx = c_[0];                                                                           \
+        dy = c_[1];                                                                           \
+        dz = c_[2];                                                                           \
+        dvx = c_[3];                                                                          \
+        dvy = c_[4];                                                                          \
+        dvz = c_[5];                                                                          \
+    } while (0)
+
+/* {fx, fy, fz, 0} of spring j to its p-slot and the negation to its q-slot:
+ * a 4×8 transpose leaves springs j and j + 4 in the halves of one vector. */
+static inline void avx2_store_forces(const SimdNet *net, uint32_t s, __m256 fx, __m256 fy,
+                                     __m256 fz)
+{
+    float *slot = net->slot;
+    const uint32_t *p = net->slot_p_off + s, *q = net->slot_q_off + s;
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    __m256 zero = _mm256_setzero_ps();
+    __m256 t0 = _mm256_unpacklo_ps(fx, fy), t1 = _mm256_unpackhi_ps(fx, fy);
+    __m256 t2 = _mm256_unpacklo_ps(fz, zero), t3 = _mm256_unpackhi_ps(fz, zero);
+    __m256 rows[4] = {
+        _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), /* springs 0 | 4 */
+        _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)), /* 1 | 5 */
+        _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), /* 2 | 6 */
+        _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)), /* 3 | 7 */
+    };
+    for (int j = 0; j < 4; ++j) {
+        __m128 low = _mm256_castps256_ps128(rows[j]);
+        __m128 high = _mm256_extractf128_ps(rows[j], 1);
+        _mm_store_ps(slot + p[j], low);
+        _mm_store_ps(slot + q[j], _mm_xor_ps(low, sign));
+        _mm_store_ps(slot + p[j + 4], high);
+        _mm_store_ps(slot + q[j + 4], _mm_xor_ps(high, sign));
+    }
+}
+
+#define SIMD_STORE_FORCES(net, s, fx, fy, fz) avx2_store_forces((net), (s), (fx), (fy), (fz))
+
+#define SIMD_FN(name) avx2_##name
+#include "backend/simd/simd_kernel_template.h"
+
+const SimdKernels sprung_simd_avx2 = {
+    .name = "avx2",
+    .lanes = 8,
+    .springs = avx2_springs,
+    .nodes = avx2_nodes,
+};

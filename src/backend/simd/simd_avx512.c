@@ -1,0 +1,75 @@
+/* The SIMD backend's AVX-512 kernels: sixteen springs per vector, endpoint
+ * components gathered and slot forces scattered (every slot has one writer,
+ * so the scatter has no conflicts). Compiled with -mavx512f (FMA contraction
+ * stays off); called only when the CPU has AVX-512F. Audio thread and pool
+ * workers; no allocation. */
+#include <immintrin.h>
+
+#include "backend/simd/simd_internal.h"
+#include "backend/simd/simd_x86_n4.h"
+
+typedef __m512 VF;
+typedef __mmask16 VMASK;
+#define W 16u
+#define V_LOAD(p) _mm512_load_ps(p)
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_ZERO() _mm512_setzero_ps()
+#define V_ADD(a, b) _mm512_add_ps((a), (b))
+#define V_SUB(a, b) _mm512_sub_ps((a), (b))
+#define V_MUL(a, b) _mm512_mul_ps((a), (b))
+#define V_DIV(a, b) _mm512_div_ps((a), (b))
+#define V_SQRT(a) _mm512_sqrt_ps(a)
+#define V_GT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GT_OQ)
+#define V_EQ(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_EQ_OQ)
+#define V_SELECT(mask, if_true, if_false) _mm512_mask_blend_ps((mask), (if_false), (if_true))
+
+static inline __m512 avx512_component(const float *node, __m512i p, __m512i q, int c)
+{
+    __m512i offset = _mm512_set1_epi32(c);
+    return _mm512_sub_ps(_mm512_i32gather_ps(_mm512_add_epi32(q, offset), node, 4),
+                         _mm512_i32gather_ps(_mm512_add_epi32(p, offset), node, 4));
+}
+
+#define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
+    do {                                                                                      \
+        __m512i p_ = _mm512_load_si512((const void *)((net)->p_off + (s)));                   \
+        __m512i q_ = _mm512_load_si512((const void *)((net)->q_off + (s)));                   \
+        dx = avx512_component((net)->node, p_, q_, 0);                                        \
+        dy = avx512_component((net)->node, p_, q_, 1);                                        \
+        dz = avx512_component((net)->node, p_, q_, 2);                                        \
+        dvx = avx512_component((net)->node, p_, q_, 4);                                       \
+        dvy = avx512_component((net)->node, p_, q_, 5);                                       \
+        dvz = avx512_component((net)->node, p_, q_, 6);                                       \
+    } while (0)
+
+static inline void avx512_store_forces(const SimdNet *net, uint32_t s, __m512 fx, __m512 fy,
+                                       __m512 fz)
+{
+    __m512i p = _mm512_load_si512((const void *)(net->slot_p_off + s));
+    __m512i q = _mm512_load_si512((const void *)(net->slot_q_off + s));
+    __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
+    __m512 sign = _mm512_set1_ps(-0.0f);
+    _mm512_i32scatter_ps(net->slot, p, fx, 4);
+    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(p, one), fy, 4);
+    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(p, two), fz, 4);
+    _mm512_i32scatter_ps(net->slot, q, _mm512_castsi512_ps(_mm512_xor_si512(
+                                           _mm512_castps_si512(fx), _mm512_castps_si512(sign))), 4);
+    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(q, one),
+                         _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fy),
+                                                              _mm512_castps_si512(sign))), 4);
+    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(q, two),
+                         _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fz),
+                                                              _mm512_castps_si512(sign))), 4);
+}
+
+#define SIMD_STORE_FORCES(net, s, fx, fy, fz) avx512_store_forces((net), (s), (fx), (fy), (fz))
+
+#define SIMD_FN(name) avx512_##name
+#include "backend/simd/simd_kernel_template.h"
+
+const SimdKernels sprung_simd_avx512 = {
+    .name = "avx512",
+    .lanes = 16,
+    .springs = avx512_springs,
+    .nodes = avx512_nodes,
+};

@@ -1,0 +1,137 @@
+/* The SIMD backend's two step phases, written once over a small set of
+ * vector macros and included by each per-instruction-set file
+ * (simd_portable.c, simd_sse2.c, simd_avx2.c, simd_avx512.c), which defines
+ * the macros and compiles it with its own target flags. Each lane performs
+ * exactly the operations of kernel/sprung_step.h, in the same order, so the
+ * results equal the reference's bits (see simd_internal.h for the layout).
+ *
+ * The including file defines:
+ *   VF, W                          vector of W floats
+ *   V_LOAD(p) V_SET1(x) V_ZERO()   aligned load, broadcast, zero
+ *   V_ADD V_SUB V_MUL V_DIV V_SQRT IEEE float32, correctly rounded
+ *   VMASK V_GT(a, b) V_EQ(a, b) V_SELECT(mask, if_true, if_false)
+ *   SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)  u_q - u_p, v_q - v_p
+ *   SIMD_STORE_FORCES(net, s, fx, fy, fz)   +F to p-slots, -F to q-slots
+ *   N4 N4_LOAD N4_STORE N4_ADD N4_SUB N4_MUL N4_SET1 N4_SET3 N4_ZERO
+ *                                  4-float vectors for the per-node phase
+ *   SIMD_FN(name)                  the file's function names
+ * Audio thread and pool workers; no allocation. */
+
+static void SIMD_FN(springs)(const SimdNet *net, uint32_t first, uint32_t end)
+{
+    const VF zero = V_ZERO();
+    const VF two = V_SET1(2.0f);
+    for (uint32_t s = first; s < end; s += W) {
+        VF delta_x, delta_y, delta_z, dv_x, dv_y, dv_z;
+        SIMD_LOAD_DELTAS(net, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z);
+        VF d0_x = V_LOAD(net->d0x + s);
+        VF d0_y = V_LOAD(net->d0y + s);
+        VF d0_z = V_LOAD(net->d0z + s);
+        VF d_x = V_ADD(d0_x, delta_x);
+        VF d_y = V_ADD(d0_y, delta_y);
+        VF d_z = V_ADD(d0_z, delta_z);
+
+        VF twice_dot = V_MUL(two, V_ADD(V_ADD(V_MUL(d0_x, delta_x), V_MUL(d0_y, delta_y)),
+                                        V_MUL(d0_z, delta_z)));
+        VF delta_sq = V_ADD(V_ADD(V_MUL(delta_x, delta_x), V_MUL(delta_y, delta_y)),
+                            V_MUL(delta_z, delta_z));
+        VF stretch_sq = V_ADD(twice_dot, delta_sq);
+        VF length0 = V_LOAD(net->l0 + s);
+        VF length_sq = V_ADD(V_LOAD(net->l0sq + s), stretch_sq);
+        VF length = V_SELECT(V_GT(length_sq, zero), V_SQRT(length_sq), zero);
+
+        VF dv_dot_d = V_ADD(V_ADD(V_MUL(dv_x, d_x), V_MUL(dv_y, d_y)), V_MUL(dv_z, d_z));
+
+        VF k = V_LOAD(net->k + s);
+        VF c = V_LOAD(net->c + s);
+        /* Both branches of the kernel are computed; lanes that the kernel
+         * does not evaluate (ℓ = 0, or L = 0 for the tension path) may hold
+         * Inf or NaN here and are discarded by the selects. */
+        VF damping_part = V_MUL(c, V_DIV(dv_dot_d, length_sq));
+        VF elongation = V_ADD(V_DIV(stretch_sq, V_ADD(length, length0)),
+                              V_LOAD(net->preload + s));
+        VF elastic_part = V_SELECT(V_EQ(V_LOAD(net->rest + s), zero), k,
+                                   V_MUL(k, V_DIV(elongation, length)));
+        VF coefficient = V_SELECT(V_GT(length, zero), V_ADD(elastic_part, damping_part), zero);
+
+        VF force_x = V_MUL(coefficient, d_x);
+        VF force_y = V_MUL(coefficient, d_y);
+        VF force_z = V_MUL(coefficient, d_z);
+        SIMD_STORE_FORCES(net, s, force_x, force_y, force_z);
+    }
+}
+
+/* One body of phase 2. Called with a constant `degree` for the common
+ * degrees, so the gather is unrolled and its loop branch disappears. */
+static inline __attribute__((always_inline)) void
+SIMD_FN(node)(const SimdNet *net, const SprungCompiled *compiled, N4 dt, uint32_t j,
+              uint32_t degree)
+{
+    float inv_mass = net->inv_mass[j];
+    if (inv_mass == 0.0f)
+        return;
+
+    N4 force = N4_ZERO();
+    const float *slot = net->slot + (size_t)net->slot_begin[j] * SIMD_SLOT_FLOATS;
+    for (uint32_t e = 0; e < degree; ++e)
+        force = N4_ADD(force, N4_LOAD(slot + (size_t)e * SIMD_SLOT_FLOATS));
+
+    float *record = net->node + (size_t)net->order[j] * SIMD_NODE_FLOATS;
+    N4 v = N4_LOAD(record + 4);
+    force = N4_SUB(force, N4_MUL(N4_SET1(net->drag[j]), v));
+
+    uint32_t mallet_end = net->mallet_begin[j + 1];
+    for (uint32_t e = net->mallet_begin[j]; e < mallet_end; ++e) {
+        uint32_t mallet = net->mallet_list[e];
+        uint32_t steps = compiled->mallet_steps[mallet];
+        for (uint32_t ring = 0; ring < SPRUNG_PULSE_SLOTS; ++ring) {
+            uint32_t index = mallet * SPRUNG_PULSE_SLOTS + ring;
+            uint32_t step = net->pulse_step[index];
+            if (step >= steps)
+                continue;
+            float strength = net->pulse_amplitude[index] *
+                             compiled->mallet_shape[compiled->mallet_shape_offset[mallet] + step];
+            force = N4_ADD(force, N4_MUL(N4_SET1(strength),
+                                         N4_SET3(compiled->mallet_dir_x[mallet],
+                                                 compiled->mallet_dir_y[mallet],
+                                                 compiled->mallet_dir_z[mallet])));
+            net->pulse_step[index] = step + 1u < steps ? step + 1u : SPRUNG_PULSE_IDLE;
+        }
+    }
+
+    v = N4_ADD(v, N4_MUL(dt, N4_MUL(force, N4_SET1(inv_mass))));
+    N4_STORE(record + 4, v);
+    N4_STORE(record, N4_ADD(N4_LOAD(record), N4_MUL(dt, v)));
+}
+
+static void SIMD_FN(nodes)(const SimdNet *net, uint32_t first, uint32_t end)
+{
+    const SprungCompiled *compiled = net->compiled;
+    const N4 dt = N4_SET1(net->dt);
+    uint32_t j = first;
+    while (j < end) {
+        /* Bodies come grouped by degree: run to the end of this group. */
+        uint32_t degree = net->slot_begin[j + 1] - net->slot_begin[j];
+        uint32_t run_end = net->degree_run_end[j] < end ? net->degree_run_end[j] : end;
+        switch (degree) {
+#define SIMD_DEGREE_CASE(d)                                                                       case d:                                                                                           for (; j < run_end; ++j)                                                                          SIMD_FN(node)(net, compiled, dt, j, d);                                                   break;
+            SIMD_DEGREE_CASE(1)
+            SIMD_DEGREE_CASE(2)
+            SIMD_DEGREE_CASE(3)
+            SIMD_DEGREE_CASE(4)
+            SIMD_DEGREE_CASE(5)
+            SIMD_DEGREE_CASE(6)
+            SIMD_DEGREE_CASE(7)
+            SIMD_DEGREE_CASE(8)
+            SIMD_DEGREE_CASE(9)
+            SIMD_DEGREE_CASE(10)
+            SIMD_DEGREE_CASE(11)
+            SIMD_DEGREE_CASE(12)
+#undef SIMD_DEGREE_CASE
+        default:
+            for (; j < run_end; ++j)
+                SIMD_FN(node)(net, compiled, dt, j, degree);
+            break;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+/* A worker pool for the audio thread: the caller hands a task to N - 1
+ * threads made at setup, runs its own share, and waits for the rest, with
+ * no lock anywhere (spin briefly, then sleep on a futex). Tasks may meet at
+ * a barrier (same protocol). Used by the SIMD backend to split one large
+ * network's steps across cores, and meant for spreading voices and
+ * independent engines over cores (one task per worker, each processing its
+ * engines). The pool's threads run with flush-to-zero and
+ * denormals-are-zero set.
+ *
+ * Protocol (proved by tests/simd/test_simd_pool under ThreadSanitizer):
+ * - hand-over: the caller writes the task (plain data), then stores a new
+ *   generation (release, seq_cst for the sleeper check); a worker that sees
+ *   it (acquire) reads the task.
+ * - completion: each worker decrements `remaining` (release) after its
+ *   share; the caller reads 0 (acquire) before it returns.
+ * - sleeping: a waiter that spun too long registers as a sleeper, re-checks
+ *   the word and futex-waits on it (with a timeout, so no wake-up can be
+ *   lost for good); a publisher wakes only when someone sleeps. Nobody ever
+ *   takes a lock, so a low-priority worker can never hold one the audio
+ *   thread needs; the audio thread waits only for work being done for it.
+ *
+ * Threading: new/free on the control thread; run and barrier on the one
+ * caller thread (the audio thread) and inside tasks. */
+#ifndef SPRUNG_BACKEND_SIMD_POOL_H
+#define SPRUNG_BACKEND_SIMD_POOL_H
+
+#include <stdint.h>
+
+#include "sprung/attributes.h"
+#include "sprung/status.h"
+
+typedef struct SprungSimdPool SprungSimdPool;
+
+/* A task: `worker` is 0 (the caller) .. n_workers - 1. */
+typedef void (*SprungSimdTask)(void *ctx, uint32_t worker, uint32_t n_workers);
+
+/* Deliberate bugs for the protocol tests (tests/simd): RELAXED publishes
+ * and completes with relaxed atomics (a data race ThreadSanitizer must
+ * report), MUTEX hands over through a mutex and condition variable (a
+ * blocking call RealtimeSanitizer must report). */
+typedef enum SprungSimdPoolSabotage {
+    SPRUNG_SIMD_POOL_CORRECT = 0,
+    SPRUNG_SIMD_POOL_SABOTAGE_RELAXED,
+    SPRUNG_SIMD_POOL_SABOTAGE_MUTEX,
+} SprungSimdPoolSabotage;
+
+/* Creates n_workers - 1 threads (n_workers >= 1; 1 makes no thread). */
+SprungStatus sprung_simd_pool_new(uint32_t n_workers, SprungSimdPool **out);
+/* Stops and joins the threads. NULL is a no-op. */
+void sprung_simd_pool_free(SprungSimdPool *pool);
+uint32_t sprung_simd_pool_workers(const SprungSimdPool *pool);
+/* Tests only: a pool with a deliberate protocol bug. */
+SprungStatus sprung_simd_pool_new_sabotaged(uint32_t n_workers, SprungSimdPoolSabotage sabotage,
+                                            SprungSimdPool **out);
+
+/* Runs task(ctx, w, n) on every worker w (the caller is worker 0) and
+ * returns when all have finished. */
+SPRUNG_REALTIME void sprung_simd_pool_run(SprungSimdPool *pool, SprungSimdTask task, void *ctx);
+/* Inside a task: returns when every worker has reached it. */
+SPRUNG_REALTIME void sprung_simd_pool_barrier(SprungSimdPool *pool, uint32_t worker);
+
+/* Sets flush-to-zero and denormals-are-zero on the calling thread (what
+ * the pool's threads do at start). */
+void sprung_simd_set_flush_to_zero(void);
+
+#endif

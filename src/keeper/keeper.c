@@ -1,0 +1,455 @@
+/* The keeper inside one copy of libsprung: the reference count that
+ * simulations take and drop (control thread), and the keeper thread that
+ * publishes this copy's demand, competes for ownership and, while owner,
+ * runs the spin work (docs/keeper.md). Two dlopen'ed copies each have their
+ * own statics here and meet only in the shared segment, like two processes.
+ * Nothing here runs on, or waits for, the audio thread. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keeper/keeper_shm.h"
+#include "keeper/keeper_work.h"
+#include "model/model.h"
+
+/* Retrying failed spin work: first after this, doubling up to the cap. */
+#define KEEPER_BACKOFF_FIRST_MS 10u
+#define KEEPER_BACKOFF_MAX_MS 5000u
+/* How long the destructor waits for the keeper thread at exit or dlclose. */
+#define KEEPER_JOIN_TIMEOUT_MS 5000u
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* CLOCK_MONOTONIC; set up once by keeper_once */
+    unsigned counts[SPRUNG_KEEPER_WORK_COUNT];
+    int configured;
+    SprungKeeperConfig config;
+    KeeperSabotage sabotage;
+    KeeperAttachment attachment;
+    uint32_t id;
+    int running;  /* the thread is in its loop */
+    int joinable; /* a thread was started and not joined */
+    int stopping; /* shutdown: the thread must leave now */
+    pthread_t thread;
+} keeper = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t keeper_once_control = PTHREAD_ONCE_INIT;
+
+static void keeper_shutdown(void);
+
+static void keeper_after_fork_child(void)
+{
+    /* The child has no keeper thread and is a new participant. */
+    pthread_mutex_init(&keeper.lock, NULL);
+    memset(keeper.counts, 0, sizeof keeper.counts);
+    keeper.running = 0;
+    keeper.joinable = 0;
+    keeper.stopping = 0;
+    keeper.id = 0;
+}
+
+static void keeper_once(void)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&keeper.wake, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_atfork(NULL, NULL, keeper_after_fork_child);
+    /* atexit runs before the libraries' destructors, so the thread stops
+     * while OpenCL or CUDA are still there. In a dlopen'ed copy it runs at
+     * dlclose. */
+    atexit(keeper_shutdown);
+}
+
+const char *sprung_keeper_work_name(SprungKeeperWork work)
+{
+    switch (work) {
+    case SPRUNG_KEEPER_WORK_NONE: return "none";
+    case SPRUNG_KEEPER_WORK_NOOP: return "noop";
+    case SPRUNG_KEEPER_WORK_OPENCL: return "opencl";
+    case SPRUNG_KEEPER_WORK_CUDA: return "cuda";
+    case SPRUNG_KEEPER_WORK_COUNT: break;
+    }
+    return "unknown";
+}
+
+static uint32_t env_uint(const char *name, uint32_t fallback, uint32_t min, uint32_t max)
+{
+    const char *text = getenv(name);
+    if (!text || !*text)
+        return fallback;
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (errno || *end || value < min || value > max)
+        return fallback;
+    return (uint32_t)value;
+}
+
+SprungKeeperConfig sprung_keeper_config_default(void)
+{
+    SprungKeeperConfig config = {
+        .stale_ms = env_uint("SPRUNG_KEEPER_STALE_MS", 500, 10, 600000),
+        .linger_ms = env_uint("SPRUNG_KEEPER_LINGER_MS", 2000, 0, 3600000),
+        .spin_us = env_uint("SPRUNG_KEEPER_SPIN_US", 100, 1, 1000000),
+        .period_us = env_uint("SPRUNG_KEEPER_PERIOD_US", 1000, 100, 10000000),
+        .force = env_uint("SPRUNG_KEEPER_FORCE", 0, 0, 1),
+        .work_override = SPRUNG_KEEPER_WORK_NONE,
+    };
+    const char *name = getenv("SPRUNG_KEEPER_SHM");
+    snprintf(config.shm_name, sizeof config.shm_name, "%s",
+             name && *name ? name : KEEPER_DEFAULT_SHM);
+    const char *work = getenv("SPRUNG_KEEPER_WORK");
+    for (int w = SPRUNG_KEEPER_WORK_NOOP; work && w < SPRUNG_KEEPER_WORK_COUNT; ++w)
+        if (!strcmp(work, sprung_keeper_work_name((SprungKeeperWork)w)))
+            config.work_override = (SprungKeeperWork)w;
+    return config;
+}
+
+/* Sabotage is for the tests' private segments only, never the machine's. */
+static KeeperSabotage sabotage_from_env(const SprungKeeperConfig *config)
+{
+    const char *text = getenv("SPRUNG_KEEPER_SABOTAGE");
+    if (!text || !*text || !strcmp(config->shm_name, KEEPER_DEFAULT_SHM))
+        return KEEPER_SABOTAGE_NONE;
+    static const struct {
+        const char *name;
+        KeeperSabotage sabotage;
+    } names[] = {
+        {"store", KEEPER_SABOTAGE_STORE},
+        {"ignore-stale", KEEPER_SABOTAGE_IGNORE_STALE},
+        {"no-release", KEEPER_SABOTAGE_NO_RELEASE},
+        {"ignore-demand", KEEPER_SABOTAGE_IGNORE_DEMAND},
+        {"pid-identity", KEEPER_SABOTAGE_PID_IDENTITY},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+        if (!strcmp(text, names[i].name)) {
+            fprintf(stderr, "libsprung keeper: SABOTAGE '%s' on %s (tests only)\n", text,
+                    config->shm_name);
+            return names[i].sabotage;
+        }
+    return KEEPER_SABOTAGE_NONE;
+}
+
+SprungStatus sprung_keeper_configure(const SprungKeeperConfig *config)
+{
+    if (!config)
+        return SPRUNG_ERROR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&keeper.lock);
+    unsigned held = 0;
+    for (int w = 0; w < SPRUNG_KEEPER_WORK_COUNT; ++w)
+        held += keeper.counts[w];
+    SprungStatus status = SPRUNG_ERROR_INVALID_ARGUMENT;
+    if (held == 0 && !keeper.running) {
+        /* A new segment name means a new participant there. */
+        if (keeper.attachment.segment && strcmp(config->shm_name, keeper.config.shm_name)) {
+            keeper_segment_detach(&keeper.attachment);
+            keeper.id = 0;
+        }
+        keeper.config = *config;
+        keeper.configured = 1;
+        status = SPRUNG_OK;
+    }
+    pthread_mutex_unlock(&keeper.lock);
+    return status;
+}
+
+static uint64_t monotonic_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+}
+
+/* Waits on keeper.wake (lock held) until `deadline_us` or a signal. */
+static void wait_until(uint64_t deadline_us)
+{
+    struct timespec until = {.tv_sec = (time_t)(deadline_us / 1000000u),
+                             .tv_nsec = (long)(deadline_us % 1000000u) * 1000L};
+    pthread_cond_timedwait(&keeper.wake, &keeper.lock, &until);
+}
+
+/* The strongest kind of work a held reference asks for (CUDA over OpenCL
+ * over no-op); NONE when nothing is held. */
+static SprungKeeperWork wanted_work(void)
+{
+    for (int w = SPRUNG_KEEPER_WORK_COUNT - 1; w > SPRUNG_KEEPER_WORK_NONE; --w)
+        if (keeper.counts[w])
+            return (SprungKeeperWork)w;
+    return SPRUNG_KEEPER_WORK_NONE;
+}
+
+typedef struct WorkState {
+    const KeeperWorkOps *ops;
+    void *ctx;
+    SprungKeeperWork wanted;   /* what the references asked for */
+    uint32_t backoff_ms;
+    uint64_t next_try_us;
+} WorkState;
+
+static void work_stop(WorkState *work)
+{
+    if (work->ops)
+        work->ops->destroy(work->ctx);
+    work->ops = NULL;
+    work->ctx = NULL;
+}
+
+static void work_failed(WorkState *work, KeeperSlot *slot, int64_t code)
+{
+    atomic_fetch_add(&slot->errors, 1);
+    atomic_store(&slot->last_error, (uint64_t)code);
+    work_stop(work);
+    work->backoff_ms = work->backoff_ms ? work->backoff_ms * 2 : KEEPER_BACKOFF_FIRST_MS;
+    if (work->backoff_ms > KEEPER_BACKOFF_MAX_MS)
+        work->backoff_ms = KEEPER_BACKOFF_MAX_MS;
+    work->next_try_us = monotonic_us() + (uint64_t)work->backoff_ms * 1000u;
+}
+
+/* Starts the wanted work, falling back CUDA -> OpenCL -> no-op when a kind
+ * is not supported in this build or on this machine. */
+static int work_start(WorkState *work, const SprungKeeperConfig *config, KeeperSlot *slot)
+{
+    static const KeeperWorkOps *const chain[] = {&keeper_work_cuda, &keeper_work_opencl,
+                                                 &keeper_work_noop};
+    KeeperWorkConfig work_config = {.spin_us = config->spin_us};
+    int64_t code = 0;
+    for (size_t i = 0; i < sizeof chain / sizeof chain[0]; ++i) {
+        if (chain[i]->kind > work->wanted)
+            continue;
+        char reason[256] = "";
+        SprungStatus status = chain[i]->create(&work_config, &work->ctx, &code, reason,
+                                               sizeof reason);
+        if (status == SPRUNG_OK) {
+            work->ops = chain[i];
+            atomic_store(&slot->work, (uint64_t)chain[i]->kind);
+            return 1;
+        }
+        if (status != SPRUNG_ERROR_UNSUPPORTED)
+            break; /* a real failure of a supported kind: retry it later */
+    }
+    work_failed(work, slot, code);
+    return 0;
+}
+
+static void *keeper_thread_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&keeper.lock);
+    KeeperSegment *segment = keeper.attachment.segment;
+    uint32_t stale_ms = keeper.attachment.stale_ms;
+    uint32_t id = keeper.id;
+    SprungKeeperConfig config = keeper.config;
+    KeeperSabotage sabotage = keeper.sabotage;
+    pthread_mutex_unlock(&keeper.lock);
+
+    uint32_t pid = (uint32_t)getpid();
+    uint64_t refresh_us = (uint64_t)stale_ms * 1000u / 10u; /* ten chances before stale */
+    uint64_t linger_us = (uint64_t)config.linger_ms * 1000u;
+    int slot = -1, owner = 0, published_demand = -1;
+    uint64_t last_refresh_us = 0, last_demand_us = monotonic_us();
+    WorkState work = {0};
+
+    for (;;) {
+        pthread_mutex_lock(&keeper.lock);
+        SprungKeeperWork wanted = wanted_work();
+        int stopping = keeper.stopping;
+        pthread_mutex_unlock(&keeper.lock);
+        if (stopping)
+            break;
+        int local_demand = wanted != SPRUNG_KEEPER_WORK_NONE;
+        if (local_demand && wanted != work.wanted) {
+            work_stop(&work);
+            work.wanted = wanted;
+            work.backoff_ms = 0;
+            work.next_try_us = 0;
+        }
+        uint64_t now_us = monotonic_us();
+
+        /* 1. Our slot: claim it, or refresh it (keepalive and demand bit). */
+        if (slot >= 0 && (local_demand != published_demand ||
+                          now_us - last_refresh_us >= refresh_us)) {
+            if (keeper_slot_refresh(segment, slot, id, local_demand, sabotage)) {
+                last_refresh_us = now_us;
+                published_demand = local_demand;
+            } else {
+                slot = -1; /* it went stale and someone reclaimed it */
+            }
+        }
+        if (slot < 0 && (local_demand || owner)) {
+            slot = keeper_slot_claim(segment, stale_ms, id, local_demand, pid, work.wanted,
+                                     sabotage);
+            last_refresh_us = now_us;
+            published_demand = local_demand;
+        }
+
+        /* 2. Demand anywhere on the machine (stale slots are swept). */
+        uint32_t demand = keeper_demand_scan(segment, stale_ms, sabotage);
+        if (demand)
+            last_demand_us = now_us;
+        int keep = demand || now_us - last_demand_us < linger_us ||
+                   sabotage == KEEPER_SABOTAGE_IGNORE_DEMAND;
+        int take = slot >= 0 && local_demand && demand;
+
+        /* 3. Ownership: refresh, give up, or take over a free or stale lease.
+         * Without a slot nobody could see us spin: no ownership then. */
+        owner = slot >= 0 && keeper_owner_step(segment, stale_ms, id, pid, keep, take, sabotage);
+
+        /* 4. Spin, right after the ownership check succeeded. */
+        uint64_t wake_us = now_us + (refresh_us < 50000 ? refresh_us : 50000);
+        if (owner) {
+            KeeperSlot *mine = &segment->slots[slot];
+            if (!work.ops && now_us >= work.next_try_us)
+                work_start(&work, &config, mine);
+            if (work.ops) {
+                int64_t code = 0;
+                if (work.ops->spin(work.ctx, &code) == SPRUNG_OK) {
+                    work.backoff_ms = 0;
+                    atomic_store(&mine->spinning, 1);
+                    atomic_fetch_add(&mine->spins, 1);
+                    atomic_fetch_add(&segment->spin_total, 1);
+                } else {
+                    work_failed(&work, mine, code);
+                }
+            }
+            wake_us = now_us + config.period_us;
+        } else {
+            if (slot >= 0)
+                atomic_store(&segment->slots[slot].spinning, 0);
+            work_stop(&work);
+        }
+
+        /* 5. Nothing to do for anyone: leave (acquire starts a new thread). */
+        pthread_mutex_lock(&keeper.lock);
+        if (!owner && wanted_work() == SPRUNG_KEEPER_WORK_NONE) {
+            keeper.running = 0;
+            pthread_mutex_unlock(&keeper.lock);
+            break;
+        }
+        if (!keeper.stopping)
+            wait_until(wake_us);
+        pthread_mutex_unlock(&keeper.lock);
+    }
+
+    work_stop(&work);
+    if (owner && sabotage != KEEPER_SABOTAGE_NO_RELEASE)
+        keeper_owner_release(segment, id);
+    if (slot >= 0) {
+        if (sabotage == KEEPER_SABOTAGE_NO_RELEASE)
+            atomic_store(&segment->slots[slot].spinning, 0);
+        else
+            keeper_slot_release(segment, slot, id);
+    }
+    pthread_mutex_lock(&keeper.lock);
+    keeper.running = 0;
+    pthread_mutex_unlock(&keeper.lock);
+    return NULL;
+}
+
+SprungStatus sprung_keeper_acquire(SprungKeeperWork work, int *held)
+{
+    if (held)
+        *held = 0;
+    if ((unsigned)work >= SPRUNG_KEEPER_WORK_COUNT || !held)
+        return SPRUNG_ERROR_INVALID_ARGUMENT;
+    pthread_once(&keeper_once_control, keeper_once);
+    pthread_mutex_lock(&keeper.lock);
+    if (!keeper.configured) {
+        keeper.config = sprung_keeper_config_default();
+        keeper.configured = 1;
+    }
+    if (keeper.config.work_override != SPRUNG_KEEPER_WORK_NONE)
+        work = keeper.config.work_override;
+    if (work == SPRUNG_KEEPER_WORK_NONE) {
+        if (!keeper.config.force) {
+            pthread_mutex_unlock(&keeper.lock);
+            return SPRUNG_OK; /* a CPU simulation: nothing to keep warm */
+        }
+        work = SPRUNG_KEEPER_WORK_NOOP;
+    }
+    if (!keeper.attachment.segment) {
+        SprungError error;
+        SprungStatus status = keeper_segment_attach(keeper.config.shm_name, 1,
+                                                    keeper.config.stale_ms,
+                                                    &keeper.attachment, &error);
+        if (status != SPRUNG_OK) {
+            pthread_mutex_unlock(&keeper.lock);
+            return status;
+        }
+        keeper.sabotage = sabotage_from_env(&keeper.config);
+    }
+    if (keeper.id == 0)
+        keeper.id = keeper_new_id(keeper.attachment.segment, keeper.sabotage);
+    keeper.counts[work]++;
+    SprungStatus status = SPRUNG_OK;
+    if (!keeper.running) {
+        if (keeper.joinable) {
+            /* The old thread set running = 0 and needs the lock no more. */
+            pthread_join(keeper.thread, NULL);
+            keeper.joinable = 0;
+        }
+        keeper.stopping = 0;
+        if (pthread_create(&keeper.thread, NULL, keeper_thread_main, NULL) == 0) {
+            keeper.running = 1;
+            keeper.joinable = 1;
+        } else {
+            keeper.counts[work]--;
+            status = SPRUNG_ERROR_NO_MEMORY;
+        }
+    }
+    pthread_cond_signal(&keeper.wake);
+    pthread_mutex_unlock(&keeper.lock);
+    *held = status == SPRUNG_OK;
+    return status;
+}
+
+void sprung_keeper_release(void)
+{
+    pthread_mutex_lock(&keeper.lock);
+    SprungKeeperWork work = wanted_work();
+    if (work != SPRUNG_KEEPER_WORK_NONE) {
+        /* References are not told apart by kind on release: drop the
+         * weakest first, so the strongest stays while any is held. */
+        for (int w = SPRUNG_KEEPER_WORK_NOOP; w < SPRUNG_KEEPER_WORK_COUNT; ++w)
+            if (keeper.counts[w]) {
+                keeper.counts[w]--;
+                break;
+            }
+    }
+    pthread_cond_signal(&keeper.wake);
+    pthread_mutex_unlock(&keeper.lock);
+}
+
+/* At exit (before the libraries' destructors) or dlclose: stop the thread,
+ * hand ownership back at once, unmap. */
+static void keeper_shutdown(void)
+{
+    pthread_mutex_lock(&keeper.lock);
+    keeper.stopping = 1;
+    pthread_cond_signal(&keeper.wake);
+    int joinable = keeper.joinable;
+    keeper.joinable = 0;
+    pthread_mutex_unlock(&keeper.lock);
+    if (joinable) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += KEEPER_JOIN_TIMEOUT_MS / 1000u;
+        if (pthread_timedjoin_np(keeper.thread, NULL, &until) != 0)
+            return; /* stuck in a driver call: leave the mapping to it */
+    }
+    pthread_mutex_lock(&keeper.lock);
+    keeper_segment_detach(&keeper.attachment);
+    keeper.id = 0;
+    keeper.running = 0;
+    pthread_mutex_unlock(&keeper.lock);
+}
+
+__attribute__((destructor)) static void keeper_destructor(void)
+{
+    keeper_shutdown();
+}

@@ -1,0 +1,37 @@
+/* The keeper's spin work: what the owning keeper thread runs once per
+ * period. A table of functions plus a context (STYLE.md rule 7), one per
+ * kind: no-op (coordination tests), OpenCL, CUDA (a slot for the GPU
+ * session). Private to libsprung; called only by the keeper thread. */
+#ifndef SPRUNG_KEEPER_WORK_H
+#define SPRUNG_KEEPER_WORK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sprung/keeper.h"
+
+typedef struct KeeperWorkConfig {
+    uint32_t spin_us; /* target length of one spin kernel */
+} KeeperWorkConfig;
+
+typedef struct KeeperWorkOps {
+    SprungKeeperWork kind;
+
+    /* Sets up the device side (context, low-priority queue or stream, the
+     * kernel). On failure writes the reason into `reason` and an error code
+     * into *code (0 when there is none). */
+    SprungStatus (*create)(const KeeperWorkConfig *config, void **ctx, int64_t *code,
+                           char *reason, size_t reason_size);
+
+    /* Runs one spin kernel after the previous one finished, and waits for
+     * it: never more than one in flight. *code as above. */
+    SprungStatus (*spin)(void *ctx, int64_t *code);
+
+    void (*destroy)(void *ctx);
+} KeeperWorkOps;
+
+extern const KeeperWorkOps keeper_work_noop;
+extern const KeeperWorkOps keeper_work_opencl;
+extern const KeeperWorkOps keeper_work_cuda;
+
+#endif

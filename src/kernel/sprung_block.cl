@@ -1,0 +1,97 @@
+/* The OpenCL C 1.2 driver of the block kernel (sprung_block.h). Embedded at
+ * build time, with sprung_step.h and sprung_block.h in front of it, into
+ * src/backend/opencl/ (which strips the #include lines), and built there with
+ * -cl-fp32-correctly-rounded-divide-sqrt and without -cl-mad-enable so it
+ * gives the CPU reference's bits.
+ *
+ * Build-time switch: SPRUNG_LOCAL_STATE=1 (with
+ * -DSPRUNG_STATE_SPACE=__local) keeps the state in __local memory for the
+ * block: copied in at the start, written back at the end. Otherwise the
+ * state stays in __global memory.
+ *
+ * Kernels:
+ *   sprung_block_kernel   one work-group renders a whole block;
+ *   sprung_multi_springs  \ the large-model fallback: one launch per phase
+ *   sprung_multi_nodes    / and engine step over many work-groups (OpenCL
+ *                           1.2 has no grid-wide barrier).
+ *
+ * Block input buffer `inputs`: words n_steps, n_starts, 0, 0, then n_starts
+ * SprungKernelPulseStart. Output: interleaved left/right per step. */
+#include "kernel/sprung_block.h"
+
+#ifndef SPRUNG_LOCAL_STATE
+#  define SPRUNG_LOCAL_STATE 0
+#endif
+
+#define SPRUNG_STARTS(inputs) \
+    ((__global const SprungKernelPulseStart *)((inputs) + SPRUNG_BLOCK_HEADER_WORDS))
+
+#if SPRUNG_LOCAL_STATE
+__kernel void sprung_block_kernel(__global const uchar *constants, const SprungBlockLayout layout,
+                                  __global uint *state, __global const uint *inputs,
+                                  __global float *out, __local uint *local_state)
+{
+    unsigned int item = (unsigned int)get_local_id(0);
+    unsigned int items = (unsigned int)get_local_size(0);
+    for (unsigned int w = item; w < layout.state_words; w += items)
+        local_state[w] = state[w];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__local uchar *)local_state, &layout);
+    sprung_block_run(item, items, inputs[0], inputs[1], SPRUNG_STARTS(inputs), &model, &view, out);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (unsigned int w = item; w < layout.state_words; w += items)
+        state[w] = local_state[w];
+}
+#else
+__kernel void sprung_block_kernel(__global const uchar *constants, const SprungBlockLayout layout,
+                                  __global uint *state, __global const uint *inputs,
+                                  __global float *out)
+{
+    unsigned int item = (unsigned int)get_local_id(0);
+    unsigned int items = (unsigned int)get_local_size(0);
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
+    sprung_block_run(item, items, inputs[0], inputs[1], SPRUNG_STARTS(inputs), &model, &view, out);
+}
+
+/* Large models, launch 1 of step `step`: item 0 mixes step - 1 (the state
+ * after it is complete now) and applies the starts of `step`; every item
+ * computes its springs. Launched once more with step == n_steps for the
+ * last mix. */
+__kernel void sprung_multi_springs(__global const uchar *constants, const SprungBlockLayout layout,
+                                   __global uint *state, __global const uint *inputs,
+                                   __global float *out, const uint step)
+{
+    unsigned int item = (unsigned int)get_global_id(0);
+    unsigned int items = (unsigned int)get_global_size(0);
+    unsigned int n_steps = inputs[0];
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
+    if (item == 0u) {
+        if (step > 0u)
+            sprung_block_mix(step - 1u, &model, &view, out);
+        if (step < n_steps) {
+            /* Starts are sorted: skip to this step's (few, so linear). */
+            unsigned int n_starts = inputs[1], next = 0u;
+            __global const SprungKernelPulseStart *starts = SPRUNG_STARTS(inputs);
+            while (next < n_starts && starts[next].step < step)
+                ++next;
+            sprung_block_apply_starts(step, &next, n_starts, starts, &view);
+        }
+    }
+    if (step < n_steps)
+        sprung_block_springs(item, items, &model, &view);
+}
+
+/* Large models, launch 2 of step `step`: every item integrates its nodes. */
+__kernel void sprung_multi_nodes(__global const uchar *constants, const SprungBlockLayout layout,
+                                 __global uint *state)
+{
+    unsigned int item = (unsigned int)get_global_id(0);
+    unsigned int items = (unsigned int)get_global_size(0);
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
+    sprung_block_nodes(item, items, &model, &view);
+}
+#endif

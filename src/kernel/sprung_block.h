@@ -1,0 +1,207 @@
+/* A whole block of engine steps in one launch: the GPU drivers' part of the
+ * kernel that is written once (DESIGN.md §2). It rebuilds the step's views
+ * from the compiled and state blocks uploaded unchanged (offsets, not
+ * pointers), applies the block's pulse starts at their steps, and loops over
+ * the steps of sprung_step.h with a barrier between the spring phase and the
+ * node phase. Common subset of C, OpenCL C 1.2 and CUDA C, like
+ * sprung_step.h; the drivers are src/kernel/sprung_block.cl (OpenCL) and
+ * src/backend/cuda/cuda_kernels.cu (CUDA). Compiled as C with one thread it
+ * is checked against the CPU reference (tests/gpu/test_gpu_block_c.c).
+ *
+ * Work split inside a work-group of `threads` work-items: item t owns springs
+ * t, t + threads, ... in phase 1 and nodes t, t + threads, ... in phase 2, so
+ * neighbouring items touch neighbouring array elements (coalesced). Nodes
+ * are bodies first, then anchors (src/engine/compile.c), and an anchor's
+ * integrate returns at once: the bodies/anchors branch splits at one index,
+ * so at most one warp of a phase-2 sweep holds both kinds (the grouping that
+ * paid 25-50 % in the product that proved this idea comes free from the
+ * compiled order). Item 0 applies the pulse starts (before phase 1; phase 2
+ * reads them after the barrier) and mixes the microphones after phase 2. */
+#ifndef SPRUNG_KERNEL_BLOCK_H
+#define SPRUNG_KERNEL_BLOCK_H
+
+#include "kernel/sprung_step.h"
+
+#if defined(__OPENCL_C_VERSION__) || defined(__OPENCL_VERSION__)
+#  define SPRUNG_BLOCK_BARRIER() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+#  define SPRUNG_BLOCK_INLINE static inline
+#elif defined(__CUDACC__)
+#  define SPRUNG_BLOCK_BARRIER() __syncthreads()
+#  define SPRUNG_BLOCK_INLINE static __device__ inline /* it synchronises: device only */
+#else
+/* C: one thread (threads == 1), nothing to wait for. */
+#  define SPRUNG_BLOCK_BARRIER() ((void)0)
+#  define SPRUNG_BLOCK_INLINE static inline
+#endif
+
+/* The words of the block-input buffer before the pulse starts. */
+#define SPRUNG_BLOCK_HEADER_WORDS 4u
+
+/* One pulse start, as the host's SprungPulseStart (three 4-byte fields). */
+typedef struct SprungKernelPulseStart {
+    unsigned int step;
+    unsigned int slot;
+    float amplitude;
+} SprungKernelPulseStart;
+
+/* Counts and byte offsets of every array the step reads, in the compiled
+ * block (constants) and the state block; filled by the host from
+ * sprung_compiled_offset() and passed by value as a kernel argument. All
+ * members are 4 bytes: the layout is the same in C, OpenCL C and CUDA C. */
+typedef struct SprungBlockLayout {
+    unsigned int n_nodes;
+    unsigned int n_bodies;
+    unsigned int n_springs;
+    unsigned int n_microphones;
+    float dt;
+    unsigned int state_words; /* state block size in 4-byte words */
+
+    unsigned int inv_mass, drag, incidence_offset, incidence_spring, incidence_sign;
+    unsigned int node_mallet_offset, node_mallet;
+    unsigned int spring_p, spring_q, spring_stiffness, spring_damping, spring_rest_length;
+    unsigned int spring_length0, spring_length0_sq, spring_preload;
+    unsigned int spring_d0_x, spring_d0_y, spring_d0_z;
+    unsigned int mallet_dir_x, mallet_dir_y, mallet_dir_z, mallet_steps, mallet_shape_offset;
+    unsigned int mallet_shape;
+    unsigned int mic_node, mic_signal, mic_axis_x, mic_axis_y, mic_axis_z;
+    unsigned int mic_gain_left, mic_gain_right;
+
+    unsigned int ux, uy, uz, vx, vy, vz;
+    unsigned int spring_force_x, spring_force_y, spring_force_z;
+    unsigned int pulse_amplitude, pulse_step;
+} SprungBlockLayout;
+
+#define SPRUNG_BLOCK_F(base, offset) ((SPRUNG_GLOBAL const float *)((base) + (offset)))
+#define SPRUNG_BLOCK_U(base, offset) ((SPRUNG_GLOBAL const unsigned int *)((base) + (offset)))
+
+/* The step's view of the constants at `constants` (the compiled block). */
+SPRUNG_KERNEL_INLINE SprungStepModel sprung_block_model(SPRUNG_GLOBAL const unsigned char *constants,
+                                                        const SprungBlockLayout *l)
+{
+    SprungStepModel m;
+    m.n_nodes = l->n_nodes;
+    m.n_bodies = l->n_bodies;
+    m.n_springs = l->n_springs;
+    m.n_microphones = l->n_microphones;
+    m.dt = l->dt;
+    m.inv_mass = SPRUNG_BLOCK_F(constants, l->inv_mass);
+    m.drag = SPRUNG_BLOCK_F(constants, l->drag);
+    m.incidence_offset = SPRUNG_BLOCK_U(constants, l->incidence_offset);
+    m.incidence_spring = SPRUNG_BLOCK_U(constants, l->incidence_spring);
+    m.incidence_sign = SPRUNG_BLOCK_F(constants, l->incidence_sign);
+    m.node_mallet_offset = SPRUNG_BLOCK_U(constants, l->node_mallet_offset);
+    m.node_mallet = SPRUNG_BLOCK_U(constants, l->node_mallet);
+    m.spring_p = SPRUNG_BLOCK_U(constants, l->spring_p);
+    m.spring_q = SPRUNG_BLOCK_U(constants, l->spring_q);
+    m.spring_stiffness = SPRUNG_BLOCK_F(constants, l->spring_stiffness);
+    m.spring_damping = SPRUNG_BLOCK_F(constants, l->spring_damping);
+    m.spring_rest_length = SPRUNG_BLOCK_F(constants, l->spring_rest_length);
+    m.spring_length0 = SPRUNG_BLOCK_F(constants, l->spring_length0);
+    m.spring_length0_sq = SPRUNG_BLOCK_F(constants, l->spring_length0_sq);
+    m.spring_preload = SPRUNG_BLOCK_F(constants, l->spring_preload);
+    m.spring_d0_x = SPRUNG_BLOCK_F(constants, l->spring_d0_x);
+    m.spring_d0_y = SPRUNG_BLOCK_F(constants, l->spring_d0_y);
+    m.spring_d0_z = SPRUNG_BLOCK_F(constants, l->spring_d0_z);
+    m.mallet_dir_x = SPRUNG_BLOCK_F(constants, l->mallet_dir_x);
+    m.mallet_dir_y = SPRUNG_BLOCK_F(constants, l->mallet_dir_y);
+    m.mallet_dir_z = SPRUNG_BLOCK_F(constants, l->mallet_dir_z);
+    m.mallet_steps = SPRUNG_BLOCK_U(constants, l->mallet_steps);
+    m.mallet_shape_offset = SPRUNG_BLOCK_U(constants, l->mallet_shape_offset);
+    m.mallet_shape = SPRUNG_BLOCK_F(constants, l->mallet_shape);
+    m.mic_node = SPRUNG_BLOCK_U(constants, l->mic_node);
+    m.mic_signal = SPRUNG_BLOCK_U(constants, l->mic_signal);
+    m.mic_axis_x = SPRUNG_BLOCK_F(constants, l->mic_axis_x);
+    m.mic_axis_y = SPRUNG_BLOCK_F(constants, l->mic_axis_y);
+    m.mic_axis_z = SPRUNG_BLOCK_F(constants, l->mic_axis_z);
+    m.mic_gain_left = SPRUNG_BLOCK_F(constants, l->mic_gain_left);
+    m.mic_gain_right = SPRUNG_BLOCK_F(constants, l->mic_gain_right);
+    return m;
+}
+
+/* The step's view of a state block at `state` (global, or a local copy with
+ * the same offsets). */
+SPRUNG_KERNEL_INLINE SprungStepState sprung_block_state(SPRUNG_STATE_SPACE unsigned char *state,
+                                                        const SprungBlockLayout *l)
+{
+    SprungStepState s;
+    s.ux = (SPRUNG_STATE_SPACE float *)(state + l->ux);
+    s.uy = (SPRUNG_STATE_SPACE float *)(state + l->uy);
+    s.uz = (SPRUNG_STATE_SPACE float *)(state + l->uz);
+    s.vx = (SPRUNG_STATE_SPACE float *)(state + l->vx);
+    s.vy = (SPRUNG_STATE_SPACE float *)(state + l->vy);
+    s.vz = (SPRUNG_STATE_SPACE float *)(state + l->vz);
+    s.spring_force_x = (SPRUNG_STATE_SPACE float *)(state + l->spring_force_x);
+    s.spring_force_y = (SPRUNG_STATE_SPACE float *)(state + l->spring_force_y);
+    s.spring_force_z = (SPRUNG_STATE_SPACE float *)(state + l->spring_force_z);
+    s.pulse_amplitude = (SPRUNG_STATE_SPACE float *)(state + l->pulse_amplitude);
+    s.pulse_step = (SPRUNG_STATE_SPACE unsigned int *)(state + l->pulse_step);
+    return s;
+}
+
+/* The starts at step `step`, from index *next on (starts are sorted by
+ * step): the same writes, in the same order, as the CPU reference. */
+SPRUNG_KERNEL_INLINE void sprung_block_apply_starts(unsigned int step, unsigned int *next,
+                                                    unsigned int n_starts,
+                                                    SPRUNG_GLOBAL const SprungKernelPulseStart *starts,
+                                                    const SprungStepState *st)
+{
+    unsigned int k = *next;
+    for (; k < n_starts && starts[k].step == step; ++k) {
+        st->pulse_amplitude[starts[k].slot] = starts[k].amplitude;
+        st->pulse_step[starts[k].slot] = 0u;
+    }
+    *next = k;
+}
+
+/* Phase 1 for the springs this item owns. */
+SPRUNG_KERNEL_INLINE void sprung_block_springs(unsigned int item, unsigned int items,
+                                               const SprungStepModel *m, const SprungStepState *st)
+{
+    for (unsigned int s = item; s < m->n_springs; s += items)
+        sprung_spring_force(s, m, st);
+}
+
+/* Phase 2 for the nodes this item owns. */
+SPRUNG_KERNEL_INLINE void sprung_block_nodes(unsigned int item, unsigned int items,
+                                             const SprungStepModel *m, const SprungStepState *st)
+{
+    for (unsigned int i = item; i < m->n_nodes; i += items)
+        sprung_node_integrate(i, m, st);
+}
+
+/* The microphone mix after a step, written interleaved (left, right) at
+ * out[2·step]. */
+SPRUNG_KERNEL_INLINE void sprung_block_mix(unsigned int step, const SprungStepModel *m,
+                                           const SprungStepState *st, SPRUNG_GLOBAL float *out)
+{
+    float left, right;
+    sprung_microphones_mix(m, st, &left, &right);
+    out[2u * step] = left;
+    out[2u * step + 1u] = right;
+}
+
+/* A whole block on one work-group: n_steps steps, the starts applied at
+ * their steps, the stereo mix interleaved into out. Every item of the group
+ * calls it with its index `item` < `items`. */
+SPRUNG_BLOCK_INLINE void sprung_block_run(unsigned int item, unsigned int items,
+                                          unsigned int n_steps, unsigned int n_starts,
+                                          SPRUNG_GLOBAL const SprungKernelPulseStart *starts,
+                                          const SprungStepModel *m, const SprungStepState *st,
+                                          SPRUNG_GLOBAL float *out)
+{
+    unsigned int next_start = 0u;
+    for (unsigned int step = 0u; step < n_steps; ++step) {
+        if (item == 0u)
+            sprung_block_apply_starts(step, &next_start, n_starts, starts, st);
+        sprung_block_springs(item, items, m, st);
+        SPRUNG_BLOCK_BARRIER();
+        sprung_block_nodes(item, items, m, st);
+        SPRUNG_BLOCK_BARRIER();
+        /* Phase 1 of the next step only reads what the mix reads, and its
+         * phase 2 waits behind the next barrier: no third barrier. */
+        if (item == 0u)
+            sprung_block_mix(step, m, st, out);
+    }
+}
+
+#endif

@@ -1,0 +1,606 @@
+/* Backend conformance: every backend of the registry (and every device of
+ * each: for `simd` the devices are the instruction sets this CPU has)
+ * against the CPU reference, the oracle.
+ *
+ * 1. One step from the same random state, for every factory preset and for
+ *    random networks (L = 0 and tensioned springs, drag, anchors, running
+ *    mallet pulses, position and velocity microphones): the host state is
+ *    set, uploaded, advanced one engine step (and then 15 more), synced
+ *    back; every state array and the two outputs are compared. A NaN, or an
+ *    Inf the reference does not have at the same place, fails; then the
+ *    normalised error Σ(a−b)²/Σa² must be ≤ 1e-10 per array (issue 6).
+ *    Pulse step counters must be equal.
+ * 2. One-second renders of every factory preset with notes across the key
+ *    range: max |diff| ≤ 1e-3 of the reference's peak.
+ * Bit-identical results are counted and reported (the simd backend keeps
+ * the reference's operation order, so it should be exact everywhere).
+ * A backend or device that cannot run here is reported as skipped with the
+ * probe's reason (GPU backends on machines without a GPU).
+ *
+ * Usage: test_backend_conformance [--backend NAME] [--sabotage] PRESET_DIR
+ *   --backend NAME  only this backend (exit 77, "skipped", when it is not
+ *                   in this build or cannot run here)
+ *   --sabotage      perturb one value of every tested backend's state by
+ *                   1e-3 (relative): the NMSE check must then fail. */
+#include <dirent.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "engine/compiled.h"
+#include "model/analysis.h"
+#include "model/model.h"
+#include "sprung/sprung.h"
+
+#define NMSE_BOUND 1e-10
+#define RENDER_BOUND 1e-3
+#define RANDOM_NETWORKS 6
+#define EXTRA_STEPS 15
+#define RENDER_BLOCK 256u
+#define SKIPPED 77
+
+static bool g_sabotage;
+static int g_failures;
+static unsigned g_compared, g_exact;
+
+/* ---- deterministic random numbers ---- */
+
+static uint64_t rng_state = 0x853c49e6748fea9bull;
+static uint32_t rng_u32(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33);
+}
+static double rng_uniform(double low, double high)
+{
+    return low + (high - low) * (rng_u32() / 2147483648.0);
+}
+
+/* ---- comparisons ---- */
+
+typedef struct Compare {
+    double nmse;
+    bool bad_special; /* NaN, or unmatched Inf */
+    bool exact;
+    char what[96];
+} Compare;
+
+static Compare compare_floats(const float *ref, const float *got, size_t n)
+{
+    Compare c = {.exact = true};
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+        float a = ref[i], b = got[i];
+        if (memcmp(&a, &b, sizeof a))
+            c.exact = false;
+        if (isnan(a) || isnan(b)) {
+            c.bad_special = true;
+            snprintf(c.what, sizeof c.what, "NaN at [%zu] (reference %g, backend %g)", i, a, b);
+            continue;
+        }
+        if (isinf(a) || isinf(b)) {
+            if (a != b) {
+                c.bad_special = true;
+                snprintf(c.what, sizeof c.what, "unmatched Inf at [%zu] (reference %g, backend %g)",
+                         i, a, b);
+            }
+            continue;
+        }
+        double d = (double)a - (double)b;
+        num += d * d;
+        den += (double)a * a;
+    }
+    c.nmse = den > 0.0 ? num / den : (num > 0.0 ? INFINITY : 0.0);
+    return c;
+}
+
+static bool check_array(const char *context, const char *name, const float *ref, const float *got,
+                        size_t n)
+{
+    Compare c = compare_floats(ref, got, n);
+    g_compared++;
+    g_exact += c.exact;
+    if (c.bad_special) {
+        printf("FAIL %s: %s: %s\n", context, name, c.what);
+        g_failures++;
+        return false;
+    }
+    if (!(c.nmse <= NMSE_BOUND)) {
+        printf("FAIL %s: %s: normalised error %.3g exceeds %.0e\n", context, name, c.nmse,
+               NMSE_BOUND);
+        g_failures++;
+        return false;
+    }
+    return true;
+}
+
+/* ---- models ---- */
+
+static SprungModel *load_model_text(const char *json, const char *name)
+{
+    SprungModel *model = NULL;
+    SprungError error = {0};
+    if (sprung_model_load_string(json, name, &model, &error) != SPRUNG_OK) {
+        printf("FAIL %s does not load: %s\n", name, error.message);
+        g_failures++;
+        return NULL;
+    }
+    return model;
+}
+
+/* A random network: bodies in a 5 cm cube, a few anchors; springs join
+ * random pairs (some with L = 0, some tensioned, some slack); drag on some
+ * bodies; three mallets; position and velocity microphones. */
+static char *random_network_json(int index, uint32_t n_bodies, uint32_t n_springs)
+{
+    size_t capacity = 256u * (n_bodies + n_springs) + 4096u, used = 0;
+    char *text = malloc(capacity);
+    if (!text)
+        return NULL;
+#define EMIT(...) used += (size_t)snprintf(text + used, capacity - used, __VA_ARGS__)
+    uint32_t n_anchors = 1 + n_bodies / 8;
+    EMIT("{\"sprung\": 1, \"name\": \"random-%d\", \"bodies\": [", index);
+    for (uint32_t i = 0; i < n_bodies; ++i)
+        EMIT("%s{\"id\": \"b%u\", \"position\": [%.5f, %.5f, %.5f], \"mass\": %.5f, \"drag\": %.6f,"
+             " \"velocity\": [%.4f, %.4f, %.4f]}",
+             i ? ",\n" : "\n", i, rng_uniform(0, 0.05), rng_uniform(0, 0.05), rng_uniform(0, 0.05),
+             rng_uniform(0.001, 0.01), rng_u32() % 3 ? 0.0 : rng_uniform(0, 1e-3),
+             rng_uniform(-0.1, 0.1), rng_uniform(-0.1, 0.1), rng_uniform(-0.1, 0.1));
+    EMIT("],\n\"anchors\": [");
+    for (uint32_t a = 0; a < n_anchors; ++a)
+        EMIT("%s{\"id\": \"a%u\", \"position\": [%.5f, %.5f, %.5f]}", a ? ",\n" : "\n", a,
+             rng_uniform(-0.01, 0.06), rng_uniform(-0.01, 0.06), rng_uniform(-0.01, 0.06));
+    EMIT("],\n\"springs\": [");
+    for (uint32_t s = 0; s < n_springs; ++s) {
+        uint32_t p = rng_u32() % (n_bodies + n_anchors), q;
+        do {
+            q = rng_u32() % n_bodies;
+        } while (q == p);
+        char from[16], to[16];
+        if (p < n_bodies)
+            snprintf(from, sizeof from, "b%u", p);
+        else
+            snprintf(from, sizeof from, "a%u", p - n_bodies);
+        snprintf(to, sizeof to, "b%u", q);
+        char rest[48] = "";
+        uint32_t kind = rng_u32() % 4;
+        if (kind == 0)
+            snprintf(rest, sizeof rest, ", \"rest_length\": 0");
+        else if (kind == 1)
+            snprintf(rest, sizeof rest, ", \"rest_length\": %.5f", rng_uniform(0.001, 0.03));
+        EMIT("%s{\"id\": \"s%u\", \"from\": \"%s\", \"to\": \"%s\", \"stiffness\": %.1f,"
+             " \"damping\": %.6f%s}",
+             s ? ",\n" : "\n", s, from, to, rng_uniform(10, 2000), rng_uniform(0, 1e-3), rest);
+    }
+    EMIT("],\n\"mallets\": [");
+    for (uint32_t m = 0; m < 3; ++m)
+        EMIT("%s{\"id\": \"m%u\", \"target\": \"b%u\", \"direction\": [%.3f, %.3f, 1],"
+             " \"strength\": 0.001, \"duration_ms\": %.2f}",
+             m ? ", " : "", m, rng_u32() % n_bodies, rng_uniform(-1, 1), rng_uniform(-1, 1),
+             rng_uniform(0.02, 2.0));
+    EMIT("],\n\"microphones\": [{\"id\": \"p\", \"target\": \"b%u\", \"axis\": [0, 0, 1],"
+         " \"gain\": 10, \"pan\": -0.4}, {\"id\": \"v\", \"target\": \"b%u\", \"axis\": [1, 1, 0],"
+         " \"signal\": \"velocity\", \"gain\": 0.3, \"pan\": 0.6}]}\n",
+         rng_u32() % n_bodies, rng_u32() % n_bodies);
+#undef EMIT
+    return text;
+}
+
+/* ---- one step from a random state ---- */
+
+typedef struct Side {
+    SprungState state;
+    SprungBackend backend;
+    bool made;
+} Side;
+
+static void side_free(Side *side)
+{
+    if (side->made && side->backend.destroy)
+        side->backend.destroy(side->backend.ctx);
+    sprung_state_free(&side->state);
+    memset(side, 0, sizeof *side);
+}
+
+/* The same random state in both: displacements of a few per cent of the
+ * typical spring length, velocities to match, forces garbage (phase 1
+ * overwrites them), and running pulses on random slots. */
+static void random_state(const SprungCompiled *c, SprungState *a, SprungState *b)
+{
+    double length = 0.0;
+    for (uint32_t s = 0; s < c->n_springs; ++s)
+        length += c->spring_length0[s];
+    length = c->n_springs ? length / c->n_springs : 0.01;
+    if (!(length > 0.0))
+        length = 0.01;
+    for (uint32_t i = 0; i < c->n_nodes; ++i) {
+        bool anchor = i >= c->n_bodies;
+        float u[3], v[3];
+        for (int k = 0; k < 3; ++k) {
+            u[k] = anchor ? 0.0f : (float)rng_uniform(-0.05 * length, 0.05 * length);
+            v[k] = anchor ? 0.0f : (float)rng_uniform(-50.0 * length, 50.0 * length);
+        }
+        a->ux[i] = b->ux[i] = u[0];
+        a->uy[i] = b->uy[i] = u[1];
+        a->uz[i] = b->uz[i] = u[2];
+        a->vx[i] = b->vx[i] = v[0];
+        a->vy[i] = b->vy[i] = v[1];
+        a->vz[i] = b->vz[i] = v[2];
+    }
+    for (uint32_t s = 0; s < c->n_springs; ++s) {
+        a->spring_force_x[s] = b->spring_force_x[s] = (float)rng_uniform(-1, 1);
+        a->spring_force_y[s] = b->spring_force_y[s] = (float)rng_uniform(-1, 1);
+        a->spring_force_z[s] = b->spring_force_z[s] = (float)rng_uniform(-1, 1);
+    }
+    for (uint32_t slot = 0; slot < c->n_pulse_slots; ++slot) {
+        uint32_t mallet = slot / SPRUNG_PULSE_SLOTS;
+        bool running = rng_u32() % 2;
+        a->pulse_step[slot] = b->pulse_step[slot] =
+            running ? rng_u32() % c->mallet_steps[mallet] : SPRUNG_PULSE_IDLE;
+        a->pulse_amplitude[slot] = b->pulse_amplitude[slot] =
+            running ? (float)rng_uniform(1e-4, 2e-3) : 0.0f;
+    }
+}
+
+static bool side_make(Side *side, const SprungCompiled *compiled, const char *spec,
+                      const char *context)
+{
+    memset(side, 0, sizeof *side);
+    if (sprung_state_new(compiled, &side->state) != SPRUNG_OK) {
+        printf("FAIL %s: out of memory\n", context);
+        g_failures++;
+        return false;
+    }
+    SprungEngineConfig config = sprung_engine_config_default();
+    config.backend = spec;
+    config.max_block_frames = 64;
+    SprungError error = {0};
+    if (sprung_backend_create(compiled, &side->state, &config, &side->backend, &error) !=
+        SPRUNG_OK) {
+        printf("FAIL %s: backend %s: %s\n", context, spec, error.message);
+        g_failures++;
+        return false;
+    }
+    side->made = true;
+    return true;
+}
+
+static void compare_states(const char *context, const SprungCompiled *c, const SprungState *ref,
+                           const SprungState *got)
+{
+    check_array(context, "ux", ref->ux, got->ux, c->n_nodes);
+    check_array(context, "uy", ref->uy, got->uy, c->n_nodes);
+    check_array(context, "uz", ref->uz, got->uz, c->n_nodes);
+    check_array(context, "vx", ref->vx, got->vx, c->n_nodes);
+    check_array(context, "vy", ref->vy, got->vy, c->n_nodes);
+    check_array(context, "vz", ref->vz, got->vz, c->n_nodes);
+    check_array(context, "spring_force_x", ref->spring_force_x, got->spring_force_x, c->n_springs);
+    check_array(context, "spring_force_y", ref->spring_force_y, got->spring_force_y, c->n_springs);
+    check_array(context, "spring_force_z", ref->spring_force_z, got->spring_force_z, c->n_springs);
+    check_array(context, "pulse_amplitude", ref->pulse_amplitude, got->pulse_amplitude,
+                c->n_pulse_slots);
+    if (c->n_pulse_slots &&
+        memcmp(ref->pulse_step, got->pulse_step, c->n_pulse_slots * sizeof *ref->pulse_step)) {
+        printf("FAIL %s: pulse_step differs\n", context);
+        g_failures++;
+    }
+}
+
+/* Flush-to-zero as the engine sets it for a block. */
+#if defined(__SSE__)
+#  include <xmmintrin.h>
+static unsigned int float_mode_enter(void)
+{
+    unsigned int saved = _mm_getcsr();
+    _mm_setcsr(saved | 0x8040u);
+    return saved;
+}
+static void float_mode_exit(unsigned int saved) { _mm_setcsr(saved); }
+#else
+static unsigned int float_mode_enter(void) { return 0; }
+static void float_mode_exit(unsigned int saved) { (void)saved; }
+#endif
+
+static void step_test(const char *spec, const SprungModel *model, const char *name)
+{
+    uint32_t oversampling = 1;
+    while (oversampling < 4 &&
+           sprung_model_check_stability(model, 48000.0, oversampling, NULL) != SPRUNG_OK)
+        oversampling *= 2;
+    SprungCompiled *compiled = NULL;
+    SprungError error = {0};
+    if (sprung_compiled_new(model, 48000.0 * oversampling, &compiled, &error) != SPRUNG_OK) {
+        printf("FAIL %s: does not compile: %s\n", name, error.message);
+        g_failures++;
+        return;
+    }
+    char context[256];
+    snprintf(context, sizeof context, "%s one step, %s", spec, name);
+    Side ref, got;
+    if (!side_make(&ref, compiled, "cpu", context) || !side_make(&got, compiled, spec, context)) {
+        side_free(&ref);
+        side_free(&got);
+        sprung_compiled_free(compiled);
+        return;
+    }
+    random_state(compiled, &ref.state, &got.state);
+    if (got.backend.upload_state)
+        got.backend.upload_state(got.backend.ctx);
+
+    /* A pulse starting at the first step on the first slot, too. */
+    SprungPulseStart start = {.step = 0, .slot = 0, .amplitude = 1e-3f};
+    uint32_t n_starts = compiled->n_pulse_slots ? 1 : 0;
+    float ref_out[2][1 + EXTRA_STEPS], got_out[2][1 + EXTRA_STEPS];
+    unsigned int mode = float_mode_enter();
+    ref.backend.advance(ref.backend.ctx, 1, &start, n_starts, ref_out[0], ref_out[1]);
+    got.backend.advance(got.backend.ctx, 1, &start, n_starts, got_out[0], got_out[1]);
+    float_mode_exit(mode);
+    if (got.backend.sync_state)
+        got.backend.sync_state(got.backend.ctx);
+    if (g_sabotage && compiled->n_bodies)
+        got.state.ux[0] = got.state.ux[0] * 1.001f + 1e-3f * (float)compiled->dt;
+    compare_states(context, compiled, &ref.state, &got.state);
+    check_array(context, "left", ref_out[0], got_out[0], 1);
+    check_array(context, "right", ref_out[1], got_out[1], 1);
+
+    /* Then more steps in one call, from where each stands. */
+    snprintf(context, sizeof context, "%s %d more steps, %s", spec, EXTRA_STEPS, name);
+    mode = float_mode_enter();
+    ref.backend.advance(ref.backend.ctx, EXTRA_STEPS, NULL, 0, ref_out[0], ref_out[1]);
+    got.backend.advance(got.backend.ctx, EXTRA_STEPS, NULL, 0, got_out[0], got_out[1]);
+    float_mode_exit(mode);
+    if (got.backend.sync_state)
+        got.backend.sync_state(got.backend.ctx);
+    if (!g_sabotage) {
+        compare_states(context, compiled, &ref.state, &got.state);
+        check_array(context, "left", ref_out[0], got_out[0], EXTRA_STEPS);
+        check_array(context, "right", ref_out[1], got_out[1], EXTRA_STEPS);
+    }
+    side_free(&ref);
+    side_free(&got);
+    sprung_compiled_free(compiled);
+}
+
+/* ---- one-second renders ---- */
+
+static SprungEngine *render_engine(const SprungModel *model, const char *spec, SprungError *error)
+{
+    SprungStatus status = SPRUNG_ERROR_UNSTABLE;
+    SprungEngine *engine = NULL;
+    for (uint32_t oversampling = 1; oversampling <= 4 && status == SPRUNG_ERROR_UNSTABLE;
+         oversampling *= 2) {
+        SprungEngineConfig config = sprung_engine_config_default();
+        config.max_block_frames = RENDER_BLOCK;
+        config.oversampling = oversampling;
+        config.backend = spec;
+        status = sprung_engine_new(&config, model, &engine, error);
+    }
+    return status == SPRUNG_OK ? engine : NULL;
+}
+
+static void render(SprungEngine *engine, float *left, float *right, uint32_t frames)
+{
+    for (uint32_t first = 0; first < frames; first += RENDER_BLOCK) {
+        uint32_t n = frames - first < RENDER_BLOCK ? frames - first : RENDER_BLOCK;
+        float *outputs[2] = {left + first, right + first};
+        SprungEvent events[2];
+        uint32_t n_events = 0;
+        /* A note every 2,400 frames (20 per second) across the keys. */
+        for (uint32_t f = first; f < first + n; ++f)
+            if (f % 2400 == 100 && n_events < 2) {
+                uint32_t k = f / 2400;
+                events[n_events++] = (SprungEvent){.frame = f - first,
+                                                   .type = SPRUNG_EVENT_NOTE_ON,
+                                                   .note = (uint8_t)(24 + (k * 29) % 90),
+                                                   .velocity = (uint8_t)(40 + (k * 37) % 88)};
+            }
+        SprungBlock block = {.n_frames = n, .events = events, .n_events = n_events,
+                             .outputs = outputs, .n_outputs = 2};
+        sprung_engine_process(engine, &block);
+    }
+}
+
+enum { FRAMES = 48000 };
+
+/* The reference's render of a model, made once and kept (by `slot`). */
+static float *reference_render(const SprungModel *model, uint32_t slot, const char *context)
+{
+    static float *cache[64];
+    if (cache[slot])
+        return cache[slot];
+    SprungError error = {0};
+    SprungEngine *ref = render_engine(model, "cpu", &error);
+    if (!ref) {
+        printf("FAIL %s: reference engine: %s\n", context, error.message);
+        g_failures++;
+        return NULL;
+    }
+    float *buffer = calloc(2u * FRAMES, sizeof *buffer);
+    if (!buffer) {
+        printf("FAIL %s: out of memory\n", context);
+        exit(2);
+    }
+    render(ref, buffer, buffer + FRAMES, FRAMES);
+    sprung_engine_free(ref);
+    return cache[slot] = buffer;
+}
+
+static void render_test(const char *spec, const SprungModel *model, uint32_t slot,
+                        const char *name)
+{
+    char context[256];
+    snprintf(context, sizeof context, "%s 1 s render, %s", spec, name);
+    SprungError error = {0};
+    const float *reference = reference_render(model, slot, context);
+    if (!reference)
+        return;
+    SprungEngine *got = render_engine(model, spec, &error);
+    if (!got) {
+        printf("FAIL %s: engine: %s\n", context, error.message);
+        g_failures++;
+        return;
+    }
+    float *buffer = calloc(4u * FRAMES, sizeof *buffer);
+    if (!buffer) {
+        printf("FAIL %s: out of memory\n", context);
+        exit(2);
+    }
+    memcpy(buffer, reference, 2u * FRAMES * sizeof *buffer);
+    render(got, buffer + 2 * FRAMES, buffer + 3 * FRAMES, FRAMES);
+    double peak = 0.0, worst = 0.0;
+    bool special = false;
+    for (uint32_t i = 0; i < 2 * FRAMES; ++i) {
+        float a = buffer[i], b = buffer[2 * FRAMES + i];
+        if (!isfinite(a) || !isfinite(b))
+            special = true;
+        peak = fmax(peak, fabs(a));
+        worst = fmax(worst, fabs((double)a - b));
+    }
+    g_compared++;
+    bool exact = !memcmp(buffer, buffer + 2 * FRAMES, 2u * FRAMES * sizeof *buffer);
+    g_exact += exact;
+    if (special) {
+        printf("FAIL %s: non-finite output\n", context);
+        g_failures++;
+    } else if (!(worst <= RENDER_BOUND * peak)) {
+        printf("FAIL %s: max |diff| %.3g exceeds %.0e of the peak %.3g\n", context, worst,
+               RENDER_BOUND, peak);
+        g_failures++;
+    } else {
+        printf("ok   %s: max |diff| %.3g of peak %.3g%s\n", context, worst, peak,
+               exact ? " (bit-identical)" : "");
+    }
+    free(buffer);
+    sprung_engine_free(got);
+}
+
+/* ---- driver ---- */
+
+typedef struct Models {
+    SprungModel *items[64];
+    char names[64][128];
+    uint32_t count;
+} Models;
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void load_presets(const char *dir, Models *models)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        printf("FAIL cannot open preset directory %s\n", dir);
+        g_failures++;
+        return;
+    }
+    char *names[64];
+    uint32_t n = 0;
+    struct dirent *entry;
+    while ((entry = readdir(d)) && n < 64) {
+        size_t length = strlen(entry->d_name);
+        if (length > 5 && !strcmp(entry->d_name + length - 5, ".json"))
+            names[n++] = strdup(entry->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], compare_names);
+    for (uint32_t i = 0; i < n && models->count < 48; ++i) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        SprungModel *model = NULL;
+        SprungError error = {0};
+        if (sprung_model_load_file(path, &model, &error) != SPRUNG_OK) {
+            printf("FAIL %s does not load: %s\n", path, error.message);
+            g_failures++;
+        } else {
+            models->items[models->count] = model;
+            snprintf(models->names[models->count], sizeof models->names[0], "preset %s",
+                     names[i]);
+            models->count++;
+        }
+        free(names[i]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL, *preset_dir = NULL;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--sabotage"))
+            g_sabotage = true;
+        else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
+            only = argv[++i];
+        else
+            preset_dir = argv[i];
+    }
+    if (!preset_dir) {
+        fprintf(stderr, "usage: test_backend_conformance [--backend NAME] [--sabotage] DIR\n");
+        return 2;
+    }
+
+    Models models = {0};
+    load_presets(preset_dir, &models);
+    uint32_t n_presets = models.count;
+    static const uint32_t sizes[RANDOM_NETWORKS][2] = {{3, 4}, {17, 40}, {40, 90}, {64, 200},
+                                                       {150, 500}, {300, 1100}};
+    for (int r = 0; r < RANDOM_NETWORKS; ++r) {
+        char *json = random_network_json(r, sizes[r][0], sizes[r][1]);
+        char name[64];
+        snprintf(name, sizeof name, "random network %d (%u bodies, %u springs)", r, sizes[r][0],
+                 sizes[r][1]);
+        SprungModel *model = json ? load_model_text(json, name) : NULL;
+        free(json);
+        if (model) {
+            models.items[models.count] = model;
+            snprintf(models.names[models.count], sizeof models.names[0], "%s", name);
+            models.count++;
+        }
+    }
+
+    uint32_t tested = 0;
+    bool found = false;
+    for (uint32_t b = 0; b < sprung_backend_count(); ++b) {
+        SprungBackendInfo info;
+        sprung_backend_info(b, &info);
+        if (only && strcmp(only, info.name))
+            continue;
+        found = true;
+        if (!strcmp(info.name, "cpu") && !only)
+            continue; /* the oracle against itself proves nothing */
+        if (!info.available) {
+            printf("skip %s: %s\n", info.name, info.reason);
+            continue;
+        }
+        for (uint32_t device = 0; device < info.n_devices; ++device) {
+            char spec[48];
+            snprintf(spec, sizeof spec, "%s:%u", info.name, device);
+            printf("---- %s (%s)\n", spec, info.devices[device]);
+            unsigned failures_before = (unsigned)g_failures;
+            unsigned compared_before = g_compared, exact_before = g_exact;
+            for (uint32_t m = 0; m < models.count; ++m)
+                step_test(spec, models.items[m], models.names[m]);
+            if (!g_sabotage)
+                for (uint32_t m = 0; m < n_presets; ++m)
+                    render_test(spec, models.items[m], m, models.names[m]);
+            printf("%s %s: %u comparisons, %u bit-identical, %u failures\n",
+                   (unsigned)g_failures == failures_before ? "ok  " : "FAIL", spec,
+                   g_compared - compared_before, g_exact - exact_before,
+                   (unsigned)g_failures - failures_before);
+            tested++;
+        }
+    }
+    for (uint32_t m = 0; m < models.count; ++m)
+        sprung_model_free(models.items[m]);
+    if (only && (!found || tested == 0)) {
+        printf("skipped: backend %s %s\n", only, found ? "cannot run here" : "is not in this build");
+        return g_failures ? 1 : SKIPPED;
+    }
+    printf("%s: %u backend device(s) tested, %d failure(s)\n", g_failures ? "FAILED" : "passed",
+           tested, g_failures);
+    return g_failures ? 1 : 0;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `sprung play` against a real JACK server: starts `jackd -d dummy -r 48000
+# -p 64` under a server name of its own, runs `sprung play PRESET`, loops
+# notes into it with jack_midiseq, records it with jack_rec, and checks the
+# recording with jack_check (not silent; normalised cross-correlation with
+# the offline render of the same notes above 0.99 at the best lag). Also
+# checks the message when no server runs. If jackd cannot start, this says
+# why and FAILS: it never passes without having played.
+#   test_jack.sh SPRUNG JACK_CHECK PRESET WORK_DIR
+set -u
+SPRUNG=$1 CHECK=$2 PRESET=$3 WORK=$4
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+export JACK_DEFAULT_SERVER=sprung-test-$$
+export JACK_NO_AUDIO_RESERVATION=1
+CLIENT=sprung-test
+LOOP=24000                        # 0.5 s at 48 kHz
+NOTES=(0 60 6000 12000 67 6000)   # C4 at 0, G4 at 0.25 s, 0.125 s each
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+for tool in jackd jack_wait jack_midiseq jack_rec jack_lsp jack_connect; do
+    command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (jackd2)" >&2; exit 1; }
+done
+
+# No server yet: a clear message, exit 1.
+"$SPRUNG" play "$PRESET" --duration 1 >noserver.out 2>noserver.err
+rc=$?
+[ $rc = 1 ] || fail "without a server sprung play exited $rc (expected 1)"
+grep -q "no JACK server is running" noserver.err || fail "without a server: $(cat noserver.err)"
+
+jackd -d dummy -r 48000 -p 64 >jackd.log 2>&1 &
+JACKD=$!
+pids+=($JACKD)
+if ! timeout 10 jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 $JACKD 2>/dev/null; then
+    echo "FAIL: jackd did not start here, so nothing was played: $(tail -5 jackd.log)" >&2
+    exit 1
+fi
+
+wait_port() { # wait_port NAME: up to 10 s
+    for _ in $(seq 100); do
+        jack_lsp 2>/dev/null | grep -qx "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+"$SPRUNG" play "$PRESET" --name $CLIENT --duration 9 >play.out 2>play.err &
+PLAY=$!
+pids+=($PLAY)
+wait_port $CLIENT:out_left || { fail "sprung play never registered its ports: $(cat play.err)"; exit 1; }
+jack_midiseq seq $LOOP "${NOTES[@]}" >seq.log 2>&1 &
+SEQ=$!
+pids+=($SEQ)
+wait_port seq:out || { fail "jack_midiseq did not start: $(cat seq.log)"; exit 1; }
+jack_connect seq:out $CLIENT:midi_in || fail "cannot connect seq:out to $CLIENT:midi_in"
+sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
+jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
+    fail "jack_rec failed: $(tail -3 rec.log)"
+kill $SEQ 2>/dev/null
+wait $PLAY
+rc=$?
+[ $rc = 0 ] || fail "sprung play exited $rc: $(cat play.err)"
+grep -q "stopped after" play.err || fail "sprung play did not stop cleanly: $(cat play.err)"
+cat play.err
+
+if [ -s rec.wav ]; then
+    "$CHECK" "$PRESET" rec.wav $LOOP 0.99 "${NOTES[@]}" || fail "the recording does not match"
+else
+    fail "no recording"
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures failure(s)" >&2
+    exit 1
+fi
+echo "jack: sprung play under jackd matches the offline render"
