@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CC_CHOICE := $(shell command -v clang-19 >/dev/null 2>&1 && echo clang-19 || echo cc)
 
-.PHONY: all deps configure build demo test bench clean
+.PHONY: all deps configure _configure build demo test bench install-lv2 clean
 
 all: build
 
@@ -35,6 +35,16 @@ test: build
 
 bench: build
 	./$(BUILD)/apps/sprung/sprung bench
+
+LV2_INSTALL_DIR ?= $(HOME)/.lv2
+
+# Installs the sprung.lv2 bundle (instrument and effect) for LV2 hosts.
+install-lv2: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target sprung_lv2_bundle
+	@mkdir -p "$(LV2_INSTALL_DIR)"
+	@rm -rf "$(LV2_INSTALL_DIR)/sprung.lv2"
+	@cp -R $(BUILD)/lv2/sprung.lv2 "$(LV2_INSTALL_DIR)/"
+	@echo "installed $(LV2_INSTALL_DIR)/sprung.lv2"
 
 clean:
 	rm -rf $(BUILD) sprung-demo.wav sprung-demo.png

@@ -17,7 +17,7 @@ packages=(
   jackd2 libjack-jackd2-dev    # `sprung play`; jackd -d dummy, jack_midiseq, jack_rec in tests
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo  # OpenCL backend, on the CPU via PoCL in CI
   spin                # model checking of the GPU clock keeper's protocol
-  lv2-dev liblilv-dev lilv-utils jalv  # LV2 plugins and their test hosts
+  lv2-dev liblilv-dev lilv-utils jalv sordi  # LV2 plugins, their test hosts, Turtle validation
 )
 
 missing=()

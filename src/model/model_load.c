@@ -11,6 +11,7 @@
  * Spring rest lengths that the preset leaves out are computed last, once all
  * positions are known. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,6 +226,15 @@ static SprungStatus read_number(Loader *L, const char *path, const json_t *value
      * model's invariant whatever the parser does. */
     if (!isfinite(*out))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "must be a finite number");
+    /* The engine computes in float32: a number it would round to infinity is
+     * refused here rather than turning into Inf later. (Tiny numbers round
+     * to zero harmlessly, except a mass: see read_mass.) */
+    if (fabs(*out) > FLT_MAX) {
+        char number[40];
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "%s is beyond the engine's float32 range (magnitude at most %.3g)",
+                    format_number(number, *out), (double)FLT_MAX);
+    }
     return SPRUNG_OK;
 }
 
@@ -239,6 +249,20 @@ static SprungStatus read_positive(Loader *L, const char *path, const json_t *val
 {
     TRY(read_number(L, path, value, out));
     return *out > 0 ? SPRUNG_OK : out_of_range(L, path, "greater than 0", *out);
+}
+
+/* A mass is divided by: one float32 rounds to zero (a subnormal such as
+ * 1e-320) would make an infinite inverse mass. */
+static SprungStatus read_mass(Loader *L, const char *path, const json_t *value, double *out)
+{
+    TRY(read_positive(L, path, value, out));
+    if (*out < FLT_MIN) {
+        char rule[64];
+        snprintf(rule, sizeof rule, "at least %.3g kg (the engine computes in float32)",
+                 (double)FLT_MIN);
+        return out_of_range(L, path, rule, *out);
+    }
+    return SPRUNG_OK;
 }
 
 static SprungStatus read_non_negative(Loader *L, const char *path, const json_t *value,
@@ -358,7 +382,7 @@ static SprungStatus parse_body(Loader *L, const char *path, json_t *object, uint
         switch (f) {
         case ID: TRY(read_id(L, field, value, SPRUNG_KIND_BODY, i, &body->id)); break;
         case POSITION: TRY(read_vec3(L, field, value, false, &body->position)); break;
-        case MASS: TRY(read_positive(L, field, value, &body->mass)); break;
+        case MASS: TRY(read_mass(L, field, value, &body->mass)); break;
         case DRAG:
             TRY(read_non_negative(L, field, value, &body->drag));
             body->has_drag = true;
@@ -724,26 +748,27 @@ static SprungStatus check_version(Loader *L, const json_t *root)
 }
 
 /* Rest lengths left out are the initial distance, so an unmodulated model
- * starts at rest; computed in double once every position is known. */
-static SprungStatus resolve_rest_lengths(Loader *L)
+ * starts at rest; computed in double once every position is known. Every
+ * spring's span must also fit the engine's float32 rest vector. */
+static SprungStatus resolve_spring_lengths(Loader *L)
 {
     SprungModel *m = L->model;
     for (uint32_t s = 0; s < m->n_springs; s++) {
         SprungModelSpring *spring = &m->springs[s];
-        if (spring->has_rest_length)
-            continue;
         SprungVec3 p = sprung_model_point_position(m, spring->from_point);
         SprungVec3 q = sprung_model_point_position(m, spring->to_point);
         double dx = q.x - p.x, dy = q.y - p.y, dz = q.z - p.z;
-        spring->rest_length = sqrt(dx * dx + dy * dy + dz * dz);
-        if (!isfinite(spring->rest_length)) {
+        double span = sqrt(dx * dx + dy * dy + dz * dz);
+        if (!(span <= FLT_MAX)) {
             char path[SPRUNG_PATH_SIZE];
             make_path(path, "springs[%u]", (unsigned)s);
             return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                        "the distance between \"%s\" and \"%s\" is too large to compute; "
-                        "give rest_length",
-                        spring->from, spring->to);
+                        "\"%s\" and \"%s\" are too far apart for the engine's float32 "
+                        "(at most %.3g m)",
+                        spring->from, spring->to, (double)FLT_MAX);
         }
+        if (!spring->has_rest_length)
+            spring->rest_length = span;
     }
     return SPRUNG_OK;
 }
@@ -811,7 +836,7 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
         if (!m->name)
             return no_memory(L);
     }
-    return resolve_rest_lengths(L);
+    return resolve_spring_lengths(L);
 }
 
 static void clear_error(SprungError *error)

@@ -17,9 +17,12 @@
  * A backend or device that cannot run here is reported as skipped with the
  * probe's reason (GPU backends on machines without a GPU).
  *
- * Usage: test_backend_conformance [--backend NAME] [--sabotage] PRESET_DIR
+ * Usage: test_backend_conformance [--backend NAME] [--device N] [--no-render]
+ *                                 [--sabotage] PRESET_DIR
  *   --backend NAME  only this backend (exit 77, "skipped", when it is not
  *                   in this build or cannot run here)
+ *   --device N      only its device N
+ *   --no-render     only the step comparisons
  *   --sabotage      perturb one value of every tested backend's state by
  *                   1e-3 (relative): the NMSE check must then fail. */
 #include <dirent.h>
@@ -530,9 +533,15 @@ static void load_presets(const char *dir, Models *models)
 int main(int argc, char **argv)
 {
     const char *only = NULL, *preset_dir = NULL;
+    long only_device = -1;
+    bool renders = true;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--sabotage"))
             g_sabotage = true;
+        else if (!strcmp(argv[i], "--no-render"))
+            renders = false;
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc)
+            only_device = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
             only = argv[++i];
         else
@@ -577,6 +586,8 @@ int main(int argc, char **argv)
             continue;
         }
         for (uint32_t device = 0; device < info.n_devices; ++device) {
+            if (only_device >= 0 && device != (uint32_t)only_device)
+                continue;
             char spec[48];
             snprintf(spec, sizeof spec, "%s:%u", info.name, device);
             printf("---- %s (%s)\n", spec, info.devices[device]);
@@ -584,7 +595,7 @@ int main(int argc, char **argv)
             unsigned compared_before = g_compared, exact_before = g_exact;
             for (uint32_t m = 0; m < models.count; ++m)
                 step_test(spec, models.items[m], models.names[m]);
-            if (!g_sabotage)
+            if (!g_sabotage && renders)
                 for (uint32_t m = 0; m < n_presets; ++m)
                     render_test(spec, models.items[m], m, models.names[m]);
             printf("%s %s: %u comparisons, %u bit-identical, %u failures\n",

@@ -40,7 +40,7 @@
 
 byte owner_id = 0;       /* owner lease: 0 free, else participant + 1 */
 byte owner_age = 0;
-bool moved[N];           /* owner lease written since participant p read it */
+byte owner_version = 0; /* counts writes of the owner lease, modulo 3 */
 
 bool slot_demand[N];     /* p's demand slot: demand bit */
 bool slot_held[N];       /* p's demand slot is claimed */
@@ -80,10 +80,7 @@ inline write_owner(value)
 {
     owner_id = value;
     owner_age = 0;
-    moved[0] = true; moved[1] = true;
-#if N > 2
-    moved[2] = true;
-#endif
+    owner_version = (owner_version + 1) % 3
 }
 
 proctype Participant(byte p)
@@ -94,6 +91,7 @@ proctype Participant(byte p)
     bool keep;
     byte seen_id;
     byte seen_age;
+    byte seen_version;
     byte q;
 
     {
@@ -105,17 +103,14 @@ proctype Participant(byte p)
         :: want = false
         fi;
 
-        /* 1. Publish demand: claim or refresh our slot (its own lease), or
-         *    free it when the thread has nothing to do. */
-        atomic {
+        /* 1. Publish demand: refresh our slot (its own lease; claiming one
+         *    is the same compare-and-swap as below), or free it when the
+         *    thread has nothing to do. 2. Scan for live demand anywhere. */
+        d_step {
             if
             :: want || owner -> slot_held[p] = true; slot_demand[p] = want; slot_age[p] = 0
             :: else -> slot_held[p] = false; slot_demand[p] = false
-            fi
-        }
-
-        /* 2. Scan for live demand anywhere. */
-        atomic {
+            fi;
             any = false;
             q = 0;
             do
@@ -127,47 +122,48 @@ proctype Participant(byte p)
                 q++
             :: else -> break
             od;
+            q = 0;
             if
             :: any -> since_demand[p] = 0
             :: else
-            fi
-        }
+            fi;
 #ifdef SABOTAGE_IGNORE_DEMAND
-        keep = true;
+            keep = true
 #else
-        keep = any || since_demand[p] <= LINGER;
+            keep = any || since_demand[p] <= LINGER
 #endif
+        }
 
         /* 3. Ownership: read the lease, then one compare-and-swap. A crash
          *    may fall between the two. */
-        atomic { seen_id = owner_id; seen_age = owner_age; moved[p] = false }
+        d_step { seen_id = owner_id; seen_age = owner_age; seen_version = owner_version }
         if
-        :: seen_id == p + 1 ->
-            if
-            :: keep ->  /* refresh; fails only if we were deposed */
-                atomic {
-                    if
-                    :: !moved[p] && owner_id == p + 1 -> write_owner(p + 1); owner = true
-                    :: else -> owner = false
-                    fi
-                }
-            :: else ->  /* nobody needs us: give the lease back */
-                atomic {
-                    if
-                    :: !moved[p] && owner_id == p + 1 -> write_owner(0)
-                    :: else
-                    fi;
-                    owner = false
-                }
-            fi
+        :: seen_id == p + 1 && keep ->
+            /* refresh; fails only if we were deposed */
+            d_step {
+                if
+                :: owner_version == seen_version -> write_owner(p + 1); owner = true
+                :: else -> owner = false
+                fi
+            }
+        :: seen_id == p + 1 && !keep ->
+            /* nobody needs us: give the lease back */
+            d_step {
+                if
+                :: owner_version == seen_version -> write_owner(0)
+                :: else
+                fi;
+                owner = false
+            }
         :: seen_id != p + 1 && want && any && (seen_id == 0 || stale(seen_age)) ->
 #ifdef SABOTAGE_STORE
-            write_owner(p + 1); owner = true
+            skip;  /* the check is done... */
+            d_step { write_owner(p + 1); owner = true } /* ...then a plain store */
 #else
-            atomic {
+            d_step {
                 if
                 :: (seen_id == 0 && owner_id == 0) ||
-                   (seen_id != 0 && !moved[p] && owner_id == seen_id) ->
+                   (seen_id != 0 && owner_version == seen_version) ->
                     write_owner(p + 1); owner = true
                 :: else -> owner = false
                 fi
@@ -175,17 +171,18 @@ proctype Participant(byte p)
 #endif
         :: else -> owner = false
         fi;
+        d_step { seen_id = 0; seen_age = 0; seen_version = 0; any = false; keep = false; want = false };
 
         /* 4. Spin while owner. */
         if
         :: owner ->
-            atomic {
+            d_step {
                 spinning[p] = true;
                 n_spinning++;
-                assert(n_spinning <= 1);   /* mutex */
-                assert(demand_now || idle <= IDLE_BOUND) /* idle */
+                assert(n_spinning <= 1);                   /* mutex */
+                assert(demand_now || idle <= IDLE_BOUND)   /* idle */
             }
-            atomic { spinning[p] = false; n_spinning-- }
+            d_step { spinning[p] = false; n_spinning-- }
         :: else
         fi;
 
@@ -194,7 +191,12 @@ proctype Participant(byte p)
         !done[p]
     od
     } unless {
-        crashed[p]  /* stops here for good; Crash() already stopped its spinning */
+        /* Stops here for good (Crash() already stopped its spinning). */
+        d_step {
+            crashed[p];
+            want = false; owner = false; any = false; keep = false;
+            seen_id = 0; seen_age = 0; seen_version = 0; q = 0
+        }
     }
 }
 
@@ -214,7 +216,9 @@ active proctype Crash()
             fi;
             crashed[p] = true;
             n_crashed++;
-            /* A dead process runs no kernel; its leases stay behind. */
+            /* A dead process runs no kernel; its leases stay behind. What
+             * only it would read is reset, to keep the state space small. */
+            since_demand[p] = 0;
             if
             :: spinning[p] -> spinning[p] = false; n_spinning--
             :: else
@@ -246,7 +250,7 @@ active proctype Clock()
             :: else
             fi;
             if
-            :: since_demand[q] <= LINGER + 1 -> since_demand[q]++
+            :: since_demand[q] <= LINGER -> since_demand[q]++
             :: else
             fi;
             if

@@ -167,10 +167,14 @@ static const Case cases[] = {
      " 'from': 'a1', 'to': 'a2', 'stiffness': 1}], " MIC "}",
      SPRUNG_ERROR_INVALID_MODEL, 0, "springs[0]", {"joins two anchors", "\"a1\" and \"a2\"",
      "never move"}},
-    {"default rest length not computable",
-     "{" V "'bodies': [{'id': 'b1', 'position': [1e200, 0, 0], 'mass': 1}],"
-     " 'anchors': [{'id': 'a1', 'position': [-1e200, 0, 0]}], " SPRING("") ", " MIC "}",
-     SPRUNG_ERROR_INVALID_MODEL, 0, "springs[0]", {"too large", "give rest_length"}},
+    {"spring span beyond float32",
+     "{" V "'bodies': [{'id': 'b1', 'position': [3e38, 0, 0], 'mass': 1}],"
+     " 'anchors': [{'id': 'a1', 'position': [-3e38, 0, 0]}], " SPRING("") ", " MIC "}",
+     SPRUNG_ERROR_INVALID_MODEL, 0, "springs[0]", {"too far apart", "float32"}},
+    {"number beyond float32", WITH_BODY(", 'mass': 1e39"), SPRUNG_ERROR_INVALID_MODEL, 0,
+     "bodies[0].mass", {"beyond the engine's float32 range"}},
+    {"mass rounds to zero in float32", WITH_BODY(", 'mass': 2.1e-323"),
+     SPRUNG_ERROR_INVALID_MODEL, 0, "bodies[0].mass", {"at least", "float32"}},
 
     /* Numbers out of range, one per rule. */
     {"mass is zero", WITH_BODY(", 'mass': 0"), SPRUNG_ERROR_INVALID_MODEL, 0, "bodies[0].mass",

@@ -81,6 +81,7 @@ SprungEngine *phys_engine(const SprungModel *model, uint32_t oversampling)
     SprungEngineConfig config = sprung_engine_config_default();
     config.sample_rate = PHYS_FS;
     config.oversampling = oversampling;
+    config.backend = "cpu"; /* physics is checked on the reference, the oracle */
     SprungEngine *engine = NULL;
     SprungError error = {0};
     SprungStatus status = sprung_engine_new(&config, model, &engine, &error);
