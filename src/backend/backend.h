@@ -64,6 +64,7 @@ typedef struct SprungBackend {
 typedef struct SprungBackendFactory {
     const char *name;        /* "cpu", "simd", "opencl", "cuda": the --backend spelling */
     const char *description; /* one line for `sprung backends` */
+    uint32_t features;       /* SPRUNG_FEATURE_* bits it implements (compiled.h) */
 
     /* Fills `info` (name and description are already set): whether the
      * backend can run here, its devices, and why not when it cannot. */
@@ -77,6 +78,10 @@ typedef struct SprungBackendFactory {
 } SprungBackendFactory;
 
 extern const SprungBackendFactory sprung_backend_cpu_factory;
+
+/* Writes the names of the SPRUNG_FEATURE_* bits in `features`, comma
+ * separated ("" for none). */
+void sprung_feature_names(uint32_t features, char *buffer, size_t size);
 
 /* Parses config->backend ("auto", "cpu", "opencl:1", ...; NULL is "auto")
  * and creates the chosen backend. "auto" takes the first available backend

@@ -70,6 +70,30 @@ static const SprungBackendFactory *find(const char *name, size_t length)
     return NULL;
 }
 
+void sprung_feature_names(uint32_t features, char *buffer, size_t size)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {0, NULL}, /* no optional feature yet */
+    };
+    size_t used = 0;
+    if (size)
+        buffer[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && used < size; ++i)
+        if (names[i].name && (features & names[i].bit))
+            used += (size_t)snprintf(buffer + used, size - used, "%s%s", used ? ", " : "",
+                                     names[i].name);
+}
+
+/* The features the model uses that `factory` does not implement. */
+static uint32_t missing_features(const SprungBackendFactory *factory,
+                                 const SprungCompiled *compiled)
+{
+    return compiled->features & ~factory->features;
+}
+
 static void known_names(char *buffer, size_t size)
 {
     size_t used = (size_t)snprintf(buffer, size, "auto");
@@ -87,7 +111,7 @@ SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *
     if (!strcmp(spec, "auto")) {
         for (size_t i = 0; i < sizeof auto_order / sizeof auto_order[0]; ++i) {
             const SprungBackendFactory *factory = find(auto_order[i], strlen(auto_order[i]));
-            if (!factory)
+            if (!factory || missing_features(factory, compiled))
                 continue;
             probe(factory, &info);
             if (info.available)
@@ -124,6 +148,14 @@ SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
                                 "backend", "backend \"%s\" cannot run here: %s", factory->name,
                                 info.reason);
+    uint32_t missing = missing_features(factory, compiled);
+    if (missing) {
+        char names[256];
+        sprung_feature_names(missing, names, sizeof names);
+        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
+                                "backend", "backend \"%s\" does not implement %s yet; use cpu",
+                                factory->name, names);
+    }
     if (device >= info.n_devices)
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "engine config", 0, 0,
                                 "backend", "backend \"%s\" has %u device%s; there is no device %u",

@@ -22,6 +22,15 @@
 #include "model/model.h"
 #include "sprung/status.h"
 
+/* Kernel features beyond bodies, springs, mallets and microphones. New
+ * physics lands in the reference backend first; a backend runs a model only
+ * when it supports every feature the model uses (SprungBackendFactory.features),
+ * and "auto" skips the others. Names for messages: sprung_feature_names(). */
+enum {
+    SPRUNG_FEATURE_NONE = 0,
+    SPRUNG_FEATURE_ALL = 0x7FFFFFFF, /* the reference backend implements every feature */
+};
+
 typedef struct SprungCompiled {
     void *block;        /* the one allocation everything below points into */
     size_t block_bytes;
@@ -35,6 +44,8 @@ typedef struct SprungCompiled {
     uint32_t n_microphones;
     uint32_t n_pulse_slots;  /* n_mallets × SPRUNG_PULSE_SLOTS */
     uint32_t n_shape_samples; /* Σ mallet_steps */
+
+    uint32_t features;  /* SPRUNG_FEATURE_* bits this model uses */
 
     double engine_rate; /* sample_rate × oversampling, Hz */
     double dt;          /* 1 / engine_rate, s (the kernel uses (float)dt) */

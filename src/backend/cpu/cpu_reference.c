@@ -91,6 +91,7 @@ static SprungStatus cpu_reference_create(const SprungCompiled *compiled, SprungS
 const SprungBackendFactory sprung_backend_cpu_factory = {
     .name = "cpu",
     .description = "reference: plain C, the oracle every backend is tested against",
+    .features = SPRUNG_FEATURE_ALL,
     .probe = cpu_reference_probe,
     .create = cpu_reference_create,
 };
