@@ -3,8 +3,11 @@
  * are rendered in blocks of 256 frames at 48 kHz while notes play; each
  * measurement is repeated and the median reported as a real-time factor
  * (audio seconds per wall second) and nanoseconds per spring-step (wall
- * time / (springs × engine steps)). A table goes to stdout, JSON to --json.
- * Single-threaded; runs on the command's (control) thread. See
+ * time / (springs × engine steps)). A table goes to stdout, JSON to --json;
+ * then the issue's targets: the share of one core that mesh-20x30 and
+ * net-1000x5000 need at 48 kHz, and each backend's speed-up over the
+ * reference (cpu) measured in the same run. Runs on the command's (control)
+ * thread; a backend may use helper threads (simd: --threads). See
  * docs/benchmarks.md for the figures and how to read them. */
 #include <dirent.h>
 #include <errno.h>
@@ -327,9 +330,12 @@ static void bench_measure(const BenchOptions *options, const SprungModel *model,
         status = sprung_engine_new(&config, model, &engine, &error);
         result->oversampling = factors[f];
     }
+    /* The engine's name for the backend; the spelling when it names a
+     * device ("simd:1"), so that devices stay apart in the results. */
     if (status == SPRUNG_OK)
         snprintf(result->backend, sizeof result->backend, "%s",
-                 sprung_engine_backend_name(engine));
+                 strchr(options->backend, ':') ? options->backend
+                                               : sprung_engine_backend_name(engine));
     if (status != SPRUNG_OK) {
         snprintf(result->error, sizeof result->error, "engine: %s",
                  error.message[0] ? error.message : sprung_strerror(status));
@@ -438,7 +444,10 @@ static void bench_progress(const BenchOptions *options, const BenchResult *resul
 
 static int bench_synthetic(const BenchOptions *options, BenchResults *results)
 {
-    for (uint32_t springs = 10; springs <= options->max_synthetic_springs; springs *= 10) {
+    /* Decades and half decades (10, 30, 100, 300, ...), so the ns per
+     * spring-step curve shows where each cache level ends. */
+    for (uint32_t springs = 10; springs <= options->max_synthetic_springs;
+         springs = springs % 3 ? springs * 3 : springs / 3 * 10) {
         char name[64];
         snprintf(name, sizeof name, "network-%u", springs);
         BenchResult *result = bench_results_add(options, results, "synthetic", name);
@@ -584,6 +593,104 @@ static void json_number(FILE *out, double value)
         fputs("null", out);
 }
 
+/* ---- the targets ---- */
+
+typedef struct BenchTarget {
+    const char *model;     /* a `bench` group row */
+    double max_core_percent;
+} BenchTarget;
+
+/* At 48 kHz: the 20 x 30 mesh in at most 10 % of one core, the network of
+ * 1,000 bodies and 5,000 springs in at most 50 %. */
+static const BenchTarget bench_targets[] = {{"mesh-20x30", 10.0}, {"net-1000x5000", 50.0}};
+#define BENCH_TARGET_COUNT (sizeof bench_targets / sizeof bench_targets[0])
+
+static const BenchResult *bench_find(const BenchResults *results, const char *backend,
+                                     const char *group, const char *name)
+{
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        if (!r->error[0] && !strcmp(r->backend, backend) && !strcmp(r->group, group) &&
+            !strcmp(r->name, name))
+            return r;
+    }
+    return NULL;
+}
+
+/* Share of one core: the calling thread's CPU time per audio time; for a
+ * backend with helper threads the wall-clock share is the honest one (it
+ * includes waiting for them), so both are kept. */
+static double bench_core_percent(const BenchResult *r, bool wall)
+{
+    return 100.0 * (wall ? r->median_wall_s : r->median_cpu_s) / r->audio_s;
+}
+
+/* Speed-up over the reference backend in this run (CPU-time ns per
+ * spring-step; NAN without a cpu row for the same model). */
+static double bench_speedup(const BenchResults *results, const BenchResult *r)
+{
+    const BenchResult *reference = bench_find(results, "cpu", r->group, r->name);
+    if (!reference || !(r->cpu_ns_per_spring_step > 0))
+        return NAN;
+    return reference->cpu_ns_per_spring_step / r->cpu_ns_per_spring_step;
+}
+
+static void bench_print_targets(FILE *out, const BenchResults *results)
+{
+    fprintf(out, "\ntargets at 48 kHz (share of one core from the CPU time, wall time in"
+                 " brackets; speed-up over cpu in this run):\n");
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        if (r->error[0] || strcmp(r->group, "bench"))
+            continue;
+        for (size_t t = 0; t < BENCH_TARGET_COUNT; t++) {
+            if (strcmp(r->name, bench_targets[t].model))
+                continue;
+            double percent = bench_core_percent(r, false);
+            double speedup = bench_speedup(results, r);
+            fprintf(out, "  %-7s %-14s %6.1f %% of a core (%.1f %% wall), target <= %.0f %%: %s",
+                    r->backend, r->name, percent, bench_core_percent(r, true),
+                    bench_targets[t].max_core_percent,
+                    percent <= bench_targets[t].max_core_percent ? "met" : "MISSED");
+            if (isfinite(speedup) && strcmp(r->backend, "cpu"))
+                fprintf(out, "; %.2fx the reference", speedup);
+            fputc('\n', out);
+        }
+    }
+}
+
+static void bench_write_targets_json(FILE *out, const BenchResults *results)
+{
+    fputs(",\n  \"targets\": [", out);
+    bool first = true;
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        if (r->error[0] || strcmp(r->group, "bench"))
+            continue;
+        for (size_t t = 0; t < BENCH_TARGET_COUNT; t++) {
+            if (strcmp(r->name, bench_targets[t].model))
+                continue;
+            fprintf(out, "%s\n    {\"backend\": ", first ? "" : ",");
+            first = false;
+            json_string(out, r->backend);
+            fprintf(out, ", \"model\": ");
+            json_string(out, r->name);
+            fprintf(out, ", \"core_percent\": ");
+            json_number(out, bench_core_percent(r, false));
+            fprintf(out, ", \"core_percent_wall\": ");
+            json_number(out, bench_core_percent(r, true));
+            fprintf(out, ", \"target_core_percent\": ");
+            json_number(out, bench_targets[t].max_core_percent);
+            fprintf(out, ", \"met\": %s, \"speedup_vs_cpu\": ",
+                    bench_core_percent(r, false) <= bench_targets[t].max_core_percent ? "true"
+                                                                                      : "false");
+            json_number(out, bench_speedup(results, r));
+            fputc('}', out);
+        }
+    }
+    fputs("\n  ]", out);
+}
+
 static void bench_write_json(FILE *out, const BenchOptions *options, const BenchResults *results)
 {
     char cpu[256];
@@ -600,6 +707,9 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
 #endif
     fprintf(out, ", \"build_type\": ");
     json_string(out, SPRUNG_BUILD_TYPE);
+    const char *threads = getenv("SPRUNG_SIMD_THREADS");
+    fprintf(out, ", \"simd_threads\": ");
+    json_string(out, threads && *threads ? threads : "auto");
     fprintf(out, "},\n"
                  "  \"sample_rate\": %.0f,\n  \"block_frames\": %d,\n  \"repeats\": %d,\n"
                  "  \"quick\": %s,\n  \"results\": [",
@@ -633,6 +743,8 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
         json_number(out, r->median_cpu_s);
         fprintf(out, ", \"cpu_ns_per_spring_step\": ");
         json_number(out, r->cpu_ns_per_spring_step);
+        fprintf(out, ", \"speedup_vs_cpu\": ");
+        json_number(out, bench_speedup(results, r));
         fprintf(out, ", \"wall_seconds\": [");
         for (int k = 0; k < r->repeats; k++) {
             if (k)
@@ -647,7 +759,9 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
         }
         fputs("]}", out);
     }
-    fputs("\n  ]\n}\n", out);
+    fputs("\n  ]", out);
+    bench_write_targets_json(out, results);
+    fputs("\n}\n", out);
 }
 
 static void bench_usage(FILE *out)
@@ -671,6 +785,8 @@ static void bench_usage(FILE *out)
             "                   repetition of ~0.02 s each): checks, does not measure\n"
             "  --json FILE      also write the results as JSON to FILE ('-': stdout,\n"
             "                   the table then goes to stderr)\n"
+            "  --threads N      worker threads of the simd backend for one network\n"
+            "                   (sets SPRUNG_SIMD_THREADS; default: its own rule)\n"
             "  --presets DIR    factory presets to measure (default %s/presets)\n"
             "  --models DIR     benchmark models to measure (default %s/bench)\n"
             "  --help           this text\n",
@@ -707,7 +823,8 @@ static int bench_backend_list(const char *arg, char names[][32], int max)
 
 static bool bench_option_takes_value(const char *arg)
 {
-    static const char *const with_value[] = {"--json", "--presets", "--models", "--backend"};
+    static const char *const with_value[] = {"--json", "--presets", "--models", "--backend",
+                                             "--threads"};
     for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
         if (strcmp(arg, with_value[i]) == 0)
             return true;
@@ -741,7 +858,17 @@ int sprung_cmd_bench(int argc, char **argv)
                 options.presets_dir = value;
             else if (strcmp(arg, "--models") == 0)
                 options.models_dir = value;
-            else
+            else if (strcmp(arg, "--threads") == 0) {
+                char *end = NULL;
+                long threads = strtol(value, &end, 10);
+                if (!*value || *end || threads < 1 || threads > 64) {
+                    fprintf(stderr, "sprung bench: --threads '%s' is not a number in [1, 64]\n",
+                            value);
+                    return 2;
+                }
+                /* Read by the simd backend when it is created. */
+                setenv("SPRUNG_SIMD_THREADS", value, 1);
+            } else
                 backend_arg = value;
         } else {
             fprintf(stderr, "sprung bench: %s '%s'\nTry 'sprung bench --help'.\n",
@@ -791,6 +918,7 @@ int sprung_cmd_bench(int argc, char **argv)
     for (size_t i = 0; i < results.count; i++)
         if (results.items[i].error[0])
             failed = 1;
+    bench_print_targets(table, &results);
 
     if (json_to_stdout)
         bench_write_json(stdout, &options, &results);

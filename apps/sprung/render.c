@@ -25,10 +25,13 @@
 /* Longest render: an hour is plenty for a sound and bounds memory. */
 #define RENDER_MAX_SECONDS 3600.0
 #define DEMO_OUTPUT "sprung-demo.wav"
+/* Channels of an --input file that reach the engine (its input channels). */
+#define RENDER_MAX_INPUTS 64
 
 typedef struct RenderOptions {
     const char *preset;      /* NULL: the built-in demo */
     const char *midi;
+    const char *input;       /* --input FILE.wav: the model's audio inputs */
     const char *output;
     const char *spectrogram;
     double duration;
@@ -52,6 +55,12 @@ static void print_help(void)
         "options:\n"
         "  --midi FILE.mid       play this MIDI file (tempo changes honoured); the\n"
         "                        render lasts the file's length plus --tail\n"
+        "  --input FILE.wav      feed this audio file to the preset's audio inputs:\n"
+        "                        file channel c is input channel c (a mono file feeds\n"
+        "                        channel 0, a stereo one 0 and 1); its sample rate must\n"
+        "                        be --sample-rate (no resampling). The render lasts the\n"
+        "                        file's length (or the MIDI phrase's, if longer) plus\n"
+        "                        --tail\n"
         "  -o, --output OUT.wav  output file (default: NAME.wav for NAME.json, in the\n"
         "                        current directory; " DEMO_OUTPUT " for the demo)\n"
         "  --duration SECONDS    length without a MIDI file: the preset's free motion\n"
@@ -76,15 +85,17 @@ static void print_help(void)
         "examples:\n"
         "  sprung render\n"
         "  sprung render presets/marimba.json --midi presets/midi/marimba.mid\n"
-        "  sprung render my.json --duration 5 --oversample 2 --spectrogram my.png\n",
+        "  sprung render my.json --duration 5 --oversample 2 --spectrogram my.png\n"
+        "  sprung render presets/resonator-input.json --input voice.wav\n",
         RENDER_MAX_SECONDS);
 }
 
-enum { OPT_MIDI = 256, OPT_DURATION, OPT_TAIL, OPT_SAMPLE_RATE, OPT_OVERSAMPLE, OPT_BLOCK,
+enum { OPT_MIDI = 256, OPT_INPUT, OPT_DURATION, OPT_TAIL, OPT_SAMPLE_RATE, OPT_OVERSAMPLE, OPT_BLOCK,
        OPT_SPECTROGRAM, OPT_BACKEND };
 
 static const struct option render_options[] = {
     {"midi", required_argument, NULL, OPT_MIDI},
+    {"input", required_argument, NULL, OPT_INPUT},
     {"output", required_argument, NULL, 'o'},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"tail", required_argument, NULL, OPT_TAIL},
@@ -108,6 +119,7 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
         switch (c) {
         case 'h': print_help(); return CLI_EXIT_OK;
         case OPT_MIDI: opt->midi = optarg; break;
+        case OPT_INPUT: opt->input = optarg; break;
         case 'o': opt->output = optarg; break;
         case OPT_SPECTROGRAM: opt->spectrogram = optarg; break;
         case OPT_BACKEND: opt->backend = optarg; break;
@@ -148,6 +160,8 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
         return cli_usage_error(COMMAND, "option '--spectrogram' needs a file name");
     if (opt->midi && !opt->midi[0])
         return cli_usage_error(COMMAND, "option '--midi' needs a file name");
+    if (opt->input && !opt->input[0])
+        return cli_usage_error(COMMAND, "option '--input' needs a file name");
     if (opt->backend && !opt->backend[0])
         return cli_usage_error(COMMAND, "option '--backend' needs a backend name");
     return -1;
@@ -205,6 +219,8 @@ int sprung_cmd_render(int argc, char **argv)
     char *output_owned = NULL;
     float *left = NULL, *right = NULL, *interleaved = NULL, *whole = NULL;
     SprungEvent *block_events = NULL;
+    SprungAudio *input = NULL;
+    float *input_buffers[RENDER_MAX_INPUTS] = {NULL};
     int output_started = 0;
     const char *output = opt.output;
 
@@ -240,9 +256,33 @@ int sprung_cmd_render(int argc, char **argv)
         }
     }
 
+    if (opt.input) {
+        if (sprung_wav_read(opt.input, &input, &error) != SPRUNG_OK) {
+            fprintf(stderr, "%s\n", error.message);
+            goto done;
+        }
+        if (input->sample_rate != opt.sample_rate) {
+            fprintf(stderr,
+                    "%s: the file's sample rate is %.0f Hz but the render runs at %.0f Hz; "
+                    "sprung does not resample: convert the file or pass --sample-rate %.0f\n",
+                    opt.input, input->sample_rate, opt.sample_rate, input->sample_rate);
+            goto done;
+        }
+        if (input->channels > RENDER_MAX_INPUTS) {
+            fprintf(stderr, "%s: %u channels; sprung takes at most %d input channels\n",
+                    opt.input, input->channels, RENDER_MAX_INPUTS);
+            goto done;
+        }
+    }
+
     double length_s = opt.duration;
     if (phrase && !opt.has_duration)
         length_s = phrase->duration_s + opt.tail;
+    if (input && !opt.has_duration) {
+        double input_s = (double)input->n_frames / opt.sample_rate + opt.tail;
+        if (!phrase || input_s > length_s)
+            length_s = input_s;
+    }
     if (length_s > RENDER_MAX_SECONDS) {
         fprintf(stderr, "%s: the phrase lasts %.1f s with its tail; sprung renders at most %.0f s\n",
                 opt.midi ? opt.midi : "demo.mid (built in)", length_s, RENDER_MAX_SECONDS);
@@ -290,7 +330,13 @@ int sprung_cmd_render(int argc, char **argv)
     block_events = malloc(sizeof(SprungEvent) * (n_phrase ? n_phrase : 1));
     if (opt.spectrogram)
         whole = malloc(sizeof(float) * 2 * total_frames);
-    if (!left || !right || !interleaved || !block_events || (opt.spectrogram && !whole)) {
+    unsigned n_inputs = input ? input->channels : 0;
+    int inputs_allocated = 1;
+    for (unsigned ch = 0; ch < n_inputs; ch++)
+        if (!(input_buffers[ch] = calloc(opt.block, sizeof(float))))
+            inputs_allocated = 0;
+    if (!left || !right || !interleaved || !block_events || (opt.spectrogram && !whole) ||
+        !inputs_allocated) {
         fprintf(stderr, "sprung render: out of memory for %.1f s of audio\n", length_s);
         goto done;
     }
@@ -326,8 +372,15 @@ int sprung_cmd_render(int argc, char **argv)
                                                      .velocity = e->velocity};
             next_event++;
         }
-        SprungStatus s = sprung_runner_process(runner, n, NULL, 0, outputs, 2, block_events,
-                                               n_events);
+        /* The input file at engine frames (silence past its end). */
+        for (unsigned ch = 0; ch < n_inputs; ch++)
+            for (uint32_t i = 0; i < n; i++) {
+                uint64_t frame = position + i;
+                input_buffers[ch][i] =
+                    frame < input->n_frames ? input->samples[frame * n_inputs + ch] : 0.0f;
+            }
+        SprungStatus s = sprung_runner_process(runner, n, (const float *const *)input_buffers,
+                                               n_inputs, outputs, 2, block_events, n_events);
         if (s != SPRUNG_OK) {
             fprintf(stderr, "%s%s: engine failed at %.3f s: %s\n", progress ? "\n" : "",
                     output, position / rate, sprung_strerror(s));
@@ -425,6 +478,9 @@ done:
     free(interleaved);
     free(whole);
     free(block_events);
+    for (unsigned ch = 0; ch < RENDER_MAX_INPUTS; ch++)
+        free(input_buffers[ch]);
+    sprung_audio_free(input);
     free(output_owned);
     sprung_runner_free(runner);
     sprung_engine_free(engine);

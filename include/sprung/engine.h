@@ -64,6 +64,13 @@ SPRUNG_API SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engi
  * active excitations, filter memory). */
 SPRUNG_API SPRUNG_REALTIME void sprung_engine_reset(SprungEngine *engine);
 
+/* Sets macro `index` (0..7) to `value` in [0, 1] (clamped; NaN ignored):
+ * the value of every "macro" modulation source with that index (written
+ * 1..8 in presets), smoothed like any route. No effect on a model without
+ * modulation. */
+SPRUNG_API SPRUNG_REALTIME void sprung_engine_set_macro(SprungEngine *engine, uint32_t index,
+                                                        float value);
+
 #ifdef __cplusplus
 }
 #endif

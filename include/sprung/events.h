@@ -11,28 +11,41 @@
 extern "C" {
 #endif
 
+/* Channel messages besides notes feed modulation sources and MPE
+ * (docs/preset-format.md, "Voices, MPE and modulation"): */
 typedef enum SprungEventType {
     SPRUNG_EVENT_NOTE_ON = 1,  /* velocity 0 is treated as note off */
     SPRUNG_EVENT_NOTE_OFF = 2,
+    SPRUNG_EVENT_CONTROL_CHANGE = 3,   /* controller `note`, value `value` 0..127 */
+    SPRUNG_EVENT_PITCH_BEND = 4,       /* `value` 0..16383, 8192 = centre */
+    SPRUNG_EVENT_CHANNEL_PRESSURE = 5, /* `value` 0..127 */
+    SPRUNG_EVENT_POLY_PRESSURE = 6,    /* note `note`, pressure `value` 0..127 */
 } SprungEventType;
 
 typedef struct SprungEvent {
     uint32_t frame;   /* offset in output frames from the block start */
     uint8_t type;     /* SprungEventType */
     uint8_t channel;  /* MIDI channel 0..15 */
-    uint8_t note;     /* 0..127 */
+    uint8_t note;     /* 0..127; the controller number of a control change */
     uint8_t velocity; /* 0..127 */
+    uint16_t value;   /* control change, pressure: 0..127; pitch bend: 0..16383 */
 } SprungEvent;
 
 /* One block of work. Events must be sorted by frame, each frame < n_frames.
- * `outputs` holds n_outputs channel buffers of n_frames floats (2: left and
- * right); they are overwritten, not accumulated into. */
+ * `outputs` holds n_outputs channel buffers of n_frames floats (at least 2:
+ * left and right; microphones routed to channel N >= 2 are heard in
+ * outputs[N] when n_outputs > N); they are overwritten, not accumulated into.
+ * `inputs` holds n_inputs channel buffers of n_frames floats for the
+ * model's audio input exciters (channel c reads inputs[c]; a missing or
+ * NULL channel is silence); both may be left 0/NULL. */
 typedef struct SprungBlock {
     uint32_t n_frames;
     const SprungEvent *events;
     uint32_t n_events;
     float *const *outputs;
     uint32_t n_outputs;
+    const float *const *inputs;
+    uint32_t n_inputs;
 } SprungBlock;
 
 #ifdef __cplusplus

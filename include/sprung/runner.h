@@ -128,6 +128,10 @@ SPRUNG_API int sprung_runner_set_mute(SprungRunner *runner, int muted);
 SPRUNG_API int sprung_runner_set_smoothing_ms(SprungRunner *runner, double milliseconds);
 SPRUNG_API int sprung_runner_set_limiter(SprungRunner *runner, int enabled);
 SPRUNG_API int sprung_runner_set_dc_blocker(SprungRunner *runner, int enabled);
+/* Macro `index` (0..7, "index" 1..8 in presets) to `value` in [0, 1]; the
+ * engine smooths it like any modulation route. 0 when the queue is full or
+ * the arguments are out of range. */
+SPRUNG_API int sprung_runner_set_macro(SprungRunner *runner, uint32_t index, double value);
 
 /* Asks for a click-free reset (SPRUNG_RESET_USER or SPRUNG_RESET_TRANSPORT).
  * Never fails: requests made before the audio thread's next block merge,
@@ -161,8 +165,9 @@ SPRUNG_API int sprung_runner_next_breaker_event(SprungRunner *runner, SprungBrea
  * by frame, each < n_frames; may be NULL with n_events 0) are the block's
  * events in hand (JACK MIDI, LV2 atoms, the renderer's phrase); events
  * queued by the control thread are merged in. Each applies at its exact
- * frame. `inputs` (n_inputs buffers, may be NULL) are accepted for
- * audio-input exciters; the engine does not use them yet.
+ * frame. `inputs` (n_inputs buffers of n_frames, may be NULL; at most 64
+ * are used) feed the model's audio input exciters (channel c reads
+ * inputs[c]; a NULL or missing channel is silence).
  * Returns SPRUNG_ERROR_INVALID_ARGUMENT (and writes silence) on a bad block. */
 SPRUNG_API SPRUNG_REALTIME SprungStatus sprung_runner_process(
     SprungRunner *runner, uint32_t n_frames, const float *const *inputs, uint32_t n_inputs,

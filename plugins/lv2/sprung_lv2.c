@@ -158,6 +158,7 @@ typedef struct Plugin {
     uint32_t oversampling;     /* asked for (patch:Set / state) */
     float applied_gain_db;     /* what the runner was last told */
     int applied_muted;
+    float applied_macro[SPRUNG_LV2_MACROS]; /* likewise; NaN: not yet told */
     float last_port_gain;      /* port values seen last: a change of the port wins */
     float last_port_macro[SPRUNG_LV2_MACROS];
     int adopt_ports;           /* next run(): take the ports as the baseline, keep values */
@@ -471,6 +472,14 @@ static SPRUNG_REALTIME void apply_controls(Plugin *self)
     int muted = self->enabled_port && *self->enabled_port < 0.5f;
     if (muted != self->applied_muted && sprung_runner_set_mute(self->runner, muted))
         self->applied_muted = muted;
+    /* Macros reach the preset's "macro" modulation sources (the runner
+     * keeps them across engine swaps). */
+    for (int i = 0; i < SPRUNG_LV2_MACROS; i++) {
+        float macro = atomic_load_explicit(&self->macro[i], memory_order_relaxed);
+        if (macro != self->applied_macro[i] &&
+            sprung_runner_set_macro(self->runner, (uint32_t)i, macro))
+            self->applied_macro[i] = macro;
+    }
 }
 
 /* The value of a patch:Set, walked with bounds checks (the atom may be
@@ -764,16 +773,23 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate,
     }
 
     char message[1024], note[512];
-    char *json = copy_string((const char *)sprung_lv2_demo_preset);
+    /* SPRUNG_LV2_DEFAULT_PRESET=FILE starts with that preset instead of the
+     * demo: for hosts that cannot send patch:Set, such as lv2apply in
+     * tests/lv2/test_lv2apply.sh. */
+    const char *default_path = getenv("SPRUNG_LV2_DEFAULT_PRESET");
+    char *json = default_path && default_path[0]
+                     ? read_preset_file(default_path, message, sizeof message)
+                     : copy_string((const char *)sprung_lv2_demo_preset);
+    const char *source = default_path && default_path[0] ? default_path : DEMO_SOURCE;
     SprungEngine *engine = NULL;
     uint32_t used = 1;
     if (!json ||
-        compile_preset(self, json, DEMO_SOURCE, 1, &engine, &used, message, sizeof message,
+        compile_preset(self, json, source, 1, &engine, &used, message, sizeof message,
                        note, sizeof note) != SPRUNG_OK ||
         make_runner(self, engine, 0.0f, 0, &self->runner, message, sizeof message) !=
             SPRUNG_OK) {
         lv2_log_error(&self->logger, "%s: cannot start at %.0f Hz: %s\n", plugin_name(self),
-                      rate, json ? message : "out of memory");
+                      rate, json || (default_path && default_path[0]) ? message : "out of memory");
         sprung_engine_free(engine);
         free(json);
         cleanup(self);
@@ -787,6 +803,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate,
     for (int i = 0; i < SPRUNG_LV2_MACROS; i++) {
         atomic_init(&self->macro[i], 0.0f);
         self->last_port_macro[i] = NAN; /* NaN != anything: the first run reads the port */
+        self->applied_macro[i] = NAN;
     }
     self->last_port_gain = NAN;
     self->dry_coefficient = (float)(1.0 - exp(-1000.0 / (SMOOTHING_MS * rate)));
@@ -1338,6 +1355,8 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
         self->pending = NULL;
         self->latency = latency;
         self->applied_gain_db = gain;
+        for (int i = 0; i < SPRUNG_LV2_MACROS; i++)
+            self->applied_macro[i] = NAN; /* a fresh runner: tell it again */
     }
     self->oversampling = used;
     self->current_path[0] = '\0';

@@ -27,6 +27,31 @@ typedef struct SprungPulseStart {
     float amplitude;
 } SprungPulseStart;
 
+/* A note for a sustained exciter (oscillator, pluck, bow, gated audio
+ * input) from engine step `step` of the block on: velocity/127 (0 releases
+ * it) and the increment sprung_exciter_note() stores (kernel/sprung_step.h).
+ * The engine decides which exciters a MIDI note reaches. */
+typedef struct SprungExciterEvent {
+    uint32_t step;
+    uint32_t exciter;
+    float velocity;
+    float increment;
+} SprungExciterEvent;
+
+/* What a feature model's block needs beyond pulse starts (advance_features). */
+typedef struct SprungFeatureIo {
+    const SprungExciterEvent *exciter_events; /* sorted by step */
+    uint32_t n_exciter_events;
+    /* The host's audio inputs at the OUTPUT rate, from the run's first
+     * frame: engine step s reads frame s / oversampling (held across the
+     * sub-steps). A channel past n_inputs, or NULL, is silence. */
+    const float *const *inputs;
+    uint32_t n_inputs;
+    uint32_t oversampling;
+    /* compiled->n_channels engine-rate buffers, from the run's first step. */
+    float *const *outputs;
+} SprungFeatureIo;
+
 typedef struct SprungBackend {
     const char *name;
     void *ctx;
@@ -54,7 +79,17 @@ typedef struct SprungBackend {
 
     /* Frees ctx. */
     void (*destroy)(void *ctx);
+
+    /* As advance, for a model with SPRUNG_FEATURE_* bits (compiled->features
+     * != 0): exciter notes, audio inputs, delay lines, and the mix into
+     * compiled->n_channels outputs. Required of a backend whose factory
+     * declares any feature; NULL otherwise (the engine never calls it then). */
+    void (*advance_features)(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
+                             uint32_t n_starts, const SprungFeatureIo *io);
 } SprungBackend;
+
+/* Exciter events one advance_features() call may carry. */
+#define SPRUNG_BACKEND_MAX_EXCITER_EVENTS 1024u
 
 /* Pulse starts one advance() call may carry; the engine splits a block with
  * more into several calls. */

@@ -2,10 +2,20 @@
  * turning a --backend spelling ("auto", "cpu", "opencl:1") into a created
  * backend. Control thread only.
  *
- * "auto" rule (documented in docs/architecture.md): the first available
- * backend of `auto_order`. GPU backends are never chosen by "auto" yet: for
- * the model sizes musicians play, a launch per block costs more than the
- * CPU needs (to be revisited with measurements from the GPU backends). */
+ * "auto" rule: the first available backend of `auto_order` that implements
+ * every feature the model uses, i.e. `simd` on its device 0 (the widest
+ * instruction set this CPU has: AVX-512, AVX2, SSE2, else the portable
+ * kernels; SPRUNG_SIMD_ISA narrows it), else `cpu`. A documented rule, not a
+ * calibration: simd gives the reference's bits (tests/conformance) and was
+ * faster than cpu on every model measured, from the 46-spring kalimba
+ * preset (2.4x) to 100,000-spring networks (docs/benchmarks.md), so there is
+ * nothing for a calibration to decide between them, and a rule costs no
+ * start-up time and picks the same backend on every run. simd spreads one
+ * network over a worker pool only from 16,384 springs on machines of 4 or
+ * more cores (SPRUNG_SIMD_THREADS overrides; src/backend/simd/simd_backend.c).
+ * GPU backends are never
+ * chosen by "auto": for the model sizes musicians play, a launch per block
+ * costs more than the CPU needs (to be revisited with GPU measurements). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +86,17 @@ void sprung_feature_names(uint32_t features, char *buffer, size_t size)
         uint32_t bit;
         const char *name;
     } names[] = {
-        {0, NULL}, /* no optional feature yet */
+        {SPRUNG_FEATURE_OSCILLATOR, "oscillators"},
+        {SPRUNG_FEATURE_PLUCK, "plucks"},
+        {SPRUNG_FEATURE_BOW, "bows"},
+        {SPRUNG_FEATURE_AUDIO_INPUT, "audio inputs"},
+        {SPRUNG_FEATURE_MIC_FORCE, "force microphones"},
+        {SPRUNG_FEATURE_OUTPUT_CHANNELS, "microphone output channels"},
+        {SPRUNG_FEATURE_DELAY, "delay lines"},
+        {SPRUNG_FEATURE_COLLISION, "collisions"},
+        {SPRUNG_FEATURE_GRAVITY, "gravity"},
+        {SPRUNG_FEATURE_MODULATION, "modulation"},
+        {SPRUNG_FEATURE_VOICES, "voices"},
     };
     size_t used = 0;
     if (size)

@@ -5,12 +5,14 @@
  * The carving runs twice, first against a NULL base to add up the size, then
  * against the allocated block (the llm.c malloc_and_point_parameters
  * pattern), so the layout is computed in exactly one place. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/compiled.h"
+#include "model/model_modulation.h"
 
 #define SPRUNG_COMPILED_ALIGN 64u
 
@@ -86,6 +88,65 @@ static void compiled_carve(SprungCompiled *c, Carver *carver)
     CARVE(carver, c->mic_axis_z, mics);
     CARVE(carver, c->mic_gain_left, mics);
     CARVE(carver, c->mic_gain_right, mics);
+
+    /* Features, after the base arrays so their offsets do not move. */
+    size_t exciters = c->n_exciters, collisions = c->n_collisions, delays = c->n_delays;
+    CARVE(carver, c->mallet_channel, mallets);
+    CARVE(carver, c->node_force_x, nodes);
+    CARVE(carver, c->node_force_y, nodes);
+    CARVE(carver, c->node_force_z, nodes);
+    CARVE(carver, c->node_exciter_offset, nodes + 1);
+    CARVE(carver, c->node_exciter, exciters);
+    CARVE(carver, c->node_collision_offset, nodes + 1);
+    CARVE(carver, c->node_collision, 2 * collisions);
+    CARVE(carver, c->node_collision_sign, 2 * collisions);
+    CARVE(carver, c->exciter_kind, exciters);
+    CARVE(carver, c->exciter_node, exciters);
+    CARVE(carver, c->exciter_dir_x, exciters);
+    CARVE(carver, c->exciter_dir_y, exciters);
+    CARVE(carver, c->exciter_dir_z, exciters);
+    CARVE(carver, c->exciter_strength, exciters);
+    CARVE(carver, c->exciter_attack, exciters);
+    CARVE(carver, c->exciter_release, exciters);
+    CARVE(carver, c->exciter_waveform, exciters);
+    CARVE(carver, c->exciter_harmonic_limit, exciters);
+    CARVE(carver, c->exciter_gated, exciters);
+    CARVE(carver, c->exciter_stiffness, exciters);
+    CARVE(carver, c->exciter_max_travel, exciters);
+    CARVE(carver, c->exciter_mu_static, exciters);
+    CARVE(carver, c->exciter_mu_dynamic, exciters);
+    CARVE(carver, c->exciter_slip_velocity, exciters);
+    CARVE(carver, c->exciter_stick_velocity, exciters);
+    CARVE(carver, c->exciter_delay_offset, exciters + 1);
+    CARVE(carver, c->exciter_delay, delays);
+    CARVE(carver, c->exciter_seed, exciters);
+    CARVE(carver, c->exciter_input, exciters);
+    CARVE(carver, c->exciter_note_low, exciters);
+    CARVE(carver, c->exciter_note_high, exciters);
+    CARVE(carver, c->exciter_channel, exciters);
+    CARVE(carver, c->exciter_frequency, exciters);
+    CARVE(carver, c->exciter_speed, exciters);
+    CARVE(carver, c->collision_a, collisions);
+    CARVE(carver, c->collision_b, collisions);
+    CARVE(carver, c->collision_normal_x, collisions);
+    CARVE(carver, c->collision_normal_y, collisions);
+    CARVE(carver, c->collision_normal_z, collisions);
+    CARVE(carver, c->collision_height0, collisions);
+    CARVE(carver, c->collision_d0_x, collisions);
+    CARVE(carver, c->collision_d0_y, collisions);
+    CARVE(carver, c->collision_d0_z, collisions);
+    CARVE(carver, c->collision_radius, collisions);
+    CARVE(carver, c->collision_stiffness, collisions);
+    CARVE(carver, c->collision_damping, collisions);
+    CARVE(carver, c->mic_channel, mics);
+    CARVE(carver, c->mic_gain, mics);
+    CARVE(carver, c->delay_mic, delays);
+    CARVE(carver, c->delay_exciter, delays);
+    CARVE(carver, c->delay_steps, delays);
+    CARVE(carver, c->delay_gain, delays);
+    CARVE(carver, c->delay_feedback, delays);
+    CARVE(carver, c->delay_ring_offset, delays);
+    CARVE(carver, c->delay_ring_length, delays);
 }
 
 static void state_carve(const SprungCompiled *c, SprungState *s, Carver *carver)
@@ -101,6 +162,61 @@ static void state_carve(const SprungCompiled *c, SprungState *s, Carver *carver)
     CARVE(carver, s->spring_force_z, c->n_springs);
     CARVE(carver, s->pulse_amplitude, c->n_pulse_slots);
     CARVE(carver, s->pulse_step, c->n_pulse_slots);
+
+    size_t exciters = c->n_exciters;
+    CARVE(carver, s->exciter_gate, exciters);
+    CARVE(carver, s->exciter_level, exciters);
+    CARVE(carver, s->exciter_velocity, exciters);
+    CARVE(carver, s->exciter_increment, exciters);
+    CARVE(carver, s->exciter_phase, exciters);
+    CARVE(carver, s->exciter_plectrum, exciters);
+    CARVE(carver, s->exciter_start, exciters);
+    CARVE(carver, s->exciter_rng, exciters);
+    CARVE(carver, s->exciter_contact, exciters);
+    CARVE(carver, s->exciter_harmonics, exciters);
+    CARVE(carver, s->exciter_feed, exciters);
+    CARVE(carver, s->exciter_force_x, exciters);
+    CARVE(carver, s->exciter_force_y, exciters);
+    CARVE(carver, s->exciter_force_z, exciters);
+    CARVE(carver, s->collision_force_x, c->n_collisions);
+    CARVE(carver, s->collision_force_y, c->n_collisions);
+    CARVE(carver, s->collision_force_z, c->n_collisions);
+    CARVE(carver, s->net_force_x, c->n_nodes);
+    CARVE(carver, s->net_force_y, c->n_nodes);
+    CARVE(carver, s->net_force_z, c->n_nodes);
+    CARVE(carver, s->mic_value, c->n_microphones);
+    CARVE(carver, s->delay_ring, c->n_delay_samples);
+    CARVE(carver, s->delay_position, c->n_delays);
+    CARVE(carver, s->delay_out, c->n_delays);
+}
+
+/* The exciter sections in compiled order, and their paths in messages. */
+static const SprungModelExciter *exciter_at(const SprungModel *model, uint32_t e,
+                                            const char **section, uint32_t *index)
+{
+    const SprungModelExciter *const sections[] = {model->oscillators, model->plucks,
+                                                  model->bows, model->audio_inputs};
+    const uint32_t counts[] = {model->n_oscillators, model->n_plucks, model->n_bows,
+                               model->n_audio_inputs};
+    static const char *const names[] = {"oscillators", "plucks", "bows", "audio_inputs"};
+    for (int k = 0; k < 4; k++) {
+        if (e < counts[k]) {
+            if (section)
+                *section = names[k];
+            if (index)
+                *index = e;
+            return &sections[k][e];
+        }
+        e -= counts[k];
+    }
+    return NULL;
+}
+
+/* Envelope change per engine step for a ramp of `ms` milliseconds. */
+static float envelope_rate(double ms, double engine_rate)
+{
+    double steps = ms * 1e-3 * engine_rate;
+    return steps <= 1.0 ? 1.0f : (float)(1.0 / steps);
 }
 
 /* Unit vector in double; the model guarantees a nonzero vector. */
@@ -116,6 +232,158 @@ static double pulse_steps(double duration_ms, double engine_rate)
 {
     double steps = round(duration_ms * 1e-3 * engine_rate);
     return steps < 1.0 ? 1.0 : steps;
+}
+
+/* CSR in place: counts at offset[i + 1] become start offsets; filling then
+ * advances offset[i] to the end of row i, and csr_unshift moves the rows
+ * back, so entries keep the order they were placed in. */
+static void csr_prefix(uint32_t *offset, uint32_t rows)
+{
+    for (uint32_t i = 0; i < rows; ++i)
+        offset[i + 1] += offset[i];
+}
+
+static void csr_unshift(uint32_t *offset, uint32_t rows)
+{
+    for (uint32_t i = rows; i > 0; --i)
+        offset[i] = offset[i - 1];
+    offset[0] = 0;
+}
+
+/* Exciters, collisions, gravity and delay lines (the arrays are carved). */
+static void compile_features(const SprungModel *model, SprungCompiled *c)
+{
+    static const uint32_t kind_features[] = {SPRUNG_FEATURE_OSCILLATOR, SPRUNG_FEATURE_PLUCK,
+                                             SPRUNG_FEATURE_BOW, SPRUNG_FEATURE_AUDIO_INPUT};
+    double rate = c->engine_rate;
+    SprungVec3 g = model->gravity;
+    if (g.x != 0.0 || g.y != 0.0 || g.z != 0.0)
+        c->features |= SPRUNG_FEATURE_GRAVITY;
+    for (uint32_t i = 0; i < c->n_bodies; ++i) {
+        double mass = model->bodies[i].mass;
+        c->node_force_x[i] = (float)(mass * g.x);
+        c->node_force_y[i] = (float)(mass * g.y);
+        c->node_force_z[i] = (float)(mass * g.z);
+    }
+
+    /* Exciters, and the CSR of the exciters driving each node. */
+    for (uint32_t e = 0; e < c->n_exciters; ++e) {
+        const SprungModelExciter *x = exciter_at(model, e, NULL, NULL);
+        SprungVec3 dir = unit(x->direction);
+        c->features |= kind_features[x->kind];
+        c->exciter_kind[e] = (uint32_t)x->kind;
+        c->exciter_node[e] = x->target_body;
+        c->exciter_dir_x[e] = (float)dir.x;
+        c->exciter_dir_y[e] = (float)dir.y;
+        c->exciter_dir_z[e] = (float)dir.z;
+        c->exciter_attack[e] = envelope_rate(x->attack_ms, rate);
+        c->exciter_release[e] = envelope_rate(x->release_ms, rate);
+        c->exciter_waveform[e] = (uint32_t)x->waveform;
+        c->exciter_harmonic_limit[e] = (float)(fmin(20000.0, 0.4999 * rate) / rate);
+        c->exciter_seed[e] = x->seed ? x->seed : 1u;
+        c->exciter_note_low[e] = (uint32_t)x->note_low;
+        c->exciter_note_high[e] = (uint32_t)x->note_high;
+        c->exciter_channel[e] = (uint32_t)x->channel;
+        c->exciter_input[e] = UINT32_MAX;
+        c->exciter_max_travel[e] = FLT_MAX;
+        switch (x->kind) {
+        case SPRUNG_EXCITER_OSCILLATOR:
+            c->exciter_strength[e] = (float)x->amplitude;
+            c->exciter_frequency[e] = x->has_frequency ? x->frequency : 0.0;
+            break;
+        case SPRUNG_EXCITER_PLUCK:
+            c->exciter_strength[e] = (float)x->strength;
+            c->exciter_stiffness[e] = (float)x->stiffness;
+            if (x->has_max_travel)
+                c->exciter_max_travel[e] = (float)x->max_travel;
+            c->exciter_speed[e] = x->speed;
+            break;
+        case SPRUNG_EXCITER_BOW:
+            c->exciter_strength[e] = (float)x->strength;
+            c->exciter_speed[e] = x->speed;
+            c->exciter_mu_static[e] = (float)x->static_friction;
+            c->exciter_mu_dynamic[e] = (float)x->dynamic_friction;
+            c->exciter_slip_velocity[e] = (float)x->slip_velocity;
+            c->exciter_stick_velocity[e] = (float)x->stick_velocity;
+            break;
+        default:
+            c->exciter_strength[e] = (float)x->gain;
+            c->exciter_gated[e] = x->gate ? 1u : 0u;
+            if (x->input != SPRUNG_INPUT_NONE) {
+                c->exciter_input[e] = (uint32_t)x->input;
+                if ((uint32_t)x->input + 1 > c->n_input_channels)
+                    c->n_input_channels = (uint32_t)x->input + 1;
+            }
+            break;
+        }
+        c->node_exciter_offset[x->target_body + 1]++;
+    }
+    csr_prefix(c->node_exciter_offset, c->n_nodes);
+    for (uint32_t e = 0; e < c->n_exciters; ++e)
+        c->node_exciter[c->node_exciter_offset[c->exciter_node[e]]++] = e;
+    csr_unshift(c->node_exciter_offset, c->n_nodes);
+
+    /* Collisions: the rest geometry in double, then rounded. */
+    for (uint32_t k = 0; k < c->n_collisions; ++k) {
+        const SprungModelCollision *collision = &model->collisions[k];
+        SprungVec3 xa = model->bodies[collision->body].position;
+        c->features |= SPRUNG_FEATURE_COLLISION;
+        c->collision_a[k] = collision->body;
+        c->collision_radius[k] = (float)collision->radius;
+        c->collision_stiffness[k] = (float)collision->stiffness;
+        c->collision_damping[k] = (float)collision->damping;
+        if (collision->other_id) {
+            SprungVec3 xb = sprung_model_point_position(model, collision->other_point);
+            c->collision_b[k] = collision->other_point;
+            c->collision_d0_x[k] = (float)(xb.x - xa.x);
+            c->collision_d0_y[k] = (float)(xb.y - xa.y);
+            c->collision_d0_z[k] = (float)(xb.z - xa.z);
+            c->node_collision_offset[collision->other_point + 1]++;
+        } else {
+            SprungVec3 n = unit(collision->plane_normal);
+            SprungVec3 p = collision->plane_point;
+            c->collision_b[k] = SPRUNG_NO_NODE;
+            c->collision_normal_x[k] = (float)n.x;
+            c->collision_normal_y[k] = (float)n.y;
+            c->collision_normal_z[k] = (float)n.z;
+            c->collision_height0[k] =
+                (float)((xa.x - p.x) * n.x + (xa.y - p.y) * n.y + (xa.z - p.z) * n.z);
+        }
+        c->node_collision_offset[collision->body + 1]++;
+    }
+    csr_prefix(c->node_collision_offset, c->n_nodes);
+    for (uint32_t k = 0; k < c->n_collisions; ++k) {
+        uint32_t ea = c->node_collision_offset[c->collision_a[k]]++;
+        c->node_collision[ea] = k;
+        c->node_collision_sign[ea] = 1.0f;
+        if (c->collision_b[k] != SPRUNG_NO_NODE) {
+            uint32_t eb = c->node_collision_offset[c->collision_b[k]]++;
+            c->node_collision[eb] = k;
+            c->node_collision_sign[eb] = -1.0f;
+        }
+    }
+    csr_unshift(c->node_collision_offset, c->n_nodes);
+
+    /* Delay lines, and the CSR of the delays feeding each exciter. */
+    const uint32_t audio_input_base = model->n_oscillators + model->n_plucks + model->n_bows;
+    const uint32_t ring_length = c->n_delays ? c->n_delay_samples / c->n_delays : 0;
+    for (uint32_t d = 0; d < c->n_delays; ++d) {
+        const SprungModelDelay *delay = &model->delays[d];
+        double steps = round(delay->time_ms * 1e-3 * rate);
+        c->features |= SPRUNG_FEATURE_DELAY;
+        c->delay_mic[d] = delay->from_mic;
+        c->delay_exciter[d] = audio_input_base + delay->to_input;
+        c->delay_steps[d] = steps < 1.0 ? 1u : (uint32_t)steps;
+        c->delay_gain[d] = (float)delay->gain;
+        c->delay_feedback[d] = (float)delay->feedback;
+        c->delay_ring_offset[d] = d * ring_length;
+        c->delay_ring_length[d] = ring_length;
+        c->exciter_delay_offset[c->delay_exciter[d] + 1]++;
+    }
+    csr_prefix(c->exciter_delay_offset, c->n_exciters);
+    for (uint32_t d = 0; d < c->n_delays; ++d)
+        c->exciter_delay[c->exciter_delay_offset[c->delay_exciter[d]]++] = d;
+    csr_unshift(c->exciter_delay_offset, c->n_exciters);
 }
 
 SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
@@ -137,6 +405,36 @@ SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
     c->n_pulse_slots = model->n_mallets * SPRUNG_PULSE_SLOTS;
     c->engine_rate = engine_rate;
     c->dt = 1.0 / engine_rate;
+    c->n_exciters = model->n_oscillators + model->n_plucks + model->n_bows +
+                    model->n_audio_inputs;
+    c->n_collisions = model->n_collisions;
+    c->n_delays = model->n_delays;
+    c->n_channels = 2;
+    for (uint32_t i = 0; i < model->n_microphones; ++i)
+        if (model->microphones[i].output >= 2 &&
+            (uint32_t)model->microphones[i].output + 1 > c->n_channels)
+            c->n_channels = (uint32_t)model->microphones[i].output + 1;
+    /* One second at the engine rate, whatever the delay: room for a delay
+     * time modulated up to the 1 s limit. */
+    const uint32_t ring_length = (uint32_t)ceil(engine_rate) + 1u;
+    if ((uint64_t)ring_length * model->n_delays > UINT32_MAX / 2) {
+        free(c);
+        return sprung_error_set(error, SPRUNG_ERROR_INVALID_MODEL, model->source, 0, 0,
+                                "delays", "too many delay lines for this engine rate");
+    }
+    c->n_delay_samples = ring_length * model->n_delays;
+    for (uint32_t e = 0; e < model->n_oscillators; ++e) {
+        const SprungModelExciter *x = &model->oscillators[e];
+        if (x->has_frequency && !(x->frequency < 0.5 * engine_rate)) {
+            char path[64];
+            snprintf(path, sizeof path, "oscillators[%u].frequency", e);
+            sprung_error_set(error, SPRUNG_ERROR_INVALID_MODEL, model->source, 0, 0, path,
+                             "%g Hz is not below the engine's Nyquist frequency %g Hz",
+                             x->frequency, 0.5 * engine_rate);
+            free(c);
+            return SPRUNG_ERROR_INVALID_MODEL;
+        }
+    }
 
     uint64_t shape_samples = 0;
     for (uint32_t m = 0; m < model->n_mallets; ++m) {
@@ -249,6 +547,7 @@ SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
         c->mallet_note_high[m] = (uint32_t)mallet->note_high;
         c->mallet_steps[m] = steps;
         c->mallet_shape_offset[m] = shape_offset;
+        c->mallet_channel[m] = (uint32_t)mallet->channel;
         for (uint32_t k = 0; k < steps; ++k) {
             double shape = steps == 1
                                ? 1.0 / c->dt
@@ -281,8 +580,32 @@ SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
         c->mic_axis_z[i] = (float)axis.z;
         c->mic_gain_left[i] = (float)(mic->gain * cos(angle));
         c->mic_gain_right[i] = (float)(mic->gain * sin(angle));
+        if (mic->signal == SPRUNG_MIC_FORCE) {
+            c->mic_signal[i] = SPRUNG_KERNEL_MIC_FORCE;
+            c->features |= SPRUNG_FEATURE_MIC_FORCE;
+        }
+        c->mic_gain[i] = (float)mic->gain;
+        c->mic_channel[i] = SPRUNG_MIC_CHANNEL_STEREO;
+        if (mic->output != SPRUNG_MIC_OUTPUT_PAN) {
+            /* Routed or send-only: the pan gains say the same to the base
+             * kernel for channels 0 and 1 (and silence for none). */
+            c->mic_channel[i] = mic->output == SPRUNG_MIC_OUTPUT_NONE ? SPRUNG_MIC_CHANNEL_NONE
+                                                                      : (uint32_t)mic->output;
+            c->mic_gain_left[i] = mic->output == 0 ? (float)mic->gain : 0.0f;
+            c->mic_gain_right[i] = mic->output == 1 ? (float)mic->gain : 0.0f;
+            if (mic->output >= 2)
+                c->features |= SPRUNG_FEATURE_OUTPUT_CHANNELS;
+        }
     }
 
+    compile_features(model, c);
+    /* Modulation and voices (model_modulation.h): host-side, but the
+     * backend must step exactly what the engine asks, frame by frame, and
+     * read arrays the engine rewrites; only the reference does so far. */
+    if (model->instrument && (model->instrument->n_sources || model->instrument->n_routes))
+        c->features |= SPRUNG_FEATURE_MODULATION;
+    if (model->instrument && model->instrument->voices)
+        c->features |= SPRUNG_FEATURE_VOICES;
     *out = c;
     return SPRUNG_OK;
 }
@@ -334,6 +657,32 @@ void sprung_state_reset(const SprungCompiled *compiled, SprungState *state)
         state->pulse_amplitude[slot] = 0.0f;
         state->pulse_step[slot] = SPRUNG_PULSE_IDLE;
     }
+    /* Features: silent exciters, empty delay lines. */
+    size_t exciters = compiled->n_exciters;
+    memset(state->exciter_gate, 0, exciters * sizeof *state->exciter_gate);
+    memset(state->exciter_level, 0, exciters * sizeof *state->exciter_level);
+    memset(state->exciter_velocity, 0, exciters * sizeof *state->exciter_velocity);
+    memset(state->exciter_increment, 0, exciters * sizeof *state->exciter_increment);
+    memset(state->exciter_phase, 0, exciters * sizeof *state->exciter_phase);
+    memset(state->exciter_plectrum, 0, exciters * sizeof *state->exciter_plectrum);
+    memset(state->exciter_start, 0, exciters * sizeof *state->exciter_start);
+    memcpy(state->exciter_rng, compiled->exciter_seed, exciters * sizeof *state->exciter_rng);
+    memset(state->exciter_contact, 0, exciters * sizeof *state->exciter_contact);
+    memset(state->exciter_harmonics, 0, exciters * sizeof *state->exciter_harmonics);
+    memset(state->exciter_feed, 0, exciters * sizeof *state->exciter_feed);
+    memset(state->exciter_force_x, 0, exciters * sizeof *state->exciter_force_x);
+    memset(state->exciter_force_y, 0, exciters * sizeof *state->exciter_force_y);
+    memset(state->exciter_force_z, 0, exciters * sizeof *state->exciter_force_z);
+    memset(state->collision_force_x, 0, compiled->n_collisions * sizeof(float));
+    memset(state->collision_force_y, 0, compiled->n_collisions * sizeof(float));
+    memset(state->collision_force_z, 0, compiled->n_collisions * sizeof(float));
+    memset(state->net_force_x, 0, nodes * sizeof *state->net_force_x);
+    memset(state->net_force_y, 0, nodes * sizeof *state->net_force_y);
+    memset(state->net_force_z, 0, nodes * sizeof *state->net_force_z);
+    memset(state->mic_value, 0, compiled->n_microphones * sizeof *state->mic_value);
+    memset(state->delay_ring, 0, compiled->n_delay_samples * sizeof *state->delay_ring);
+    memset(state->delay_position, 0, compiled->n_delays * sizeof *state->delay_position);
+    memset(state->delay_out, 0, compiled->n_delays * sizeof *state->delay_out);
 }
 
 SprungStepModel sprung_compiled_step_model(const SprungCompiled *c)
@@ -393,6 +742,95 @@ SprungStepState sprung_state_step_view(const SprungState *s)
         .spring_force_z = s->spring_force_z,
         .pulse_amplitude = s->pulse_amplitude,
         .pulse_step = s->pulse_step,
+    };
+    return v;
+}
+
+SprungFeatureModel sprung_compiled_feature_model(const SprungCompiled *c)
+{
+    SprungFeatureModel m = {
+        .n_exciters = c->n_exciters,
+        .n_collisions = c->n_collisions,
+        .n_delays = c->n_delays,
+        .n_channels = c->n_channels,
+        .node_force_x = c->node_force_x,
+        .node_force_y = c->node_force_y,
+        .node_force_z = c->node_force_z,
+        .node_exciter_offset = c->node_exciter_offset,
+        .node_exciter = c->node_exciter,
+        .node_collision_offset = c->node_collision_offset,
+        .node_collision = c->node_collision,
+        .node_collision_sign = c->node_collision_sign,
+        .exciter_kind = c->exciter_kind,
+        .exciter_node = c->exciter_node,
+        .exciter_dir_x = c->exciter_dir_x,
+        .exciter_dir_y = c->exciter_dir_y,
+        .exciter_dir_z = c->exciter_dir_z,
+        .exciter_strength = c->exciter_strength,
+        .exciter_attack = c->exciter_attack,
+        .exciter_release = c->exciter_release,
+        .exciter_waveform = c->exciter_waveform,
+        .exciter_harmonic_limit = c->exciter_harmonic_limit,
+        .exciter_gated = c->exciter_gated,
+        .exciter_stiffness = c->exciter_stiffness,
+        .exciter_max_travel = c->exciter_max_travel,
+        .exciter_mu_static = c->exciter_mu_static,
+        .exciter_mu_dynamic = c->exciter_mu_dynamic,
+        .exciter_slip_velocity = c->exciter_slip_velocity,
+        .exciter_stick_velocity = c->exciter_stick_velocity,
+        .exciter_delay_offset = c->exciter_delay_offset,
+        .exciter_delay = c->exciter_delay,
+        .collision_a = c->collision_a,
+        .collision_b = c->collision_b,
+        .collision_normal_x = c->collision_normal_x,
+        .collision_normal_y = c->collision_normal_y,
+        .collision_normal_z = c->collision_normal_z,
+        .collision_height0 = c->collision_height0,
+        .collision_d0_x = c->collision_d0_x,
+        .collision_d0_y = c->collision_d0_y,
+        .collision_d0_z = c->collision_d0_z,
+        .collision_radius = c->collision_radius,
+        .collision_stiffness = c->collision_stiffness,
+        .collision_damping = c->collision_damping,
+        .mic_channel = c->mic_channel,
+        .mic_gain = c->mic_gain,
+        .delay_mic = c->delay_mic,
+        .delay_steps = c->delay_steps,
+        .delay_gain = c->delay_gain,
+        .delay_feedback = c->delay_feedback,
+        .delay_ring_offset = c->delay_ring_offset,
+        .delay_ring_length = c->delay_ring_length,
+    };
+    return m;
+}
+
+SprungFeatureState sprung_state_feature_view(const SprungState *s)
+{
+    SprungFeatureState v = {
+        .exciter_gate = s->exciter_gate,
+        .exciter_level = s->exciter_level,
+        .exciter_velocity = s->exciter_velocity,
+        .exciter_increment = s->exciter_increment,
+        .exciter_phase = s->exciter_phase,
+        .exciter_plectrum = s->exciter_plectrum,
+        .exciter_start = s->exciter_start,
+        .exciter_rng = s->exciter_rng,
+        .exciter_contact = s->exciter_contact,
+        .exciter_harmonics = s->exciter_harmonics,
+        .exciter_feed = s->exciter_feed,
+        .exciter_force_x = s->exciter_force_x,
+        .exciter_force_y = s->exciter_force_y,
+        .exciter_force_z = s->exciter_force_z,
+        .collision_force_x = s->collision_force_x,
+        .collision_force_y = s->collision_force_y,
+        .collision_force_z = s->collision_force_z,
+        .net_force_x = s->net_force_x,
+        .net_force_y = s->net_force_y,
+        .net_force_z = s->net_force_z,
+        .mic_value = s->mic_value,
+        .delay_ring = s->delay_ring,
+        .delay_position = s->delay_position,
+        .delay_out = s->delay_out,
     };
     return v;
 }

@@ -28,6 +28,21 @@
  * and "auto" skips the others. Names for messages: sprung_feature_names(). */
 enum {
     SPRUNG_FEATURE_NONE = 0,
+    SPRUNG_FEATURE_OSCILLATOR = 1 << 0,      /* "oscillators" */
+    SPRUNG_FEATURE_PLUCK = 1 << 1,           /* "plucks" */
+    SPRUNG_FEATURE_BOW = 1 << 2,             /* "bows" */
+    SPRUNG_FEATURE_AUDIO_INPUT = 1 << 3,     /* "audio_inputs": host input as a force */
+    SPRUNG_FEATURE_MIC_FORCE = 1 << 4,       /* a microphone with "signal": "force" */
+    SPRUNG_FEATURE_OUTPUT_CHANNELS = 1 << 5, /* a microphone with "output" >= 2 */
+    SPRUNG_FEATURE_DELAY = 1 << 6,           /* "delays": reads microphones of earlier
+                                                steps, so a GPU block launch must keep the
+                                                ring in its state and run the delay reads
+                                                and writes in its step loop */
+    SPRUNG_FEATURE_COLLISION = 1 << 7,       /* "collisions" */
+    SPRUNG_FEATURE_GRAVITY = 1 << 8,         /* "gravity": a constant force per body */
+    SPRUNG_FEATURE_MODULATION = 1 << 9,      /* "sources"/"routes": the engine rewrites
+                                                compiled arrays between output frames */
+    SPRUNG_FEATURE_VOICES = 1 << 10,         /* "voices": instanced mode */
     SPRUNG_FEATURE_ALL = 0x7FFFFFFF, /* the reference backend implements every feature */
 };
 
@@ -46,6 +61,14 @@ typedef struct SprungCompiled {
     uint32_t n_shape_samples; /* Σ mallet_steps */
 
     uint32_t features;  /* SPRUNG_FEATURE_* bits this model uses */
+
+    /* Features (kernel/sprung_step.h, second half); all 0 without them. */
+    uint32_t n_exciters;     /* oscillators, plucks, bows, audio inputs, in that order */
+    uint32_t n_collisions;
+    uint32_t n_delays;
+    uint32_t n_delay_samples; /* Σ delay_ring_length */
+    uint32_t n_channels;     /* output channels the microphones use, >= 2 */
+    uint32_t n_input_channels; /* highest audio input channel + 1 (0: none) */
 
     double engine_rate; /* sample_rate × oversampling, Hz */
     double dt;          /* 1 / engine_rate, s (the kernel uses (float)dt) */
@@ -89,6 +112,62 @@ typedef struct SprungCompiled {
     float *mic_axis_x, *mic_axis_y, *mic_axis_z; /* unit, normalised in double */
     float *mic_gain_left;      /* g·cos((pan+1)π/4) */
     float *mic_gain_right;     /* g·sin((pan+1)π/4) */
+
+    /* Host-only note filters: mallet m (and exciter e) answers MIDI channel
+     * mallet_channel[m] (1..16; 0 = every channel). */
+    uint32_t *mallet_channel;
+
+    /* Nodes: constant force m·g (gravity), N; 0 for anchors. */
+    float *node_force_x, *node_force_y, *node_force_z;
+    uint32_t *node_exciter_offset;   /* CSR, n_nodes + 1: exciters driving node i */
+    uint32_t *node_exciter;
+    uint32_t *node_collision_offset; /* CSR, n_nodes + 1: collisions touching node i */
+    uint32_t *node_collision;
+    float *node_collision_sign;      /* +1 where node i is a, -1 where it is b */
+
+    /* Exciters (SPRUNG_KERNEL_EXCITER_*). strength: oscillator amplitude
+     * (N at velocity 127), pluck release force (N at velocity 127), bow
+     * normal force (N), audio input gain (N per unit sample). attack/release:
+     * envelope change per engine step, 1/(ms·fs_e/1000) (1 for 0 ms). */
+    uint32_t *exciter_kind;
+    uint32_t *exciter_node;
+    float *exciter_dir_x, *exciter_dir_y, *exciter_dir_z; /* unit, normalised in double */
+    float *exciter_strength;
+    float *exciter_attack, *exciter_release;
+    uint32_t *exciter_waveform;
+    float *exciter_harmonic_limit; /* oscillator: min(20 kHz, 0.4999·fs_e)/fs_e */
+    uint32_t *exciter_gated;
+    float *exciter_stiffness;  /* pluck contact, N/m */
+    float *exciter_max_travel; /* pluck, m; FLT_MAX when unlimited */
+    float *exciter_mu_static, *exciter_mu_dynamic;
+    float *exciter_slip_velocity, *exciter_stick_velocity;
+    uint32_t *exciter_delay_offset; /* CSR, n_exciters + 1: delays feeding exciter e */
+    uint32_t *exciter_delay;
+    uint32_t *exciter_seed;    /* initial noise state (host: reset) */
+    uint32_t *exciter_input;   /* host input channel, UINT32_MAX for none (host) */
+    uint32_t *exciter_note_low, *exciter_note_high, *exciter_channel; /* host */
+    double *exciter_frequency; /* oscillator: fixed Hz, 0 = the note's pitch (host) */
+    double *exciter_speed;     /* pluck/bow speed at velocity 127, m/s (host) */
+
+    /* Collisions. */
+    uint32_t *collision_a, *collision_b; /* b = SPRUNG_NO_NODE for a plane */
+    float *collision_normal_x, *collision_normal_y, *collision_normal_z;
+    float *collision_height0;
+    float *collision_d0_x, *collision_d0_y, *collision_d0_z;
+    float *collision_radius, *collision_stiffness, *collision_damping;
+
+    /* Microphones: routing (SPRUNG_MIC_CHANNEL_STEREO, _NONE or a channel)
+     * and plain gain g. */
+    uint32_t *mic_channel;
+    float *mic_gain;
+
+    /* Delay lines: D = max(1, round(time·fs_e)) steps; each ring holds one
+     * second at the engine rate (ceil(fs_e) + 1 samples). */
+    uint32_t *delay_mic;
+    uint32_t *delay_exciter;
+    uint32_t *delay_steps;
+    float *delay_gain, *delay_feedback;
+    uint32_t *delay_ring_offset, *delay_ring_length;
 } SprungCompiled;
 
 /* The simulation state, float32, separate from the constants so a reset or
@@ -101,6 +180,19 @@ typedef struct SprungState {
     float *spring_force_x, *spring_force_y, *spring_force_z; /* phase-1 scratch, per spring */
     float *pulse_amplitude;   /* per pulse slot: impulse J, N·s */
     uint32_t *pulse_step;     /* per pulse slot: next step, or SPRUNG_PULSE_IDLE */
+
+    /* Features (SprungFeatureState in kernel/sprung_step.h). */
+    float *exciter_gate, *exciter_level, *exciter_velocity, *exciter_increment;
+    float *exciter_phase, *exciter_plectrum, *exciter_start;
+    uint32_t *exciter_rng, *exciter_contact, *exciter_harmonics;
+    float *exciter_feed;
+    float *exciter_force_x, *exciter_force_y, *exciter_force_z;
+    float *collision_force_x, *collision_force_y, *collision_force_z;
+    float *net_force_x, *net_force_y, *net_force_z;
+    float *mic_value;
+    float *delay_ring;
+    uint32_t *delay_position;
+    float *delay_out;
 } SprungState;
 
 /* Compiles `model` for engine rate `engine_rate` (Hz). Fails with
@@ -125,5 +217,7 @@ void sprung_state_reset(const SprungCompiled *compiled, SprungState *state);
 /* Kernel views of the arrays (pointers only; no copy). */
 SprungStepModel sprung_compiled_step_model(const SprungCompiled *compiled);
 SprungStepState sprung_state_step_view(const SprungState *state);
+SprungFeatureModel sprung_compiled_feature_model(const SprungCompiled *compiled);
+SprungFeatureState sprung_state_feature_view(const SprungState *state);
 
 #endif

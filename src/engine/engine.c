@@ -15,14 +15,21 @@
 #include "backend/backend.h"
 #include "engine/compiled.h"
 #include "engine/decimator.h"
+#include "engine/engine_modulation.h"
 #include "engine/engine_internal.h"
 #include "model/analysis.h"
+#include "model/model.h"
+#include "model/model_modulation.h"
 #include "sprung/engine.h"
 
 #define ENGINE_MIN_SAMPLE_RATE 8000.0
 #define ENGINE_MAX_SAMPLE_RATE 384000.0
 #define ENGINE_MAX_BLOCK_FRAMES 65536u
 #define ENGINE_CONFIG_SOURCE "engine config"
+/* Audio input channels a block may pass (exciters read channels 0..63). */
+#define ENGINE_MAX_INPUTS 64u
+/* Modulated models: host events one frame may carry (more are dropped). */
+#define ENGINE_FRAME_EVENTS 256u
 
 struct SprungEngine {
     SprungEngineConfig config;
@@ -34,7 +41,24 @@ struct SprungEngine {
     SprungPulseStart *pulse_starts; /* this block's, SPRUNG_BACKEND_MAX_PULSE_STARTS */
     char backend_spec[32]; /* config.backend points here */
     uint64_t steps;       /* engine steps since creation or reset */
+
+    /* Feature models only (compiled->features != 0). */
+    uint8_t *exciter_note;          /* per exciter: the note it plays, or NO_NOTE */
+    SprungExciterEvent *exciter_events; /* this run's, SPRUNG_BACKEND_MAX_EXCITER_EVENTS */
+    SprungDecimator *extra_decimators;  /* channels 2.., two per decimator */
+    uint32_t n_extra_decimators;
+    float *discard;                 /* engine-rate sink for channels the block lacks */
+    float *discard_out;             /* output-rate sink likewise */
+    float *channels[SPRUNG_MAX_CHANNELS];     /* this block's engine-rate channel buffers */
+    float *run_channels[SPRUNG_MAX_CHANNELS]; /* ... from the current run's first step */
+    const float *run_inputs[ENGINE_MAX_INPUTS];
+
+    /* Modulated models (engine_modulation.h): rendered one frame at a time. */
+    SprungEngineModulation *modulation;
+    SprungEvent *frame_events; /* ENGINE_FRAME_EVENTS + the modulation's extra */
 };
+
+#define NO_NOTE 0xFFu
 
 SprungEngineConfig sprung_engine_config_default(void)
 {
@@ -70,6 +94,44 @@ static SprungStatus config_check(const SprungEngineConfig *config, SprungError *
     return SPRUNG_OK;
 }
 
+/* What a feature model needs beyond the base engine; all allocated here. */
+static SprungStatus features_new(SprungEngine *engine, SprungError *error)
+{
+    const SprungCompiled *c = engine->compiled;
+    const SprungEngineConfig *config = &engine->config;
+    if (!engine->backend.advance_features)
+        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, ENGINE_CONFIG_SOURCE, 0, 0,
+                                "backend", "backend \"%s\" cannot run this model's features",
+                                engine->backend.name);
+    size_t steps = (size_t)config->max_block_frames * config->oversampling;
+    engine->exciter_note = malloc(c->n_exciters ? c->n_exciters : 1);
+    engine->exciter_events =
+        calloc(SPRUNG_BACKEND_MAX_EXCITER_EVENTS, sizeof *engine->exciter_events);
+    engine->discard = calloc(steps, sizeof *engine->discard);
+    engine->discard_out = calloc(config->max_block_frames, sizeof *engine->discard_out);
+    engine->n_extra_decimators = config->oversampling > 1 ? (c->n_channels - 1) / 2 : 0;
+    engine->extra_decimators =
+        calloc(engine->n_extra_decimators ? engine->n_extra_decimators : 1,
+               sizeof *engine->extra_decimators);
+    if (!engine->exciter_note || !engine->exciter_events || !engine->discard ||
+        !engine->discard_out || !engine->extra_decimators)
+        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
+                                "out of memory creating the engine");
+    memset(engine->exciter_note, NO_NOTE, c->n_exciters ? c->n_exciters : 1);
+    for (uint32_t k = 0; k < engine->n_extra_decimators; ++k) {
+        SprungStatus status =
+            sprung_decimator_init(&engine->extra_decimators[k], config->sample_rate,
+                                  config->oversampling, config->max_block_frames);
+        if (status != SPRUNG_OK) {
+            /* Count only the initialised ones for free(). */
+            engine->n_extra_decimators = k;
+            return sprung_error_set(error, status, NULL, 0, 0, NULL,
+                                    "out of memory for the decimation filters");
+        }
+    }
+    return SPRUNG_OK;
+}
+
 SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungModel *model,
                                SprungEngine **out, SprungError *error)
 {
@@ -88,6 +150,11 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
                                           error);
     if (status != SPRUNG_OK)
         return status;
+    if (model->instrument && model->instrument->voices)
+        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, model->source, 0, 0, "voices",
+                                "instanced mode (\"voices\") is parsed but not yet rendered by "
+                                "this engine; remove \"voices\" to play the preset in singleton "
+                                "mode");
 
     SprungEngine *engine = calloc(1, sizeof *engine);
     if (!engine)
@@ -129,6 +196,25 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
                                    &engine->backend, error);
     if (status != SPRUNG_OK)
         goto fail;
+    if (engine->compiled->features) {
+        status = features_new(engine, error);
+        if (status != SPRUNG_OK)
+            goto fail;
+    }
+    status = sprung_engine_modulation_new(model, engine->compiled, config->sample_rate,
+                                          config->oversampling, &engine->modulation, error);
+    if (status != SPRUNG_OK)
+        goto fail;
+    if (engine->modulation) {
+        engine->frame_events =
+            calloc(ENGINE_FRAME_EVENTS + sprung_engine_modulation_extra_events(engine->modulation),
+                   sizeof *engine->frame_events);
+        if (!engine->frame_events) {
+            status = sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
+                                      "out of memory creating the engine");
+            goto fail;
+        }
+    }
 
     *out = engine;
     return SPRUNG_OK;
@@ -142,6 +228,15 @@ void sprung_engine_free(SprungEngine *engine)
 {
     if (!engine)
         return;
+    sprung_engine_modulation_free(engine->modulation);
+    free(engine->frame_events);
+    for (uint32_t k = 0; k < engine->n_extra_decimators; ++k)
+        sprung_decimator_free(&engine->extra_decimators[k]);
+    free(engine->extra_decimators);
+    free(engine->exciter_note);
+    free(engine->exciter_events);
+    free(engine->discard);
+    free(engine->discard_out);
     if (engine->backend.destroy)
         engine->backend.destroy(engine->backend.ctx);
     sprung_decimator_free(&engine->decimator);
@@ -216,15 +311,20 @@ static int block_is_valid(const SprungEngine *engine, const SprungBlock *block)
             return 0;
     if (block->n_events > 0 && !block->events)
         return 0;
+    if (block->n_inputs > 0 && !block->inputs)
+        return 0;
     for (uint32_t e = 0; e < block->n_events; ++e) {
         const SprungEvent *event = &block->events[e];
         if (event->frame >= block->n_frames)
             return 0;
         if (e > 0 && event->frame < block->events[e - 1].frame)
             return 0;
-        if (event->type != SPRUNG_EVENT_NOTE_ON && event->type != SPRUNG_EVENT_NOTE_OFF)
+        if (event->type < SPRUNG_EVENT_NOTE_ON || event->type > SPRUNG_EVENT_POLY_PRESSURE)
             return 0;
         if (event->channel > 15 || event->note > 127 || event->velocity > 127)
+            return 0;
+        if (event->value > (event->type == SPRUNG_EVENT_PITCH_BEND ? 16383u : 127u) &&
+            event->type != SPRUNG_EVENT_NOTE_ON && event->type != SPRUNG_EVENT_NOTE_OFF)
             return 0;
     }
     return 1;
@@ -240,7 +340,8 @@ static uint32_t event_pulse_count(const SprungEngine *engine, const SprungEvent 
     const SprungCompiled *c = engine->compiled;
     uint32_t count = 0;
     for (uint32_t m = 0; m < c->n_mallets; ++m)
-        count += event->note >= c->mallet_note_low[m] && event->note <= c->mallet_note_high[m];
+        count += event->note >= c->mallet_note_low[m] && event->note <= c->mallet_note_high[m] &&
+                 (c->mallet_channel[m] == 0 || c->mallet_channel[m] == event->channel + 1u);
     return count;
 }
 
@@ -255,6 +356,8 @@ static uint32_t event_add_pulses(SprungEngine *engine, const SprungEvent *event,
     for (uint32_t m = 0; m < c->n_mallets && n_starts < SPRUNG_BACKEND_MAX_PULSE_STARTS; ++m) {
         if (event->note < c->mallet_note_low[m] || event->note > c->mallet_note_high[m])
             continue;
+        if (c->mallet_channel[m] != 0 && c->mallet_channel[m] != event->channel + 1u)
+            continue;
         uint32_t slot = m * SPRUNG_PULSE_SLOTS + engine->pulse_next[m];
         engine->pulse_next[m] = (engine->pulse_next[m] + 1) % SPRUNG_PULSE_SLOTS;
         double impulse = c->mallet_strength[m] * event->velocity / 127.0;
@@ -262,6 +365,194 @@ static uint32_t event_add_pulses(SprungEngine *engine, const SprungEvent *event,
             (SprungPulseStart){.step = step, .slot = slot, .amplitude = (float)impulse};
     }
     return n_starts;
+}
+
+/* Whether exciter e answers `event`'s note and channel. */
+static int exciter_hears(const SprungCompiled *c, uint32_t e, const SprungEvent *event)
+{
+    /* Control changes, bends and pressure feed modulation, not exciters. */
+    if (event->type != SPRUNG_EVENT_NOTE_ON && event->type != SPRUNG_EVENT_NOTE_OFF)
+        return 0;
+    if (event->note < c->exciter_note_low[e] || event->note > c->exciter_note_high[e])
+        return 0;
+    if (c->exciter_channel[e] != 0 && c->exciter_channel[e] != event->channel + 1u)
+        return 0;
+    /* An ungated audio input ignores notes. */
+    return c->exciter_kind[e] != SPRUNG_KERNEL_EXCITER_AUDIO_INPUT || c->exciter_gated[e];
+}
+
+/* At most how many exciter events `event` makes (for splitting runs). */
+static uint32_t event_exciter_count(const SprungEngine *engine, const SprungEvent *event)
+{
+    const SprungCompiled *c = engine->compiled;
+    uint32_t count = 0;
+    for (uint32_t e = 0; e < c->n_exciters; ++e)
+        count += exciter_hears(c, e, event);
+    return count;
+}
+
+/* Appends the exciter notes `event` makes at engine step `step`. Each
+ * exciter plays one note at a time, the last one started; a note-off
+ * releases it only when it is that note (a pluck ignores note-offs). The
+ * increment is worked out here in double: an oscillator's phase per step
+ * (its fixed frequency, else 440·2^((note−69)/12) Hz; a note at or above
+ * the Nyquist frequency is not played), a plectrum's travel per step
+ * (speed·velocity/127·dt) or a bow's speed (speed·velocity/127). */
+static uint32_t event_add_exciter_notes(SprungEngine *engine, const SprungEvent *event,
+                                        uint32_t step, uint32_t n_events)
+{
+    const SprungCompiled *c = engine->compiled;
+    int on = event->type == SPRUNG_EVENT_NOTE_ON && event->velocity > 0;
+    for (uint32_t e = 0; e < c->n_exciters && n_events < SPRUNG_BACKEND_MAX_EXCITER_EVENTS;
+         ++e) {
+        if (!exciter_hears(c, e, event))
+            continue;
+        uint32_t kind = c->exciter_kind[e];
+        if (!on) {
+            if (engine->exciter_note[e] != event->note)
+                continue;
+            engine->exciter_note[e] = NO_NOTE;
+            if (kind != SPRUNG_KERNEL_EXCITER_PLUCK)
+                engine->exciter_events[n_events++] =
+                    (SprungExciterEvent){.step = step, .exciter = e};
+            continue;
+        }
+        double velocity = event->velocity / 127.0;
+        double increment = 0.0;
+        if (kind == SPRUNG_KERNEL_EXCITER_OSCILLATOR) {
+            double hz = c->exciter_frequency[e] > 0.0
+                            ? c->exciter_frequency[e]
+                            : 440.0 * pow(2.0, (event->note - 69) / 12.0);
+            increment = hz * c->dt;
+            if (!(increment < 0.5))
+                continue;
+        } else if (kind == SPRUNG_KERNEL_EXCITER_PLUCK) {
+            increment = c->exciter_speed[e] * velocity * c->dt;
+        } else if (kind == SPRUNG_KERNEL_EXCITER_BOW) {
+            increment = c->exciter_speed[e] * velocity;
+        }
+        engine->exciter_note[e] = event->note;
+        engine->exciter_events[n_events++] = (SprungExciterEvent){
+            .step = step, .exciter = e, .velocity = (float)velocity,
+            .increment = (float)increment};
+    }
+    return n_events;
+}
+
+/* A block of a model with features: like the base path, plus exciter notes,
+ * audio inputs and more than two output channels. */
+static SPRUNG_REALTIME void process_features(SprungEngine *engine, const SprungBlock *block)
+{
+    const SprungCompiled *c = engine->compiled;
+    const uint32_t r = engine->config.oversampling;
+    for (uint32_t ch = 0; ch < c->n_channels; ++ch) {
+        if (r > 1)
+            engine->channels[ch] =
+                ch < 2 ? sprung_decimator_input(&engine->decimator, ch)
+                       : sprung_decimator_input(&engine->extra_decimators[(ch - 2) / 2],
+                                                (ch - 2) % 2);
+        else
+            engine->channels[ch] = ch < block->n_outputs ? block->outputs[ch] : engine->discard;
+    }
+    uint32_t n_inputs = block->inputs ? block->n_inputs : 0;
+    if (n_inputs > ENGINE_MAX_INPUTS)
+        n_inputs = ENGINE_MAX_INPUTS;
+
+    uint32_t run_first = 0, e = 0;
+    while (run_first < block->n_frames) {
+        uint32_t n_starts = 0, n_notes = 0;
+        uint32_t run_end = block->n_frames;
+        for (; e < block->n_events; ++e) {
+            const SprungEvent *event = &block->events[e];
+            uint32_t pulses = event_pulse_count(engine, event);
+            uint32_t notes = event_exciter_count(engine, event);
+            int full = n_starts + pulses > SPRUNG_BACKEND_MAX_PULSE_STARTS ||
+                       n_notes + notes > SPRUNG_BACKEND_MAX_EXCITER_EVENTS;
+            if (full && event->frame > run_first) {
+                run_end = event->frame;
+                break;
+            }
+            if (n_starts + pulses > SPRUNG_BACKEND_MAX_PULSE_STARTS)
+                n_starts = 0;
+            uint32_t step = (event->frame - run_first) * r;
+            n_starts = event_add_pulses(engine, event, step, n_starts);
+            n_notes = event_add_exciter_notes(engine, event, step, n_notes);
+        }
+        size_t first = (size_t)run_first * r;
+        for (uint32_t ch = 0; ch < c->n_channels; ++ch)
+            engine->run_channels[ch] = engine->channels[ch] + first;
+        for (uint32_t ch = 0; ch < n_inputs; ++ch)
+            engine->run_inputs[ch] = block->inputs[ch] ? block->inputs[ch] + run_first : NULL;
+        SprungFeatureIo io = {
+            .exciter_events = engine->exciter_events,
+            .n_exciter_events = n_notes,
+            .inputs = engine->run_inputs,
+            .n_inputs = n_inputs,
+            .oversampling = r,
+            .outputs = engine->run_channels,
+        };
+        uint32_t n_steps = (run_end - run_first) * r;
+        engine->backend.advance_features(engine->backend.ctx, n_steps, engine->pulse_starts,
+                                         n_starts, &io);
+        engine->steps += n_steps;
+        run_first = run_end;
+    }
+
+    if (r > 1) {
+        sprung_decimator_run(&engine->decimator, block->n_frames, block->outputs[0],
+                             block->outputs[1]);
+        for (uint32_t k = 0; k < engine->n_extra_decimators; ++k) {
+            uint32_t ch = 2 + 2 * k;
+            sprung_decimator_run(&engine->extra_decimators[k], block->n_frames,
+                                 ch < block->n_outputs ? block->outputs[ch] : engine->discard_out,
+                                 ch + 1 < block->n_outputs ? block->outputs[ch + 1]
+                                                           : engine->discard_out);
+        }
+    }
+    for (uint32_t channel = c->n_channels; channel < block->n_outputs; ++channel)
+        memset(block->outputs[channel], 0, (size_t)block->n_frames * sizeof(float));
+}
+
+/* A modulated model, one output frame at a time (the output does not depend
+ * on how a block is cut, so this gives the same bits as any other cut):
+ * the frame's events and modulation first (route values into the arrays,
+ * Note Triggers as notes), then that frame's physics. */
+static SPRUNG_REALTIME void process_modulated(SprungEngine *engine, const SprungBlock *block)
+{
+    float input_frame[ENGINE_MAX_INPUTS];
+    const float *inputs[ENGINE_MAX_INPUTS];
+    float *outputs[SPRUNG_MAX_CHANNELS];
+    uint32_t n_inputs = block->inputs ? block->n_inputs : 0;
+    if (n_inputs > ENGINE_MAX_INPUTS)
+        n_inputs = ENGINE_MAX_INPUTS;
+    uint32_t n_outputs = block->n_outputs < SPRUNG_MAX_CHANNELS ? block->n_outputs
+                                                                : SPRUNG_MAX_CHANNELS;
+    uint32_t e = 0;
+    for (uint32_t f = 0; f < block->n_frames; ++f) {
+        uint32_t first = e;
+        while (e < block->n_events && block->events[e].frame == f)
+            ++e;
+        uint32_t n_host = e - first < ENGINE_FRAME_EVENTS ? e - first : ENGINE_FRAME_EVENTS;
+        for (uint32_t ch = 0; ch < n_inputs; ++ch) {
+            input_frame[ch] = block->inputs[ch] ? block->inputs[ch][f] : 0.0f;
+            inputs[ch] = block->inputs[ch] ? block->inputs[ch] + f : NULL;
+        }
+        uint32_t n_notes = sprung_engine_modulation_frame(
+            engine->modulation, engine->compiled, &engine->state, block->events + first, n_host,
+            n_inputs ? input_frame : NULL, n_inputs, engine->frame_events);
+        for (uint32_t ch = 0; ch < n_outputs; ++ch)
+            outputs[ch] = block->outputs[ch] + f;
+        SprungBlock frame = {.n_frames = 1,
+                             .events = engine->frame_events,
+                             .n_events = n_notes,
+                             .outputs = outputs,
+                             .n_outputs = n_outputs,
+                             .inputs = inputs,
+                             .n_inputs = n_inputs};
+        process_features(engine, &frame);
+    }
+    for (uint32_t channel = n_outputs; channel < block->n_outputs; ++channel)
+        memset(block->outputs[channel], 0, (size_t)block->n_frames * sizeof(float));
 }
 
 SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine, const SprungBlock *block)
@@ -276,6 +567,16 @@ SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine, const S
     }
 
     FloatMode saved = float_mode_enter();
+    if (engine->modulation) {
+        process_modulated(engine, block);
+        float_mode_exit(saved);
+        return SPRUNG_OK;
+    }
+    if (engine->compiled->features) {
+        process_features(engine, block);
+        float_mode_exit(saved);
+        return SPRUNG_OK;
+    }
     uint32_t r = engine->config.oversampling;
     float *left, *right;
     if (r > 1) {
@@ -331,7 +632,20 @@ SPRUNG_REALTIME void sprung_engine_reset(SprungEngine *engine)
     memset(engine->pulse_next, 0, (engine->compiled->n_mallets ? engine->compiled->n_mallets : 1) *
                                       sizeof *engine->pulse_next);
     sprung_decimator_reset(&engine->decimator);
+    for (uint32_t k = 0; k < engine->n_extra_decimators; ++k)
+        sprung_decimator_reset(&engine->extra_decimators[k]);
+    if (engine->exciter_note)
+        memset(engine->exciter_note, NO_NOTE,
+               engine->compiled->n_exciters ? engine->compiled->n_exciters : 1);
+    if (engine->modulation)
+        sprung_engine_modulation_reset(engine->modulation, engine->compiled, &engine->state);
     engine->steps = 0;
+}
+
+SPRUNG_REALTIME void sprung_engine_set_macro(SprungEngine *engine, uint32_t index, float value)
+{
+    if (engine && engine->modulation)
+        sprung_engine_modulation_set_macro(engine->modulation, index, value);
 }
 
 /* ---- Private window (engine_internal.h) ---- */

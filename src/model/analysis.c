@@ -80,7 +80,8 @@ typedef struct LinearSpring {
 typedef struct Linearised {
     const SprungModel *model;
     uint32_t n_bodies;
-    uint32_t n_springs;       /* springs touching at least one body */
+    uint32_t n_springs;       /* springs touching at least one body, then contacts */
+    uint32_t n_contacts;      /* collisions, plucks and bows (add_contacts) */
     LinearSpring *springs;
     double *inv_sqrt_mass;    /* per body */
     double *drag;             /* per body */
@@ -120,6 +121,53 @@ static void linearised_free(Linearised *lin)
     memset(lin, 0, sizeof *lin);
 }
 
+/* Contacts count as engaged springs (a contact spring is a spring while in
+ * contact): a collision with a plane adds k·nnᵀ and c·nnᵀ to its body, one
+ * with another point k·I and c·I between the two (isotropic: the contact
+ * may come from any side), a pluck its plectrum stiffness along its
+ * direction to a fixed point, a bow the steepest slope of its friction
+ * force, F_n·mu_s/v_eps (the sticking region), as damping along its
+ * direction. Their index is n_springs + k (not a spring of the model). */
+static void add_contact(Linearised *lin, uint32_t p, uint32_t q, SprungVec3 axis, double k_iso,
+                        double k_axial, double c_iso, double c_axial)
+{
+    LinearSpring *ls = &lin->springs[lin->n_springs++];
+    double norm = sqrt(axis.x * axis.x + axis.y * axis.y + axis.z * axis.z);
+    ls->index = lin->model->n_springs + lin->n_contacts++;
+    ls->p = p;
+    ls->q = q;
+    ls->u[0] = norm > 0.0 ? axis.x / norm : 0.0;
+    ls->u[1] = norm > 0.0 ? axis.y / norm : 0.0;
+    ls->u[2] = norm > 0.0 ? axis.z / norm : 0.0;
+    ls->k_iso = k_iso;
+    ls->k_axial = k_axial;
+    ls->c_iso = c_iso;
+    ls->c_axial = c_axial;
+    if (c_iso > 0.0 || c_axial > 0.0)
+        lin->damped = true;
+}
+
+static void add_contacts(const SprungModel *model, Linearised *lin)
+{
+    const uint32_t fixed = model->n_bodies; /* any index >= n_bodies is a fixed point */
+    const SprungVec3 none = {0.0, 0.0, 0.0};
+    for (uint32_t i = 0; i < model->n_collisions; i++) {
+        const SprungModelCollision *c = &model->collisions[i];
+        if (c->other_id)
+            add_contact(lin, c->body, c->other_point, none, c->stiffness, 0.0, c->damping, 0.0);
+        else
+            add_contact(lin, c->body, fixed, c->plane_normal, 0.0, c->stiffness, 0.0, c->damping);
+    }
+    for (uint32_t i = 0; i < model->n_plucks; i++)
+        add_contact(lin, model->plucks[i].target_body, fixed, model->plucks[i].direction, 0.0,
+                    model->plucks[i].stiffness, 0.0, 0.0);
+    for (uint32_t i = 0; i < model->n_bows; i++) {
+        const SprungModelExciter *bow = &model->bows[i];
+        add_contact(lin, bow->target_body, fixed, bow->direction, 0.0, 0.0, 0.0,
+                    bow->strength * bow->static_friction / bow->stick_velocity);
+    }
+}
+
 static SprungStatus linearise(const SprungModel *model, Linearised *lin)
 {
     memset(lin, 0, sizeof *lin);
@@ -129,7 +177,8 @@ static SprungStatus linearise(const SprungModel *model, Linearised *lin)
     size_t nb_alloc = nb ? nb : 1;
     lin->inv_sqrt_mass = malloc(nb_alloc * sizeof *lin->inv_sqrt_mass);
     lin->drag = malloc(nb_alloc * sizeof *lin->drag);
-    lin->springs = malloc((model->n_springs ? model->n_springs : 1) * sizeof *lin->springs);
+    size_t n_contacts = (size_t)model->n_collisions + model->n_plucks + model->n_bows;
+    lin->springs = malloc((model->n_springs + n_contacts + 1) * sizeof *lin->springs);
     lin->work = malloc(3 * 3 * nb_alloc * sizeof *lin->work);
     if (!lin->inv_sqrt_mass || !lin->drag || !lin->springs || !lin->work) {
         linearised_free(lin);
@@ -177,6 +226,7 @@ static SprungStatus linearise(const SprungModel *model, Linearised *lin)
         if (c > 0.0)
             lin->damped = true;
     }
+    add_contacts(model, lin);
     return SPRUNG_OK;
 }
 
@@ -540,10 +590,16 @@ SprungStatus sprung_model_check_stability(const SprungModel *model, double sampl
                  b, id_or_blank(model->bodies[b].id));
     } else {
         uint32_t sp = stiffest_spring(&lin, lin.damped ? 2.0 * rate : 0.0);
-        snprintf(fix, sizeof fix,
-                 "not stable even at oversampling 4: lower the stiffest springs (e.g. "
-                 "springs[%u] \"%s\") or raise their masses",
-                 sp, model->n_springs ? id_or_blank(model->springs[sp].id) : "");
+        if (sp >= model->n_springs)
+            snprintf(fix, sizeof fix,
+                     "not stable even at oversampling 4: lower the contact stiffness of the "
+                     "collisions and plucks (or a bow's force/stick_velocity), or raise the "
+                     "masses");
+        else
+            snprintf(fix, sizeof fix,
+                     "not stable even at oversampling 4: lower the stiffest springs (e.g. "
+                     "springs[%u] \"%s\") or raise their masses",
+                     sp, model->n_springs ? id_or_blank(model->springs[sp].id) : "");
     }
     linearised_free(&lin);
     return sprung_error_set(error, SPRUNG_ERROR_UNSTABLE, source, 0, 0, NULL,

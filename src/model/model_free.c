@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "model/model.h"
+#include "model/model_modulation.h"
 
 void sprung_model_free(SprungModel *model)
 {
@@ -32,6 +33,33 @@ void sprung_model_free(SprungModel *model)
         free(model->microphones[i].target);
         free(model->microphones[i].comment);
     }
+    SprungModelExciter *const exciter_sections[] = {model->oscillators, model->plucks,
+                                                     model->bows, model->audio_inputs};
+    const uint32_t exciter_counts[] = {model->n_oscillators, model->n_plucks, model->n_bows,
+                                       model->n_audio_inputs};
+    for (int k = 0; k < 4; k++) {
+        for (uint32_t i = 0; i < exciter_counts[k]; i++) {
+            free(exciter_sections[k][i].id);
+            free(exciter_sections[k][i].target);
+            free(exciter_sections[k][i].comment);
+        }
+        free(exciter_sections[k]);
+    }
+    for (uint32_t i = 0; i < model->n_collisions; i++) {
+        free(model->collisions[i].id);
+        free(model->collisions[i].body_id);
+        free(model->collisions[i].other_id);
+        free(model->collisions[i].comment);
+    }
+    for (uint32_t i = 0; i < model->n_delays; i++) {
+        free(model->delays[i].id);
+        free(model->delays[i].from);
+        free(model->delays[i].to);
+        free(model->delays[i].comment);
+    }
+    free(model->collisions);
+    free(model->delays);
+    sprung_model_instrument_free(model->instrument);
     free(model->bodies);
     free(model->anchors);
     free(model->springs);

@@ -1,5 +1,5 @@
-/* The one id namespace of a preset: every body, anchor, spring, mallet and
- * microphone id, mapped to its kind and index. Used only by the preset
+/* The one id namespace of a preset: every object's id (bodies, anchors,
+ * springs, exciters, microphones, collisions, delays), mapped to its kind and index. Used only by the preset
  * loader (model_load.c) while it validates references. */
 #ifndef SPRUNG_MODEL_IDS_H
 #define SPRUNG_MODEL_IDS_H
@@ -13,6 +13,12 @@ typedef enum SprungObjectKind {
     SPRUNG_KIND_SPRING,
     SPRUNG_KIND_MALLET,
     SPRUNG_KIND_MICROPHONE,
+    SPRUNG_KIND_OSCILLATOR,
+    SPRUNG_KIND_PLUCK,
+    SPRUNG_KIND_BOW,
+    SPRUNG_KIND_AUDIO_INPUT,
+    SPRUNG_KIND_COLLISION,
+    SPRUNG_KIND_DELAY,
     SPRUNG_KIND_COUNT
 } SprungObjectKind;
 

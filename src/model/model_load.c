@@ -22,6 +22,7 @@
 
 #include "model/model.h"
 #include "model/model_ids.h"
+#include "model/model_modulation.h"
 #include "model/model_text.h"
 
 /* Protects memory: a preset larger than this is almost certainly a mistake,
@@ -58,6 +59,12 @@ static const struct {
     [SPRUNG_KIND_SPRING] = {"springs", "a spring"},
     [SPRUNG_KIND_MALLET] = {"mallets", "a mallet"},
     [SPRUNG_KIND_MICROPHONE] = {"microphones", "a microphone"},
+    [SPRUNG_KIND_OSCILLATOR] = {"oscillators", "an oscillator"},
+    [SPRUNG_KIND_PLUCK] = {"plucks", "a pluck"},
+    [SPRUNG_KIND_BOW] = {"bows", "a bow"},
+    [SPRUNG_KIND_AUDIO_INPUT] = {"audio_inputs", "an audio input"},
+    [SPRUNG_KIND_COLLISION] = {"collisions", "a collision"},
+    [SPRUNG_KIND_DELAY] = {"delays", "a delay"},
 };
 
 /* ---- Messages ---- */
@@ -366,9 +373,9 @@ static uint32_t point_index(const Loader *L, const SprungIdEntry *entry)
 
 static SprungStatus parse_body(Loader *L, const char *path, json_t *object, uint32_t i)
 {
-    static const char *const fields[] = {"id", "position", "mass", "drag", "velocity", "comment",
-                                         NULL};
-    enum { ID, POSITION, MASS, DRAG, VELOCITY, COMMENT };
+    static const char *const fields[] = {"id",       "position", "mass",    "drag",
+                                         "velocity", "radius",   "comment", NULL};
+    enum { ID, POSITION, MASS, DRAG, VELOCITY, RADIUS, COMMENT };
     SprungModelBody *body = &L->model->bodies[i];
     unsigned seen = 0;
     const char *key;
@@ -390,6 +397,10 @@ static SprungStatus parse_body(Loader *L, const char *path, json_t *object, uint
         case VELOCITY:
             TRY(read_vec3(L, field, value, false, &body->velocity));
             body->has_velocity = true;
+            break;
+        case RADIUS:
+            TRY(read_non_negative(L, field, value, &body->radius));
+            body->has_radius = true;
             break;
         case COMMENT: TRY(read_comment(L, value, &body->comment)); break;
         }
@@ -490,8 +501,8 @@ static SprungStatus read_note(Loader *L, const char *path, const json_t *value, 
     return SPRUNG_OK;
 }
 
-static SprungStatus read_notes(Loader *L, const char *path, const json_t *value,
-                               SprungModelMallet *mallet)
+static SprungStatus read_notes(Loader *L, const char *path, const json_t *value, int *low,
+                               int *high)
 {
     if (!json_is_array(value) || json_array_size(value) != 2) {
         if (json_is_array(value))
@@ -503,20 +514,34 @@ static SprungStatus read_notes(Loader *L, const char *path, const json_t *value,
     }
     char element[SPRUNG_PATH_SIZE];
     make_path(element, "%s[0]", path);
-    TRY(read_note(L, element, json_array_get(value, 0), &mallet->note_low));
+    TRY(read_note(L, element, json_array_get(value, 0), low));
     make_path(element, "%s[1]", path);
-    TRY(read_note(L, element, json_array_get(value, 1), &mallet->note_high));
-    if (mallet->note_low > mallet->note_high)
+    TRY(read_note(L, element, json_array_get(value, 1), high));
+    if (*low > *high)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "low note %d is above high note %d",
+                    *low, *high);
+    return SPRUNG_OK;
+}
+
+/* A MIDI channel as musicians count them, 1..16. */
+static SprungStatus read_channel(Loader *L, const char *path, const json_t *value, int *out)
+{
+    if (!json_is_integer(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                    "low note %d is above high note %d", mallet->note_low, mallet->note_high);
+                    "expected a MIDI channel (an integer 1..16), got %s", type_phrase(value));
+    json_int_t channel = json_integer_value(value);
+    if (channel < 1 || channel > 16)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected a MIDI channel 1..16, got %lld", (long long)channel);
+    *out = (int)channel;
     return SPRUNG_OK;
 }
 
 static SprungStatus parse_mallet(Loader *L, const char *path, json_t *object, uint32_t i)
 {
-    static const char *const fields[] = {"id",          "target", "direction", "strength",
-                                         "duration_ms", "notes",  "comment",   NULL};
-    enum { ID, TARGET, DIRECTION, STRENGTH, DURATION_MS, NOTES, COMMENT };
+    static const char *const fields[] = {"id",    "target",  "direction", "strength", "duration_ms",
+                                         "notes", "channel", "comment",   NULL};
+    enum { ID, TARGET, DIRECTION, STRENGTH, DURATION_MS, NOTES, CHANNEL, COMMENT };
     SprungModelMallet *mallet = &L->model->mallets[i];
     mallet->duration_ms = 1;
     mallet->note_low = 0;
@@ -546,8 +571,12 @@ static SprungStatus parse_mallet(Loader *L, const char *path, json_t *object, ui
             mallet->has_duration_ms = true;
             break;
         case NOTES:
-            TRY(read_notes(L, field, value, mallet));
+            TRY(read_notes(L, field, value, &mallet->note_low, &mallet->note_high));
             mallet->has_notes = true;
+            break;
+        case CHANNEL:
+            TRY(read_channel(L, field, value, &mallet->channel));
+            mallet->has_channel = true;
             break;
         case COMMENT: TRY(read_comment(L, value, &mallet->comment)); break;
         }
@@ -556,15 +585,36 @@ static SprungStatus parse_mallet(Loader *L, const char *path, json_t *object, ui
                           BIT(ID) | BIT(TARGET) | BIT(DIRECTION) | BIT(STRENGTH));
 }
 
+/* "output": a channel number 0..63, or "none" for a send-only microphone. */
+static SprungStatus read_output(Loader *L, const char *path, const json_t *value, int *out)
+{
+    if (json_is_string(value) && strcmp(json_string_value(value), "none") == 0) {
+        *out = SPRUNG_MIC_OUTPUT_NONE;
+        return SPRUNG_OK;
+    }
+    if (!json_is_integer(value))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected an output channel (an integer 0..%d) or \"none\", got %s",
+                    SPRUNG_MODEL_MAX_OUTPUT_CHANNEL, type_phrase(value));
+    json_int_t channel = json_integer_value(value);
+    if (channel < 0 || channel > SPRUNG_MODEL_MAX_OUTPUT_CHANNEL)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected an output channel 0..%d, got %lld",
+                    SPRUNG_MODEL_MAX_OUTPUT_CHANNEL, (long long)channel);
+    *out = (int)channel;
+    return SPRUNG_OK;
+}
+
 static SprungStatus parse_microphone(Loader *L, const char *path, json_t *object, uint32_t i)
 {
-    static const char *const fields[] = {"id",   "target", "axis",    "signal",
-                                         "gain", "pan",    "comment", NULL};
-    enum { ID, TARGET, AXIS, SIGNAL, GAIN, PAN, COMMENT };
+    static const char *const fields[] = {"id",  "target", "axis",    "signal", "gain",
+                                         "pan", "output", "comment", NULL};
+    enum { ID, TARGET, AXIS, SIGNAL, GAIN, PAN, OUTPUT, COMMENT };
     SprungModelMicrophone *mic = &L->model->microphones[i];
     mic->signal = SPRUNG_MIC_POSITION;
     mic->gain = 1;
     mic->pan = 0;
+    mic->output = SPRUNG_MIC_OUTPUT_PAN;
     unsigned seen = 0;
     const char *key;
     json_t *value;
@@ -587,12 +637,16 @@ static SprungStatus parse_microphone(Loader *L, const char *path, json_t *object
                 mic->signal = SPRUNG_MIC_POSITION;
             else if (signal && strcmp(signal, "velocity") == 0)
                 mic->signal = SPRUNG_MIC_VELOCITY;
+            else if (signal && strcmp(signal, "force") == 0)
+                mic->signal = SPRUNG_MIC_FORCE;
             else if (signal)
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
-                            "expected \"position\" or \"velocity\", got \"%s\"", signal);
+                            "expected \"position\", \"velocity\" or \"force\", got \"%s\"",
+                            signal);
             else
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
-                            "expected \"position\" or \"velocity\", got %s", type_phrase(value));
+                            "expected \"position\", \"velocity\" or \"force\", got %s",
+                            type_phrase(value));
             mic->has_signal = true;
             break;
         }
@@ -606,10 +660,397 @@ static SprungStatus parse_microphone(Loader *L, const char *path, json_t *object
                 return out_of_range(L, field, "between -1 (left) and 1 (right)", mic->pan);
             mic->has_pan = true;
             break;
+        case OUTPUT:
+            TRY(read_output(L, field, value, &mic->output));
+            mic->has_output = true;
+            break;
         case COMMENT: TRY(read_comment(L, value, &mic->comment)); break;
         }
     }
-    return require_fields(L, path, fields, seen, BIT(ID) | BIT(TARGET) | BIT(AXIS));
+    TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(TARGET) | BIT(AXIS)));
+    if (mic->has_pan && mic->has_output)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "has both \"pan\" and \"output\"; a microphone is panned to stereo or sent "
+                    "to one output channel, not both");
+    return SPRUNG_OK;
+}
+
+/* ---- Exciters: oscillators, plucks, bows, audio inputs ---- */
+
+/* The fields of each exciter kind, in documented order. */
+static const char *const oscillator_fields[] = {
+    "id",         "target", "direction", "waveform", "amplitude", "frequency",
+    "attack_ms", "release_ms", "seed", "notes", "channel", "comment", NULL};
+static const char *const pluck_fields[] = {"id",         "target", "direction", "strength",
+                                           "stiffness",  "speed",  "max_travel", "notes",
+                                           "channel",    "comment", NULL};
+static const char *const bow_fields[] = {
+    "id",            "target",         "direction", "force",      "speed",
+    "static_friction", "dynamic_friction", "slip_velocity", "stick_velocity", "attack_ms",
+    "release_ms",    "notes",          "channel",   "comment",    NULL};
+static const char *const audio_input_fields[] = {
+    "id",        "target",     "direction", "gain",    "input", "gate",
+    "attack_ms", "release_ms", "notes",     "channel", "comment", NULL};
+
+static unsigned field_bit(const char *const *fields, const char *name)
+{
+    for (int f = 0; fields[f]; f++)
+        if (strcmp(fields[f], name) == 0)
+            return BIT(f);
+    return 0;
+}
+
+static SprungStatus read_milliseconds(Loader *L, const char *path, const json_t *value,
+                                      double *out)
+{
+    TRY(read_number(L, path, value, out));
+    if (!(*out >= 0 && *out <= 60000))
+        return out_of_range(L, path, "between 0 and 60000 (milliseconds)", *out);
+    return SPRUNG_OK;
+}
+
+static SprungStatus read_waveform(Loader *L, const char *path, const json_t *value,
+                                  SprungWaveform *out)
+{
+    static const char *const names[] = {"sine", "saw", "square", "noise"};
+    const char *text = json_string_value(value);
+    for (int w = 0; text && w < 4; w++) {
+        if (strcmp(text, names[w]) == 0) {
+            *out = (SprungWaveform)w;
+            return SPRUNG_OK;
+        }
+    }
+    if (text)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected \"sine\", \"saw\", \"square\" or \"noise\", got \"%s\"", text);
+    return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                "expected \"sine\", \"saw\", \"square\" or \"noise\", got %s", type_phrase(value));
+}
+
+static SprungStatus read_seed(Loader *L, const char *path, const json_t *value, uint32_t *out)
+{
+    if (!json_is_integer(value))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected a noise seed (an integer 1..4294967295), got %s",
+                    type_phrase(value));
+    json_int_t seed = json_integer_value(value);
+    if (seed < 1 || seed > (json_int_t)UINT32_MAX)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected a noise seed 1..4294967295, got %lld", (long long)seed);
+    *out = (uint32_t)seed;
+    return SPRUNG_OK;
+}
+
+static SprungStatus read_input_channel(Loader *L, const char *path, const json_t *value,
+                                       int *out)
+{
+    if (json_is_string(value) && strcmp(json_string_value(value), "none") == 0) {
+        *out = SPRUNG_INPUT_NONE;
+        return SPRUNG_OK;
+    }
+    if (!json_is_integer(value))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected an input channel (an integer 0..63) or \"none\", got %s",
+                    type_phrase(value));
+    json_int_t channel = json_integer_value(value);
+    if (channel < 0 || channel > 63)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected an input channel 0..63, got %lld", (long long)channel);
+    *out = (int)channel;
+    return SPRUNG_OK;
+}
+
+static SprungStatus parse_exciter(Loader *L, const char *path, json_t *object, uint32_t i,
+                                  SprungObjectKind kind)
+{
+    SprungModel *m = L->model;
+    const char *const *fields;
+    SprungModelExciter *x;
+    unsigned required;
+    switch (kind) {
+    case SPRUNG_KIND_OSCILLATOR:
+        fields = oscillator_fields;
+        x = &m->oscillators[i];
+        x->kind = SPRUNG_EXCITER_OSCILLATOR;
+        x->attack_ms = 5;
+        x->release_ms = 50;
+        x->seed = 1;
+        required = field_bit(fields, "amplitude");
+        break;
+    case SPRUNG_KIND_PLUCK:
+        fields = pluck_fields;
+        x = &m->plucks[i];
+        x->kind = SPRUNG_EXCITER_PLUCK;
+        x->speed = 1;
+        required = field_bit(fields, "strength") | field_bit(fields, "stiffness");
+        break;
+    case SPRUNG_KIND_BOW:
+        fields = bow_fields;
+        x = &m->bows[i];
+        x->kind = SPRUNG_EXCITER_BOW;
+        x->speed = 0.2;
+        x->static_friction = 0.8;
+        x->dynamic_friction = 0.3;
+        x->slip_velocity = 0.1;
+        x->stick_velocity = 0.001;
+        x->attack_ms = 50;
+        x->release_ms = 100;
+        required = field_bit(fields, "force");
+        break;
+    default:
+        fields = audio_input_fields;
+        x = &m->audio_inputs[i];
+        x->kind = SPRUNG_EXCITER_AUDIO_INPUT;
+        x->input = 0;
+        x->attack_ms = 5;
+        x->release_ms = 50;
+        required = field_bit(fields, "gain");
+        break;
+    }
+    required |= field_bit(fields, "id") | field_bit(fields, "target") |
+                field_bit(fields, "direction");
+    x->note_low = 0;
+    x->note_high = 127;
+    const char *what = kind == SPRUNG_KIND_OSCILLATOR ? "oscillators drive bodies"
+                       : kind == SPRUNG_KIND_PLUCK    ? "plucks pluck bodies"
+                       : kind == SPRUNG_KIND_BOW      ? "bows bow bodies"
+                                                      : "audio inputs drive bodies";
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        if (!strcmp(key, "id")) {
+            TRY(read_id(L, field, value, kind, i, &x->id));
+        } else if (!strcmp(key, "target")) {
+            TRY(read_body_target(L, field, value, what, &x->target, &x->target_body));
+        } else if (!strcmp(key, "direction")) {
+            TRY(read_vec3(L, field, value, true, &x->direction));
+        } else if (!strcmp(key, "waveform")) {
+            TRY(read_waveform(L, field, value, &x->waveform));
+            x->has_waveform = true;
+        } else if (!strcmp(key, "amplitude")) {
+            TRY(read_non_negative(L, field, value, &x->amplitude));
+        } else if (!strcmp(key, "frequency")) {
+            TRY(read_positive(L, field, value, &x->frequency));
+            x->has_frequency = true;
+        } else if (!strcmp(key, "attack_ms")) {
+            TRY(read_milliseconds(L, field, value, &x->attack_ms));
+            x->has_attack_ms = true;
+        } else if (!strcmp(key, "release_ms")) {
+            TRY(read_milliseconds(L, field, value, &x->release_ms));
+            x->has_release_ms = true;
+        } else if (!strcmp(key, "seed")) {
+            TRY(read_seed(L, field, value, &x->seed));
+            x->has_seed = true;
+        } else if (!strcmp(key, "strength")) {
+            TRY(read_positive(L, field, value, &x->strength));
+        } else if (!strcmp(key, "force")) {
+            TRY(read_non_negative(L, field, value, &x->strength));
+        } else if (!strcmp(key, "stiffness")) {
+            TRY(read_positive(L, field, value, &x->stiffness));
+        } else if (!strcmp(key, "speed")) {
+            if (kind == SPRUNG_KIND_PLUCK)
+                TRY(read_positive(L, field, value, &x->speed));
+            else
+                TRY(read_non_negative(L, field, value, &x->speed));
+            x->has_speed = true;
+        } else if (!strcmp(key, "max_travel")) {
+            TRY(read_positive(L, field, value, &x->max_travel));
+            x->has_max_travel = true;
+        } else if (!strcmp(key, "static_friction")) {
+            TRY(read_non_negative(L, field, value, &x->static_friction));
+            x->has_static_friction = true;
+        } else if (!strcmp(key, "dynamic_friction")) {
+            TRY(read_non_negative(L, field, value, &x->dynamic_friction));
+            x->has_dynamic_friction = true;
+        } else if (!strcmp(key, "slip_velocity")) {
+            TRY(read_positive(L, field, value, &x->slip_velocity));
+            x->has_slip_velocity = true;
+        } else if (!strcmp(key, "stick_velocity")) {
+            TRY(read_positive(L, field, value, &x->stick_velocity));
+            x->has_stick_velocity = true;
+        } else if (!strcmp(key, "gain")) {
+            TRY(read_number(L, field, value, &x->gain));
+        } else if (!strcmp(key, "input")) {
+            TRY(read_input_channel(L, field, value, &x->input));
+            x->has_input = true;
+        } else if (!strcmp(key, "gate")) {
+            if (!json_is_boolean(value))
+                return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
+                            "expected true or false, got %s", type_phrase(value));
+            x->gate = json_is_true(value);
+            x->has_gate = true;
+        } else if (!strcmp(key, "notes")) {
+            TRY(read_notes(L, field, value, &x->note_low, &x->note_high));
+            x->has_notes = true;
+        } else if (!strcmp(key, "channel")) {
+            TRY(read_channel(L, field, value, &x->channel));
+            x->has_channel = true;
+        } else if (!strcmp(key, "comment")) {
+            TRY(read_comment(L, value, &x->comment));
+        }
+    }
+    TRY(require_fields(L, path, fields, seen, required));
+    if (kind == SPRUNG_KIND_BOW && x->dynamic_friction > x->static_friction) {
+        char a[40], b[40];
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "dynamic_friction %s is above static_friction %s; friction must not grow "
+                    "once the bow slips",
+                    format_number(a, x->dynamic_friction), format_number(b, x->static_friction));
+    }
+    return SPRUNG_OK;
+}
+
+/* ---- Collisions ---- */
+
+static SprungStatus parse_plane(Loader *L, const char *path, const json_t *object,
+                                SprungModelCollision *collision)
+{
+    static const char *const fields[] = {"point", "normal", NULL};
+    enum { POINT, NORMAL };
+    if (!json_is_object(object))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "expected an object {\"point\": [x, y, z], \"normal\": [x, y, z]}, got %s",
+                    type_phrase(object));
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        if (f == POINT)
+            TRY(read_vec3(L, field, value, false, &collision->plane_point));
+        else
+            TRY(read_vec3(L, field, value, true, &collision->plane_normal));
+    }
+    return require_fields(L, path, fields, seen, BIT(POINT) | BIT(NORMAL));
+}
+
+static SprungStatus parse_collision(Loader *L, const char *path, json_t *object, uint32_t i)
+{
+    static const char *const fields[] = {"id",        "body",    "other",   "plane", "radius",
+                                         "stiffness", "damping", "comment", NULL};
+    enum { ID, BODY, OTHER, PLANE, RADIUS, STIFFNESS, DAMPING, COMMENT };
+    SprungModelCollision *collision = &L->model->collisions[i];
+    const SprungIdEntry *other = NULL;
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        switch (f) {
+        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_COLLISION, i, &collision->id)); break;
+        case BODY:
+            TRY(read_body_target(L, field, value, "a collision moves a body", &collision->body_id,
+                                 &collision->body));
+            break;
+        case OTHER:
+            TRY(read_reference(L, field, value, &collision->other_id, &other));
+            if (other->kind != SPRUNG_KIND_BODY && other->kind != SPRUNG_KIND_ANCHOR)
+                return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
+                            "\"%s\" is %s; bodies collide with bodies, anchors or planes",
+                            collision->other_id, kind_names[other->kind].singular);
+            collision->other_point = point_index(L, other);
+            break;
+        case PLANE: TRY(parse_plane(L, field, value, collision)); break;
+        case RADIUS:
+            TRY(read_non_negative(L, field, value, &collision->radius));
+            collision->has_radius = true;
+            break;
+        case STIFFNESS: TRY(read_positive(L, field, value, &collision->stiffness)); break;
+        case DAMPING:
+            TRY(read_non_negative(L, field, value, &collision->damping));
+            collision->has_damping = true;
+            break;
+        case COMMENT: TRY(read_comment(L, value, &collision->comment)); break;
+        }
+    }
+    TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(BODY)));
+    if (!(seen & (BIT(OTHER) | BIT(PLANE))))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "missing field \"other\" or \"plane\" (what the body collides with)");
+    if ((seen & BIT(OTHER)) && (seen & BIT(PLANE)))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "has both \"other\" and \"plane\"; a collision is with one of them");
+    TRY(require_fields(L, path, fields, seen, BIT(STIFFNESS)));
+    if (other && other->kind == SPRUNG_KIND_BODY && other->index == collision->body)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                    "\"%s\" collides with itself; name another body, an anchor or a plane",
+                    collision->body_id);
+    return SPRUNG_OK;
+}
+
+/* ---- Delay lines ---- */
+
+static SprungStatus parse_delay(Loader *L, const char *path, json_t *object, uint32_t i)
+{
+    static const char *const fields[] = {"id",   "from",     "to",      "time_ms",
+                                         "gain", "feedback", "comment", NULL};
+    enum { ID, FROM, TO, TIME_MS, GAIN, FEEDBACK, COMMENT };
+    SprungModelDelay *delay = &L->model->delays[i];
+    delay->gain = 1;
+    unsigned seen = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        int f;
+        char field[SPRUNG_PATH_SIZE];
+        const SprungIdEntry *entry;
+        TRY(field_index(L, path, fields, key, &f));
+        FIELD_PATH(field, path, key);
+        seen |= BIT(f);
+        switch (f) {
+        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_DELAY, i, &delay->id)); break;
+        case FROM:
+            TRY(read_reference(L, field, value, &delay->from, &entry));
+            if (entry->kind != SPRUNG_KIND_MICROPHONE)
+                return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
+                            "\"%s\" is %s; a delay line starts at a microphone", delay->from,
+                            kind_names[entry->kind].singular);
+            delay->from_mic = entry->index;
+            break;
+        case TO:
+            TRY(read_reference(L, field, value, &delay->to, &entry));
+            if (entry->kind != SPRUNG_KIND_AUDIO_INPUT)
+                return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
+                            "\"%s\" is %s; a delay line feeds an audio input", delay->to,
+                            kind_names[entry->kind].singular);
+            delay->to_input = entry->index;
+            break;
+        case TIME_MS:
+            TRY(read_number(L, field, value, &delay->time_ms));
+            if (!(delay->time_ms > 0 && delay->time_ms <= 1000))
+                return out_of_range(L, field, "greater than 0 and at most 1000 (milliseconds)",
+                                    delay->time_ms);
+            break;
+        case GAIN:
+            TRY(read_number(L, field, value, &delay->gain));
+            delay->has_gain = true;
+            break;
+        case FEEDBACK:
+            TRY(read_number(L, field, value, &delay->feedback));
+            if (!(delay->feedback > -1 && delay->feedback < 1))
+                return out_of_range(L, field,
+                                    "greater than -1 and less than 1 (or the echoes never die)",
+                                    delay->feedback);
+            delay->has_feedback = true;
+            break;
+        case COMMENT: TRY(read_comment(L, value, &delay->comment)); break;
+        }
+    }
+    return require_fields(L, path, fields, seen, BIT(ID) | BIT(FROM) | BIT(TO) | BIT(TIME_MS));
 }
 
 /* ---- Sections and the top level ---- */
@@ -628,6 +1069,14 @@ static SprungStatus allocate_section(Loader *L, SprungObjectKind kind, size_t n)
     case SPRUNG_KIND_MICROPHONE:
         items = m->microphones = calloc(n, sizeof *m->microphones);
         break;
+    case SPRUNG_KIND_OSCILLATOR: items = m->oscillators = calloc(n, sizeof *m->oscillators); break;
+    case SPRUNG_KIND_PLUCK: items = m->plucks = calloc(n, sizeof *m->plucks); break;
+    case SPRUNG_KIND_BOW: items = m->bows = calloc(n, sizeof *m->bows); break;
+    case SPRUNG_KIND_AUDIO_INPUT:
+        items = m->audio_inputs = calloc(n, sizeof *m->audio_inputs);
+        break;
+    case SPRUNG_KIND_COLLISION: items = m->collisions = calloc(n, sizeof *m->collisions); break;
+    case SPRUNG_KIND_DELAY: items = m->delays = calloc(n, sizeof *m->delays); break;
     case SPRUNG_KIND_COUNT: break;
     }
     if (!items)
@@ -640,6 +1089,12 @@ static SprungStatus allocate_section(Loader *L, SprungObjectKind kind, size_t n)
     case SPRUNG_KIND_SPRING: m->n_springs = (uint32_t)n; break;
     case SPRUNG_KIND_MALLET: m->n_mallets = (uint32_t)n; break;
     case SPRUNG_KIND_MICROPHONE: m->n_microphones = (uint32_t)n; break;
+    case SPRUNG_KIND_OSCILLATOR: m->n_oscillators = (uint32_t)n; break;
+    case SPRUNG_KIND_PLUCK: m->n_plucks = (uint32_t)n; break;
+    case SPRUNG_KIND_BOW: m->n_bows = (uint32_t)n; break;
+    case SPRUNG_KIND_AUDIO_INPUT: m->n_audio_inputs = (uint32_t)n; break;
+    case SPRUNG_KIND_COLLISION: m->n_collisions = (uint32_t)n; break;
+    case SPRUNG_KIND_DELAY: m->n_delays = (uint32_t)n; break;
     case SPRUNG_KIND_COUNT: break;
     }
     return SPRUNG_OK;
@@ -666,6 +1121,12 @@ static SprungStatus parse_section(Loader *L, SprungObjectKind kind, json_t *arra
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, key, "a model needs at least one body");
     if (n == 0 && kind == SPRUNG_KIND_MICROPHONE)
         return no_microphone(L);
+    /* The mix is one pass over the microphones per engine step: a bound
+     * keeps its cost (and a GPU's per-step mix) small. */
+    if (n > SPRUNG_MODEL_MAX_MICROPHONES && kind == SPRUNG_KIND_MICROPHONE)
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, key,
+                    "too many microphones (%zu; a model has at most %u)", n,
+                    SPRUNG_MODEL_MAX_MICROPHONES);
     TRY(allocate_section(L, kind, n));
     for (size_t i = 0; i < n; i++) {
         json_t *object = json_array_get(array, i);
@@ -681,6 +1142,12 @@ static SprungStatus parse_section(Loader *L, SprungObjectKind kind, json_t *arra
         case SPRUNG_KIND_SPRING: TRY(parse_spring(L, path, object, index)); break;
         case SPRUNG_KIND_MALLET: TRY(parse_mallet(L, path, object, index)); break;
         case SPRUNG_KIND_MICROPHONE: TRY(parse_microphone(L, path, object, index)); break;
+        case SPRUNG_KIND_OSCILLATOR:
+        case SPRUNG_KIND_PLUCK:
+        case SPRUNG_KIND_BOW:
+        case SPRUNG_KIND_AUDIO_INPUT: TRY(parse_exciter(L, path, object, index, kind)); break;
+        case SPRUNG_KIND_COLLISION: TRY(parse_collision(L, path, object, index)); break;
+        case SPRUNG_KIND_DELAY: TRY(parse_delay(L, path, object, index)); break;
         case SPRUNG_KIND_COUNT: break;
         }
     }
@@ -773,6 +1240,31 @@ static SprungStatus resolve_spring_lengths(Loader *L)
     return SPRUNG_OK;
 }
 
+/* A collision without "radius" touches at the body's radius (plane), or at
+ * the sum of both radii (another body; an anchor has none). Known once
+ * every body is read. A zero contact distance to a point never touches. */
+static SprungStatus resolve_collision_radii(Loader *L)
+{
+    SprungModel *m = L->model;
+    for (uint32_t c = 0; c < m->n_collisions; c++) {
+        SprungModelCollision *collision = &m->collisions[c];
+        if (!collision->has_radius) {
+            collision->radius = m->bodies[collision->body].radius;
+            if (collision->other_id && collision->other_point < m->n_bodies)
+                collision->radius += m->bodies[collision->other_point].radius;
+        }
+        if (collision->other_id && !(collision->radius > 0)) {
+            char path[SPRUNG_PATH_SIZE];
+            make_path(path, "collisions[%u]", (unsigned)c);
+            return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
+                        "the contact distance of \"%s\" and \"%s\" is 0, so they never touch; "
+                        "give the bodies a \"radius\" or the collision one",
+                        collision->body_id, collision->other_id);
+        }
+    }
+    return SPRUNG_OK;
+}
+
 /* The name a preset without "name" gets: its file's base name without the
  * extension ("presets/bell.json" -> "bell"). */
 static char *default_name(const char *source_path)
@@ -790,9 +1282,12 @@ static char *default_name(const char *source_path)
 
 static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
 {
-    static const char *const fields[] = {"sprung",  "name",    "comment", "bodies",
-                                         "anchors", "springs", "mallets", "microphones",
-                                         NULL};
+    static const char *const fields[] = {
+        "sprung",       "name",       "comment",    "gravity", "bodies",
+        "anchors",      "springs",    "mallets",    "oscillators", "plucks",
+        "bows",         "audio_inputs", "microphones", "collisions", "delays",
+        "tempo",        "voices",     "mpe",        "sources",  "routes",
+        NULL};
     if (!json_is_object(root))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, NULL,
                     "the top level must be a JSON object, got %s", type_phrase(root));
@@ -826,6 +1321,11 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
             m->has_name = true;
         } else if (strcmp(key, "comment") == 0) {
             TRY(read_comment(L, value, &m->comment));
+        } else if (strcmp(key, "gravity") == 0) {
+            TRY(read_vec3(L, "gravity", value, false, &m->gravity));
+            m->has_gravity = true;
+        } else if (sprung_model_instrument_key(key)) {
+            /* Read after the objects they refer to (model_modulation.c). */
         } else if (strcmp(key, "sprung") != 0) {
             int kind = section_kind(key);
             TRY(parse_section(L, (SprungObjectKind)kind, value));
@@ -836,7 +1336,9 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
         if (!m->name)
             return no_memory(L);
     }
-    return resolve_spring_lengths(L);
+    TRY(resolve_spring_lengths(L));
+    TRY(resolve_collision_radii(L));
+    return sprung_model_instrument_parse(root, m, &m->instrument, L->error);
 }
 
 static void clear_error(SprungError *error)

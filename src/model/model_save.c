@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "model/model.h"
+#include "model/model_modulation.h"
 #include "model/model_text.h"
 
 typedef struct Saver {
@@ -114,6 +115,8 @@ static json_t *save_body(Saver *S, const SprungModelBody *body)
         set(S, o, "drag", real(S, body->drag));
     if (body->has_velocity)
         set(S, o, "velocity", vec3(S, body->velocity));
+    if (body->has_radius)
+        set(S, o, "radius", real(S, body->radius));
     return o;
 }
 
@@ -142,6 +145,14 @@ static json_t *save_spring(Saver *S, const SprungModelSpring *spring)
     return o;
 }
 
+static json_t *notes_array(Saver *S, int low, int high)
+{
+    json_t *notes = json_array();
+    append(S, notes, json_integer(low));
+    append(S, notes, json_integer(high));
+    return notes;
+}
+
 static json_t *save_mallet(Saver *S, const SprungModelMallet *mallet)
 {
     json_t *o = json_object();
@@ -152,12 +163,120 @@ static json_t *save_mallet(Saver *S, const SprungModelMallet *mallet)
     set(S, o, "strength", real(S, mallet->strength));
     if (mallet->has_duration_ms)
         set(S, o, "duration_ms", real(S, mallet->duration_ms));
-    if (mallet->has_notes) {
-        json_t *notes = json_array();
-        append(S, notes, json_integer(mallet->note_low));
-        append(S, notes, json_integer(mallet->note_high));
-        set(S, o, "notes", notes);
+    if (mallet->has_notes)
+        set(S, o, "notes", notes_array(S, mallet->note_low, mallet->note_high));
+    if (mallet->has_channel)
+        set(S, o, "channel", json_integer(mallet->channel));
+    return o;
+}
+
+static json_t *save_exciter(Saver *S, const SprungModelExciter *x)
+{
+    static const char *const waveforms[] = {"sine", "saw", "square", "noise"};
+    json_t *o = json_object();
+    set(S, o, "id", string(S, x->id));
+    set_comment(S, o, x->comment);
+    set(S, o, "target", string(S, body_id(S, x->target_body)));
+    set(S, o, "direction", vec3(S, x->direction));
+    switch (x->kind) {
+    case SPRUNG_EXCITER_OSCILLATOR:
+        if (x->has_waveform)
+            set(S, o, "waveform", string(S, (unsigned)x->waveform < 4 ? waveforms[x->waveform]
+                                                                       : NULL));
+        set(S, o, "amplitude", real(S, x->amplitude));
+        if (x->has_frequency)
+            set(S, o, "frequency", real(S, x->frequency));
+        if (x->has_attack_ms)
+            set(S, o, "attack_ms", real(S, x->attack_ms));
+        if (x->has_release_ms)
+            set(S, o, "release_ms", real(S, x->release_ms));
+        if (x->has_seed)
+            set(S, o, "seed", json_integer(x->seed));
+        break;
+    case SPRUNG_EXCITER_PLUCK:
+        set(S, o, "strength", real(S, x->strength));
+        set(S, o, "stiffness", real(S, x->stiffness));
+        if (x->has_speed)
+            set(S, o, "speed", real(S, x->speed));
+        if (x->has_max_travel)
+            set(S, o, "max_travel", real(S, x->max_travel));
+        break;
+    case SPRUNG_EXCITER_BOW:
+        set(S, o, "force", real(S, x->strength));
+        if (x->has_speed)
+            set(S, o, "speed", real(S, x->speed));
+        if (x->has_static_friction)
+            set(S, o, "static_friction", real(S, x->static_friction));
+        if (x->has_dynamic_friction)
+            set(S, o, "dynamic_friction", real(S, x->dynamic_friction));
+        if (x->has_slip_velocity)
+            set(S, o, "slip_velocity", real(S, x->slip_velocity));
+        if (x->has_stick_velocity)
+            set(S, o, "stick_velocity", real(S, x->stick_velocity));
+        if (x->has_attack_ms)
+            set(S, o, "attack_ms", real(S, x->attack_ms));
+        if (x->has_release_ms)
+            set(S, o, "release_ms", real(S, x->release_ms));
+        break;
+    default:
+        set(S, o, "gain", real(S, x->gain));
+        if (x->has_input)
+            set(S, o, "input",
+                x->input == SPRUNG_INPUT_NONE ? json_string("none") : json_integer(x->input));
+        if (x->has_gate)
+            set(S, o, "gate", json_boolean(x->gate));
+        if (x->has_attack_ms)
+            set(S, o, "attack_ms", real(S, x->attack_ms));
+        if (x->has_release_ms)
+            set(S, o, "release_ms", real(S, x->release_ms));
+        break;
     }
+    if (x->has_notes)
+        set(S, o, "notes", notes_array(S, x->note_low, x->note_high));
+    if (x->has_channel)
+        set(S, o, "channel", json_integer(x->channel));
+    return o;
+}
+
+static json_t *save_collision(Saver *S, const SprungModelCollision *collision)
+{
+    json_t *o = json_object();
+    set(S, o, "id", string(S, collision->id));
+    set_comment(S, o, collision->comment);
+    set(S, o, "body", string(S, body_id(S, collision->body)));
+    if (collision->other_id) {
+        set(S, o, "other", string(S, point_id(S, collision->other_point)));
+    } else {
+        json_t *plane = json_object();
+        set(S, plane, "point", vec3(S, collision->plane_point));
+        set(S, plane, "normal", vec3(S, collision->plane_normal));
+        set(S, o, "plane", plane);
+    }
+    if (collision->has_radius)
+        set(S, o, "radius", real(S, collision->radius));
+    set(S, o, "stiffness", real(S, collision->stiffness));
+    if (collision->has_damping)
+        set(S, o, "damping", real(S, collision->damping));
+    return o;
+}
+
+static json_t *save_delay(Saver *S, const SprungModelDelay *delay)
+{
+    const SprungModel *m = S->model;
+    json_t *o = json_object();
+    set(S, o, "id", string(S, delay->id));
+    set_comment(S, o, delay->comment);
+    if (delay->from_mic >= m->n_microphones || delay->to_input >= m->n_audio_inputs) {
+        failed(S, SPRUNG_ERROR_INVALID_ARGUMENT);
+        return o;
+    }
+    set(S, o, "from", string(S, m->microphones[delay->from_mic].id));
+    set(S, o, "to", string(S, m->audio_inputs[delay->to_input].id));
+    set(S, o, "time_ms", real(S, delay->time_ms));
+    if (delay->has_gain)
+        set(S, o, "gain", real(S, delay->gain));
+    if (delay->has_feedback)
+        set(S, o, "feedback", real(S, delay->feedback));
     return o;
 }
 
@@ -170,11 +289,16 @@ static json_t *save_microphone(Saver *S, const SprungModelMicrophone *mic)
     set(S, o, "axis", vec3(S, mic->axis));
     if (mic->has_signal)
         set(S, o, "signal",
-            string(S, mic->signal == SPRUNG_MIC_VELOCITY ? "velocity" : "position"));
+            string(S, mic->signal == SPRUNG_MIC_VELOCITY ? "velocity"
+                      : mic->signal == SPRUNG_MIC_FORCE  ? "force"
+                                                         : "position"));
     if (mic->has_gain)
         set(S, o, "gain", real(S, mic->gain));
     if (mic->has_pan)
         set(S, o, "pan", real(S, mic->pan));
+    if (mic->has_output)
+        set(S, o, "output", mic->output == SPRUNG_MIC_OUTPUT_NONE ? json_string("none")
+                                                                  : json_integer(mic->output));
     return o;
 }
 
@@ -186,6 +310,8 @@ static json_t *save_tree(Saver *S)
     if (m->has_name)
         set(S, root, "name", string(S, m->name));
     set_comment(S, root, m->comment);
+    if (m->has_gravity)
+        set(S, root, "gravity", vec3(S, m->gravity));
 
     /* Optional sections are left out when empty: loading gives the same
      * empty section either way. */
@@ -211,10 +337,37 @@ static json_t *save_tree(Saver *S)
             append(S, array, save_mallet(S, &m->mallets[i]));
         set(S, root, "mallets", array);
     }
+    const char *const exciter_keys[] = {"oscillators", "plucks", "bows", "audio_inputs"};
+    const SprungModelExciter *const exciter_sections[] = {m->oscillators, m->plucks, m->bows,
+                                                          m->audio_inputs};
+    const uint32_t exciter_counts[] = {m->n_oscillators, m->n_plucks, m->n_bows,
+                                       m->n_audio_inputs};
+    for (int k = 0; k < 4; k++) {
+        if (!exciter_counts[k])
+            continue;
+        array = json_array();
+        for (uint32_t i = 0; i < exciter_counts[k]; i++)
+            append(S, array, save_exciter(S, &exciter_sections[k][i]));
+        set(S, root, exciter_keys[k], array);
+    }
     array = json_array();
     for (uint32_t i = 0; i < m->n_microphones; i++)
         append(S, array, save_microphone(S, &m->microphones[i]));
     set(S, root, "microphones", array);
+    if (m->n_collisions) {
+        array = json_array();
+        for (uint32_t i = 0; i < m->n_collisions; i++)
+            append(S, array, save_collision(S, &m->collisions[i]));
+        set(S, root, "collisions", array);
+    }
+    if (m->n_delays) {
+        array = json_array();
+        for (uint32_t i = 0; i < m->n_delays; i++)
+            append(S, array, save_delay(S, &m->delays[i]));
+        set(S, root, "delays", array);
+    }
+    if (sprung_model_instrument_save(m->instrument, root) != 0)
+        failed(S, SPRUNG_ERROR_NO_MEMORY);
     return root;
 }
 

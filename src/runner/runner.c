@@ -217,8 +217,9 @@ int sprung_runner_send_event(SprungRunner *runner, uint64_t at_frame, const Spru
 {
     if (!runner || !event)
         return 0;
-    if ((event->type != SPRUNG_EVENT_NOTE_ON && event->type != SPRUNG_EVENT_NOTE_OFF) ||
-        event->channel > 15 || event->note > 127 || event->velocity > 127)
+    if (event->type < SPRUNG_EVENT_NOTE_ON || event->type > SPRUNG_EVENT_POLY_PRESSURE ||
+        event->channel > 15 || event->note > 127 || event->velocity > 127 ||
+        event->value > (event->type == SPRUNG_EVENT_PITCH_BEND ? 16383u : 127u))
         return 0;
     RunnerQueuedEvent queued = {.at_frame = at_frame, .event = *event};
     queued.event.frame = 0;
@@ -231,6 +232,13 @@ static int send_parameter(SprungRunner *runner, uint32_t kind, double value, uin
         return 0;
     RunnerParameter parameter = {.kind = kind, .count = count, .value = value};
     return sprung_spsc_push(&runner->parameters, &parameter);
+}
+
+int sprung_runner_set_macro(SprungRunner *runner, uint32_t index, double value)
+{
+    if (index >= 8 || !(value >= 0.0 && value <= 1.0))
+        return 0;
+    return send_parameter(runner, RUNNER_PARAMETER_MACRO, value, index);
 }
 
 int sprung_runner_set_gain_db(SprungRunner *runner, double gain_db)

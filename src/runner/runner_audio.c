@@ -181,6 +181,10 @@ static SPRUNG_REALTIME void apply_parameters(SprungRunner *runner)
             a->inject_value = (float)p.value;
             a->inject_remaining = p.count;
             break;
+        case RUNNER_PARAMETER_MACRO:
+            if (p.count < 8)
+                a->macros[p.count] = (float)p.value;
+            break;
         default: break;
         }
     }
@@ -201,8 +205,9 @@ static SPRUNG_REALTIME int block_is_valid(const SprungRunner *runner, uint32_t n
     for (uint32_t e = 0; e < n_events; e++) {
         if (events[e].frame >= n_frames || (e && events[e].frame < events[e - 1].frame))
             return 0;
-        if ((events[e].type != SPRUNG_EVENT_NOTE_ON && events[e].type != SPRUNG_EVENT_NOTE_OFF) ||
-            events[e].channel > 15 || events[e].note > 127 || events[e].velocity > 127)
+        if (events[e].type < SPRUNG_EVENT_NOTE_ON || events[e].type > SPRUNG_EVENT_POLY_PRESSURE ||
+            events[e].channel > 15 || events[e].note > 127 || events[e].velocity > 127 ||
+            events[e].value > (events[e].type == SPRUNG_EVENT_PITCH_BEND ? 16383u : 127u))
             return 0;
     }
     return 1;
@@ -253,13 +258,22 @@ static SPRUNG_REALTIME uint32_t merge_events(SprungRunner *runner, uint32_t n_fr
 /* Renders the engine(s) into outputs[.] + first for `length` frames; during
  * a crossfade the incoming engine renders alongside and is mixed in. */
 static SPRUNG_REALTIME void render_segment(SprungRunner *runner, float *const *outputs,
+                                           const float *const *inputs, uint32_t n_inputs,
                                            uint32_t first, uint32_t length,
                                            const SprungEvent *events, uint32_t n_events)
 {
     RunnerAudio *a = &runner->audio;
     float *out[2] = {outputs[0] + first, outputs[1] + first};
+    /* The engine's audio inputs, from this segment's first frame. */
+    enum { MAX_INPUTS = 64 };
+    const float *in_segment[MAX_INPUTS];
+    if (!inputs || n_inputs > MAX_INPUTS)
+        n_inputs = inputs ? MAX_INPUTS : 0;
+    for (uint32_t ch = 0; ch < n_inputs; ch++)
+        in_segment[ch] = inputs[ch] ? inputs[ch] + first : NULL;
     SprungBlock block = {.n_frames = length, .events = events, .n_events = n_events,
-                         .outputs = out, .n_outputs = 2};
+                         .outputs = out, .n_outputs = 2,
+                         .inputs = n_inputs ? in_segment : NULL, .n_inputs = n_inputs};
     if (sprung_engine_process(a->engine, &block) != SPRUNG_OK)
         a->totals.invalid_blocks++; /* the engine wrote silence */
     if (!a->incoming)
@@ -387,8 +401,6 @@ SPRUNG_REALTIME SprungStatus sprung_runner_process(SprungRunner *runner, uint32_
                                                    float *const *outputs, uint32_t n_outputs,
                                                    const SprungEvent *events, uint32_t n_events)
 {
-    (void)inputs; /* for audio-input exciters; the engine takes none yet */
-    (void)n_inputs;
     if (!runner) {
         write_silence(outputs, n_outputs, n_frames);
         return SPRUNG_ERROR_INVALID_ARGUMENT;
@@ -419,6 +431,11 @@ SPRUNG_REALTIME SprungStatus sprung_runner_process(SprungRunner *runner, uint32_
             a->crossfade_position = 0;
             a->totals.swaps++;
         }
+    }
+    for (uint32_t k = 0; k < 8; ++k) {
+        sprung_engine_set_macro(a->engine, k, a->macros[k]);
+        if (a->incoming)
+            sprung_engine_set_macro(a->incoming, k, a->macros[k]);
     }
     const uint32_t n_merged = merge_events(runner, n_frames, events, n_events);
 
@@ -459,7 +476,8 @@ SPRUNG_REALTIME SprungStatus sprung_runner_process(SprungRunner *runner, uint32_
                 a->segment[n_segment++] = event;
             }
         }
-        render_segment(runner, outputs, position, end - position, a->segment, n_segment);
+        render_segment(runner, outputs, inputs, n_inputs, position, end - position, a->segment,
+                       n_segment);
         output_stage(runner, outputs, position, end);
         position = end;
         if (a->envelope_state == ENVELOPE_FADE_OUT &&

@@ -24,6 +24,7 @@ typedef enum RunnerParameterKind {
     RUNNER_PARAMETER_LIMITER,
     RUNNER_PARAMETER_DC_BLOCKER,
     RUNNER_PARAMETER_TEST_INJECT, /* tests: add `value` to `count` engine samples */
+    RUNNER_PARAMETER_MACRO,       /* macro `count` (0..7) to `value` */
 } RunnerParameterKind;
 
 typedef struct RunnerParameter {
@@ -95,6 +96,10 @@ typedef struct RunnerAudio {
 
     float inject_value;
     uint32_t inject_remaining;
+
+    /* Macro values, handed to the engine (and an incoming one) every block
+     * so a swapped-in engine hears them too. */
+    float macros[8];
 
     RunnerBlockRecord totals;
     float block_peak[2];

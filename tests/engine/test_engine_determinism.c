@@ -28,8 +28,8 @@ static void check_oversampling(const SprungModel *model, uint32_t oversampling)
         }
         float *oa[2] = {a_left + start, a_right + start};
         float *ob[2] = {b_left + start, b_right + start};
-        SprungBlock block_a = {512, local, count, oa, 2};
-        SprungBlock block_b = {512, local, count, ob, 2};
+        SprungBlock block_a = {.n_frames = 512, .events = local, .n_events = count, .outputs = oa, .n_outputs = 2};
+        SprungBlock block_b = {.n_frames = 512, .events = local, .n_events = count, .outputs = ob, .n_outputs = 2};
         CHECK(sprung_engine_process(a, &block_a) == SPRUNG_OK, "process a");
         CHECK(sprung_engine_process(b, &block_b) == SPRUNG_OK, "process b");
     }

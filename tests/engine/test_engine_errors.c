@@ -122,42 +122,42 @@ static void check_blocks(const SprungModel *model)
     SprungEvent bad_type = test_note_on(5, 64, 100);
     bad_type.type = 7;
 
-    expect_block(engine, (SprungBlock){FRAMES + 1, NULL, 0, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES + 1, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "block larger than max_block_frames");
-    expect_block(engine, (SprungBlock){FRAMES, unsorted, 2, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = unsorted, .n_events = 2, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "unsorted events");
-    expect_block(engine, (SprungBlock){FRAMES, &late, 1, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &late, .n_events = 1, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "event frame == n_frames");
-    expect_block(engine, (SprungBlock){FRAMES, &bad_note, 1, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_note, .n_events = 1, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "note 128");
-    expect_block(engine, (SprungBlock){FRAMES, &bad_velocity, 1, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_velocity, .n_events = 1, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "velocity 200");
-    expect_block(engine, (SprungBlock){FRAMES, &bad_channel, 1, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_channel, .n_events = 1, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "channel 16");
-    expect_block(engine, (SprungBlock){FRAMES, &bad_type, 1, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_type, .n_events = 1, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "unknown event type");
-    expect_block(engine, (SprungBlock){FRAMES, NULL, 3, outputs, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 3, .outputs = outputs, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "NULL events with n_events 3");
-    expect_block(engine, (SprungBlock){FRAMES, NULL, 0, outputs, 1},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 1},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "one output");
-    expect_block(engine, (SprungBlock){FRAMES, NULL, 0, with_null, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = with_null, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "NULL output buffer");
-    expect_block(engine, (SprungBlock){FRAMES, NULL, 0, NULL, 2},
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = NULL, .n_outputs = 2},
                  SPRUNG_ERROR_INVALID_ARGUMENT, "NULL outputs");
     CHECK(sprung_engine_process(engine, NULL) == SPRUNG_ERROR_INVALID_ARGUMENT, "NULL block");
-    CHECK(sprung_engine_process(NULL, &(SprungBlock){FRAMES, NULL, 0, outputs, 2}) ==
+    CHECK(sprung_engine_process(NULL, &(SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 2}) ==
               SPRUNG_ERROR_INVALID_ARGUMENT,
           "NULL engine");
     CHECK(left[0] == 0.0f && right[FRAMES - 1] == 0.0f, "NULL engine: no silence");
 
     /* Empty blocks are fine and change nothing. */
-    expect_block(engine, (SprungBlock){0, NULL, 0, outputs, 2}, SPRUNG_OK, "empty block");
+    expect_block(engine, (SprungBlock){.n_frames = 0, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 2}, SPRUNG_OK, "empty block");
 
     /* Nothing above moved the engine: it continues like the clean one. A
      * third output is silence. */
-    expect_block(engine, (SprungBlock){FRAMES, NULL, 0, outputs, 3}, SPRUNG_OK, "three outputs");
+    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 3}, SPRUNG_OK, "three outputs");
     float *clean_outputs[2] = {clean_left, clean_right};
-    CHECK(sprung_engine_process(clean, &(SprungBlock){FRAMES, NULL, 0, clean_outputs, 2}) ==
+    CHECK(sprung_engine_process(clean, &(SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = clean_outputs, .n_outputs = 2}) ==
               SPRUNG_OK,
           "clean process");
     CHECK(test_peak(clean_left, FRAMES) > 0.0, "clean engine silent");

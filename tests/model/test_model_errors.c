@@ -215,9 +215,9 @@ static const Case cases[] = {
     {"pan just out of range", WITH_MIC(", 'pan': -1.0000000000000002"),
      SPRUNG_ERROR_INVALID_MODEL, 0, "microphones[0].pan", {"got -1.0000000000000002"}},
     {"signal unknown", WITH_MIC(", 'signal': 'pos'"), SPRUNG_ERROR_INVALID_MODEL, 0,
-     "microphones[0].signal", {"expected \"position\" or \"velocity\"", "got \"pos\""}},
+     "microphones[0].signal", {"expected \"position\", \"velocity\" or \"force\"", "got \"pos\""}},
     {"signal not a string", WITH_MIC(", 'signal': 0"), SPRUNG_ERROR_INVALID_MODEL, 0,
-     "microphones[0].signal", {"expected \"position\" or \"velocity\"", "got an integer"}},
+     "microphones[0].signal", {"expected \"position\", \"velocity\" or \"force\"", "got an integer"}},
 
     /* Vectors. */
     {"vector too short", "{" V "'bodies': [{'id': 'b1', 'position': [0, 0], 'mass': 1}], " MIC "}",

@@ -37,7 +37,7 @@ static const char *const full =
     "  'version': 0.1, 'tags': ['a', 1, null, true]},"
     " 'bodies': ["
     "  {'id': 'b1', 'comment': 'the clapper', 'position': [0.1, -0.0, 1e-300], 'mass': 0.2,"
-    "   'drag': 0.003, 'velocity': [4.9406564584124654e-324, 1.7976931348623157e308, -3]},"
+    "   'drag': 0.003, 'velocity': [4.9406564584124654e-324, 3.4028234663852886e38, -3]},"
     "  {'id': 'b2', 'position': [1.0000000000000002, 2, 123456789012345678], 'mass': 7,"
     "   'drag': 0, 'velocity': [0, 0, 0], 'comment': null}],"
     " 'anchors': [{'id': 'a1', 'position': [0, 0, 1], 'comment': 42}],"

@@ -7,8 +7,12 @@
  *     a peak between -30 and 0 dBFS, an RMS above -60 dBFS (not silent), no
  *     DC offset (|mean| < -60 dBFS) and a last half second quieter than the
  *     loudest one (it rings down instead of blowing up);
- *  3. for every note claimed by a single-note mallet ("notes": [n, n]: the
- *     pitched presets), a lone note at velocity 100 has a spectral peak within
+ *     A preset with audio inputs gets, on input channels 0 and 1, a burst
+ *     of white noise (0.1 peak, 50 ms) every half second of the phrase and
+ *     silence in its last second.
+ *  3. for every note claimed by a single-note mallet or pluck ("notes":
+ *     [n, n]: the pitched presets; bows are left out, as a bowed string
+ *     sounds a little flat of its free pitch by physics), a lone note at velocity 100 has a spectral peak within
  *     PITCH_TOLERANCE_CENTS of the note's equal-tempered frequency (A4 = 440
  *     Hz), no more than 30 dB below the loudest peak of the note, and peaks
  *     between -30 and 0 dBFS. Presets whose mallets cover note ranges
@@ -56,6 +60,8 @@ static double to_db(double amplitude)
 
 /* Renders n_frames into left/right, applying `events` (frames relative to
  * the start of the render, sorted) at their exact frames. */
+static const float *phrase_input; /* n_frames of input for both channels, or NULL */
+
 static int render(SprungEngine *engine, const SprungEvent *events, size_t n_events, float *left,
                   float *right, size_t n_frames)
 {
@@ -70,15 +76,20 @@ static int render(SprungEngine *engine, const SprungEvent *events, size_t n_even
             count++;
         }
         float *outputs[2] = {left + start, right + start};
+        const float *inputs[2] = {phrase_input ? phrase_input + start : NULL,
+                                  phrase_input ? phrase_input + start : NULL};
         SprungBlock block = {.n_frames = n, .events = block_events, .n_events = count,
-                             .outputs = outputs, .n_outputs = 2};
+                             .outputs = outputs, .n_outputs = 2,
+                             .inputs = phrase_input ? inputs : NULL,
+                             .n_inputs = phrase_input ? 2 : 0};
         if (sprung_engine_process(engine, &block) != SPRUNG_OK)
             return 0;
     }
     return 1;
 }
 
-static void check_phrase(const char *preset_path, const char *midi_path, SprungEngine *engine)
+static void check_phrase(const char *preset_path, const char *midi_path, SprungEngine *engine,
+                         int has_inputs)
 {
     SprungError error;
     SprungMidiSequence *midi = NULL;
@@ -100,8 +111,22 @@ static void check_phrase(const char *preset_path, const char *midi_path, SprungE
                                   .type = m->type, .channel = m->channel, .note = m->note,
                                   .velocity = m->velocity};
     }
+    float *input = NULL;
+    if (has_inputs) {
+        input = calloc(n_frames, sizeof *input);
+        uint32_t seed = 12345;
+        for (size_t i = 0; input && i + SAMPLE_RATE < n_frames; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            if (i % (SAMPLE_RATE / 2) < SAMPLE_RATE / 20)
+                input[i] = 0.1f * (float)((seed >> 8) * (2.0 / 16777216.0) - 1.0);
+        }
+    }
+    phrase_input = input;
     sprung_engine_reset(engine);
-    if (!render(engine, events, midi->n_events, left, right, n_frames)) {
+    int rendered = render(engine, events, midi->n_events, left, right, n_frames);
+    phrase_input = NULL;
+    free(input);
+    if (!rendered) {
         CHECK(0, "%s: process() failed", preset_path);
         goto done;
     }
@@ -184,6 +209,9 @@ static void check_pitches(const char *preset_path, const SprungModel *model,
     for (uint32_t m = 0; m < model->n_mallets; m++)
         if (model->mallets[m].note_low == model->mallets[m].note_high)
             claimed[model->mallets[m].note_low] = 1;
+    for (uint32_t p = 0; p < model->n_plucks; p++)
+        if (model->plucks[p].note_low == model->plucks[p].note_high)
+            claimed[model->plucks[p].note_low] = 1;
 
     float *left = malloc(NOTE_FRAMES * sizeof *left);
     float *right = malloc(NOTE_FRAMES * sizeof *right);
@@ -259,7 +287,8 @@ static void check_pitches(const char *preset_path, const SprungModel *model,
                "peaks %.1f..%.1f dBFS at velocity 100\n",
                preset_path, checked, worst_cents, worst_note, quietest, loudest);
     else
-        printf("%s: unpitched (no single-note mallets): pitch check skipped\n", preset_path);
+        printf("%s: unpitched (no single-note mallets or plucks): pitch check skipped\n",
+               preset_path);
     fftwf_destroy_plan(plan);
 done:
     free(left);
@@ -305,7 +334,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    check_phrase(argv[1], argv[2], engine);
+    check_phrase(argv[1], argv[2], engine, model->n_audio_inputs > 0);
     check_pitches(argv[1], model, engine, sabotage);
 
     sprung_engine_free(engine);

@@ -6,8 +6,9 @@
  * tests/simd/CMakeLists.txt). --sabotage moves every note to the start of
  * its block, the bug this guards against, and the check must then fail.
  *
- * Usage: test_simd_blocks [--device N] [--sabotage] PRESET.json ...
- *   --device N   only simd:N (default: every instruction set) */
+ * Usage: test_simd_blocks [--device N] [--short] [--sabotage] PRESET.json ...
+ *   --device N   only simd:N (default: every instruction set)
+ *   --short      an eighth of a second instead of half */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +17,8 @@
 
 #include "sprung/sprung.h"
 
-enum { FRAMES = 24000, N_EVENTS = 24 };
+enum { MAX_FRAMES = 24000, N_EVENTS = 24 };
+static uint32_t g_frames = MAX_FRAMES; /* --short: a quarter */
 static const uint32_t block_sizes[] = {1, 7, 64, 512, 4096};
 #define N_SIZES (sizeof block_sizes / sizeof block_sizes[0])
 
@@ -37,14 +39,14 @@ static SprungEngine *make_engine(const SprungModel *model, const char *spec, Spr
     return status == SPRUNG_OK ? engine : NULL;
 }
 
-/* Renders FRAMES frames in blocks of `block`, events at absolute frames. */
+/* Renders g_frames frames in blocks of `block`, events at absolute frames. */
 static void render(SprungEngine *engine, const SprungEvent *events, uint32_t block, float *left,
                    float *right)
 {
     sprung_engine_reset(engine);
     uint32_t next = 0;
-    for (uint32_t first = 0; first < FRAMES; first += block) {
-        uint32_t n = FRAMES - first < block ? FRAMES - first : block;
+    for (uint32_t first = 0; first < g_frames; first += block) {
+        uint32_t n = g_frames - first < block ? g_frames - first : block;
         SprungEvent local[N_EVENTS];
         uint32_t count = 0;
         for (; next < N_EVENTS && events[next].frame < first + n; ++next) {
@@ -72,19 +74,19 @@ static int check_model(const SprungModel *model, const char *name, const char *s
         printf("FAIL %s on %s: %s\n", name, spec, error.message);
         return 1;
     }
-    float *out = malloc(sizeof(float) * 2 * FRAMES * N_SIZES);
+    float *out = malloc(sizeof(float) * 2 * g_frames * N_SIZES);
     if (!out)
         exit(2);
     int failures = 0;
     for (uint32_t k = 0; k < N_SIZES; ++k) {
-        float *left = out + 2 * FRAMES * k, *right = left + FRAMES;
+        float *left = out + 2 * g_frames * k, *right = left + g_frames;
         render(engine, events, block_sizes[k], left, right);
-        if (k && memcmp(out, left, sizeof(float) * 2 * FRAMES)) {
+        if (k && memcmp(out, left, sizeof(float) * 2 * g_frames)) {
             uint32_t at = 0;
-            while (at < 2 * FRAMES && !memcmp(out + at, left + at, sizeof(float)))
+            while (at < 2 * g_frames && !memcmp(out + at, left + at, sizeof(float)))
                 at++;
             printf("FAIL %s on %s: blocks of %u differ from blocks of %u (first at sample %u)\n",
-                   name, spec, block_sizes[k], block_sizes[0], at % FRAMES);
+                   name, spec, block_sizes[k], block_sizes[0], at % g_frames);
             failures++;
         }
     }
@@ -162,6 +164,10 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--sabotage")) {
             g_sabotage = true;
             fprintf(stderr, "sabotage: every note moved to the start of its block\n");
+            continue;
+        }
+        if (!strcmp(argv[i], "--short")) {
+            g_frames = MAX_FRAMES / 4;
             continue;
         }
         if (!strcmp(argv[i], "--device") && i + 1 < argc) {

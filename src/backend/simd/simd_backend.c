@@ -7,7 +7,9 @@
  * best first (simd:0 is the best); SPRUNG_SIMD_ISA=avx512|avx2|sse2|portable
  * narrows the list to that one. SPRUNG_SIMD_THREADS=N (1 = no pool) sets
  * the worker count; unset, a network of at least SIMD_PARALLEL_MIN_SPRINGS
- * springs gets min(cores, 4) workers and smaller ones run on the caller.
+ * springs on a machine of at least 4 cores gets min(cores / 2, 4) workers
+ * (half the cores: the audio system and other voices need the rest), and
+ * everything else runs on the caller alone.
  *
  * Threading: probe/create/destroy on the control thread (create allocates
  * everything and starts the pool); advance/reset on the audio thread, no
@@ -22,9 +24,13 @@
 #include "backend/simd/simd_pool.h"
 #include "model/model.h"
 
-/* Below this many springs a step is too short (a few µs) for two barriers
- * per step to pay on the machines measured (docs/benchmarks.md). */
+/* Below this many springs a step is too short (under ~80 µs) for two
+ * barriers per step to pay. On the 2-core shared machine measured
+ * (docs/benchmarks.md) two workers won only now and then even at 100,000
+ * springs and lost badly whenever the other core was busy, so the pool is
+ * off by default below 4 cores. */
 #define SIMD_PARALLEL_MIN_SPRINGS 16384u
+#define SIMD_PARALLEL_MIN_CORES 4
 #define SIMD_MAX_AUTO_THREADS 4u
 #define SIMD_MAX_THREADS 64u
 
@@ -95,9 +101,10 @@ static uint32_t threads_wanted(uint32_t n_springs)
     if (n_springs < SIMD_PARALLEL_MIN_SPRINGS)
         return 1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 2)
+    if (cores < SIMD_PARALLEL_MIN_CORES)
         return 1;
-    return (uint32_t)cores < SIMD_MAX_AUTO_THREADS ? (uint32_t)cores : SIMD_MAX_AUTO_THREADS;
+    uint32_t half = (uint32_t)(cores / 2);
+    return half < SIMD_MAX_AUTO_THREADS ? half : SIMD_MAX_AUTO_THREADS;
 }
 
 /* ---- the backend ---- */
@@ -523,15 +530,22 @@ static void simd_probe(SprungBackendInfo *info)
     uint32_t count = usable_kernels(kernels, info->reason, sizeof info->reason);
     info->available = count > 0;
     info->n_devices = count;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *forced = getenv("SPRUNG_SIMD_THREADS");
+    uint32_t big = threads_wanted(UINT32_MAX);
+    char threads[96];
+    if (forced && *forced && strcmp(forced, "auto"))
+        snprintf(threads, sizeof threads, "%u thread%s (SPRUNG_SIMD_THREADS)", big,
+                 big == 1 ? "" : "s");
+    else if (big > 1)
+        snprintf(threads, sizeof threads, "%u threads from %u springs, else 1", big,
+                 SIMD_PARALLEL_MIN_SPRINGS);
+    else
+        snprintf(threads, sizeof threads, "1 thread (pool from %d cores)",
+                 SIMD_PARALLEL_MIN_CORES);
     for (uint32_t d = 0; d < count && d < SPRUNG_BACKEND_MAX_DEVICES; ++d)
-        snprintf(info->devices[d], sizeof info->devices[d],
-                 "%s: %u spring%s per vector; threads: SPRUNG_SIMD_THREADS, else %u of %ld "
-                 "cores from %u springs",
+        snprintf(info->devices[d], sizeof info->devices[d], "%s: %u spring%s per vector, %s",
                  kernels[d]->name, kernels[d]->lanes, kernels[d]->lanes == 1 ? "" : "s",
-                 cores < (long)SIMD_MAX_AUTO_THREADS ? (unsigned)(cores < 1 ? 1 : cores)
-                                                     : SIMD_MAX_AUTO_THREADS,
-                 cores, SIMD_PARALLEL_MIN_SPRINGS);
+                 threads);
 }
 
 static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *state,

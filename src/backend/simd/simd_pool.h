@@ -49,6 +49,12 @@ SprungStatus sprung_simd_pool_new(uint32_t n_workers, SprungSimdPool **out);
 /* Stops and joins the threads. NULL is a no-op. */
 void sprung_simd_pool_free(SprungSimdPool *pool);
 uint32_t sprung_simd_pool_workers(const SprungSimdPool *pool);
+/* Gives the pool's threads a scheduling policy and priority, normally the
+ * audio thread's (SCHED_FIFO, its priority), so that the audio thread never
+ * waits on a worker that other threads can preempt. Control thread; the
+ * caller needs the right to set it (RLIMIT_RTPRIO or CAP_SYS_NICE).
+ * SPRUNG_ERROR_UNSUPPORTED when refused. */
+SprungStatus sprung_simd_pool_set_priority(SprungSimdPool *pool, int policy, int priority);
 /* Tests only: a pool with a deliberate protocol bug. */
 SprungStatus sprung_simd_pool_new_sabotaged(uint32_t n_workers, SprungSimdPoolSabotage sabotage,
                                             SprungSimdPool **out);
