@@ -13,9 +13,9 @@
  * start-up time and picks the same backend on every run. simd spreads one
  * network over a worker pool only from 16,384 springs on machines of 4 or
  * more cores (SPRUNG_SIMD_THREADS overrides; src/backend/simd/simd_backend.c).
- * GPU backends are never
- * chosen by "auto": for the model sizes musicians play, a launch per block
- * costs more than the CPU needs (to be revisited with GPU measurements). */
+ * GPU backends are never chosen by "auto": for the model sizes musicians
+ * play, a launch per block costs more than the CPU needs (to be revisited
+ * with GPU measurements). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -31,6 +31,7 @@
  * 2-core machine slept at most barriers and ran 20-30x slower. */
 #define POOL_SPIN_BLOCK (1 << 18)
 #define POOL_SPIN_IDLE (1 << 14)
+#define POOL_SPIN_PURE (1 << 12)
 #define POOL_SLEEP_TIMEOUT_NS 20000000L /* a lost wake-up costs at most 20 ms */
 
 typedef struct PoolWorker {
@@ -106,6 +107,12 @@ static uint32_t wait_while_equal(_Atomic uint32_t *word, uint32_t value,
         if (now != value)
             return now;
         cpu_relax();
+        /* The partner may be waiting for this very core (more threads than
+         * free cores): after a short pure spin, offer the core now and then
+         * (sched_yield never blocks; under SCHED_FIFO it only lets threads of
+         * the same priority run). */
+        if (spin >= POOL_SPIN_PURE && spin % 64 == 0)
+            sched_yield();
     }
     atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
     while ((now = atomic_load_explicit(word, order == memory_order_relaxed
