@@ -31,7 +31,7 @@
  * 2-core machine slept at most barriers and ran 20-30x slower. */
 #define POOL_SPIN_BLOCK (1 << 18)
 #define POOL_SPIN_IDLE (1 << 14)
-#define POOL_SPIN_PURE (1 << 12)
+#define POOL_SPIN_PURE (1 << 16)
 #define POOL_SLEEP_TIMEOUT_NS 20000000L /* a lost wake-up costs at most 20 ms */
 
 typedef struct PoolWorker {

@@ -1,0 +1,74 @@
+/* Instanced mode ("voices" in a preset): N voices, each its own copy of the
+ * network's moving state (SprungState) stepped by its own backend with its
+ * own kernel view of the constants (its time step, and per-voice copies of
+ * the arrays modulation writes); springs and other constants are shared.
+ * The engine hands a whole block to sprung_engine_voices_process when the
+ * model has "voices". Private to libsprung.
+ *
+ * Threading: new/free on the control thread (every voice, state, backend
+ * and buffer is allocated there); process, reset and set_macro are
+ * SPRUNG_REALTIME.
+ *
+ * Per output frame f (so the output is the same for any block size):
+ *   1. the host's events at f: a note-on goes to the voice the allocator
+ *      chooses (voice_allocator.h: free, else released longest ago, else
+ *      the oldest held; a stolen voice fades out first); a note-off
+ *      releases its voice; pitch bend, pressure, CC74 and other controllers
+ *      go to the MPE state (mpe.h) and the modulation runtime, poly
+ *      pressure to the note's voice;
+ *   2. modulation (if any): sources, Note Triggers (played as notes at f),
+ *      every route's value written into each voice's arrays (a per-note
+ *      source, such as an envelope or a note's pressure, gives each voice
+ *      its own value);
+ *   3. pitch: voice v playing note n with smoothed bend b steps with
+ *      dt_v = dt·2^((n + b − root)/12), never above the rate of the highest
+ *      playable note (the one the stability check passed);
+ *   4. every sounding voice renders the frame's `oversampling` engine steps;
+ *      the voices are summed at the engine rate (a fading voice times its
+ *      raised-cosine gain), then decimated;
+ *   5. fades move on; a voice whose fade ended restarts from rest with its
+ *      new note at the next frame; a released voice silent for 200 ms is
+ *      freed.
+ *
+ * Dilation: a voice is the network at its root, played faster or slower.
+ * A mallet delivers the same impulse (in the voice's time) at every note;
+ * an oscillator's phase advances by its root-note increment × the voice's
+ * time scale (so it follows bends); a plectrum's travel per step scales
+ * with dt_v. Exciter envelopes, mallet pulse lengths and delay lines count
+ * engine steps, so they keep their real-time durations. Every exciter and
+ * mallet answers every playable note (its note range and channel are for
+ * singleton mode). */
+#ifndef SPRUNG_ENGINE_ENGINE_VOICES_H
+#define SPRUNG_ENGINE_ENGINE_VOICES_H
+
+#include <stdint.h>
+
+#include "engine/compiled.h"
+#include "sprung/engine.h"
+#include "sprung/events.h"
+#include "sprung/status.h"
+
+typedef struct SprungEngineVoices SprungEngineVoices;
+
+/* For a model with "voices" compiled into `compiled` (which outlives the
+ * voices). Creates config->backend once per voice; fails with
+ * SPRUNG_ERROR_UNSUPPORTED when that backend cannot play voices. */
+SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *compiled,
+                                      const SprungEngineConfig *config,
+                                      SprungEngineVoices **out, SprungError *error);
+void sprung_engine_voices_free(SprungEngineVoices *voices);
+
+/* A validated block (the engine checked it). */
+SPRUNG_REALTIME void sprung_engine_voices_process(SprungEngineVoices *voices,
+                                                  const SprungBlock *block);
+SPRUNG_REALTIME void sprung_engine_voices_reset(SprungEngineVoices *voices);
+SPRUNG_REALTIME void sprung_engine_voices_set_macro(SprungEngineVoices *voices, uint32_t index,
+                                                    double value);
+
+/* Tests and tools (control thread, never while process runs): the voice
+ * count, a voice's state, and its current time scale dt_v/dt. */
+uint32_t sprung_engine_voices_count(const SprungEngineVoices *voices);
+const SprungState *sprung_engine_voices_state(const SprungEngineVoices *voices, uint32_t voice);
+double sprung_engine_voices_time_scale(const SprungEngineVoices *voices, uint32_t voice);
+
+#endif
