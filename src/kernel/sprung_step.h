@@ -206,32 +206,32 @@ SPRUNG_KERNEL_INLINE void sprung_spring_force(unsigned int s, const SprungStepMo
     st->spring_force_z[s] = coefficient * d_z;
 }
 
-/* Phase 2: node i gathers its spring forces (CSR order), drag -γ·v_n and its
- * mallets' pulses (mallet CSR order, then slot order), then
- * v_{n+1} = v_n + dt·(F·m⁻¹) and u_{n+1} = u_n + dt·v_{n+1}.
- * Anchors (inverse mass 0) never move: their state stays exactly as it is. */
-SPRUNG_KERNEL_INLINE void sprung_node_integrate(unsigned int i, const SprungStepModel *m,
-                                                const SprungStepState *st)
-{
-    float inv_mass = m->inv_mass[i];
-    if (inv_mass == 0.0f)
-        return;
+/* A force on one node, accumulated in a fixed order. */
+typedef struct SprungForce3 {
+    float x, y, z;
+} SprungForce3;
 
-    float force_x = 0.0f, force_y = 0.0f, force_z = 0.0f;
+/* The base model's force on node i at the pre-step state: its spring forces
+ * (CSR order), drag -γ·v_n, then its mallets' pulses (mallet CSR order, then
+ * slot order), advancing each running pulse by one step. Shared by both
+ * phase-2 functions so the base order of operations exists once. */
+SPRUNG_KERNEL_INLINE SprungForce3 sprung_node_base_force(unsigned int i, const SprungStepModel *m,
+                                                         const SprungStepState *st)
+{
+    SprungForce3 force = {0.0f, 0.0f, 0.0f};
     unsigned int end = m->incidence_offset[i + 1];
     for (unsigned int e = m->incidence_offset[i]; e < end; ++e) {
         unsigned int s = m->incidence_spring[e];
         float sign = m->incidence_sign[e];
-        force_x += sign * st->spring_force_x[s];
-        force_y += sign * st->spring_force_y[s];
-        force_z += sign * st->spring_force_z[s];
+        force.x += sign * st->spring_force_x[s];
+        force.y += sign * st->spring_force_y[s];
+        force.z += sign * st->spring_force_z[s];
     }
 
-    float vx = st->vx[i], vy = st->vy[i], vz = st->vz[i];
     float drag = m->drag[i];
-    force_x -= drag * vx;
-    force_y -= drag * vy;
-    force_z -= drag * vz;
+    force.x -= drag * st->vx[i];
+    force.y -= drag * st->vy[i];
+    force.z -= drag * st->vz[i];
 
     unsigned int mallet_end = m->node_mallet_offset[i + 1];
     for (unsigned int e = m->node_mallet_offset[i]; e < mallet_end; ++e) {
@@ -244,23 +244,43 @@ SPRUNG_KERNEL_INLINE void sprung_node_integrate(unsigned int i, const SprungStep
                 continue;
             float strength = st->pulse_amplitude[index] *
                              m->mallet_shape[m->mallet_shape_offset[mallet] + step];
-            force_x += strength * m->mallet_dir_x[mallet];
-            force_y += strength * m->mallet_dir_y[mallet];
-            force_z += strength * m->mallet_dir_z[mallet];
+            force.x += strength * m->mallet_dir_x[mallet];
+            force.y += strength * m->mallet_dir_y[mallet];
+            force.z += strength * m->mallet_dir_z[mallet];
             st->pulse_step[index] = step + 1u < steps ? step + 1u : SPRUNG_PULSE_IDLE;
         }
     }
+    return force;
+}
 
+/* Semi-implicit Euler for node i under `force`:
+ * v_{n+1} = v_n + dt·(F·m⁻¹), then u_{n+1} = u_n + dt·v_{n+1}. */
+SPRUNG_KERNEL_INLINE void sprung_node_advance(unsigned int i, const SprungStepModel *m,
+                                              const SprungStepState *st, SprungForce3 force,
+                                              float inv_mass)
+{
     float dt = m->dt;
-    vx = vx + dt * (force_x * inv_mass);
-    vy = vy + dt * (force_y * inv_mass);
-    vz = vz + dt * (force_z * inv_mass);
+    float vx = st->vx[i] + dt * (force.x * inv_mass);
+    float vy = st->vy[i] + dt * (force.y * inv_mass);
+    float vz = st->vz[i] + dt * (force.z * inv_mass);
     st->vx[i] = vx;
     st->vy[i] = vy;
     st->vz[i] = vz;
     st->ux[i] = st->ux[i] + dt * vx;
     st->uy[i] = st->uy[i] + dt * vy;
     st->uz[i] = st->uz[i] + dt * vz;
+}
+
+/* Phase 2: node i gathers its base force (sprung_node_base_force) and
+ * integrates. Anchors (inverse mass 0) never move: their state stays exactly
+ * as it is. */
+SPRUNG_KERNEL_INLINE void sprung_node_integrate(unsigned int i, const SprungStepModel *m,
+                                                const SprungStepState *st)
+{
+    float inv_mass = m->inv_mass[i];
+    if (inv_mass == 0.0f)
+        return;
+    sprung_node_advance(i, m, st, sprung_node_base_force(i, m, st), inv_mass);
 }
 
 /* After the step: the stereo mix of all microphones, in microphone order.
@@ -672,11 +692,10 @@ SPRUNG_KERNEL_INLINE void sprung_collision_force(unsigned int c, const SprungSte
     fs->collision_force_z[c] = force_z;
 }
 
-/* Phase 2 of a feature model: as sprung_node_integrate (same operations in
- * the same order: springs, drag, mallet pulses), then the node's constant
- * force, its exciters (CSR order) and its collisions (CSR order); the total
- * F is kept in net_force for force microphones. Keep the first part in step
- * with sprung_node_integrate. */
+/* Phase 2 of a feature model: the base force (sprung_node_base_force),
+ * then the node's constant force, its exciters (CSR order) and its
+ * collisions (CSR order); the total F is kept in net_force for force
+ * microphones. */
 SPRUNG_KERNEL_INLINE void sprung_node_integrate_features(unsigned int i, const SprungStepModel *m,
                                                          const SprungStepState *st,
                                                          const SprungFeatureModel *fm,
@@ -686,72 +705,29 @@ SPRUNG_KERNEL_INLINE void sprung_node_integrate_features(unsigned int i, const S
     if (inv_mass == 0.0f)
         return;
 
-    float force_x = 0.0f, force_y = 0.0f, force_z = 0.0f;
-    unsigned int end = m->incidence_offset[i + 1];
-    for (unsigned int e = m->incidence_offset[i]; e < end; ++e) {
-        unsigned int s = m->incidence_spring[e];
-        float sign = m->incidence_sign[e];
-        force_x += sign * st->spring_force_x[s];
-        force_y += sign * st->spring_force_y[s];
-        force_z += sign * st->spring_force_z[s];
-    }
-
-    float vx = st->vx[i], vy = st->vy[i], vz = st->vz[i];
-    float drag = m->drag[i];
-    force_x -= drag * vx;
-    force_y -= drag * vy;
-    force_z -= drag * vz;
-
-    unsigned int mallet_end = m->node_mallet_offset[i + 1];
-    for (unsigned int e = m->node_mallet_offset[i]; e < mallet_end; ++e) {
-        unsigned int mallet = m->node_mallet[e];
-        unsigned int steps = m->mallet_steps[mallet];
-        for (unsigned int slot = 0; slot < SPRUNG_PULSE_SLOTS; ++slot) {
-            unsigned int index = mallet * SPRUNG_PULSE_SLOTS + slot;
-            unsigned int step = st->pulse_step[index];
-            if (step >= steps)
-                continue;
-            float strength = st->pulse_amplitude[index] *
-                             m->mallet_shape[m->mallet_shape_offset[mallet] + step];
-            force_x += strength * m->mallet_dir_x[mallet];
-            force_y += strength * m->mallet_dir_y[mallet];
-            force_z += strength * m->mallet_dir_z[mallet];
-            st->pulse_step[index] = step + 1u < steps ? step + 1u : SPRUNG_PULSE_IDLE;
-        }
-    }
-
-    force_x += fm->node_force_x[i];
-    force_y += fm->node_force_y[i];
-    force_z += fm->node_force_z[i];
+    SprungForce3 force = sprung_node_base_force(i, m, st);
+    force.x += fm->node_force_x[i];
+    force.y += fm->node_force_y[i];
+    force.z += fm->node_force_z[i];
     unsigned int exciter_end = fm->node_exciter_offset[i + 1];
     for (unsigned int e = fm->node_exciter_offset[i]; e < exciter_end; ++e) {
         unsigned int x = fm->node_exciter[e];
-        force_x += fs->exciter_force_x[x];
-        force_y += fs->exciter_force_y[x];
-        force_z += fs->exciter_force_z[x];
+        force.x += fs->exciter_force_x[x];
+        force.y += fs->exciter_force_y[x];
+        force.z += fs->exciter_force_z[x];
     }
     unsigned int collision_end = fm->node_collision_offset[i + 1];
     for (unsigned int e = fm->node_collision_offset[i]; e < collision_end; ++e) {
         unsigned int c = fm->node_collision[e];
         float sign = fm->node_collision_sign[e];
-        force_x += sign * fs->collision_force_x[c];
-        force_y += sign * fs->collision_force_y[c];
-        force_z += sign * fs->collision_force_z[c];
+        force.x += sign * fs->collision_force_x[c];
+        force.y += sign * fs->collision_force_y[c];
+        force.z += sign * fs->collision_force_z[c];
     }
-    fs->net_force_x[i] = force_x;
-    fs->net_force_y[i] = force_y;
-    fs->net_force_z[i] = force_z;
-
-    float dt = m->dt;
-    vx = vx + dt * (force_x * inv_mass);
-    vy = vy + dt * (force_y * inv_mass);
-    vz = vz + dt * (force_z * inv_mass);
-    st->vx[i] = vx;
-    st->vy[i] = vy;
-    st->vz[i] = vz;
-    st->ux[i] = st->ux[i] + dt * vx;
-    st->uy[i] = st->uy[i] + dt * vy;
-    st->uz[i] = st->uz[i] + dt * vz;
+    fs->net_force_x[i] = force.x;
+    fs->net_force_y[i] = force.y;
+    fs->net_force_z[i] = force.z;
+    sprung_node_advance(i, m, st, force, inv_mass);
 }
 
 /* After the step: every microphone's signal (position, velocity, or the net
