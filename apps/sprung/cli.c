@@ -120,3 +120,32 @@ double cli_now_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+int cli_parse_rate_options(const char *command, int argc, char **argv, void (*print_help)(void),
+                           double *sample_rate, uint32_t *oversample)
+{
+    enum { OPT_SAMPLE_RATE = 256, OPT_OVERSAMPLE };
+    static const struct option options[] = {
+        {"sample-rate", required_argument, NULL, OPT_SAMPLE_RATE},
+        {"oversample", required_argument, NULL, OPT_OVERSAMPLE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_getopt_reset();
+    int c, r;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h': print_help(); return CLI_EXIT_OK;
+        case OPT_SAMPLE_RATE:
+            if ((r = cli_parse_sample_rate(command, optarg, sample_rate)))
+                return r;
+            break;
+        case OPT_OVERSAMPLE:
+            if ((r = cli_parse_oversample(command, optarg, oversample)))
+                return r;
+            break;
+        default: return cli_getopt_error(command, c, argv, options);
+        }
+    }
+    return -1;
+}

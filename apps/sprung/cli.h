@@ -36,6 +36,13 @@ int cli_parse_double(const char *command, const char *option, const char *text, 
 int cli_parse_uint(const char *command, const char *option, const char *text, uint32_t min,
                    uint32_t max, uint32_t *out);
 
+/* Parses the options `validate` and `info` share: --sample-rate HZ,
+ * --oversample N and --help. Returns -1 to go on (optind then indexes the
+ * first preset), or the exit code to return after printing the help or an
+ * error. */
+int cli_parse_rate_options(const char *command, int argc, char **argv, void (*print_help)(void),
+                           double *sample_rate, uint32_t *oversample);
+
 /* --sample-rate: a whole number of Hz, 8000..384000. */
 int cli_parse_sample_rate(const char *command, const char *text, double *out);
 

@@ -26,35 +26,13 @@ static void print_help(void)
            "Exit status: 0 all presets are valid, 1 any is not, 2 bad command line.\n");
 }
 
-enum { OPT_SAMPLE_RATE = 256, OPT_OVERSAMPLE };
-
-static const struct option validate_options[] = {
-    {"sample-rate", required_argument, NULL, OPT_SAMPLE_RATE},
-    {"oversample", required_argument, NULL, OPT_OVERSAMPLE},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 int sprung_cmd_validate(int argc, char **argv)
 {
     double sample_rate = 48000.0;
     uint32_t oversample = 1;
-    cli_getopt_reset();
-    int c, r;
-    while ((c = getopt_long(argc, argv, ":h", validate_options, NULL)) != -1) {
-        switch (c) {
-        case 'h': print_help(); return CLI_EXIT_OK;
-        case OPT_SAMPLE_RATE:
-            if ((r = cli_parse_sample_rate(COMMAND, optarg, &sample_rate)))
-                return r;
-            break;
-        case OPT_OVERSAMPLE:
-            if ((r = cli_parse_oversample(COMMAND, optarg, &oversample)))
-                return r;
-            break;
-        default: return cli_getopt_error(COMMAND, c, argv, validate_options);
-        }
-    }
+    int r = cli_parse_rate_options(COMMAND, argc, argv, print_help, &sample_rate, &oversample);
+    if (r >= 0)
+        return r;
     if (optind >= argc)
         return cli_usage_error(COMMAND, "no preset given");
 
