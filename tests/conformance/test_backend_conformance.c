@@ -568,8 +568,10 @@ int main(int argc, char **argv)
     long only_device = -1;
     bool renders = true;
     for (int i = 1; i < argc; ++i) {
-        if (!strcmp(argv[i], "--sabotage"))
+        if (!strcmp(argv[i], "--sabotage")) {
             g_sabotage = true;
+            printf("sabotage: one value of every tested backend's state is perturbed by 1e-3\n");
+        }
         else if (!strcmp(argv[i], "--no-render"))
             renders = false;
         else if (!strcmp(argv[i], "--device") && i + 1 < argc)
