@@ -86,6 +86,17 @@ typedef struct SprungBackend {
      * declares any feature; NULL otherwise (the engine never calls it then). */
     void (*advance_features)(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
                              uint32_t n_starts, const SprungFeatureIo *io);
+
+    /* Optional (instanced mode, SPRUNG_FEATURE_VOICES): from now on step
+     * with these kernel views of the constants instead of the compiled
+     * model's own: a voice's time step dt·2^((note + bend − root)/12) and
+     * its per-voice copies of the arrays modulation writes
+     * (src/engine/engine_voices.c). The structs are copied; the arrays
+     * they point at outlive the backend. Audio thread, between advance
+     * calls, no allocation. NULL: the backend cannot play voices (its
+     * factory must not declare SPRUNG_FEATURE_VOICES). */
+    void (*set_views)(void *ctx, const SprungStepModel *model,
+                      const SprungFeatureModel *feature_model);
 } SprungBackend;
 
 /* Exciter events one advance_features() call may carry. */

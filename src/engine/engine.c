@@ -2,7 +2,9 @@
  * and block processing with sample-exact events (audio thread). The physics
  * runs in a backend (src/backend/); the engine turns events into mallet
  * pulses at their exact engine step, splits each block into runs between
- * events, and decimates the engine-rate mix to the output rate. */
+ * events, and decimates the engine-rate mix to the output rate. Modulated
+ * models render frame by frame (engine_modulation.h); instanced models
+ * ("voices") are handed whole to engine_voices.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "engine/compiled.h"
 #include "engine/decimator.h"
 #include "engine/engine_modulation.h"
+#include "engine/engine_voices.h"
 #include "engine/engine_internal.h"
 #include "model/analysis.h"
 #include "model/model.h"
@@ -56,6 +59,9 @@ struct SprungEngine {
     /* Modulated models (engine_modulation.h): rendered one frame at a time. */
     SprungEngineModulation *modulation;
     SprungEvent *frame_events; /* ENGINE_FRAME_EVENTS + the modulation's extra */
+
+    /* Instanced models ("voices", engine_voices.h): they render the block. */
+    SprungEngineVoices *voices;
 };
 
 #define NO_NOTE 0xFFu
@@ -150,11 +156,6 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
                                           error);
     if (status != SPRUNG_OK)
         return status;
-    if (model->instrument && model->instrument->voices)
-        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, model->source, 0, 0, "voices",
-                                "instanced mode (\"voices\") is parsed but not yet rendered by "
-                                "this engine; remove \"voices\" to play the preset in singleton "
-                                "mode");
 
     SprungEngine *engine = calloc(1, sizeof *engine);
     if (!engine)
@@ -201,6 +202,16 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
         if (status != SPRUNG_OK)
             goto fail;
     }
+    if (model->instrument && model->instrument->voices) {
+        /* The voices own their modulation (one instance per voice of each
+         * per-note source). */
+        status = sprung_engine_voices_new(model, engine->compiled, &engine->config,
+                                          &engine->voices, error);
+        if (status != SPRUNG_OK)
+            goto fail;
+        *out = engine;
+        return SPRUNG_OK;
+    }
     status = sprung_engine_modulation_new(model, engine->compiled, config->sample_rate,
                                           config->oversampling, &engine->modulation, error);
     if (status != SPRUNG_OK)
@@ -228,6 +239,7 @@ void sprung_engine_free(SprungEngine *engine)
 {
     if (!engine)
         return;
+    sprung_engine_voices_free(engine->voices);
     sprung_engine_modulation_free(engine->modulation);
     free(engine->frame_events);
     for (uint32_t k = 0; k < engine->n_extra_decimators; ++k)
@@ -567,6 +579,12 @@ SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine, const S
     }
 
     FloatMode saved = float_mode_enter();
+    if (engine->voices) {
+        sprung_engine_voices_process(engine->voices, block);
+        engine->steps += (uint64_t)block->n_frames * engine->config.oversampling;
+        float_mode_exit(saved);
+        return SPRUNG_OK;
+    }
     if (engine->modulation) {
         process_modulated(engine, block);
         float_mode_exit(saved);
@@ -639,6 +657,8 @@ SPRUNG_REALTIME void sprung_engine_reset(SprungEngine *engine)
                engine->compiled->n_exciters ? engine->compiled->n_exciters : 1);
     if (engine->modulation)
         sprung_engine_modulation_reset(engine->modulation, engine->compiled, &engine->state);
+    if (engine->voices)
+        sprung_engine_voices_reset(engine->voices);
     engine->steps = 0;
 }
 
@@ -646,6 +666,8 @@ SPRUNG_REALTIME void sprung_engine_set_macro(SprungEngine *engine, uint32_t inde
 {
     if (engine && engine->modulation)
         sprung_engine_modulation_set_macro(engine->modulation, index, value);
+    if (engine && engine->voices)
+        sprung_engine_voices_set_macro(engine->voices, index, value);
 }
 
 /* ---- Private window (engine_internal.h) ---- */
@@ -653,6 +675,11 @@ SPRUNG_REALTIME void sprung_engine_set_macro(SprungEngine *engine, uint32_t inde
 const SprungCompiled *sprung_engine_compiled(const SprungEngine *engine)
 {
     return engine->compiled;
+}
+
+const SprungEngineVoices *sprung_engine_voices_of(const SprungEngine *engine)
+{
+    return engine ? engine->voices : NULL;
 }
 
 const SprungState *sprung_engine_state(const SprungEngine *engine)

@@ -70,5 +70,10 @@ SPRUNG_REALTIME void sprung_engine_voices_set_macro(SprungEngineVoices *voices, 
 uint32_t sprung_engine_voices_count(const SprungEngineVoices *voices);
 const SprungState *sprung_engine_voices_state(const SprungEngineVoices *voices, uint32_t voice);
 double sprung_engine_voices_time_scale(const SprungEngineVoices *voices, uint32_t voice);
+/* The voice's allocator status (SprungVoiceStatus, voice_allocator.h) and
+ * the note it plays (or, fading, played). */
+int sprung_engine_voices_slot(const SprungEngineVoices *voices, uint32_t voice, uint8_t *note);
+/* An engine's voices; NULL for a singleton model (defined in engine.c). */
+const SprungEngineVoices *sprung_engine_voices_of(const SprungEngine *engine);
 
 #endif

@@ -39,6 +39,7 @@
 #include "model/analysis.h"
 #include "model/analysis_modes.h"
 #include "model/model.h"
+#include "model/model_modulation.h"
 
 /* Power iteration stops when the Rayleigh quotient changes by less than
  * this (relative) from one iteration to the next... */
@@ -522,6 +523,55 @@ static const char *id_or_blank(const char *id)
     return id ? id : "";
 }
 
+/* An instanced preset unstable at its highest playable note: names the
+ * highest stable note (stability only improves as a voice's dt shrinks, so
+ * a bisection over notes finds it) and the oversampling that would make
+ * the whole range stable. Frees `lin`. */
+static SprungStatus voices_unstable(const SprungModel *model, Linearised *lin,
+                                    double sample_rate, uint32_t oversampling,
+                                    SprungError *error)
+{
+    const SprungModelInstrument *spec = model->instrument;
+    double rate = sample_rate * oversampling;
+    int high = spec->note_high, root = spec->root;
+    /* Largest stable note in [0, high), or -1. */
+    int lo = -1, hi = high; /* lo stable (or -1), hi unstable */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (judge(lin, rate / exp2((mid - root) / 12.0), false).stable)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t cure = 0;
+    static const uint32_t factors[] = {2, 4};
+    for (size_t f = 0; f < sizeof factors / sizeof factors[0] && !cure; f++)
+        if (factors[f] > oversampling &&
+            judge(lin, sample_rate * factors[f] / exp2((high - root) / 12.0), false).stable)
+            cure = factors[f];
+    Verdict here = judge(lin, rate / exp2((high - root) / 12.0), true);
+    double with = sqrt(fmax(here.lambda_damped, 0.0)) / (rate / exp2((high - root) / 12.0));
+    linearised_free(lin);
+    char fix[160];
+    if (cure)
+        snprintf(fix, sizeof fix, "; or use oversampling %u", cure);
+    else
+        fix[0] = '\0';
+    if (lo < 0)
+        return sprung_error_set(error, SPRUNG_ERROR_UNSTABLE, model->source, 0, 0, "voices.notes",
+                                "instanced mode: no note is stable (the voice of note 0 steps at "
+                                "dt·2^((0 − %d)/12) and is still unstable); lower the stiffest "
+                                "springs or raise the masses%s",
+                                root, fix);
+    return sprung_error_set(error, SPRUNG_ERROR_UNSTABLE, model->source, 0, 0, "voices.notes",
+                            "instanced mode: the voice of note %d (the highest playable) steps "
+                            "at dt·2^((%d − %d)/12) and is unstable there (sqrt(λ)·dt_voice = "
+                            "%.3f, < 2 required); the highest stable note is %d: play at most "
+                            "\"notes\": [%d, %d]%s",
+                            high, high, root, with, lo, spec->note_low < lo ? spec->note_low : lo,
+                            lo, fix);
+}
+
 SprungStatus sprung_model_check_stability(const SprungModel *model, double sample_rate,
                                           uint32_t oversampling, SprungError *error)
 {
@@ -535,11 +585,19 @@ SprungStatus sprung_model_check_stability(const SprungModel *model, double sampl
         return sprung_error_set(error, status, source, 0, 0, NULL,
                                 "stability check: %s", sprung_strerror(status));
     double rate = sample_rate * oversampling;
-    Verdict here = judge(&lin, rate, false);
+    /* Instanced mode: a voice steps with dt·2^((note + bend − root)/12),
+     * bends clamped to the highest playable note, so that note's voice is
+     * the one to check; it steps as the network would at rate / scale. */
+    const SprungModelInstrument *spec = model->instrument;
+    bool voices = spec && spec->voices;
+    double scale = voices ? exp2((spec->note_high - spec->root) / 12.0) : 1.0;
+    Verdict here = judge(&lin, rate / scale, false);
     if (here.stable) {
         linearised_free(&lin);
         return SPRUNG_OK;
     }
+    if (voices)
+        return voices_unstable(model, &lin, sample_rate, oversampling, error);
     /* Unstable: find the cure. Stability only improves as dt shrinks, so
      * only larger factors can help. */
     static const uint32_t factors[] = {1, 2, 4};

@@ -10,7 +10,11 @@
 set -u
 SPRUNG=$1 CHECK=$2 PRESET=$3 WORK=$4
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-export JACK_DEFAULT_SERVER=sprung-test-$$
+# A fixed server name (the test runs alone: RUN_SERIAL). jackd2 has 8
+# server slots in its shared registry and reclaims a dead server's slot only
+# for a server of the same name, so a name per run would leak a slot each
+# time a run is killed, until no server can start on this machine.
+export JACK_DEFAULT_SERVER=sprung-jack-test   # not the client name: the two clash
 export JACK_NO_AUDIO_RESERVATION=1
 CLIENT=sprung-test
 LOOP=24000                        # 0.5 s at 48 kHz

@@ -15,7 +15,11 @@ for tool in jalv jackd jack_wait jack_midiseq jack_rec jack_lsp jack_connect; do
     command -v $tool >/dev/null || { echo "SKIP: $tool is not installed (jalv, jackd2)"; exit 77; }
 done
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-export JACK_DEFAULT_SERVER=sprung-lv2-test-$$
+# A fixed server name (the test runs alone: RUN_SERIAL). jackd2 has 8
+# server slots in its shared registry and reclaims a dead server's slot only
+# for a server of the same name, so a name per run would leak a slot each
+# time a run is killed, until no server can start on this machine.
+export JACK_DEFAULT_SERVER=sprung-lv2-test
 export JACK_NO_AUDIO_RESERVATION=1
 CLIENT=sprung-lv2
 LOOP=24000                        # 0.5 s at 48 kHz

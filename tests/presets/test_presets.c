@@ -16,7 +16,9 @@
  *     PITCH_TOLERANCE_CENTS of the note's equal-tempered frequency (A4 = 440
  *     Hz), no more than 30 dB below the loudest peak of the note, and peaks
  *     between -30 and 0 dBFS. Presets whose mallets cover note ranges
- *     (drums, gong) are unpitched and skip this step.
+ *     (drums, gong) are unpitched and skip this step. An instanced preset
+ *     ("voices") is checked at its root and the root's octaves in range
+ *     from note 48 up.
  *
  * Sabotage switch: SPRUNG_TEST_SABOTAGE=detune renders each lone note a
  * quarter tone sharp of the note it claims to be (by checking against the
@@ -30,6 +32,7 @@
 
 #include "io/midi.h"
 #include "model/model.h"
+#include "model/model_modulation.h"
 #include "sprung/sprung.h"
 
 enum {
@@ -212,6 +215,13 @@ static void check_pitches(const char *preset_path, const SprungModel *model,
     for (uint32_t p = 0; p < model->n_plucks; p++)
         if (model->plucks[p].note_low == model->plucks[p].note_high)
             claimed[model->plucks[p].note_low] = 1;
+    /* Instanced presets are tuned at their root and play every note by time
+     * dilation: the root and its octaves within the playable range, from
+     * C3 up (below, a NOTE_FRAMES window resolves a few cents at best). */
+    const SprungModelInstrument *voices = model->instrument;
+    if (voices && voices->voices)
+        for (int note = voices->root % 12; note < 128; note += 12)
+            claimed[note] = note >= 48 && note >= voices->note_low && note <= voices->note_high;
 
     float *left = malloc(NOTE_FRAMES * sizeof *left);
     float *right = malloc(NOTE_FRAMES * sizeof *right);

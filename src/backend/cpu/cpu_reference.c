@@ -98,6 +98,15 @@ static void cpu_reference_advance_features(void *ctx, uint32_t n_steps,
     }
 }
 
+/* A voice's own dt and arrays (instanced mode). */
+static void cpu_reference_set_views(void *ctx, const SprungStepModel *model,
+                                    const SprungFeatureModel *feature_model)
+{
+    CpuReference *self = ctx;
+    self->model = *model;
+    self->feature_model = *feature_model;
+}
+
 static void cpu_reference_reset(void *ctx)
 {
     CpuReference *self = ctx;
@@ -142,6 +151,7 @@ static SprungStatus cpu_reference_create(const SprungCompiled *compiled, SprungS
         .upload_state = NULL,
         .destroy = cpu_reference_destroy,
         .advance_features = cpu_reference_advance_features,
+        .set_views = cpu_reference_set_views,
     };
     return SPRUNG_OK;
 }
