@@ -11,7 +11,10 @@
 
 /* SPRUNG_OK when the model is stable at sample_rate × oversampling; else
  * SPRUNG_ERROR_UNSTABLE with a message naming the smallest oversampling
- * factor (1, 2, 4) that would be stable, or saying that none is. */
+ * factor (1, 2, 4) that would be stable, or saying that none is. An
+ * instanced model ("voices") is checked at its highest playable note, whose
+ * time-dilated step is the largest; the message then names the highest
+ * stable note. */
 SprungStatus sprung_model_check_stability(const SprungModel *model, double sample_rate,
                                           uint32_t oversampling, SprungError *error);
 
