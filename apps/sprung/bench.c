@@ -192,8 +192,9 @@ static void bench_events_free(BenchEvents *events)
     memset(events, 0, sizeof *events);
 }
 
+/* Appends `event` at absolute `frame` (its .frame is set per block later). */
 static bool bench_events_push(BenchEvents *events, size_t *capacity, uint64_t frame,
-                              uint8_t type, uint8_t channel, uint8_t note, uint8_t velocity)
+                              SprungEvent event)
 {
     if (events->count == *capacity) {
         size_t grown = *capacity ? *capacity * 2 : 256;
@@ -208,8 +209,7 @@ static bool bench_events_push(BenchEvents *events, size_t *capacity, uint64_t fr
         *capacity = grown;
     }
     events->frames[events->count] = frame;
-    events->events[events->count] =
-        (SprungEvent){.type = type, .channel = channel, .note = note, .velocity = velocity};
+    events->events[events->count] = event;
     events->count++;
     return true;
 }
@@ -223,11 +223,13 @@ static bool bench_events_hits(BenchEvents *events, uint64_t total_frames)
     for (uint64_t k = 0, frame = 0; frame < total_frames; k++, frame += period) {
         uint8_t note = (uint8_t)(48 + (k % 24 < 12 ? k % 24 : 24 - k % 24) * 2);
         uint8_t velocity = (uint8_t)(70 + (k * 13) % 58);
-        if (!bench_events_push(events, &capacity, frame, SPRUNG_EVENT_NOTE_ON, 0, note, velocity))
+        SprungEvent on = {.type = SPRUNG_EVENT_NOTE_ON, .note = note, .velocity = velocity};
+        if (!bench_events_push(events, &capacity, frame, on))
             return false;
         uint64_t off = frame + (uint64_t)(BENCH_RATE / 10.0);
         if (off < total_frames && off < frame + period &&
-            !bench_events_push(events, &capacity, off, SPRUNG_EVENT_NOTE_OFF, 0, note, 0))
+            !bench_events_push(events, &capacity, off,
+                               (SprungEvent){.type = SPRUNG_EVENT_NOTE_OFF, .note = note}))
             return false;
     }
     return true;
@@ -245,8 +247,9 @@ static bool bench_events_midi(BenchEvents *events, const SprungMidiSequence *seq
             uint64_t frame = (uint64_t)llround((start + ev->time_s) * BENCH_RATE);
             if (frame >= total_frames)
                 break;
-            if (!bench_events_push(events, &capacity, frame, ev->type, ev->channel, ev->note,
-                                   ev->velocity))
+            SprungEvent event = {.type = ev->type, .channel = ev->channel, .note = ev->note,
+                                 .velocity = ev->velocity, .value = ev->value};
+            if (!bench_events_push(events, &capacity, frame, event))
                 return false;
         }
     }

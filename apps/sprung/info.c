@@ -1,10 +1,14 @@
 /* `sprung info`: what a preset holds and what the linear analysis predicts
- * for it (stability margin, smallest stable oversampling, mode range). */
+ * for it (stability margin, smallest stable oversampling, mode range; for
+ * an instanced preset also at its highest playable note). */
 #include <math.h>
 #include <stdio.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "model/analysis.h"
+#include "model/model.h"
+#include "model/model_modulation.h"
 #include "sprung/sprung.h"
 
 #define COMMAND "info"
@@ -20,6 +24,11 @@ static void print_help(void)
            "frequencies as the engine will produce them. The lowest mode needs a full\n"
            "eigendecomposition and is left out for large models.\n"
            "\n"
+           "For an instanced preset (\"voices\") it also prints the voice count, root and\n"
+           "playable notes, and the analysis at the highest playable note, whose voice\n"
+           "steps fastest (dt*2^((note - root)/12)) and which the engine checks; when\n"
+           "that note is unstable it names the highest stable one.\n"
+           "\n"
            "options:\n"
            "  --sample-rate HZ   output sample rate (default 48000)\n"
            "  --oversample N     oversampling factor: 1, 2 or 4 (default 1)\n"
@@ -27,6 +36,41 @@ static void print_help(void)
            "\n"
            "Exit status: 0 success (also for an unstable preset), 1 the preset cannot be\n"
            "loaded, 2 bad command line.\n");
+}
+
+/* Instanced mode: a voice of note N steps as the network would at
+ * engine_rate / 2^((N - root)/12), so the analysis at that rate is the
+ * voice's, and its mode frequencies in model time sound 2^((N - root)/12)
+ * higher. The highest stable note comes from the engine's own check. */
+static void print_voices(const SprungModel *model, double sample_rate, uint32_t oversample)
+{
+    const SprungModelInstrument *spec = model->instrument;
+    const double engine_rate = sample_rate * oversample;
+    const double scale = exp2((spec->note_high - spec->root) / 12.0);
+    printf("voices:           %u\n", spec->voices);
+    printf("root note:        %d\n", spec->root);
+    printf("playable notes:   %d..%d\n", spec->note_low, spec->note_high);
+    SprungAnalysis a;
+    if (sprung_model_analyze(model, engine_rate / scale, &a) != SPRUNG_OK) {
+        printf("at note %d:       analysis failed\n", spec->note_high);
+        return;
+    }
+    printf("at note %-3d margin: %.6g (%s; the voice steps at dt x %.4g)\n", spec->note_high,
+           a.stability_margin, a.stable ? "stable" : "UNSTABLE", scale);
+    if (a.min_oversampling)
+        printf("at note %-3d min oversampling: %u\n", spec->note_high, a.min_oversampling);
+    else
+        printf("at note %-3d min oversampling: none of 1, 2, 4 is stable\n", spec->note_high);
+    if (a.lowest_mode_hz > 0.0)
+        printf("at note %-3d lowest mode:  %.6g Hz\n", spec->note_high, a.lowest_mode_hz * scale);
+    if (isfinite(a.highest_mode_hz))
+        printf("at note %-3d highest mode: %.6g Hz\n", spec->note_high,
+               a.highest_mode_hz * scale);
+    SprungError error = {0};
+    if (sprung_model_check_stability(model, sample_rate, oversample, &error) != SPRUNG_OK)
+        printf("voice stability:  %s\n", error.message);
+    else
+        printf("voice stability:  every playable note is stable\n");
 }
 
 int sprung_cmd_info(int argc, char **argv)
@@ -66,6 +110,22 @@ int sprung_cmd_info(int argc, char **argv)
     printf("springs:          %u\n", n.springs);
     printf("mallets:          %u\n", n.mallets);
     printf("microphones:      %u\n", n.microphones);
+    const struct {
+        const char *label;
+        uint32_t count;
+    } extra[] = {
+        {"oscillators:      ", model->n_oscillators},
+        {"plucks:           ", model->n_plucks},
+        {"bows:             ", model->n_bows},
+        {"audio inputs:     ", model->n_audio_inputs},
+        {"collisions:       ", model->n_collisions},
+        {"delays:           ", model->n_delays},
+        {"sources:          ", model->instrument ? model->instrument->n_sources : 0},
+        {"routes:           ", model->instrument ? model->instrument->n_routes : 0},
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        if (extra[i].count)
+            printf("%s%u\n", extra[i].label, extra[i].count);
     printf("engine rate:      %.0f Hz (%.0f Hz x %u)\n", engine_rate, sample_rate, oversample);
     printf("stability margin: %.6g (%s; 4 - lambda_max*dt^2, damping included)\n",
            a.stability_margin, a.stable ? "stable" : "UNSTABLE");
@@ -91,6 +151,8 @@ int sprung_cmd_info(int argc, char **argv)
         printf("rigid modes:      %u (zero-frequency motions: directions in which nothing "
                "holds a body)\n",
                a.rigid_modes);
+    if (model->instrument && model->instrument->voices)
+        print_voices(model, sample_rate, oversample);
     sprung_model_free(model);
     return CLI_EXIT_OK;
 }

@@ -53,8 +53,9 @@ static void print_help(void)
         "phrase to " DEMO_OUTPUT ".\n"
         "\n"
         "options:\n"
-        "  --midi FILE.mid       play this MIDI file (tempo changes honoured); the\n"
-        "                        render lasts the file's length plus --tail\n"
+        "  --midi FILE.mid       play this MIDI file (tempo changes honoured; notes,\n"
+        "                        control changes, pitch bend, channel and poly\n"
+        "                        pressure); the render lasts the file's length plus --tail\n"
         "  --input FILE.wav      feed this audio file to the preset's audio inputs:\n"
         "                        file channel c is input channel c (a mono file feeds\n"
         "                        channel 0, a stereo one 0 and 1); its sample rate must\n"
@@ -369,7 +370,8 @@ int sprung_cmd_render(int argc, char **argv)
                                                      .type = e->type,
                                                      .channel = e->channel,
                                                      .note = e->note,
-                                                     .velocity = e->velocity};
+                                                     .velocity = e->velocity,
+                                                     .value = e->value};
             next_event++;
         }
         /* The input file at engine frames (silence past its end). */

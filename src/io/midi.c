@@ -8,7 +8,9 @@
  * following the SMF 1.0 specification, reject anything malformed with a
  * message naming the track and byte offset, and hand libsmf a canonical
  * re-encoding that holds only what we need: a conductor track with the
- * tempo changes and one track with the note events, every event with an
+ * tempo changes and one track with the channel events we pass on (notes,
+ * control changes, pitch bend, channel and polyphonic pressure; program
+ * changes are dropped), every event with an
  * explicit status byte and every length in range. libsmf then turns ticks
  * into seconds through its tempo map, and only ever sees files it handles
  * correctly. */
@@ -36,9 +38,9 @@
 typedef struct MidiNote {
     uint32_t tick;
     uint32_t order; /* position in the file: makes the sort stable */
-    uint8_t status; /* 0x8n or 0x9n */
-    uint8_t note;
-    uint8_t velocity;
+    uint8_t status; /* 0x8n, 0x9n, 0xAn, 0xBn, 0xDn or 0xEn */
+    uint8_t data1;  /* note, controller, pressure (0xDn) or bend LSB */
+    uint8_t data2;  /* velocity, value, pressure or bend MSB; 0 for 0xDn */
 } MidiNote;
 
 typedef struct MidiTempo {
@@ -104,8 +106,8 @@ static int read_vlq(const uint8_t *data, size_t *pos, size_t end, uint32_t *valu
     return -2; /* longer than 4 bytes */
 }
 
-static SprungStatus push_note(MidiScan *scan, uint32_t tick, uint8_t status, uint8_t note,
-                              uint8_t velocity)
+static SprungStatus push_note(MidiScan *scan, uint32_t tick, uint8_t status, uint8_t data1,
+                              uint8_t data2)
 {
     if (scan->n_notes == scan->cap_notes) {
         size_t cap = scan->cap_notes ? scan->cap_notes * 2 : 256;
@@ -116,8 +118,8 @@ static SprungStatus push_note(MidiScan *scan, uint32_t tick, uint8_t status, uin
         scan->cap_notes = cap;
     }
     scan->notes[scan->n_notes++] =
-        (MidiNote){.tick = tick, .order = scan->order++, .status = status, .note = note,
-                   .velocity = velocity};
+        (MidiNote){.tick = tick, .order = scan->order++, .status = status, .data1 = data1,
+                   .data2 = data2};
     return SPRUNG_OK;
 }
 
@@ -195,8 +197,9 @@ static SprungStatus scan_track(MidiScan *scan, unsigned track, size_t begin, siz
                                      "expected at byte %zu",
                                      track, data[pos + i], pos + i);
             }
-            if (kind == 0x80u || kind == 0x90u) {
-                SprungStatus s = push_note(scan, tick, status, data[pos], data[pos + 1]);
+            if (kind != 0xC0u) { /* everything but program change */
+                SprungStatus s = push_note(scan, tick, status, data[pos],
+                                           n_data == 2 ? data[pos + 1] : 0);
                 if (s != SPRUNG_OK)
                     return s;
             }
@@ -415,7 +418,9 @@ static SprungStatus encode_canonical(MidiScan *scan, ByteBuffer *out)
                 const MidiNote *n = &scan->notes[i];
                 put_vlq(out, n->tick - tick);
                 tick = n->tick;
-                put_byte(out, n->status), put_byte(out, n->note), put_byte(out, n->velocity);
+                put_byte(out, n->status), put_byte(out, n->data1);
+                if ((n->status & 0xF0u) != 0xD0u)
+                    put_byte(out, n->data2);
             }
         }
         put_vlq(out, scan->end_tick - tick);
@@ -503,20 +508,45 @@ SprungStatus sprung_midi_load_memory(const void *data, size_t size, const char *
     }
     for (int i = 1; i <= track->number_of_events; i++) {
         smf_event_t *event = smf_track_get_event_by_number(track, i);
-        if (!event || event->midi_buffer_length != 3)
+        if (!event || event->midi_buffer_length < 2 || event->midi_buffer_length > 3)
             continue; /* the End of Track meta event */
-        uint8_t kind = event->midi_buffer[0] & 0xF0u;
-        if (kind != 0x80u && kind != 0x90u)
-            continue;
+        const uint8_t *m = event->midi_buffer;
+        uint8_t kind = m[0] & 0xF0u;
+        size_t want = kind == 0xD0u ? 2 : 3;
+        if (kind < 0x80u || kind >= 0xF0u || kind == 0xC0u || (size_t)event->midi_buffer_length != want)
+            continue; /* cannot happen: the track holds only what we wrote */
         if (sequence->n_events >= scan.n_notes)
-            break; /* cannot happen: the track holds exactly our notes */
+            break; /* cannot happen: the track holds exactly our events */
         SprungMidiEvent *e = &sequence->events[sequence->n_events++];
         e->time_s = event->time_seconds;
-        e->channel = event->midi_buffer[0] & 0x0Fu;
-        e->note = event->midi_buffer[1];
-        e->velocity = event->midi_buffer[2];
-        e->type = (kind == 0x90u && e->velocity > 0) ? SPRUNG_EVENT_NOTE_ON
-                                                      : SPRUNG_EVENT_NOTE_OFF;
+        e->channel = m[0] & 0x0Fu;
+        uint8_t d2 = want == 3 ? m[2] : 0;
+        switch (kind) {
+        case 0x80u:
+        case 0x90u:
+            e->note = m[1];
+            e->velocity = d2;
+            e->type = (kind == 0x90u && d2 > 0) ? SPRUNG_EVENT_NOTE_ON : SPRUNG_EVENT_NOTE_OFF;
+            break;
+        case 0xA0u:
+            e->type = SPRUNG_EVENT_POLY_PRESSURE;
+            e->note = m[1];
+            e->value = d2;
+            break;
+        case 0xB0u:
+            e->type = SPRUNG_EVENT_CONTROL_CHANGE;
+            e->note = m[1];
+            e->value = d2;
+            break;
+        case 0xD0u:
+            e->type = SPRUNG_EVENT_CHANNEL_PRESSURE;
+            e->value = m[1];
+            break;
+        default: /* 0xE0: 14 bits, LSB first; 8192 is the centre */
+            e->type = SPRUNG_EVENT_PITCH_BEND;
+            e->value = (uint16_t)(((unsigned)d2 << 7) | m[1]);
+            break;
+        }
     }
     sequence->duration_s = smf_get_length_seconds(smf);
     if (!(sequence->duration_s >= 0.0))

@@ -1,5 +1,7 @@
-/* Standard MIDI files (via libsmf) as a flat list of note events with their
- * times in seconds, tempo changes honoured. Control thread only. */
+/* Standard MIDI files (via libsmf) as a flat list of channel events (notes,
+ * control changes, pitch bend, channel and polyphonic pressure; program
+ * changes are dropped) with their times in seconds, tempo changes honoured.
+ * Control thread only. */
 #ifndef SPRUNG_IO_MIDI_H
 #define SPRUNG_IO_MIDI_H
 
@@ -13,8 +15,10 @@ typedef struct SprungMidiEvent {
     double time_s;    /* seconds from the start of the file */
     uint8_t type;     /* SprungEventType */
     uint8_t channel;  /* 0..15 */
-    uint8_t note;
-    uint8_t velocity;
+    uint8_t note;     /* note; controller number of a control change; 0 otherwise */
+    uint8_t velocity; /* notes only; 0 otherwise */
+    uint16_t value;   /* as SprungEvent.value: control change and pressure 0..127,
+                       * pitch bend 0..16383 (8192 = centre); 0 for notes */
 } SprungMidiEvent;
 
 typedef struct SprungMidiSequence {

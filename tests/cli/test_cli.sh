@@ -3,7 +3,7 @@
 # message; bad files exit 1 naming the file; render writes WAVs of the right
 # length and rate (free motion, MIDI + tail, oversampling latency removed,
 # any block size giving the same bytes); validate and info on good and bad
-# presets.
+# presets, info on an instanced preset; mpe-pad's MIDI file renders.
 #   test_cli.sh SPRUNG CLI_PROBE DATA_DIR WORK_DIR
 set -u
 SPRUNG=$1 PROBE=$2 DATA=$3 WORK=$4
@@ -142,6 +142,24 @@ run 0 info "$DATA/small.json" && {
 }
 run 0 info "$DATA/unstable.json" && { expect_out "UNSTABLE"; expect_out "min oversampling: 2"; }
 run 1 info "$DATA/bad-json.json" && expect_err "bad-json.json"
+# An instanced preset: voices, root, playable notes, the analysis at the
+# highest playable note, and the newer object counts.
+PRESETS="$DATA/../../../presets"
+if [ -f "$PRESETS/mpe-pad.json" ]; then
+    run 0 info "$PRESETS/mpe-pad.json" && {
+        expect_out "voices:           8"; expect_out "root note:        60"
+        expect_out "playable notes:   36..96"; expect_out "oscillators:      3"
+        expect_out "routes:"; expect_out "at note 96  margin:"; expect_out "voice stability:"
+        top=$(awk '/^at note 96  highest mode:/ { print $6 }' out)
+        root=$(awk '/^highest mode:/ { print $3 }' out)
+        # Three octaves up: the voice's modes sound about 8 times higher.
+        awk -v t="$top" -v r="$root" 'BEGIN { exit !(t > 7.5 * r && t < 8.5 * r) }' ||
+            fail "info mpe-pad: highest mode at note 96 '$top' vs root '$root' (expected about 8x)"
+    }
+    run 0 info "$DATA/small.json" && { grep -q "^voices:" out && fail "info small.json prints voices"; }
+    # Its MIDI file (bends, pressure, CC74) renders.
+    run 0 render "$PRESETS/mpe-pad.json" --midi "$PRESETS/midi/mpe-pad.mid" --tail 0.5 -o mpe.wav
+fi
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)" >&2

@@ -66,9 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             die("events are not sorted by a finite time", NULL);
         if (ev->time_s > sequence->duration_s * (1.0 + 1e-12) + 1e-12)
             die("an event lies after the duration", NULL);
-        if (ev->type != SPRUNG_EVENT_NOTE_ON && ev->type != SPRUNG_EVENT_NOTE_OFF)
+        if (ev->type < SPRUNG_EVENT_NOTE_ON || ev->type > SPRUNG_EVENT_POLY_PRESSURE)
             die("an event has an unknown type", NULL);
-        if (ev->channel > 15 || ev->note > 127 || ev->velocity > 127)
+        if (ev->channel > 15 || ev->note > 127 || ev->velocity > 127 ||
+            ev->value > (ev->type == SPRUNG_EVENT_PITCH_BEND ? 16383u : 127u))
             die("an event field is out of range", NULL);
         previous = ev->time_s;
     }

@@ -112,7 +112,7 @@ static void check_phrase(const char *preset_path, const char *midi_path, SprungE
         const SprungMidiEvent *m = &midi->events[e];
         events[e] = (SprungEvent){.frame = (uint32_t)llround(m->time_s * SAMPLE_RATE),
                                   .type = m->type, .channel = m->channel, .note = m->note,
-                                  .velocity = m->velocity};
+                                  .velocity = m->velocity, .value = m->value};
     }
     float *input = NULL;
     if (has_inputs) {
