@@ -22,6 +22,7 @@
 
 #include "model/model.h"
 #include "model/model_ids.h"
+#include "model/model_json.h"
 #include "model/model_modulation.h"
 #include "model/model_text.h"
 
@@ -30,16 +31,6 @@
 #define SPRUNG_MODEL_MAX_OBJECTS 1000000u
 
 #define SPRUNG_FORMAT_VERSION 1
-
-/* Size of a JSON path buffer: that of SprungError.path. */
-#define SPRUNG_PATH_SIZE sizeof(((SprungError *)0)->path)
-
-#define TRY(expr)                              \
-    do {                                       \
-        SprungStatus try_status_ = (expr);     \
-        if (try_status_ != SPRUNG_OK)          \
-            return try_status_;                \
-    } while (0)
 
 typedef struct Loader {
     const char *source;
@@ -90,47 +81,6 @@ static SprungStatus fail(Loader *L, SprungStatus status, const char *path, const
 static SprungStatus no_memory(Loader *L)
 {
     return fail(L, SPRUNG_ERROR_NO_MEMORY, NULL, "out of memory while loading the preset");
-}
-
-static const char *type_phrase(const json_t *value)
-{
-    switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "an unknown value";
-}
-
-/* Builds a JSON path such as "springs[3].to" into a path buffer; paths
- * longer than the error record's path field are cut short there anyway. */
-static void make_path(char path[SPRUNG_PATH_SIZE], const char *format, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void make_path(char path[SPRUNG_PATH_SIZE], const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsnprintf(path, SPRUNG_PATH_SIZE, format, args);
-    va_end(args);
-}
-
-/* The shortest of %.15g / %.17g that gives back the same double, so a
- * message never shows "1" for 1.0000000000000002. */
-static const char *format_number(char buffer[40], double value)
-{
-    snprintf(buffer, 40, "%.15g", value);
-    if (strtod(buffer, NULL) != value)
-        snprintf(buffer, 40, "%.17g", value);
-    return buffer;
 }
 
 /* ---- Unknown fields: suggest the closest known one ---- */
@@ -220,28 +170,13 @@ static SprungStatus require_fields(Loader *L, const char *object_path, const cha
 
 /* ---- Values ---- */
 
+/* A number the engine can use (sprung_json_number; a mass has a further
+ * rule: see read_mass). */
 static SprungStatus read_number(Loader *L, const char *path, const json_t *value, double *out)
 {
-    if (json_is_integer(value))
-        *out = (double)json_integer_value(value);
-    else if (json_is_real(value))
-        *out = json_real_value(value);
-    else
-        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "expected a number, got %s",
-                    type_phrase(value));
-    /* jansson refuses NaN, Inf and overflowing literals; this guards the
-     * model's invariant whatever the parser does. */
-    if (!isfinite(*out))
-        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "must be a finite number");
-    /* The engine computes in float32: a number it would round to infinity is
-     * refused here rather than turning into Inf later. (Tiny numbers round
-     * to zero harmlessly, except a mass: see read_mass.) */
-    if (fabs(*out) > FLT_MAX) {
-        char number[40];
-        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                    "%s is beyond the engine's float32 range (magnitude at most %.3g)",
-                    format_number(number, *out), (double)FLT_MAX);
-    }
+    char problem[160];
+    if (sprung_json_number(value, out, problem))
+        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "%s", problem);
     return SPRUNG_OK;
 }
 
@@ -249,12 +184,12 @@ static SprungStatus out_of_range(Loader *L, const char *path, const char *rule, 
 {
     char number[40];
     return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "must be %s, got %s", rule,
-                format_number(number, value));
+                sprung_format_number(number, value));
 }
 
 static SprungStatus read_positive(Loader *L, const char *path, const json_t *value, double *out)
 {
-    TRY(read_number(L, path, value, out));
+    SPRUNG_TRY(read_number(L, path, value, out));
     return *out > 0 ? SPRUNG_OK : out_of_range(L, path, "greater than 0", *out);
 }
 
@@ -262,7 +197,7 @@ static SprungStatus read_positive(Loader *L, const char *path, const json_t *val
  * 1e-320) would make an infinite inverse mass. */
 static SprungStatus read_mass(Loader *L, const char *path, const json_t *value, double *out)
 {
-    TRY(read_positive(L, path, value, out));
+    SPRUNG_TRY(read_positive(L, path, value, out));
     if (*out < FLT_MIN) {
         char rule[64];
         snprintf(rule, sizeof rule, "at least %.3g kg (the engine computes in float32)",
@@ -275,7 +210,7 @@ static SprungStatus read_mass(Loader *L, const char *path, const json_t *value, 
 static SprungStatus read_non_negative(Loader *L, const char *path, const json_t *value,
                                       double *out)
 {
-    TRY(read_number(L, path, value, out));
+    SPRUNG_TRY(read_number(L, path, value, out));
     return *out >= 0 ? SPRUNG_OK : out_of_range(L, path, "0 or more", *out);
 }
 
@@ -284,7 +219,7 @@ static SprungStatus read_vec3(Loader *L, const char *path, const json_t *value, 
 {
     if (!json_is_array(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                    "expected an array of 3 numbers [x, y, z], got %s", type_phrase(value));
+                    "expected an array of 3 numbers [x, y, z], got %s", sprung_json_type_phrase(value));
     size_t n = json_array_size(value);
     if (n != 3)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
@@ -292,8 +227,8 @@ static SprungStatus read_vec3(Loader *L, const char *path, const json_t *value, 
     double xyz[3];
     for (size_t i = 0; i < 3; i++) {
         char element[SPRUNG_PATH_SIZE];
-        make_path(element, "%s[%zu]", path, i);
-        TRY(read_number(L, element, json_array_get(value, i), &xyz[i]));
+        sprung_json_path(element, "%s[%zu]", path, i);
+        SPRUNG_TRY(read_number(L, element, json_array_get(value, i), &xyz[i]));
     }
     if (nonzero && xyz[0] == 0 && xyz[1] == 0 && xyz[2] == 0)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
@@ -320,7 +255,7 @@ static SprungStatus read_id(Loader *L, const char *path, const json_t *value,
 {
     if (!json_is_string(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "expected a non-empty string, got %s",
-                    type_phrase(value));
+                    sprung_json_type_phrase(value));
     const char *id = json_string_value(value);
     if (id[0] == '\0')
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "an id must not be empty");
@@ -339,7 +274,7 @@ static SprungStatus read_reference(Loader *L, const char *path, const json_t *va
 {
     if (!json_is_string(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                    "expected the id of an object (a string), got %s", type_phrase(value));
+                    "expected the id of an object (a string), got %s", sprung_json_type_phrase(value));
     const char *id = json_string_value(value);
     *entry = sprung_id_table_find(&L->ids, id);
     if (!*entry)
@@ -352,7 +287,7 @@ static SprungStatus read_body_target(Loader *L, const char *path, const json_t *
                                      const char *what_it_does, char **out, uint32_t *body)
 {
     const SprungIdEntry *entry;
-    TRY(read_reference(L, path, value, out, &entry));
+    SPRUNG_TRY(read_reference(L, path, value, out, &entry));
     if (entry->kind != SPRUNG_KIND_BODY)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "\"%s\" is %s; %s", *out,
                     kind_names[entry->kind].singular, what_it_does);
@@ -367,7 +302,7 @@ static uint32_t point_index(const Loader *L, const SprungIdEntry *entry)
 
 /* ---- Objects ---- */
 
-#define FIELD_PATH(buffer, object_path, field) make_path(buffer, "%s.%s", object_path, field)
+#define FIELD_PATH(buffer, object_path, field) sprung_json_path(buffer, "%s.%s", object_path, field)
 
 #define BIT(f) (1u << (f))
 
@@ -383,26 +318,26 @@ static SprungStatus parse_body(Loader *L, const char *path, json_t *object, uint
     json_object_foreach(object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         switch (f) {
-        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_BODY, i, &body->id)); break;
-        case POSITION: TRY(read_vec3(L, field, value, false, &body->position)); break;
-        case MASS: TRY(read_mass(L, field, value, &body->mass)); break;
+        case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_BODY, i, &body->id)); break;
+        case POSITION: SPRUNG_TRY(read_vec3(L, field, value, false, &body->position)); break;
+        case MASS: SPRUNG_TRY(read_mass(L, field, value, &body->mass)); break;
         case DRAG:
-            TRY(read_non_negative(L, field, value, &body->drag));
+            SPRUNG_TRY(read_non_negative(L, field, value, &body->drag));
             body->has_drag = true;
             break;
         case VELOCITY:
-            TRY(read_vec3(L, field, value, false, &body->velocity));
+            SPRUNG_TRY(read_vec3(L, field, value, false, &body->velocity));
             body->has_velocity = true;
             break;
         case RADIUS:
-            TRY(read_non_negative(L, field, value, &body->radius));
+            SPRUNG_TRY(read_non_negative(L, field, value, &body->radius));
             body->has_radius = true;
             break;
-        case COMMENT: TRY(read_comment(L, value, &body->comment)); break;
+        case COMMENT: SPRUNG_TRY(read_comment(L, value, &body->comment)); break;
         }
     }
     return require_fields(L, path, fields, seen, BIT(ID) | BIT(POSITION) | BIT(MASS));
@@ -419,13 +354,13 @@ static SprungStatus parse_anchor(Loader *L, const char *path, json_t *object, ui
     json_object_foreach(object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         switch (f) {
-        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_ANCHOR, i, &anchor->id)); break;
-        case POSITION: TRY(read_vec3(L, field, value, false, &anchor->position)); break;
-        case COMMENT: TRY(read_comment(L, value, &anchor->comment)); break;
+        case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_ANCHOR, i, &anchor->id)); break;
+        case POSITION: SPRUNG_TRY(read_vec3(L, field, value, false, &anchor->position)); break;
+        case COMMENT: SPRUNG_TRY(read_comment(L, value, &anchor->comment)); break;
         }
     }
     return require_fields(L, path, fields, seen, BIT(ID) | BIT(POSITION));
@@ -434,7 +369,7 @@ static SprungStatus parse_anchor(Loader *L, const char *path, json_t *object, ui
 static SprungStatus read_spring_end(Loader *L, const char *path, const json_t *value,
                                     char **out, const SprungIdEntry **entry)
 {
-    TRY(read_reference(L, path, value, out, entry));
+    SPRUNG_TRY(read_reference(L, path, value, out, entry));
     if ((*entry)->kind != SPRUNG_KIND_BODY && (*entry)->kind != SPRUNG_KIND_ANCHOR)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "\"%s\" is %s; springs join bodies and anchors", *out,
@@ -455,26 +390,26 @@ static SprungStatus parse_spring(Loader *L, const char *path, json_t *object, ui
     json_object_foreach(object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         switch (f) {
-        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_SPRING, i, &spring->id)); break;
-        case FROM: TRY(read_spring_end(L, field, value, &spring->from, &from)); break;
-        case TO: TRY(read_spring_end(L, field, value, &spring->to, &to)); break;
-        case STIFFNESS: TRY(read_non_negative(L, field, value, &spring->stiffness)); break;
+        case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_SPRING, i, &spring->id)); break;
+        case FROM: SPRUNG_TRY(read_spring_end(L, field, value, &spring->from, &from)); break;
+        case TO: SPRUNG_TRY(read_spring_end(L, field, value, &spring->to, &to)); break;
+        case STIFFNESS: SPRUNG_TRY(read_non_negative(L, field, value, &spring->stiffness)); break;
         case DAMPING:
-            TRY(read_non_negative(L, field, value, &spring->damping));
+            SPRUNG_TRY(read_non_negative(L, field, value, &spring->damping));
             spring->has_damping = true;
             break;
         case REST_LENGTH:
-            TRY(read_non_negative(L, field, value, &spring->rest_length));
+            SPRUNG_TRY(read_non_negative(L, field, value, &spring->rest_length));
             spring->has_rest_length = true;
             break;
-        case COMMENT: TRY(read_comment(L, value, &spring->comment)); break;
+        case COMMENT: SPRUNG_TRY(read_comment(L, value, &spring->comment)); break;
         }
     }
-    TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(FROM) | BIT(TO) | BIT(STIFFNESS)));
+    SPRUNG_TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(FROM) | BIT(TO) | BIT(STIFFNESS)));
     if (from == to)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "joins \"%s\" to itself; a spring needs two different ends", spring->from);
@@ -492,7 +427,7 @@ static SprungStatus read_note(Loader *L, const char *path, const json_t *value, 
     if (!json_is_integer(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "expected a MIDI note number (an integer 0..127), got %s",
-                    type_phrase(value));
+                    sprung_json_type_phrase(value));
     json_int_t note = json_integer_value(value);
     if (note < 0 || note > 127)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
@@ -510,13 +445,13 @@ static SprungStatus read_notes(Loader *L, const char *path, const json_t *value,
                         "expected [low, high] (2 MIDI note numbers), got an array of %zu",
                         json_array_size(value));
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                    "expected [low, high] (2 MIDI note numbers), got %s", type_phrase(value));
+                    "expected [low, high] (2 MIDI note numbers), got %s", sprung_json_type_phrase(value));
     }
     char element[SPRUNG_PATH_SIZE];
-    make_path(element, "%s[0]", path);
-    TRY(read_note(L, element, json_array_get(value, 0), low));
-    make_path(element, "%s[1]", path);
-    TRY(read_note(L, element, json_array_get(value, 1), high));
+    sprung_json_path(element, "%s[0]", path);
+    SPRUNG_TRY(read_note(L, element, json_array_get(value, 0), low));
+    sprung_json_path(element, "%s[1]", path);
+    SPRUNG_TRY(read_note(L, element, json_array_get(value, 1), high));
     if (*low > *high)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "low note %d is above high note %d",
                     *low, *high);
@@ -528,7 +463,7 @@ static SprungStatus read_channel(Loader *L, const char *path, const json_t *valu
 {
     if (!json_is_integer(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                    "expected a MIDI channel (an integer 1..16), got %s", type_phrase(value));
+                    "expected a MIDI channel (an integer 1..16), got %s", sprung_json_type_phrase(value));
     json_int_t channel = json_integer_value(value);
     if (channel < 1 || channel > 16)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
@@ -552,33 +487,33 @@ static SprungStatus parse_mallet(Loader *L, const char *path, json_t *object, ui
     json_object_foreach(object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         switch (f) {
-        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_MALLET, i, &mallet->id)); break;
+        case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_MALLET, i, &mallet->id)); break;
         case TARGET:
-            TRY(read_body_target(L, field, value, "mallets strike bodies", &mallet->target,
+            SPRUNG_TRY(read_body_target(L, field, value, "mallets strike bodies", &mallet->target,
                                  &mallet->target_body));
             break;
-        case DIRECTION: TRY(read_vec3(L, field, value, true, &mallet->direction)); break;
-        case STRENGTH: TRY(read_non_negative(L, field, value, &mallet->strength)); break;
+        case DIRECTION: SPRUNG_TRY(read_vec3(L, field, value, true, &mallet->direction)); break;
+        case STRENGTH: SPRUNG_TRY(read_non_negative(L, field, value, &mallet->strength)); break;
         case DURATION_MS:
-            TRY(read_number(L, field, value, &mallet->duration_ms));
+            SPRUNG_TRY(read_number(L, field, value, &mallet->duration_ms));
             if (!(mallet->duration_ms > 0 && mallet->duration_ms <= 1000))
                 return out_of_range(L, field, "greater than 0 and at most 1000 (milliseconds)",
                                     mallet->duration_ms);
             mallet->has_duration_ms = true;
             break;
         case NOTES:
-            TRY(read_notes(L, field, value, &mallet->note_low, &mallet->note_high));
+            SPRUNG_TRY(read_notes(L, field, value, &mallet->note_low, &mallet->note_high));
             mallet->has_notes = true;
             break;
         case CHANNEL:
-            TRY(read_channel(L, field, value, &mallet->channel));
+            SPRUNG_TRY(read_channel(L, field, value, &mallet->channel));
             mallet->has_channel = true;
             break;
-        case COMMENT: TRY(read_comment(L, value, &mallet->comment)); break;
+        case COMMENT: SPRUNG_TRY(read_comment(L, value, &mallet->comment)); break;
         }
     }
     return require_fields(L, path, fields, seen,
@@ -595,7 +530,7 @@ static SprungStatus read_output(Loader *L, const char *path, const json_t *value
     if (!json_is_integer(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "expected an output channel (an integer 0..%d) or \"none\", got %s",
-                    SPRUNG_MODEL_MAX_OUTPUT_CHANNEL, type_phrase(value));
+                    SPRUNG_MODEL_MAX_OUTPUT_CHANNEL, sprung_json_type_phrase(value));
     json_int_t channel = json_integer_value(value);
     if (channel < 0 || channel > SPRUNG_MODEL_MAX_OUTPUT_CHANNEL)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
@@ -621,16 +556,16 @@ static SprungStatus parse_microphone(Loader *L, const char *path, json_t *object
     json_object_foreach(object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         switch (f) {
-        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_MICROPHONE, i, &mic->id)); break;
+        case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_MICROPHONE, i, &mic->id)); break;
         case TARGET:
-            TRY(read_body_target(L, field, value, "microphones listen to bodies", &mic->target,
+            SPRUNG_TRY(read_body_target(L, field, value, "microphones listen to bodies", &mic->target,
                                  &mic->target_body));
             break;
-        case AXIS: TRY(read_vec3(L, field, value, true, &mic->axis)); break;
+        case AXIS: SPRUNG_TRY(read_vec3(L, field, value, true, &mic->axis)); break;
         case SIGNAL: {
             const char *signal = json_string_value(value);
             if (signal && strcmp(signal, "position") == 0)
@@ -646,28 +581,28 @@ static SprungStatus parse_microphone(Loader *L, const char *path, json_t *object
             else
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
                             "expected \"position\", \"velocity\" or \"force\", got %s",
-                            type_phrase(value));
+                            sprung_json_type_phrase(value));
             mic->has_signal = true;
             break;
         }
         case GAIN:
-            TRY(read_number(L, field, value, &mic->gain));
+            SPRUNG_TRY(read_number(L, field, value, &mic->gain));
             mic->has_gain = true;
             break;
         case PAN:
-            TRY(read_number(L, field, value, &mic->pan));
+            SPRUNG_TRY(read_number(L, field, value, &mic->pan));
             if (!(mic->pan >= -1 && mic->pan <= 1))
                 return out_of_range(L, field, "between -1 (left) and 1 (right)", mic->pan);
             mic->has_pan = true;
             break;
         case OUTPUT:
-            TRY(read_output(L, field, value, &mic->output));
+            SPRUNG_TRY(read_output(L, field, value, &mic->output));
             mic->has_output = true;
             break;
-        case COMMENT: TRY(read_comment(L, value, &mic->comment)); break;
+        case COMMENT: SPRUNG_TRY(read_comment(L, value, &mic->comment)); break;
         }
     }
-    TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(TARGET) | BIT(AXIS)));
+    SPRUNG_TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(TARGET) | BIT(AXIS)));
     if (mic->has_pan && mic->has_output)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "has both \"pan\" and \"output\"; a microphone is panned to stereo or sent "
@@ -703,7 +638,7 @@ static unsigned field_bit(const char *const *fields, const char *name)
 static SprungStatus read_milliseconds(Loader *L, const char *path, const json_t *value,
                                       double *out)
 {
-    TRY(read_number(L, path, value, out));
+    SPRUNG_TRY(read_number(L, path, value, out));
     if (!(*out >= 0 && *out <= 60000))
         return out_of_range(L, path, "between 0 and 60000 (milliseconds)", *out);
     return SPRUNG_OK;
@@ -724,7 +659,7 @@ static SprungStatus read_waveform(Loader *L, const char *path, const json_t *val
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "expected \"sine\", \"saw\", \"square\" or \"noise\", got \"%s\"", text);
     return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
-                "expected \"sine\", \"saw\", \"square\" or \"noise\", got %s", type_phrase(value));
+                "expected \"sine\", \"saw\", \"square\" or \"noise\", got %s", sprung_json_type_phrase(value));
 }
 
 static SprungStatus read_seed(Loader *L, const char *path, const json_t *value, uint32_t *out)
@@ -732,7 +667,7 @@ static SprungStatus read_seed(Loader *L, const char *path, const json_t *value, 
     if (!json_is_integer(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "expected a noise seed (an integer 1..4294967295), got %s",
-                    type_phrase(value));
+                    sprung_json_type_phrase(value));
     json_int_t seed = json_integer_value(value);
     if (seed < 1 || seed > (json_int_t)UINT32_MAX)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
@@ -751,7 +686,7 @@ static SprungStatus read_input_channel(Loader *L, const char *path, const json_t
     if (!json_is_integer(value))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "expected an input channel (an integer 0..63) or \"none\", got %s",
-                    type_phrase(value));
+                    sprung_json_type_phrase(value));
     json_int_t channel = json_integer_value(value);
     if (channel < 0 || channel > 63)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
@@ -821,87 +756,87 @@ static SprungStatus parse_exciter(Loader *L, const char *path, json_t *object, u
     json_object_foreach(object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         if (!strcmp(key, "id")) {
-            TRY(read_id(L, field, value, kind, i, &x->id));
+            SPRUNG_TRY(read_id(L, field, value, kind, i, &x->id));
         } else if (!strcmp(key, "target")) {
-            TRY(read_body_target(L, field, value, what, &x->target, &x->target_body));
+            SPRUNG_TRY(read_body_target(L, field, value, what, &x->target, &x->target_body));
         } else if (!strcmp(key, "direction")) {
-            TRY(read_vec3(L, field, value, true, &x->direction));
+            SPRUNG_TRY(read_vec3(L, field, value, true, &x->direction));
         } else if (!strcmp(key, "waveform")) {
-            TRY(read_waveform(L, field, value, &x->waveform));
+            SPRUNG_TRY(read_waveform(L, field, value, &x->waveform));
             x->has_waveform = true;
         } else if (!strcmp(key, "amplitude")) {
-            TRY(read_non_negative(L, field, value, &x->amplitude));
+            SPRUNG_TRY(read_non_negative(L, field, value, &x->amplitude));
         } else if (!strcmp(key, "frequency")) {
-            TRY(read_positive(L, field, value, &x->frequency));
+            SPRUNG_TRY(read_positive(L, field, value, &x->frequency));
             x->has_frequency = true;
         } else if (!strcmp(key, "attack_ms")) {
-            TRY(read_milliseconds(L, field, value, &x->attack_ms));
+            SPRUNG_TRY(read_milliseconds(L, field, value, &x->attack_ms));
             x->has_attack_ms = true;
         } else if (!strcmp(key, "release_ms")) {
-            TRY(read_milliseconds(L, field, value, &x->release_ms));
+            SPRUNG_TRY(read_milliseconds(L, field, value, &x->release_ms));
             x->has_release_ms = true;
         } else if (!strcmp(key, "seed")) {
-            TRY(read_seed(L, field, value, &x->seed));
+            SPRUNG_TRY(read_seed(L, field, value, &x->seed));
             x->has_seed = true;
         } else if (!strcmp(key, "strength")) {
-            TRY(read_positive(L, field, value, &x->strength));
+            SPRUNG_TRY(read_positive(L, field, value, &x->strength));
         } else if (!strcmp(key, "force")) {
-            TRY(read_non_negative(L, field, value, &x->strength));
+            SPRUNG_TRY(read_non_negative(L, field, value, &x->strength));
         } else if (!strcmp(key, "stiffness")) {
-            TRY(read_positive(L, field, value, &x->stiffness));
+            SPRUNG_TRY(read_positive(L, field, value, &x->stiffness));
         } else if (!strcmp(key, "speed")) {
             if (kind == SPRUNG_KIND_PLUCK)
-                TRY(read_positive(L, field, value, &x->speed));
+                SPRUNG_TRY(read_positive(L, field, value, &x->speed));
             else
-                TRY(read_non_negative(L, field, value, &x->speed));
+                SPRUNG_TRY(read_non_negative(L, field, value, &x->speed));
             x->has_speed = true;
         } else if (!strcmp(key, "max_travel")) {
-            TRY(read_positive(L, field, value, &x->max_travel));
+            SPRUNG_TRY(read_positive(L, field, value, &x->max_travel));
             x->has_max_travel = true;
         } else if (!strcmp(key, "static_friction")) {
-            TRY(read_non_negative(L, field, value, &x->static_friction));
+            SPRUNG_TRY(read_non_negative(L, field, value, &x->static_friction));
             x->has_static_friction = true;
         } else if (!strcmp(key, "dynamic_friction")) {
-            TRY(read_non_negative(L, field, value, &x->dynamic_friction));
+            SPRUNG_TRY(read_non_negative(L, field, value, &x->dynamic_friction));
             x->has_dynamic_friction = true;
         } else if (!strcmp(key, "slip_velocity")) {
-            TRY(read_positive(L, field, value, &x->slip_velocity));
+            SPRUNG_TRY(read_positive(L, field, value, &x->slip_velocity));
             x->has_slip_velocity = true;
         } else if (!strcmp(key, "stick_velocity")) {
-            TRY(read_positive(L, field, value, &x->stick_velocity));
+            SPRUNG_TRY(read_positive(L, field, value, &x->stick_velocity));
             x->has_stick_velocity = true;
         } else if (!strcmp(key, "gain")) {
-            TRY(read_number(L, field, value, &x->gain));
+            SPRUNG_TRY(read_number(L, field, value, &x->gain));
         } else if (!strcmp(key, "input")) {
-            TRY(read_input_channel(L, field, value, &x->input));
+            SPRUNG_TRY(read_input_channel(L, field, value, &x->input));
             x->has_input = true;
         } else if (!strcmp(key, "gate")) {
             if (!json_is_boolean(value))
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
-                            "expected true or false, got %s", type_phrase(value));
+                            "expected true or false, got %s", sprung_json_type_phrase(value));
             x->gate = json_is_true(value);
             x->has_gate = true;
         } else if (!strcmp(key, "notes")) {
-            TRY(read_notes(L, field, value, &x->note_low, &x->note_high));
+            SPRUNG_TRY(read_notes(L, field, value, &x->note_low, &x->note_high));
             x->has_notes = true;
         } else if (!strcmp(key, "channel")) {
-            TRY(read_channel(L, field, value, &x->channel));
+            SPRUNG_TRY(read_channel(L, field, value, &x->channel));
             x->has_channel = true;
         } else if (!strcmp(key, "comment")) {
-            TRY(read_comment(L, value, &x->comment));
+            SPRUNG_TRY(read_comment(L, value, &x->comment));
         }
     }
-    TRY(require_fields(L, path, fields, seen, required));
+    SPRUNG_TRY(require_fields(L, path, fields, seen, required));
     if (kind == SPRUNG_KIND_BOW && x->dynamic_friction > x->static_friction) {
         char a[40], b[40];
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "dynamic_friction %s is above static_friction %s; friction must not grow "
                     "once the bow slips",
-                    format_number(a, x->dynamic_friction), format_number(b, x->static_friction));
+                    sprung_format_number(a, x->dynamic_friction), sprung_format_number(b, x->static_friction));
     }
     return SPRUNG_OK;
 }
@@ -916,20 +851,20 @@ static SprungStatus parse_plane(Loader *L, const char *path, const json_t *objec
     if (!json_is_object(object))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "expected an object {\"point\": [x, y, z], \"normal\": [x, y, z]}, got %s",
-                    type_phrase(object));
+                    sprung_json_type_phrase(object));
     unsigned seen = 0;
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         if (f == POINT)
-            TRY(read_vec3(L, field, value, false, &collision->plane_point));
+            SPRUNG_TRY(read_vec3(L, field, value, false, &collision->plane_point));
         else
-            TRY(read_vec3(L, field, value, true, &collision->plane_normal));
+            SPRUNG_TRY(read_vec3(L, field, value, true, &collision->plane_normal));
     }
     return require_fields(L, path, fields, seen, BIT(POINT) | BIT(NORMAL));
 }
@@ -947,44 +882,44 @@ static SprungStatus parse_collision(Loader *L, const char *path, json_t *object,
     json_object_foreach(object, key, value) {
         int f;
         char field[SPRUNG_PATH_SIZE];
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         switch (f) {
-        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_COLLISION, i, &collision->id)); break;
+        case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_COLLISION, i, &collision->id)); break;
         case BODY:
-            TRY(read_body_target(L, field, value, "a collision moves a body", &collision->body_id,
+            SPRUNG_TRY(read_body_target(L, field, value, "a collision moves a body", &collision->body_id,
                                  &collision->body));
             break;
         case OTHER:
-            TRY(read_reference(L, field, value, &collision->other_id, &other));
+            SPRUNG_TRY(read_reference(L, field, value, &collision->other_id, &other));
             if (other->kind != SPRUNG_KIND_BODY && other->kind != SPRUNG_KIND_ANCHOR)
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
                             "\"%s\" is %s; bodies collide with bodies, anchors or planes",
                             collision->other_id, kind_names[other->kind].singular);
             collision->other_point = point_index(L, other);
             break;
-        case PLANE: TRY(parse_plane(L, field, value, collision)); break;
+        case PLANE: SPRUNG_TRY(parse_plane(L, field, value, collision)); break;
         case RADIUS:
-            TRY(read_non_negative(L, field, value, &collision->radius));
+            SPRUNG_TRY(read_non_negative(L, field, value, &collision->radius));
             collision->has_radius = true;
             break;
-        case STIFFNESS: TRY(read_positive(L, field, value, &collision->stiffness)); break;
+        case STIFFNESS: SPRUNG_TRY(read_positive(L, field, value, &collision->stiffness)); break;
         case DAMPING:
-            TRY(read_non_negative(L, field, value, &collision->damping));
+            SPRUNG_TRY(read_non_negative(L, field, value, &collision->damping));
             collision->has_damping = true;
             break;
-        case COMMENT: TRY(read_comment(L, value, &collision->comment)); break;
+        case COMMENT: SPRUNG_TRY(read_comment(L, value, &collision->comment)); break;
         }
     }
-    TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(BODY)));
+    SPRUNG_TRY(require_fields(L, path, fields, seen, BIT(ID) | BIT(BODY)));
     if (!(seen & (BIT(OTHER) | BIT(PLANE))))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "missing field \"other\" or \"plane\" (what the body collides with)");
     if ((seen & BIT(OTHER)) && (seen & BIT(PLANE)))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "has both \"other\" and \"plane\"; a collision is with one of them");
-    TRY(require_fields(L, path, fields, seen, BIT(STIFFNESS)));
+    SPRUNG_TRY(require_fields(L, path, fields, seen, BIT(STIFFNESS)));
     if (other && other->kind == SPRUNG_KIND_BODY && other->index == collision->body)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                     "\"%s\" collides with itself; name another body, an anchor or a plane",
@@ -1008,13 +943,13 @@ static SprungStatus parse_delay(Loader *L, const char *path, json_t *object, uin
         int f;
         char field[SPRUNG_PATH_SIZE];
         const SprungIdEntry *entry;
-        TRY(field_index(L, path, fields, key, &f));
+        SPRUNG_TRY(field_index(L, path, fields, key, &f));
         FIELD_PATH(field, path, key);
         seen |= BIT(f);
         switch (f) {
-        case ID: TRY(read_id(L, field, value, SPRUNG_KIND_DELAY, i, &delay->id)); break;
+        case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_DELAY, i, &delay->id)); break;
         case FROM:
-            TRY(read_reference(L, field, value, &delay->from, &entry));
+            SPRUNG_TRY(read_reference(L, field, value, &delay->from, &entry));
             if (entry->kind != SPRUNG_KIND_MICROPHONE)
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
                             "\"%s\" is %s; a delay line starts at a microphone", delay->from,
@@ -1022,7 +957,7 @@ static SprungStatus parse_delay(Loader *L, const char *path, json_t *object, uin
             delay->from_mic = entry->index;
             break;
         case TO:
-            TRY(read_reference(L, field, value, &delay->to, &entry));
+            SPRUNG_TRY(read_reference(L, field, value, &delay->to, &entry));
             if (entry->kind != SPRUNG_KIND_AUDIO_INPUT)
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, field,
                             "\"%s\" is %s; a delay line feeds an audio input", delay->to,
@@ -1030,24 +965,24 @@ static SprungStatus parse_delay(Loader *L, const char *path, json_t *object, uin
             delay->to_input = entry->index;
             break;
         case TIME_MS:
-            TRY(read_number(L, field, value, &delay->time_ms));
+            SPRUNG_TRY(read_number(L, field, value, &delay->time_ms));
             if (!(delay->time_ms > 0 && delay->time_ms <= 1000))
                 return out_of_range(L, field, "greater than 0 and at most 1000 (milliseconds)",
                                     delay->time_ms);
             break;
         case GAIN:
-            TRY(read_number(L, field, value, &delay->gain));
+            SPRUNG_TRY(read_number(L, field, value, &delay->gain));
             delay->has_gain = true;
             break;
         case FEEDBACK:
-            TRY(read_number(L, field, value, &delay->feedback));
+            SPRUNG_TRY(read_number(L, field, value, &delay->feedback));
             if (!(delay->feedback > -1 && delay->feedback < 1))
                 return out_of_range(L, field,
                                     "greater than -1 and less than 1 (or the echoes never die)",
                                     delay->feedback);
             delay->has_feedback = true;
             break;
-        case COMMENT: TRY(read_comment(L, value, &delay->comment)); break;
+        case COMMENT: SPRUNG_TRY(read_comment(L, value, &delay->comment)); break;
         }
     }
     return require_fields(L, path, fields, seen, BIT(ID) | BIT(FROM) | BIT(TO) | BIT(TIME_MS));
@@ -1111,7 +1046,7 @@ static SprungStatus parse_section(Loader *L, SprungObjectKind kind, json_t *arra
     const char *key = kind_names[kind].key;
     if (!json_is_array(array))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, key, "expected an array, got %s",
-                    type_phrase(array));
+                    sprung_json_type_phrase(array));
     size_t n = json_array_size(array);
     if (n > SPRUNG_MODEL_MAX_OBJECTS)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, key,
@@ -1127,27 +1062,27 @@ static SprungStatus parse_section(Loader *L, SprungObjectKind kind, json_t *arra
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, key,
                     "too many microphones (%zu; a model has at most %u)", n,
                     SPRUNG_MODEL_MAX_MICROPHONES);
-    TRY(allocate_section(L, kind, n));
+    SPRUNG_TRY(allocate_section(L, kind, n));
     for (size_t i = 0; i < n; i++) {
         json_t *object = json_array_get(array, i);
         char path[SPRUNG_PATH_SIZE];
-        make_path(path, "%s[%zu]", key, i);
+        sprung_json_path(path, "%s[%zu]", key, i);
         if (!json_is_object(object))
             return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "expected an object, got %s",
-                        type_phrase(object));
+                        sprung_json_type_phrase(object));
         uint32_t index = (uint32_t)i;
         switch (kind) {
-        case SPRUNG_KIND_BODY: TRY(parse_body(L, path, object, index)); break;
-        case SPRUNG_KIND_ANCHOR: TRY(parse_anchor(L, path, object, index)); break;
-        case SPRUNG_KIND_SPRING: TRY(parse_spring(L, path, object, index)); break;
-        case SPRUNG_KIND_MALLET: TRY(parse_mallet(L, path, object, index)); break;
-        case SPRUNG_KIND_MICROPHONE: TRY(parse_microphone(L, path, object, index)); break;
+        case SPRUNG_KIND_BODY: SPRUNG_TRY(parse_body(L, path, object, index)); break;
+        case SPRUNG_KIND_ANCHOR: SPRUNG_TRY(parse_anchor(L, path, object, index)); break;
+        case SPRUNG_KIND_SPRING: SPRUNG_TRY(parse_spring(L, path, object, index)); break;
+        case SPRUNG_KIND_MALLET: SPRUNG_TRY(parse_mallet(L, path, object, index)); break;
+        case SPRUNG_KIND_MICROPHONE: SPRUNG_TRY(parse_microphone(L, path, object, index)); break;
         case SPRUNG_KIND_OSCILLATOR:
         case SPRUNG_KIND_PLUCK:
         case SPRUNG_KIND_BOW:
-        case SPRUNG_KIND_AUDIO_INPUT: TRY(parse_exciter(L, path, object, index, kind)); break;
-        case SPRUNG_KIND_COLLISION: TRY(parse_collision(L, path, object, index)); break;
-        case SPRUNG_KIND_DELAY: TRY(parse_delay(L, path, object, index)); break;
+        case SPRUNG_KIND_AUDIO_INPUT: SPRUNG_TRY(parse_exciter(L, path, object, index, kind)); break;
+        case SPRUNG_KIND_COLLISION: SPRUNG_TRY(parse_collision(L, path, object, index)); break;
+        case SPRUNG_KIND_DELAY: SPRUNG_TRY(parse_delay(L, path, object, index)); break;
         case SPRUNG_KIND_COUNT: break;
         }
     }
@@ -1206,7 +1141,7 @@ static SprungStatus check_version(Loader *L, const json_t *root)
     if (!json_is_integer(version))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, "sprung",
                     "expected the format version as an integer (%d), got %s",
-                    SPRUNG_FORMAT_VERSION, type_phrase(version));
+                    SPRUNG_FORMAT_VERSION, sprung_json_type_phrase(version));
     if (json_integer_value(version) != SPRUNG_FORMAT_VERSION)
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, "sprung",
                     "unsupported preset version %lld (this build reads version %d)",
@@ -1228,7 +1163,7 @@ static SprungStatus resolve_spring_lengths(Loader *L)
         double span = sqrt(dx * dx + dy * dy + dz * dz);
         if (!(span <= FLT_MAX)) {
             char path[SPRUNG_PATH_SIZE];
-            make_path(path, "springs[%u]", (unsigned)s);
+            sprung_json_path(path, "springs[%u]", (unsigned)s);
             return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                         "\"%s\" and \"%s\" are too far apart for the engine's float32 "
                         "(at most %.3g m)",
@@ -1255,7 +1190,7 @@ static SprungStatus resolve_collision_radii(Loader *L)
         }
         if (collision->other_id && !(collision->radius > 0)) {
             char path[SPRUNG_PATH_SIZE];
-            make_path(path, "collisions[%u]", (unsigned)c);
+            sprung_json_path(path, "collisions[%u]", (unsigned)c);
             return fail(L, SPRUNG_ERROR_INVALID_MODEL, path,
                         "the contact distance of \"%s\" and \"%s\" is 0, so they never touch; "
                         "give the bodies a \"radius\" or the collision one",
@@ -1290,9 +1225,9 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
         NULL};
     if (!json_is_object(root))
         return fail(L, SPRUNG_ERROR_INVALID_MODEL, NULL,
-                    "the top level must be a JSON object, got %s", type_phrase(root));
+                    "the top level must be a JSON object, got %s", sprung_json_type_phrase(root));
     /* The version decides how everything else reads, so it goes first. */
-    TRY(check_version(L, root));
+    SPRUNG_TRY(check_version(L, root));
 
     /* Missing sections are reported before the walk: without bodies every
      * reference would be "unknown", which hides the real problem. */
@@ -1306,29 +1241,29 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
     m->source = strdup(L->source);
     if (!m->source)
         return no_memory(L);
-    TRY(collect_ids(L, root));
+    SPRUNG_TRY(collect_ids(L, root));
 
     const char *key;
     json_t *value;
     json_object_foreach(root, key, value) {
         int f;
-        TRY(field_index(L, NULL, fields, key, &f));
+        SPRUNG_TRY(field_index(L, NULL, fields, key, &f));
         if (strcmp(key, "name") == 0) {
             if (!json_is_string(value))
                 return fail(L, SPRUNG_ERROR_INVALID_MODEL, "name", "expected a string, got %s",
-                            type_phrase(value));
-            TRY(copy_string(L, json_string_value(value), &m->name));
+                            sprung_json_type_phrase(value));
+            SPRUNG_TRY(copy_string(L, json_string_value(value), &m->name));
             m->has_name = true;
         } else if (strcmp(key, "comment") == 0) {
-            TRY(read_comment(L, value, &m->comment));
+            SPRUNG_TRY(read_comment(L, value, &m->comment));
         } else if (strcmp(key, "gravity") == 0) {
-            TRY(read_vec3(L, "gravity", value, false, &m->gravity));
+            SPRUNG_TRY(read_vec3(L, "gravity", value, false, &m->gravity));
             m->has_gravity = true;
         } else if (sprung_model_instrument_key(key)) {
             /* Read after the objects they refer to (model_modulation.c). */
         } else if (strcmp(key, "sprung") != 0) {
             int kind = section_kind(key);
-            TRY(parse_section(L, (SprungObjectKind)kind, value));
+            SPRUNG_TRY(parse_section(L, (SprungObjectKind)kind, value));
         }
     }
     if (!m->has_name) {
@@ -1336,8 +1271,8 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
         if (!m->name)
             return no_memory(L);
     }
-    TRY(resolve_spring_lengths(L));
-    TRY(resolve_collision_radii(L));
+    SPRUNG_TRY(resolve_spring_lengths(L));
+    SPRUNG_TRY(resolve_collision_radii(L));
     return sprung_model_instrument_parse(root, m, &m->instrument, L->error);
 }
 
@@ -1450,7 +1385,7 @@ SprungStatus sprung_model_load_file(const char *path, SprungModel **out, SprungE
                                 "sprung_model_load_file: %s is NULL", path ? "out" : "path");
     char *text = NULL;
     size_t length = 0;
-    TRY(read_file(path, &text, &length, error));
+    SPRUNG_TRY(read_file(path, &text, &length, error));
     SprungStatus status = load_buffer(text, length, path, path, out, error);
     free(text);
     return status;

@@ -11,16 +11,8 @@
 
 #include "engine/modulation_sources.h"
 #include "model/model.h"
+#include "model/model_json.h"
 #include "model/model_modulation.h"
-
-#define PATH_SIZE sizeof(((SprungError *)0)->path)
-
-#define TRY(expr)                          \
-    do {                                   \
-        SprungStatus try_status_ = (expr); \
-        if (try_status_ != SPRUNG_OK)      \
-            return try_status_;            \
-    } while (0)
 
 typedef struct Parser {
     const SprungModel *model;
@@ -40,29 +32,6 @@ static SprungStatus fail(Parser *P, const char *path, const char *format, ...)
     va_end(args);
     return sprung_error_set(P->error, SPRUNG_ERROR_INVALID_MODEL, P->model->source, 0, 0, path,
                             "%s", message);
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void make_path(char path[PATH_SIZE], const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsnprintf(path, PATH_SIZE, format, args);
-    va_end(args);
-}
-
-static const char *type_phrase(const json_t *value)
-{
-    switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: case JSON_REAL: return "a number";
-    case JSON_TRUE: case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
 }
 
 /* Edit distance for "did you mean" (case-insensitive, small strings). */
@@ -123,18 +92,16 @@ static SprungStatus known_fields(Parser *P, const char *path, json_t *object,
 
 static SprungStatus read_number(Parser *P, const char *path, const json_t *value, double *out)
 {
-    if (!json_is_number(value))
-        return fail(P, path, "expected a number, got %s", type_phrase(value));
-    *out = json_number_value(value);
-    if (!isfinite(*out))
-        return fail(P, path, "must be finite");
+    char problem[160];
+    if (sprung_json_number(value, out, problem))
+        return fail(P, path, "%s", problem);
     return SPRUNG_OK;
 }
 
 static SprungStatus read_range(Parser *P, const char *path, const json_t *value, double lo,
                                double hi, const char *rule, double *out)
 {
-    TRY(read_number(P, path, value, out));
+    SPRUNG_TRY(read_number(P, path, value, out));
     if (!(*out >= lo && *out <= hi))
         return fail(P, path, "must be %s, got %g", rule, *out);
     return SPRUNG_OK;
@@ -145,7 +112,7 @@ static SprungStatus read_integer(Parser *P, const char *path, const json_t *valu
 {
     if (!json_is_integer(value))
         return fail(P, path, "expected %s (an integer %ld..%ld), got %s", what, lo, hi,
-                    type_phrase(value));
+                    sprung_json_type_phrase(value));
     json_int_t v = json_integer_value(value);
     if (v < lo || v > hi)
         return fail(P, path, "expected %s %ld..%ld, got %lld", what, lo, hi, (long long)v);
@@ -156,7 +123,7 @@ static SprungStatus read_integer(Parser *P, const char *path, const json_t *valu
 static SprungStatus read_bool(Parser *P, const char *path, const json_t *value, bool *out)
 {
     if (!json_is_boolean(value))
-        return fail(P, path, "expected true or false, got %s", type_phrase(value));
+        return fail(P, path, "expected true or false, got %s", sprung_json_type_phrase(value));
     *out = json_is_true(value);
     return SPRUNG_OK;
 }
@@ -165,7 +132,7 @@ static SprungStatus read_string(Parser *P, const char *path, const json_t *value
                                 const char **out)
 {
     if (!json_is_string(value))
-        return fail(P, path, "expected a string, got %s", type_phrase(value));
+        return fail(P, path, "expected a string, got %s", sprung_json_type_phrase(value));
     *out = json_string_value(value);
     return SPRUNG_OK;
 }
@@ -174,11 +141,11 @@ static SprungStatus read_pair(Parser *P, const char *path, const json_t *value, 
 {
     if (!json_is_array(value) || json_array_size(value) != 2)
         return fail(P, path, "expected an array of 2 numbers [low, high], got %s",
-                    json_is_array(value) ? "an array of another length" : type_phrase(value));
-    char element[PATH_SIZE];
+                    json_is_array(value) ? "an array of another length" : sprung_json_type_phrase(value));
+    char element[SPRUNG_PATH_SIZE];
     for (size_t i = 0; i < 2; ++i) {
-        make_path(element, "%s[%zu]", path, i);
-        TRY(read_number(P, element, json_array_get(value, i), &out[i]));
+        sprung_json_path(element, "%s[%zu]", path, i);
+        SPRUNG_TRY(read_number(P, element, json_array_get(value, i), &out[i]));
     }
     return SPRUNG_OK;
 }
@@ -240,31 +207,31 @@ static SprungStatus parse_voices(Parser *P, json_t *object)
     static const char *const fields[] = {"count", "root", "notes", "steal_fade_ms", NULL};
     if (!json_is_object(object))
         return fail(P, "voices", "expected an object {\"count\": N, \"root\": note}, got %s",
-                    type_phrase(object));
-    TRY(known_fields(P, "voices", object, fields));
+                    sprung_json_type_phrase(object));
+    SPRUNG_TRY(known_fields(P, "voices", object, fields));
     json_t *count = json_object_get(object, "count");
     if (!count)
         return fail(P, "voices", "missing field \"count\" (how many notes can sound at once, "
                                  "1..32)");
     int n;
-    TRY(read_integer(P, "voices.count", count, 1, 32, "a voice count", &n));
+    SPRUNG_TRY(read_integer(P, "voices.count", count, 1, 32, "a voice count", &n));
     I->voices = (uint32_t)n;
     json_t *value;
     if ((value = json_object_get(object, "root")))
-        TRY(read_integer(P, "voices.root", value, 0, 127, "a MIDI note", &I->root));
+        SPRUNG_TRY(read_integer(P, "voices.root", value, 0, 127, "a MIDI note", &I->root));
     if ((value = json_object_get(object, "notes"))) {
         if (!json_is_array(value) || json_array_size(value) != 2)
             return fail(P, "voices.notes", "expected [low, high] MIDI notes");
-        TRY(read_integer(P, "voices.notes[0]", json_array_get(value, 0), 0, 127, "a MIDI note",
+        SPRUNG_TRY(read_integer(P, "voices.notes[0]", json_array_get(value, 0), 0, 127, "a MIDI note",
                          &I->note_low));
-        TRY(read_integer(P, "voices.notes[1]", json_array_get(value, 1), 0, 127, "a MIDI note",
+        SPRUNG_TRY(read_integer(P, "voices.notes[1]", json_array_get(value, 1), 0, 127, "a MIDI note",
                          &I->note_high));
         if (I->note_low > I->note_high)
             return fail(P, "voices.notes", "low note %d is above high note %d", I->note_low,
                         I->note_high);
     }
     if ((value = json_object_get(object, "steal_fade_ms")))
-        TRY(read_range(P, "voices.steal_fade_ms", value, 0.1, 100, "between 0.1 and 100 ms",
+        SPRUNG_TRY(read_range(P, "voices.steal_fade_ms", value, 0.1, 100, "between 0.1 and 100 ms",
                        &I->steal_fade_ms));
     return save_json(P, object, &I->voices_json);
 }
@@ -276,22 +243,22 @@ static SprungStatus parse_mpe(Parser *P, json_t *object)
                                          "master_bend_range", NULL};
     if (!json_is_object(object))
         return fail(P, "mpe", "expected an object {\"lower\": member channels}, got %s",
-                    type_phrase(object));
-    TRY(known_fields(P, "mpe", object, fields));
+                    sprung_json_type_phrase(object));
+    SPRUNG_TRY(known_fields(P, "mpe", object, fields));
     json_t *value;
     if ((value = json_object_get(object, "lower")))
-        TRY(read_integer(P, "mpe.lower", value, 0, 15, "a member channel count", &I->mpe_lower));
+        SPRUNG_TRY(read_integer(P, "mpe.lower", value, 0, 15, "a member channel count", &I->mpe_lower));
     if ((value = json_object_get(object, "upper")))
-        TRY(read_integer(P, "mpe.upper", value, 0, 15, "a member channel count", &I->mpe_upper));
+        SPRUNG_TRY(read_integer(P, "mpe.upper", value, 0, 15, "a member channel count", &I->mpe_upper));
     if (I->mpe_lower + I->mpe_upper > 14 && I->mpe_lower && I->mpe_upper)
         return fail(P, "mpe", "a lower zone of %d and an upper zone of %d member channels "
                               "overlap (together at most 14)",
                     I->mpe_lower, I->mpe_upper);
     if ((value = json_object_get(object, "member_bend_range")))
-        TRY(read_range(P, "mpe.member_bend_range", value, 0, 96, "between 0 and 96 semitones",
+        SPRUNG_TRY(read_range(P, "mpe.member_bend_range", value, 0, 96, "between 0 and 96 semitones",
                        &I->member_bend_range));
     if ((value = json_object_get(object, "master_bend_range")))
-        TRY(read_range(P, "mpe.master_bend_range", value, 0, 96, "between 0 and 96 semitones",
+        SPRUNG_TRY(read_range(P, "mpe.master_bend_range", value, 0, 96, "between 0 and 96 semitones",
                        &I->master_bend_range));
     return save_json(P, object, &I->mpe_json);
 }
@@ -306,11 +273,11 @@ static const char *const midi_control_names[] = {"cc", "pitch_bend", "channel_pr
 static SprungStatus parse_source(Parser *P, const char *path, json_t *object, uint32_t i)
 {
     SprungModelSource *s = &P->instrument->sources[i];
-    char field[PATH_SIZE];
+    char field[SPRUNG_PATH_SIZE];
     if (!json_is_object(object))
-        return fail(P, path, "expected an object, got %s", type_phrase(object));
+        return fail(P, path, "expected an object, got %s", sprung_json_type_phrase(object));
     json_t *id = json_object_get(object, "id");
-    make_path(field, "%s.id", path);
+    sprung_json_path(field, "%s.id", path);
     if (!id)
         return fail(P, path, "missing field \"id\"");
     if (!json_is_string(id) || !json_string_length(id))
@@ -324,12 +291,12 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
                     section_names[section]);
     s->id = strdup(json_string_value(id));
     json_t *type = json_object_get(object, "type");
-    make_path(field, "%s.type", path);
+    sprung_json_path(field, "%s.type", path);
     if (!type)
         return fail(P, path, "missing field \"type\" (\"lfo\", \"envelope\", \"follower\", "
                              "\"midi\", \"macro\" or \"constant\")");
     const char *type_name;
-    TRY(read_string(P, field, type, &type_name));
+    SPRUNG_TRY(read_string(P, field, type, &type_name));
     int t = -1;
     for (int k = 0; k < 6; ++k)
         if (!strcmp(type_name, source_type_names[k]))
@@ -359,50 +326,50 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
     static const char *const constant_fields[] = {"id", "type", "value", NULL};
     static const char *const *const fields_of[] = {lfo_fields, envelope_fields, follower_fields,
                                                    midi_fields, macro_fields, constant_fields};
-    TRY(known_fields(P, path, object, fields_of[t]));
+    SPRUNG_TRY(known_fields(P, path, object, fields_of[t]));
 
     const char *key;
     json_t *value;
     json_object_foreach(object, key, value) {
-        make_path(field, "%s.%s", path, key);
+        sprung_json_path(field, "%s.%s", path, key);
         if (!strcmp(key, "shape")) {
             const char *name;
-            TRY(read_string(P, field, value, &name));
+            SPRUNG_TRY(read_string(P, field, value, &name));
             s->shape = sprung_lfo_shape_from_name(name);
             if (s->shape < 0)
                 return fail(P, field, "unknown LFO shape \"%s\" (one of \"sine\", \"triangle\", "
                                       "\"saw\", \"square\", \"sample_and_hold\")",
                             name);
         } else if (!strcmp(key, "rate_hz")) {
-            TRY(read_range(P, field, value, 1e-4, 1000, "between 0.0001 and 1000 Hz",
+            SPRUNG_TRY(read_range(P, field, value, 1e-4, 1000, "between 0.0001 and 1000 Hz",
                            &s->rate_hz));
         } else if (!strcmp(key, "sync_beats")) {
-            TRY(read_range(P, field, value, 1.0 / 64, 256, "between 1/64 and 256 beats",
+            SPRUNG_TRY(read_range(P, field, value, 1.0 / 64, 256, "between 1/64 and 256 beats",
                            &s->sync_beats));
         } else if (!strcmp(key, "phase")) {
-            TRY(read_number(P, field, value, &s->phase));
+            SPRUNG_TRY(read_number(P, field, value, &s->phase));
             if (!(s->phase >= 0 && s->phase < 1))
                 return fail(P, field, "must be in [0, 1) (a fraction of a cycle), got %g",
                             s->phase);
         } else if (!strcmp(key, "retrigger")) {
-            TRY(read_bool(P, field, value, &s->retrigger));
+            SPRUNG_TRY(read_bool(P, field, value, &s->retrigger));
         } else if (!strcmp(key, "seed")) {
             int seed;
-            TRY(read_integer(P, field, value, 1, 2147483647, "a seed", &seed));
+            SPRUNG_TRY(read_integer(P, field, value, 1, 2147483647, "a seed", &seed));
             s->seed = (uint32_t)seed;
         } else if (!strcmp(key, "attack_ms")) {
-            TRY(read_range(P, field, value, 0, 60000, "between 0 and 60000 ms", &s->attack_ms));
+            SPRUNG_TRY(read_range(P, field, value, 0, 60000, "between 0 and 60000 ms", &s->attack_ms));
         } else if (!strcmp(key, "decay_ms")) {
-            TRY(read_range(P, field, value, 0, 60000, "between 0 and 60000 ms", &s->decay_ms));
+            SPRUNG_TRY(read_range(P, field, value, 0, 60000, "between 0 and 60000 ms", &s->decay_ms));
         } else if (!strcmp(key, "sustain")) {
-            TRY(read_range(P, field, value, 0, 1, "between 0 and 1", &s->sustain));
+            SPRUNG_TRY(read_range(P, field, value, 0, 1, "between 0 and 1", &s->sustain));
         } else if (!strcmp(key, "release_ms")) {
-            TRY(read_range(P, field, value, 0, 60000, "between 0 and 60000 ms", &s->release_ms));
+            SPRUNG_TRY(read_range(P, field, value, 0, 60000, "between 0 and 60000 ms", &s->release_ms));
         } else if (!strcmp(key, "input")) {
-            TRY(read_integer(P, field, value, 0, 63, "an input channel", &s->input));
+            SPRUNG_TRY(read_integer(P, field, value, 0, 63, "an input channel", &s->input));
         } else if (!strcmp(key, "microphone")) {
             const char *name;
-            TRY(read_string(P, field, value, &name));
+            SPRUNG_TRY(read_string(P, field, value, &name));
             uint32_t index;
             ObjectSection found = find_object(P, name, &index);
             if (found == SECTION_NONE)
@@ -415,7 +382,7 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
             s->input = -1;
         } else if (!strcmp(key, "control")) {
             const char *name;
-            TRY(read_string(P, field, value, &name));
+            SPRUNG_TRY(read_string(P, field, value, &name));
             int c = -1;
             for (int k = 0; k < 7; ++k)
                 if (!strcmp(name, midi_control_names[k]))
@@ -427,14 +394,14 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
                             name);
             s->control = (SprungMidiControl)c;
         } else if (!strcmp(key, "number")) {
-            TRY(read_integer(P, field, value, 0, 127, "a controller number", &s->number));
+            SPRUNG_TRY(read_integer(P, field, value, 0, 127, "a controller number", &s->number));
         } else if (!strcmp(key, "channel")) {
-            TRY(read_integer(P, field, value, 1, 16, "a MIDI channel", &s->channel));
+            SPRUNG_TRY(read_integer(P, field, value, 1, 16, "a MIDI channel", &s->channel));
         } else if (!strcmp(key, "index")) {
-            TRY(read_integer(P, field, value, 1, SPRUNG_MACROS, "a macro number", &s->macro));
+            SPRUNG_TRY(read_integer(P, field, value, 1, SPRUNG_MACROS, "a macro number", &s->macro));
             s->macro -= 1;
         } else if (!strcmp(key, "value")) {
-            TRY(read_number(P, field, value, &s->value));
+            SPRUNG_TRY(read_number(P, field, value, &s->value));
         }
     }
     if (t == SPRUNG_SOURCE_MIDI) {
@@ -533,13 +500,13 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
 {
     SprungModelInstrument *I = P->instrument;
     SprungModelRoute *r = &I->routes[i];
-    char field[PATH_SIZE];
+    char field[SPRUNG_PATH_SIZE];
     static const char *const fields[] = {"source", "target",  "parameter",    "range",
                                          "amount", "offset",  "curve",        "smoothing_ms",
                                          "note_trigger", NULL};
     if (!json_is_object(object))
-        return fail(P, path, "expected an object, got %s", type_phrase(object));
-    TRY(known_fields(P, path, object, fields));
+        return fail(P, path, "expected an object, got %s", sprung_json_type_phrase(object));
+    SPRUNG_TRY(known_fields(P, path, object, fields));
     r->amount = 1.0;
     r->smoothing_ms = 5.0;
     r->velocity = 100;
@@ -548,9 +515,9 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
     json_t *source = json_object_get(object, "source");
     if (!source)
         return fail(P, path, "missing field \"source\" (the id of a modulation source)");
-    make_path(field, "%s.source", path);
+    sprung_json_path(field, "%s.source", path);
     const char *name;
-    TRY(read_string(P, field, source, &name));
+    SPRUNG_TRY(read_string(P, field, source, &name));
     uint32_t index;
     ObjectSection found = find_object(P, name, &index);
     if (found == SECTION_NONE)
@@ -562,12 +529,12 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
 
     json_t *value;
     if ((value = json_object_get(object, "amount"))) {
-        make_path(field, "%s.amount", path);
-        TRY(read_number(P, field, value, &r->amount));
+        sprung_json_path(field, "%s.amount", path);
+        SPRUNG_TRY(read_number(P, field, value, &r->amount));
     }
     if ((value = json_object_get(object, "offset"))) {
-        make_path(field, "%s.offset", path);
-        TRY(read_number(P, field, value, &r->offset));
+        sprung_json_path(field, "%s.offset", path);
+        SPRUNG_TRY(read_number(P, field, value, &r->offset));
     }
 
     json_t *trigger = json_object_get(object, "note_trigger");
@@ -577,24 +544,24 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
                              "\"note_trigger\", not both");
     if (trigger) {
         r->kind = SPRUNG_ROUTE_NOTE_TRIGGER;
-        make_path(field, "%s.note_trigger", path);
+        sprung_json_path(field, "%s.note_trigger", path);
         static const char *const trigger_fields[] = {"note", "velocity", "channel", NULL};
         if (!json_is_object(trigger))
             return fail(P, field, "expected an object {\"note\": n, \"velocity\": v, "
                                   "\"channel\": c}, got %s",
-                        type_phrase(trigger));
-        TRY(known_fields(P, field, trigger, trigger_fields));
+                        sprung_json_type_phrase(trigger));
+        SPRUNG_TRY(known_fields(P, field, trigger, trigger_fields));
         if (!(value = json_object_get(trigger, "note")))
             return fail(P, field, "missing field \"note\" (the MIDI note it plays)");
-        make_path(field, "%s.note_trigger.note", path);
-        TRY(read_integer(P, field, value, 0, 127, "a MIDI note", &r->note));
+        sprung_json_path(field, "%s.note_trigger.note", path);
+        SPRUNG_TRY(read_integer(P, field, value, 0, 127, "a MIDI note", &r->note));
         if ((value = json_object_get(trigger, "velocity"))) {
-            make_path(field, "%s.note_trigger.velocity", path);
-            TRY(read_integer(P, field, value, 1, 127, "a velocity", &r->velocity));
+            sprung_json_path(field, "%s.note_trigger.velocity", path);
+            SPRUNG_TRY(read_integer(P, field, value, 1, 127, "a velocity", &r->velocity));
         }
         if ((value = json_object_get(trigger, "channel"))) {
-            make_path(field, "%s.note_trigger.channel", path);
-            TRY(read_integer(P, field, value, 1, 16, "a MIDI channel", &r->channel));
+            sprung_json_path(field, "%s.note_trigger.channel", path);
+            SPRUNG_TRY(read_integer(P, field, value, 1, 16, "a MIDI channel", &r->channel));
         }
         static const char *const parameter_only[] = {"parameter", "range", "curve",
                                                      "smoothing_ms"};
@@ -609,8 +576,8 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
     if (!target)
         return fail(P, path, "missing field \"target\" (the id of the object modulated) or "
                              "\"note_trigger\"");
-    make_path(field, "%s.target", path);
-    TRY(read_string(P, field, target, &name));
+    sprung_json_path(field, "%s.target", path);
+    SPRUNG_TRY(read_string(P, field, target, &name));
     found = find_object(P, name, &index);
     if (found == SECTION_NONE)
         return fail(P, field, "unknown id \"%s\"", name);
@@ -618,9 +585,9 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
     json_t *parameter = json_object_get(object, "parameter");
     if (!parameter)
         return fail(P, path, "missing field \"parameter\" (what of \"%s\" is modulated)", name);
-    make_path(field, "%s.parameter", path);
+    sprung_json_path(field, "%s.parameter", path);
     const char *parameter_name;
-    TRY(read_string(P, field, parameter, &parameter_name));
+    SPRUNG_TRY(read_string(P, field, parameter, &parameter_name));
     int matched = -1;
     char choices[160] = "";
     for (size_t k = 0; k < N_PARAMETER_NAMES; ++k) {
@@ -651,16 +618,16 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
     if (!range)
         return fail(P, path, "missing field \"range\" (the [low, high] values of \"%s\")",
                     parameter_name);
-    make_path(field, "%s.range", path);
+    sprung_json_path(field, "%s.range", path);
     double pair[2];
-    TRY(read_pair(P, field, range, pair));
-    TRY(check_parameter_range(P, field, r->parameter, pair));
+    SPRUNG_TRY(read_pair(P, field, range, pair));
+    SPRUNG_TRY(check_parameter_range(P, field, r->parameter, pair));
     r->lo = pair[0];
     r->hi = pair[1];
     if ((value = json_object_get(object, "curve"))) {
-        make_path(field, "%s.curve", path);
+        sprung_json_path(field, "%s.curve", path);
         const char *curve_name;
-        TRY(read_string(P, field, value, &curve_name));
+        SPRUNG_TRY(read_string(P, field, value, &curve_name));
         r->curve = sprung_curve_from_name(curve_name);
         if (r->curve < 0)
             return fail(P, field, "unknown curve \"%s\" (one of \"linear\", \"exponential\", "
@@ -668,14 +635,14 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
                         curve_name);
     }
     if (r->curve == SPRUNG_CURVE_EXPONENTIAL && !(r->lo * r->hi > 0)) {
-        make_path(field, "%s.range", path);
+        sprung_json_path(field, "%s.range", path);
         return fail(P, field, "an exponential curve needs a range of two nonzero values of "
                               "the same sign, got [%g, %g]",
                     r->lo, r->hi);
     }
     if ((value = json_object_get(object, "smoothing_ms"))) {
-        make_path(field, "%s.smoothing_ms", path);
-        TRY(read_range(P, field, value, 0, 1000, "between 0 and 1000 ms", &r->smoothing_ms));
+        sprung_json_path(field, "%s.smoothing_ms", path);
+        SPRUNG_TRY(read_range(P, field, value, 0, 1000, "between 0 and 1000 ms", &r->smoothing_ms));
     }
     return save_json(P, object, &r->json);
 }
@@ -720,11 +687,11 @@ SprungStatus sprung_model_instrument_parse(const void *root_json, const SprungMo
     size_t n_sources = json_is_array(sources) ? json_array_size(sources) : 0;
     size_t n_routes = json_is_array(routes) ? json_array_size(routes) : 0;
     if (sources && !json_is_array(sources)) {
-        status = fail(P, "sources", "expected an array, got %s", type_phrase(sources));
+        status = fail(P, "sources", "expected an array, got %s", sprung_json_type_phrase(sources));
         goto done;
     }
     if (routes && !json_is_array(routes)) {
-        status = fail(P, "routes", "expected an array, got %s", type_phrase(routes));
+        status = fail(P, "routes", "expected an array, got %s", sprung_json_type_phrase(routes));
         goto done;
     }
     if (n_sources > SPRUNG_MODEL_MAX_SOURCES) {
@@ -766,16 +733,16 @@ SprungStatus sprung_model_instrument_parse(const void *root_json, const SprungMo
         goto done;
     }
     for (size_t s = 0; s < n_sources; ++s) {
-        char path[PATH_SIZE];
-        make_path(path, "sources[%zu]", s);
+        char path[SPRUNG_PATH_SIZE];
+        sprung_json_path(path, "sources[%zu]", s);
         I->n_sources = (uint32_t)s + 1;
         status = parse_source(P, path, json_array_get(sources, s), (uint32_t)s);
         if (status != SPRUNG_OK)
             goto done;
     }
     for (size_t r = 0; r < n_routes; ++r) {
-        char path[PATH_SIZE];
-        make_path(path, "routes[%zu]", r);
+        char path[SPRUNG_PATH_SIZE];
+        sprung_json_path(path, "routes[%zu]", r);
         I->n_routes = (uint32_t)r + 1;
         status = parse_route(P, path, json_array_get(routes, r), (uint32_t)r);
         if (status != SPRUNG_OK)

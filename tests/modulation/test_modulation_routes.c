@@ -131,6 +131,10 @@ static void test_errors(void)
          " \"routes\": [{\"source\": \"x\", \"target\": \"s\", \"parameter\": \"stiffness\"}]}",
          "routes[0]: missing field \"range\""},
         {"{\"sources\": [{\"id\": \"x\", \"type\": \"constant\", \"value\": 1}],"
+         " \"routes\": [{\"source\": \"x\", \"target\": \"s\", \"parameter\": \"stiffness\","
+         " \"range\": [0, 1e39]}]}",
+         "routes[0].range[1]: 1e+39 is beyond the engine's float32 range"},
+        {"{\"sources\": [{\"id\": \"x\", \"type\": \"constant\", \"value\": 1}],"
          " \"routes\": [{\"source\": \"x\", \"target\": \"b\", \"parameter\": \"mass\","
          " \"range\": [0, 1]}]}",
          "routes[0].range: a mass must stay greater than 0, got 0"},
