@@ -47,59 +47,82 @@ if ! timeout 10 jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 $JACKD 2>/dev/nu
     exit 1
 fi
 
+# Every JACK client tool runs under `timeout`: on a busy machine a client
+# can block connecting to the server, and a hung tool must fail the test,
+# not stall it until ctest's limit.
 wait_port() { # wait_port NAME: up to 10 s
-    for _ in $(seq 100); do
-        jack_lsp 2>/dev/null | grep -qx "$1" && return 0
+    local deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ]; do
+        timeout 3 jack_lsp 2>/dev/null | grep -qx "$1" && return 0
         sleep 0.1
     done
     return 1
 }
-# One attempt: play, record, check. Returns 0 on a match, 1 on a mismatch,
-# 2 when something else failed (counted in $failures).
+# One attempt: play, record, check. Returns 0 on a match, 1 on a mismatch
+# of a clean recording, 2 when the attempt itself went wrong (a client that
+# did not come up, a tool that hung, a recording the server broke); $why
+# says what. Leaves no client of its own running.
+PLAY= SEQ= why=
+stop_attempt() {
+    [ -n "$SEQ" ] && kill $SEQ 2>/dev/null
+    [ -n "$PLAY" ] && kill $PLAY 2>/dev/null
+    wait $SEQ $PLAY 2>/dev/null
+    SEQ= PLAY=
+}
 attempt() {
     "$SPRUNG" play "$PRESET" --name $CLIENT --duration 9 >play.out 2>play.err &
     PLAY=$!
     pids+=($PLAY)
-    wait_port $CLIENT:out_left || { fail "sprung play never registered its ports: $(cat play.err)"; return 2; }
+    wait_port $CLIENT:out_left ||
+        { why="sprung play never registered its ports: $(cat play.err)"; stop_attempt; return 2; }
     jack_midiseq seq $LOOP "${NOTES[@]}" >seq.log 2>&1 &
     SEQ=$!
     pids+=($SEQ)
-    wait_port seq:out || { fail "jack_midiseq did not start: $(cat seq.log)"; return 2; }
-    jack_connect seq:out $CLIENT:midi_in || fail "cannot connect seq:out to $CLIENT:midi_in"
+    wait_port seq:out || { why="jack_midiseq did not start: $(cat seq.log)"; stop_attempt; return 2; }
+    timeout 5 jack_connect seq:out $CLIENT:midi_in ||
+        { why="cannot connect seq:out to $CLIENT:midi_in"; stop_attempt; return 2; }
     sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
     rm -f rec.wav
-    jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
-        fail "jack_rec failed: $(tail -3 rec.log)"
+    timeout 15 jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
+        { why="jack_rec failed: $(tail -3 rec.log)"; stop_attempt; return 2; }
     kill $SEQ 2>/dev/null
     wait $SEQ 2>/dev/null
+    SEQ=
     wait $PLAY
     local rc=$?
+    PLAY=
+    cat play.err
+    # sprung play itself misbehaving is a real failure, never retried.
     [ $rc = 0 ] || fail "sprung play exited $rc: $(cat play.err)"
     grep -q "stopped after" play.err || fail "sprung play did not stop cleanly: $(cat play.err)"
-    cat play.err
-    [ -s rec.wav ] || { fail "no recording"; return 2; }
+    [ -s rec.wav ] || { why="no recording"; return 2; }
     "$CHECK" "$PRESET" rec.wav $LOOP 0.99 "${NOTES[@]}" && return 0
+    local xruns
+    xruns=$(sed -n 's/.*xruns \([0-9]*\) (JACK).*/\1/p' play.err | tail -1)
+    if [ "${xruns:-0}" != 0 ]; then
+        why="$xruns JACK xruns spoiled the recording"
+        return 2
+    fi
     return 1
 }
 
-# A recording the server itself broke (JACK xruns: the dummy driver missed
-# cycles because the machine was busy) is no evidence either way, so only
-# then the attempt is repeated, at most twice. A mismatch without xruns
-# fails at once.
+# A clean recording that does not match fails at once. An attempt the
+# machine spoiled (JACK xruns: the dummy driver's or a client's thread was
+# not scheduled in time; a JACK tool that hung) is no evidence either way,
+# so it is repeated, at most twice; a real fault fails all three.
 for try in 1 2 3; do
     attempt
     result=$?
-    [ $result = 1 ] || break
-    xruns=$(sed -n 's/.*xruns \([0-9]*\) (JACK).*/\1/p' play.err | tail -1)
-    if [ "${xruns:-0}" = 0 ]; then
+    if [ $result = 0 ]; then
+        break
+    elif [ $result = 1 ]; then
         fail "the recording does not match the offline render (no xruns: a real mismatch)"
         break
+    elif [ $try = 3 ]; then
+        fail "three attempts went wrong; the last: $why"
+    else
+        echo "attempt $try went wrong ($why); trying again" >&2
     fi
-    if [ $try = 3 ]; then
-        fail "the recording does not match, and every attempt had JACK xruns (machine too busy?)"
-        break
-    fi
-    echo "attempt $try: $xruns JACK xruns spoiled the recording; trying again" >&2
 done
 
 if [ "$failures" -ne 0 ]; then

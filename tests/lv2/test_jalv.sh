@@ -42,9 +42,13 @@ if ! timeout 10 jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 $JACKD 2>/dev/nu
     echo "FAIL: jackd did not start here, so nothing was played: $(tail -5 jackd.log)" >&2
     exit 1
 fi
+# Every JACK client tool runs under `timeout`: on a busy machine a client
+# can block connecting to the server, and a hung tool must fail the test,
+# not stall it until ctest's limit.
 wait_port() { # wait_port NAME: up to 10 s
-    for _ in $(seq 100); do
-        jack_lsp 2>/dev/null | grep -qx "$1" && return 0
+    local deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ]; do
+        timeout 3 jack_lsp 2>/dev/null | grep -qx "$1" && return 0
         sleep 0.1
     done
     return 1
@@ -55,14 +59,14 @@ jalv -n $CLIENT -x $URI <jalv.in >jalv.out 2>jalv.err &
 JALV=$!
 pids+=($JALV)
 wait_port $CLIENT:out_left || { fail "jalv never registered the plugin's ports: $(cat jalv.out jalv.err)"; exit 1; }
-jack_lsp 2>/dev/null | grep "^$CLIENT:" | tr '\n' ' '; echo
+timeout 5 jack_lsp 2>/dev/null | grep "^$CLIENT:" | tr '\n' ' '; echo
 jack_midiseq seq $LOOP "${NOTES[@]}" >seq.log 2>&1 &
 SEQ=$!
 pids+=($SEQ)
 wait_port seq:out || { fail "jack_midiseq did not start: $(cat seq.log)"; exit 1; }
-jack_connect seq:out $CLIENT:control || fail "cannot connect seq:out to $CLIENT:control"
+timeout 5 jack_connect seq:out $CLIENT:control || fail "cannot connect seq:out to $CLIENT:control"
 sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
-jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
+timeout 15 jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
     fail "jack_rec failed: $(tail -3 rec.log)"
 kill $SEQ 2>/dev/null
 kill -0 $JALV 2>/dev/null || fail "jalv died: $(tail -5 jalv.err)"
