@@ -18,30 +18,7 @@
 
 #include "sprung/sprung.h"
 
-/* RealtimeSanitizer sections around the audio-thread calls when built
- * with the runtime (SPRUNG_TEST_RTSAN). */
-#ifdef SPRUNG_TEST_RTSAN
-void __rtsan_init(void);
-void __rtsan_realtime_enter(void);
-void __rtsan_realtime_exit(void);
-#  define RT_INIT() __rtsan_init()
-#  define RT_ENTER() __rtsan_realtime_enter()
-#  define RT_EXIT() __rtsan_realtime_exit()
-#else
-#  define RT_INIT() ((void)0)
-#  define RT_ENTER() ((void)0)
-#  define RT_EXIT() ((void)0)
-#endif
-
-#define CHECK(cond, ...)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond);        \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "rt_section.h"
 
 #define PI 3.14159265358979323846
 #define RATE 48000.0
@@ -84,30 +61,6 @@ static SprungEngine *make_engine(const char *json, uint32_t max_block, SprungErr
     return status == SPRUNG_OK ? engine : NULL;
 }
 
-/* Renders n frames in blocks of `block`, events at absolute frames. */
-static void render(SprungEngine *engine, const SprungEvent *events, uint32_t n_events,
-                   uint32_t n, uint32_t block, float *left, float *right)
-{
-    SprungEvent local[64];
-    uint32_t next = 0;
-    for (uint32_t first = 0; first < n; first += block) {
-        uint32_t frames = n - first < block ? n - first : block;
-        uint32_t count = 0;
-        while (next < n_events && events[next].frame < first + frames && count < 64) {
-            local[count] = events[next++];
-            local[count].frame -= first;
-            count++;
-        }
-        float *outputs[2] = {left + first, right + first};
-        SprungBlock b = {.n_frames = frames, .events = local, .n_events = count,
-                         .outputs = outputs, .n_outputs = 2};
-        RT_ENTER();
-        SprungStatus status = sprung_engine_process(engine, &b);
-        RT_EXIT();
-        CHECK(status == SPRUNG_OK, "process");
-    }
-}
-
 enum { N = 3 * 48000 };
 static float left_a[N], right_a[N], left_b[N], right_b[N];
 
@@ -128,8 +81,8 @@ static void test_trigger(void)
         notes[2 * k + 1] = (SprungEvent){.frame = 24000u * k + 12000,
                                          .type = SPRUNG_EVENT_NOTE_OFF, .note = 60};
     }
-    render(triggered, NULL, 0, N, 512, left_a, right_a);
-    render(played, notes, 12, N, 512, left_b, right_b);
+    rt_render(triggered, NULL, 0, N, 512, left_a, right_a);
+    rt_render(played, notes, 12, N, 512, left_b, right_b);
     CHECK(!memcmp(left_a, left_b, sizeof left_a), "trigger render differs from the played one");
     CHECK(left_a[0] != 0.0f, "no strike at frame 0");
     sprung_engine_free(triggered);
@@ -169,7 +122,7 @@ static void test_blocks(void)
     double energy = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
         SprungEngine *engine = make_engine(preset(440, modulated_extra), 4096, NULL);
-        render(engine, events, 6, 24000, sizes[s], s ? left_b : left_a, s ? right_b : right_a);
+        rt_render(engine, events, 6, 24000, sizes[s], s ? left_b : left_a, s ? right_b : right_a);
         if (s) {
             CHECK(!memcmp(left_a, left_b, 24000 * sizeof(float)) &&
                       !memcmp(right_a, right_b, 24000 * sizeof(float)),

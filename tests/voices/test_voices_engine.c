@@ -75,30 +75,6 @@ static SprungEngine *make_engine(const char *json, uint32_t max_block, SprungErr
     return status == SPRUNG_OK ? engine : NULL;
 }
 
-/* Renders n frames in blocks of `block`, events at absolute frames. */
-static void render(SprungEngine *engine, const SprungEvent *events, uint32_t n_events,
-                   uint32_t n, uint32_t block, float *left, float *right)
-{
-    SprungEvent local[64];
-    uint32_t next = 0;
-    for (uint32_t first = 0; first < n; first += block) {
-        uint32_t frames = n - first < block ? n - first : block;
-        uint32_t count = 0;
-        while (next < n_events && events[next].frame < first + frames && count < 64) {
-            local[count] = events[next++];
-            local[count].frame -= first;
-            count++;
-        }
-        float *outputs[2] = {left + first, right + first};
-        SprungBlock b = {.n_frames = frames, .events = local, .n_events = count,
-                         .outputs = outputs, .n_outputs = 2};
-        RT_ENTER();
-        SprungStatus status = sprung_engine_process(engine, &b);
-        RT_EXIT();
-        CHECK(status == SPRUNG_OK, "process");
-    }
-}
-
 /* Goertzel power of x[0..n) at frequency f, its mean removed first (the
  * test network swings about an offset: its spring has rest length 0). */
 static double power_at(const float *x, uint32_t n, double f)
@@ -169,7 +145,7 @@ static void test_blocks(void)
     uint32_t n_events = sizeof events / sizeof events[0];
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
         SprungEngine *engine = make_engine(preset(440, instanced_extra), 4096, NULL);
-        render(engine, events, n_events, 24000, sizes[s], s ? left_b : left_a,
+        rt_render(engine, events, n_events, 24000, sizes[s], s ? left_b : left_a,
                s ? right_b : right_a);
         if (s) {
             CHECK(!memcmp(left_a, left_b, 24000 * sizeof(float)) &&
@@ -203,7 +179,7 @@ static void test_zones(void)
         {.frame = 1, .type = SPRUNG_EVENT_NOTE_ON, .channel = 13, .note = 64, .velocity = 100},
         {.frame = 100, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 15, .value = 12288},
     };
-    render(engine, events, 6, 4800, 256, left_a, right_a);
+    rt_render(engine, events, 6, 4800, 256, left_a, right_a);
     const SprungEngineVoices *voices = sprung_engine_voices_of(engine);
     double a = sprung_engine_voices_time_scale(voices, 0);
     double b = sprung_engine_voices_time_scale(voices, 1);
@@ -212,7 +188,7 @@ static void test_zones(void)
           "master bend: scales %.6f %.6f", a, b);
     SprungEvent member[] = {
         {.frame = 0, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 13, .value = 8192 + 1024}};
-    render(engine, member, 1, 4800, 256, left_a, right_a);
+    rt_render(engine, member, 1, 4800, 256, left_a, right_a);
     a = sprung_engine_voices_time_scale(voices, 0);
     b = sprung_engine_voices_time_scale(voices, 1);
     /* Member range 48: +1024/8192 of it is +6 semitones, on channel 14 only. */
@@ -238,7 +214,7 @@ static void test_oscillator(void)
         {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 67, .velocity = 100},
         {.frame = 100, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 1, .value = 8192 + 2048},
     };
-    render(engine, events, 3, 4800, 256, left_a, right_a);
+    rt_render(engine, events, 3, 4800, 256, left_a, right_a);
     const SprungEngineVoices *voices = sprung_engine_voices_of(engine);
     double bent = sprung_engine_voices_state(voices, 0)->exciter_increment[0];
     double other = sprung_engine_voices_state(voices, 1)->exciter_increment[0];
@@ -268,7 +244,7 @@ static void test_pressure(void)
         {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 64, .velocity = 100},
         {.frame = 0, .type = SPRUNG_EVENT_CHANNEL_PRESSURE, .channel = 2, .value = 127},
     };
-    render(engine, events, 3, 24000, 256, left_a, right_a);
+    rt_render(engine, events, 3, 24000, 256, left_a, right_a);
     double heard_64 = power_at(left_a + 4800, 19200, f4);
     double heard_60 = power_at(left_a + 4800, 19200, f0);
     CHECK(heard_64 > 0 && heard_60 < 1e-3 * heard_64,
@@ -294,7 +270,7 @@ static void test_octave(void)
             4096, NULL);
     SprungEvent events[] = {
         {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .channel = 0, .note = 72, .velocity = 100}};
-    render(engine, events, 1, 48000, 512, left_a, right_a);
+    rt_render(engine, events, 1, 48000, 512, left_a, right_a);
     double measured = frequency_of(left_a, 4800, 43000);
     CHECK(fabs(measured - predicted) < 0.05, "octave: %.4f Hz, predicted %.4f", measured,
           predicted);
@@ -302,7 +278,7 @@ static void test_octave(void)
     /* And the root itself sounds at f0 (the network's own tuning). */
     sprung_engine_reset(engine);
     events[0].note = 60;
-    render(engine, events, 1, 48000, 512, left_a, right_a);
+    rt_render(engine, events, 1, 48000, 512, left_a, right_a);
     double root = frequency_of(left_a, 4800, 43000);
     CHECK(fabs(root - f0) < 0.05, "root: %.4f Hz, expected %.1f", root, f0);
     sprung_engine_free(engine);
@@ -322,7 +298,7 @@ static void test_mpe(void)
         {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 67, .velocity = 100},
         {.frame = 24000, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 1, .value = 8192 + 2048},
     };
-    render(engine, events, 3, 72000, 256, left_a, right_a);
+    rt_render(engine, events, 3, 72000, 256, left_a, right_a);
     double f67 = f0 * pow(2, 7 / 12.0);
     double before_60 = power_at(left_a + 4800, 19200, f0);
     double after_60 = power_at(left_a + 48000, 19200, f0);
@@ -370,21 +346,21 @@ static void test_order(void)
         {.frame = 800, .type = SPRUNG_EVENT_NOTE_ON, .note = 67, .velocity = 100}, /* oldest: v1 */
     };
     float *l = left_a, *r = right_a;
-    render(engine, events, 4, 301, 64, l, r);
+    rt_render(engine, events, 4, 301, 64, l, r);
     expect_voice(engine, 0, SPRUNG_VOICE_RELEASED, 60, "released note 60 keeps ringing");
     expect_voice(engine, 1, SPRUNG_VOICE_HELD, 62, "second note");
     expect_voice(engine, 2, SPRUNG_VOICE_HELD, 64, "a free voice before a released one");
     SprungEvent later[2] = {events[4], events[5]};
     later[0].frame -= 301;
     later[1].frame -= 301;
-    render(engine, later, 1, 100, 64, l, r); /* to frame 401: fading */
+    rt_render(engine, later, 1, 100, 64, l, r); /* to frame 401: fading */
     expect_voice(engine, 0, SPRUNG_VOICE_FADING, 60, "the released voice is stolen");
-    render(engine, NULL, 0, 300, 64, l, r); /* 3 ms = 144 frames later: restarted */
+    rt_render(engine, NULL, 0, 300, 64, l, r); /* 3 ms = 144 frames later: restarted */
     expect_voice(engine, 0, SPRUNG_VOICE_HELD, 65, "the stolen voice restarts with note 65");
     later[1].frame = 0;
-    render(engine, later + 1, 1, 1, 64, l, r); /* frame 801 */
+    rt_render(engine, later + 1, 1, 1, 64, l, r); /* frame 801 */
     expect_voice(engine, 1, SPRUNG_VOICE_FADING, 62, "with none free or released, the oldest");
-    render(engine, NULL, 0, 200, 64, l, r);
+    rt_render(engine, NULL, 0, 200, 64, l, r);
     expect_voice(engine, 1, SPRUNG_VOICE_HELD, 67, "note 67 after the fade");
     expect_voice(engine, 0, SPRUNG_VOICE_HELD, 65, "note 65 untouched");
     expect_voice(engine, 2, SPRUNG_VOICE_HELD, 64, "note 64 untouched");
@@ -415,13 +391,13 @@ static void test_free(void)
         {.frame = 10, .type = SPRUNG_EVENT_NOTE_ON, .note = 62, .velocity = 100}, /* v1 */
         {.frame = 20, .type = SPRUNG_EVENT_NOTE_OFF, .note = 60},
     };
-    render(engine, events, 3, 2400, 512, left_a, right_a);
+    rt_render(engine, events, 3, 2400, 512, left_a, right_a);
     expect_voice(engine, 0, SPRUNG_VOICE_RELEASED, 60, "just released: still ringing");
-    render(engine, NULL, 0, 48000, 512, left_a, right_a);
+    rt_render(engine, NULL, 0, 48000, 512, left_a, right_a);
     expect_voice(engine, 0, SPRUNG_VOICE_FREE, 60, "silent for 200 ms: freed");
     expect_voice(engine, 1, SPRUNG_VOICE_HELD, 62, "held notes are never freed");
     SprungEvent again[] = {{.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .note = 64, .velocity = 9}};
-    render(engine, again, 1, 10, 512, left_a, right_a);
+    rt_render(engine, again, 1, 10, 512, left_a, right_a);
     expect_voice(engine, 0, SPRUNG_VOICE_HELD, 64, "the freed voice is taken first");
     sprung_engine_free(engine);
     printf("free: ok (a released voice silent for 200 ms is freed and reused)\n");
@@ -442,7 +418,7 @@ static void test_steal(int sabotage)
         {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .note = 60, .velocity = 127},
         {.frame = STEAL_AT, .type = SPRUNG_EVENT_NOTE_ON, .note = 62, .velocity = 127},
     };
-    render(engine, events, 2, 9600, 64, left_a, right_a);
+    rt_render(engine, events, 2, 9600, 64, left_a, right_a);
     double peak = 0, largest = 0;
     for (uint32_t k = 1; k < STEAL_AT; ++k) {
         peak = fmax(peak, fabs(left_a[k]));
@@ -514,8 +490,8 @@ static void test_root(void)
     SprungEngine *single = make_engine(preset(440, ""), 4096, NULL);
     SprungEvent events[] = {
         {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .note = 60, .velocity = 100}};
-    render(voiced, events, 1, 9600, 512, left_a, right_a);
-    render(single, events, 1, 9600, 512, left_b, right_b);
+    rt_render(voiced, events, 1, 9600, 512, left_a, right_a);
+    rt_render(single, events, 1, 9600, 512, left_b, right_b);
     for (uint32_t k = 0; k < 9600; ++k)
         CHECK(left_a[k] == left_b[k] && right_a[k] == right_b[k],
               "frame %u: voice %.9g, singleton %.9g", k, left_a[k], left_b[k]);
