@@ -494,7 +494,7 @@ static SprungStatus parse_mallet(Loader *L, const char *path, json_t *object, ui
         case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_MALLET, i, &mallet->id)); break;
         case TARGET:
             SPRUNG_TRY(read_body_target(L, field, value, "mallets strike bodies", &mallet->target,
-                                 &mallet->target_body));
+                                        &mallet->target_body));
             break;
         case DIRECTION: SPRUNG_TRY(read_vec3(L, field, value, true, &mallet->direction)); break;
         case STRENGTH: SPRUNG_TRY(read_non_negative(L, field, value, &mallet->strength)); break;
@@ -563,7 +563,7 @@ static SprungStatus parse_microphone(Loader *L, const char *path, json_t *object
         case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_MICROPHONE, i, &mic->id)); break;
         case TARGET:
             SPRUNG_TRY(read_body_target(L, field, value, "microphones listen to bodies", &mic->target,
-                                 &mic->target_body));
+                                        &mic->target_body));
             break;
         case AXIS: SPRUNG_TRY(read_vec3(L, field, value, true, &mic->axis)); break;
         case SIGNAL: {
@@ -889,7 +889,7 @@ static SprungStatus parse_collision(Loader *L, const char *path, json_t *object,
         case ID: SPRUNG_TRY(read_id(L, field, value, SPRUNG_KIND_COLLISION, i, &collision->id)); break;
         case BODY:
             SPRUNG_TRY(read_body_target(L, field, value, "a collision moves a body", &collision->body_id,
-                                 &collision->body));
+                                        &collision->body));
             break;
         case OTHER:
             SPRUNG_TRY(read_reference(L, field, value, &collision->other_id, &other));

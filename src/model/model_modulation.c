@@ -223,16 +223,16 @@ static SprungStatus parse_voices(Parser *P, json_t *object)
         if (!json_is_array(value) || json_array_size(value) != 2)
             return fail(P, "voices.notes", "expected [low, high] MIDI notes");
         SPRUNG_TRY(read_integer(P, "voices.notes[0]", json_array_get(value, 0), 0, 127, "a MIDI note",
-                         &I->note_low));
+                                &I->note_low));
         SPRUNG_TRY(read_integer(P, "voices.notes[1]", json_array_get(value, 1), 0, 127, "a MIDI note",
-                         &I->note_high));
+                                &I->note_high));
         if (I->note_low > I->note_high)
             return fail(P, "voices.notes", "low note %d is above high note %d", I->note_low,
                         I->note_high);
     }
     if ((value = json_object_get(object, "steal_fade_ms")))
         SPRUNG_TRY(read_range(P, "voices.steal_fade_ms", value, 0.1, 100, "between 0.1 and 100 ms",
-                       &I->steal_fade_ms));
+                              &I->steal_fade_ms));
     return save_json(P, object, &I->voices_json);
 }
 
@@ -256,10 +256,10 @@ static SprungStatus parse_mpe(Parser *P, json_t *object)
                     I->mpe_lower, I->mpe_upper);
     if ((value = json_object_get(object, "member_bend_range")))
         SPRUNG_TRY(read_range(P, "mpe.member_bend_range", value, 0, 96, "between 0 and 96 semitones",
-                       &I->member_bend_range));
+                              &I->member_bend_range));
     if ((value = json_object_get(object, "master_bend_range")))
         SPRUNG_TRY(read_range(P, "mpe.master_bend_range", value, 0, 96, "between 0 and 96 semitones",
-                       &I->master_bend_range));
+                              &I->master_bend_range));
     return save_json(P, object, &I->mpe_json);
 }
 
@@ -342,10 +342,10 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
                             name);
         } else if (!strcmp(key, "rate_hz")) {
             SPRUNG_TRY(read_range(P, field, value, 1e-4, 1000, "between 0.0001 and 1000 Hz",
-                           &s->rate_hz));
+                                  &s->rate_hz));
         } else if (!strcmp(key, "sync_beats")) {
             SPRUNG_TRY(read_range(P, field, value, 1.0 / 64, 256, "between 1/64 and 256 beats",
-                           &s->sync_beats));
+                                  &s->sync_beats));
         } else if (!strcmp(key, "phase")) {
             SPRUNG_TRY(read_number(P, field, value, &s->phase));
             if (!(s->phase >= 0 && s->phase < 1))
