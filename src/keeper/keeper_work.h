@@ -1,7 +1,8 @@
 /* The keeper's spin work: what the owning keeper thread runs once per
  * period. A table of functions plus a context (STYLE.md rule 7), one per
- * kind: no-op (coordination tests), OpenCL, CUDA (a slot for the GPU
- * session). Private to libsprung; called only by the keeper thread. */
+ * kind: no-op (coordination tests), OpenCL, CUDA (its kernel in
+ * keeper_spin.cu, built only when the build has CUDA). Private to
+ * libsprung; called only by the keeper thread. */
 #ifndef SPRUNG_KEEPER_WORK_H
 #define SPRUNG_KEEPER_WORK_H
 

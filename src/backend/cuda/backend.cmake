@@ -4,7 +4,10 @@
 # their own directory (src/backend/cuda/CMakeLists.txt) so the C-only
 # warning flags of the top level never reach nvcc; the host code
 # (cuda_backend.c) is C in libsprung, linked with CUDA::cudart_static so a
-# machine without a driver still runs the program (probe says why).
+# machine without a driver still runs the program (probe says why). The
+# same switch builds the GPU clock keeper's CUDA spin kernel
+# (src/keeper/keeper_spin.cu, its own directory for the same reason);
+# without it src/keeper/work_cuda.c reports the work as unsupported.
 # Included by the top-level CMakeLists.txt before the libraries are made.
 option(SPRUNG_CUDA "Build the CUDA backend when nvcc is found" ON)
 if(NOT SPRUNG_CUDA)
@@ -40,10 +43,11 @@ if(NOT TARGET CUDA::cudart_static)
 endif()
 
 add_subdirectory(${PROJECT_SOURCE_DIR}/src/backend/cuda ${PROJECT_BINARY_DIR}/src/backend/cuda)
+add_subdirectory(${PROJECT_SOURCE_DIR}/src/keeper ${PROJECT_BINARY_DIR}/src/keeper)
 target_sources(sprung_objects PRIVATE ${PROJECT_SOURCE_DIR}/src/backend/cuda/cuda_backend.c)
 target_compile_definitions(sprung_objects PRIVATE SPRUNG_HAVE_CUDA)
 target_include_directories(sprung_objects PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
-list(APPEND SPRUNG_CORE_LIBS sprung_cuda_kernels CUDA::cudart_static)
+list(APPEND SPRUNG_CORE_LIBS sprung_cuda_kernels sprung_keeper_cuda CUDA::cudart_static)
 set(SPRUNG_HAVE_CUDA ON)
 message(STATUS "CUDA backend: on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
                "architectures ${CMAKE_CUDA_ARCHITECTURES})")
