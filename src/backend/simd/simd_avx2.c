@@ -68,30 +68,32 @@ static inline void avx2_load_deltas(const SimdNet *net, uint32_t s, __m256 *out)
         dvz = c_[5];                                                                          \
     } while (0)
 
-/* {fx, fy, fz, 0} of spring j to its p-slot and the negation to its q-slot:
- * a 4×8 transpose leaves springs j and j + 4 in the halves of one vector. */
+/* Records {fx, fy, fz, 0} of springs s .. s + 7 to force[s ..] and their
+ * negations to force[n_springs_padded + s ..]: a 4×8 transpose leaves
+ * springs j and j + 4 in the halves of one vector, a lane permute pairs
+ * neighbours, and each pair is one 32-byte store. */
 static inline void avx2_store_forces(const SimdNet *net, uint32_t s, __m256 fx, __m256 fy,
                                      __m256 fz)
 {
-    float *slot = net->slot;
-    const uint32_t *p = net->slot_p_off + s, *q = net->slot_q_off + s;
-    const __m128 sign = _mm_set1_ps(-0.0f);
+    float *plus = net->force + (size_t)s * SIMD_FORCE_FLOATS;
+    float *minus = plus + (size_t)net->n_springs_padded * SIMD_FORCE_FLOATS;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 zero = _mm256_setzero_ps();
     __m256 t0 = _mm256_unpacklo_ps(fx, fy), t1 = _mm256_unpackhi_ps(fx, fy);
     __m256 t2 = _mm256_unpacklo_ps(fz, zero), t3 = _mm256_unpackhi_ps(fz, zero);
-    __m256 rows[4] = {
-        _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), /* springs 0 | 4 */
-        _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)), /* 1 | 5 */
-        _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), /* 2 | 6 */
-        _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)), /* 3 | 7 */
+    __m256 r0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)); /* springs 0 | 4 */
+    __m256 r1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)); /* 1 | 5 */
+    __m256 r2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)); /* 2 | 6 */
+    __m256 r3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)); /* 3 | 7 */
+    __m256 pairs[4] = {
+        _mm256_permute2f128_ps(r0, r1, 0x20), /* springs 0, 1 */
+        _mm256_permute2f128_ps(r2, r3, 0x20), /* 2, 3 */
+        _mm256_permute2f128_ps(r0, r1, 0x31), /* 4, 5 */
+        _mm256_permute2f128_ps(r2, r3, 0x31), /* 6, 7 */
     };
     for (int j = 0; j < 4; ++j) {
-        __m128 low = _mm256_castps256_ps128(rows[j]);
-        __m128 high = _mm256_extractf128_ps(rows[j], 1);
-        _mm_store_ps(slot + p[j], low);
-        _mm_store_ps(slot + q[j], _mm_xor_ps(low, sign));
-        _mm_store_ps(slot + p[j + 4], high);
-        _mm_store_ps(slot + q[j + 4], _mm_xor_ps(high, sign));
+        _mm256_store_ps(plus + 8 * j, pairs[j]);
+        _mm256_store_ps(minus + 8 * j, _mm256_xor_ps(pairs[j], sign));
     }
 }
 

@@ -1,5 +1,5 @@
 /* The SIMD backend's AVX-512 kernels: sixteen springs per vector, endpoint
- * components gathered and slot forces scattered (every slot has one writer,
+ * components gathered and force records scattered (every record has one writer,
  * so the scatter has no conflicts). Compiled with -mavx512f (FMA contraction
  * stays off); called only when the CPU has AVX-512F. Audio thread and pool
  * workers; no allocation. */
@@ -42,24 +42,27 @@ static inline __m512 avx512_component(const float *node, __m512i p, __m512i q, i
         dvz = avx512_component((net)->node, p_, q_, 6);                                       \
     } while (0)
 
+/* Records {fx, fy, fz, 0} of springs s .. s + 15 to force[s ..] and their
+ * negations to force[n_springs_padded + s ..], scattered component by
+ * component to consecutive records (the fourth float stays 0). */
 static inline void avx512_store_forces(const SimdNet *net, uint32_t s, __m512 fx, __m512 fy,
                                        __m512 fz)
 {
-    __m512i p = _mm512_load_si512((const void *)(net->slot_p_off + s));
-    __m512i q = _mm512_load_si512((const void *)(net->slot_q_off + s));
-    __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
-    __m512 sign = _mm512_set1_ps(-0.0f);
-    _mm512_i32scatter_ps(net->slot, p, fx, 4);
-    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(p, one), fy, 4);
-    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(p, two), fz, 4);
-    _mm512_i32scatter_ps(net->slot, q, _mm512_castsi512_ps(_mm512_xor_si512(
-                                           _mm512_castps_si512(fx), _mm512_castps_si512(sign))), 4);
-    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(q, one),
-                         _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fy),
-                                                              _mm512_castps_si512(sign))), 4);
-    _mm512_i32scatter_ps(net->slot, _mm512_add_epi32(q, two),
-                         _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fz),
-                                                              _mm512_castps_si512(sign))), 4);
+    const __m512i record = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48,
+                                             52, 56, 60);
+    const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
+    const __m512i sign = _mm512_castps_si512(_mm512_set1_ps(-0.0f));
+    float *plus = net->force + (size_t)s * SIMD_FORCE_FLOATS;
+    float *minus = plus + (size_t)net->n_springs_padded * SIMD_FORCE_FLOATS;
+    __m512 nx = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fx), sign));
+    __m512 ny = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fy), sign));
+    __m512 nz = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fz), sign));
+    _mm512_i32scatter_ps(plus, record, fx, 4);
+    _mm512_i32scatter_ps(plus, _mm512_add_epi32(record, one), fy, 4);
+    _mm512_i32scatter_ps(plus, _mm512_add_epi32(record, two), fz, 4);
+    _mm512_i32scatter_ps(minus, record, nx, 4);
+    _mm512_i32scatter_ps(minus, _mm512_add_epi32(record, one), ny, 4);
+    _mm512_i32scatter_ps(minus, _mm512_add_epi32(record, two), nz, 4);
 }
 
 #define SIMD_STORE_FORCES(net, s, fx, fy, fz) avx512_store_forces((net), (s), (fx), (fy), (fz))

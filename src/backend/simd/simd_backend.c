@@ -153,7 +153,7 @@ static void apply_starts(SimdNet *net, const SprungPulseStart *starts, uint32_t 
 
 /* The pool's task: every worker steps its share; worker 0 (the audio
  * thread) also applies pulse starts and mixes the microphones. Barrier A
- * orders phase 1 (writes slots) before phase 2 (reads them); barrier B
+ * orders phase 1 (writes force records) before phase 2 (reads them); barrier B
  * orders phase 2 (writes nodes) before the mix and the next phase 1. */
 static void step_task(void *ctx, uint32_t worker, uint32_t n_workers)
 {
@@ -200,7 +200,7 @@ static void simd_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
     }
 }
 
-/* Host state -> private layout (node records, and slot forces from the
+/* Host state -> private layout (node records, and force records from the
  * host's per-spring forces so that a sync before any step is exact). */
 static void simd_upload_state(void *ctx)
 {
@@ -221,7 +221,8 @@ static void simd_upload_state(void *ctx)
     }
     for (uint32_t s = 0; s < net->n_springs; ++s) {
         uint32_t i = net->spring_orig[s];
-        float *p = net->slot + net->slot_p_off[s], *q = net->slot + net->slot_q_off[s];
+        float *p = net->force + (size_t)s * SIMD_FORCE_FLOATS;
+        float *q = p + (size_t)net->n_springs_padded * SIMD_FORCE_FLOATS;
         p[0] = st->spring_force_x[i];
         p[1] = st->spring_force_y[i];
         p[2] = st->spring_force_z[i];
@@ -248,7 +249,7 @@ static void simd_sync_state(void *ctx)
     }
     for (uint32_t s = 0; s < net->n_springs; ++s) {
         uint32_t i = net->spring_orig[s];
-        const float *p = net->slot + net->slot_p_off[s];
+        const float *p = net->force + (size_t)s * SIMD_FORCE_FLOATS;
         st->spring_force_x[i] = p[0];
         st->spring_force_y[i] = p[1];
         st->spring_force_z[i] = p[2];
@@ -294,11 +295,9 @@ static void net_carve(SimdNet *net, Carver *carver, uint32_t n_microphones)
     CARVE(carver, net->inv_perm, nodes);
     CARVE(carver, net->spring_orig, springs);
     CARVE(carver, net->node, nodes * SIMD_NODE_FLOATS);
-    CARVE(carver, net->slot, (size_t)net->n_slots * SIMD_SLOT_FLOATS);
+    CARVE(carver, net->force, 2 * springs * SIMD_FORCE_FLOATS);
     CARVE(carver, net->p_off, springs);
     CARVE(carver, net->q_off, springs);
-    CARVE(carver, net->slot_p_off, springs);
-    CARVE(carver, net->slot_q_off, springs);
     CARVE(carver, net->d0x, springs);
     CARVE(carver, net->d0y, springs);
     CARVE(carver, net->d0z, springs);
@@ -309,7 +308,8 @@ static void net_carve(SimdNet *net, Carver *carver, uint32_t n_microphones)
     CARVE(carver, net->l0sq, springs);
     CARVE(carver, net->preload, springs);
     CARVE(carver, net->order, net->n_bodies);
-    CARVE(carver, net->slot_begin, net->n_bodies + 1);
+    CARVE(carver, net->incidence_begin, net->n_bodies + 1);
+    CARVE(carver, net->incidence_off, net->compiled->incidence_offset[net->n_bodies]);
     CARVE(carver, net->degree_run_end, net->n_bodies);
     CARVE(carver, net->inv_mass, net->n_bodies);
     CARVE(carver, net->drag, net->n_bodies);
@@ -362,6 +362,15 @@ static void order_nodes(const SprungCompiled *c, uint32_t *perm, uint32_t *inv_p
     }
 }
 
+/* Phase 2's sort key of engine node i: its degree, plus max_degree + 1
+ * unless the body is plain (no mallet, nonzero inverse mass). */
+static uint32_t phase2_key(const SprungCompiled *c, uint32_t i, uint32_t max_degree)
+{
+    uint32_t degree = c->incidence_offset[i + 1] - c->incidence_offset[i];
+    int plain = c->node_mallet_offset[i] == c->node_mallet_offset[i + 1] && c->inv_mass[i] != 0.0f;
+    return plain ? degree : max_degree + 1 + degree;
+}
+
 static SprungStatus net_build(SimdBackend *self, const SprungCompiled *c, SprungState *state,
                               SprungError *error)
 {
@@ -372,7 +381,6 @@ static SprungStatus net_build(SimdBackend *self, const SprungCompiled *c, Sprung
     net->n_springs = c->n_springs;
     net->n_springs_padded =
         (c->n_springs + SIMD_SPRING_ALIGN - 1) / SIMD_SPRING_ALIGN * SIMD_SPRING_ALIGN;
-    net->n_slots = 2 * net->n_springs_padded;
     net->n_microphones = c->n_microphones;
     net->dt = (float)c->dt;
     net->pulse_amplitude = state->pulse_amplitude;
@@ -412,13 +420,8 @@ static SprungStatus net_build(SimdBackend *self, const SprungCompiled *c, Sprung
     }
 
     for (uint32_t ps = 0; ps < net->n_springs_padded; ++ps) {
-        if (ps >= c->n_springs) {
-            /* Inert padding: both ends on node 0, zero everything; it writes
-             * zeros to two slots of its own that no node reads. */
-            net->slot_p_off[ps] = (2 * ps) * SIMD_SLOT_FLOATS;
-            net->slot_q_off[ps] = (2 * ps + 1) * SIMD_SLOT_FLOATS;
-            continue;
-        }
+        if (ps >= c->n_springs)
+            continue; /* inert padding: both ends on node 0, all zero */
         uint32_t s = net->spring_orig[ps];
         net->p_off[ps] = net->inv_perm[c->spring_p[s]] * SIMD_NODE_FLOATS;
         net->q_off[ps] = net->inv_perm[c->spring_q[s]] * SIMD_NODE_FLOATS;
@@ -433,64 +436,55 @@ static SprungStatus net_build(SimdBackend *self, const SprungCompiled *c, Sprung
         net->preload[ps] = c->spring_preload[s];
     }
 
-    /* Phase 2's order: bodies by degree, in node order within a degree
-     * (counting sort), then slots body by body in that order, each body's
-     * in its CSR order. Anchors have slots too (after the bodies) since
-     * their springs write there; nothing reads them. */
+    /* Phase 2's order: plain bodies, then the others (see SimdNet), each
+     * part by degree, in node order within a degree (counting sort on the
+     * key class × (max_degree + 1) + degree), then the incidences body by
+     * body in that order, each body's in its CSR order. */
     uint32_t max_degree = 0;
     for (uint32_t i = 0; i < c->n_nodes; ++i) {
         uint32_t degree = c->incidence_offset[i + 1] - c->incidence_offset[i];
         max_degree = degree > max_degree ? degree : max_degree;
     }
-    uint32_t *degree_count = calloc((size_t)max_degree + 2, sizeof *degree_count);
-    if (!degree_count) {
+    uint32_t n_keys = 2 * (max_degree + 1);
+    uint32_t *key_count = calloc((size_t)n_keys + 1, sizeof *key_count);
+    if (!key_count) {
         free(scratch);
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
                                 "out of memory laying out %u springs", c->n_springs);
     }
+    net->n_plain = 0;
     for (uint32_t n = 0; n < c->n_bodies; ++n) {
-        uint32_t i = net->perm[n];
-        degree_count[c->incidence_offset[i + 1] - c->incidence_offset[i] + 1]++;
+        uint32_t key = phase2_key(c, net->perm[n], max_degree);
+        net->n_plain += key <= max_degree;
+        key_count[key + 1]++;
     }
-    for (uint32_t d = 0; d <= max_degree; ++d)
-        degree_count[d + 1] += degree_count[d];
-    for (uint32_t n = 0; n < c->n_bodies; ++n) {
-        uint32_t i = net->perm[n];
-        net->order[degree_count[c->incidence_offset[i + 1] - c->incidence_offset[i]]++] = n;
-    }
-    free(degree_count);
+    for (uint32_t key = 0; key < n_keys; ++key)
+        key_count[key + 1] += key_count[key];
+    for (uint32_t n = 0; n < c->n_bodies; ++n)
+        net->order[key_count[phase2_key(c, net->perm[n], max_degree)]++] = n;
+    free(key_count);
 
-    uint32_t slot = 0, mallets = 0;
-    for (uint32_t j = 0; j < c->n_nodes; ++j) {
-        uint32_t n = j < c->n_bodies ? net->order[j] : j; /* anchors keep n = j */
-        uint32_t i = net->perm[n];
-        if (j < c->n_bodies) {
-            net->slot_begin[j] = slot;
-            net->mallet_begin[j] = mallets;
-            for (uint32_t e = c->node_mallet_offset[i]; e < c->node_mallet_offset[i + 1]; ++e)
-                net->mallet_list[mallets++] = c->node_mallet[e];
-            net->inv_mass[j] = c->inv_mass[i];
-            net->drag[j] = c->drag[i];
-        } else if (j == c->n_bodies) {
-            net->slot_begin[j] = slot;
-            net->mallet_begin[j] = mallets;
-        }
-        for (uint32_t e = c->incidence_offset[i]; e < c->incidence_offset[i + 1]; ++e, ++slot) {
+    uint32_t incidence = 0, mallets = 0;
+    for (uint32_t j = 0; j < c->n_bodies; ++j) {
+        uint32_t i = net->perm[net->order[j]];
+        net->incidence_begin[j] = incidence;
+        net->mallet_begin[j] = mallets;
+        for (uint32_t e = c->node_mallet_offset[i]; e < c->node_mallet_offset[i + 1]; ++e)
+            net->mallet_list[mallets++] = c->node_mallet[e];
+        net->inv_mass[j] = c->inv_mass[i];
+        net->drag[j] = c->drag[i];
+        for (uint32_t e = c->incidence_offset[i]; e < c->incidence_offset[i + 1]; ++e) {
             uint32_t ps = spring_new[c->incidence_spring[e]];
-            if (c->incidence_sign[e] > 0.0f)
-                net->slot_p_off[ps] = slot * SIMD_SLOT_FLOATS;
-            else
-                net->slot_q_off[ps] = slot * SIMD_SLOT_FLOATS;
+            uint32_t record = c->incidence_sign[e] > 0.0f ? ps : net->n_springs_padded + ps;
+            net->incidence_off[incidence++] = record * SIMD_FORCE_FLOATS;
         }
     }
-    if (c->n_bodies == c->n_nodes) {
-        net->slot_begin[c->n_bodies] = slot;
-        net->mallet_begin[c->n_bodies] = mallets;
-    }
+    net->incidence_begin[c->n_bodies] = incidence;
+    net->mallet_begin[c->n_bodies] = mallets;
     for (uint32_t j = c->n_bodies; j-- > 0;) {
-        uint32_t degree = net->slot_begin[j + 1] - net->slot_begin[j];
-        int same_as_next = j + 1 < c->n_bodies &&
-                           net->slot_begin[j + 2] - net->slot_begin[j + 1] == degree;
+        uint32_t degree = net->incidence_begin[j + 1] - net->incidence_begin[j];
+        int same_as_next = j + 1 < c->n_bodies && j + 1 != net->n_plain &&
+                           net->incidence_begin[j + 2] - net->incidence_begin[j + 1] == degree;
         net->degree_run_end[j] = same_as_next ? net->degree_run_end[j + 1] : j + 1;
     }
     for (uint32_t mic = 0; mic < c->n_microphones; ++mic)
@@ -499,7 +493,7 @@ static SprungStatus net_build(SimdBackend *self, const SprungCompiled *c, Sprung
     return SPRUNG_OK;
 }
 
-/* Even shares: springs in whole vectors, bodies by their slot counts (the
+/* Even shares: springs in whole vectors, bodies by their incidence counts (the
  * per-node work is about one add per incidence plus a constant). */
 static void split_work(SimdBackend *self)
 {
@@ -508,14 +502,14 @@ static void split_work(SimdBackend *self)
     uint32_t vectors = net->n_springs_padded / SIMD_SPRING_ALIGN;
     for (uint32_t w = 0; w <= n; ++w)
         self->spring_split[w] = (uint32_t)((uint64_t)vectors * w / n) * SIMD_SPRING_ALIGN;
-    uint64_t total = (uint64_t)net->slot_begin[net->n_bodies] + 4ull * net->n_bodies;
-    /* slot_begin[j] + 4j: the work before body j of phase 2's order. */
+    uint64_t total = (uint64_t)net->incidence_begin[net->n_bodies] + 4ull * net->n_bodies;
+    /* incidence_begin[j] + 4j: the work before body j of phase 2's order. */
     uint32_t node = 0;
     self->node_split[0] = 0;
     for (uint32_t w = 1; w < n; ++w) {
         uint64_t target = total * w / n;
         while (node < net->n_bodies &&
-               (uint64_t)net->slot_begin[node] + 4ull * node < target)
+               (uint64_t)net->incidence_begin[node] + 4ull * node < target)
             ++node;
         self->node_split[w] = node;
     }

@@ -9,13 +9,17 @@
  *   spring endpoint is one aligned load and u/v of a node share a line;
  * - springs sorted by their first endpoint in that order, constants as
  *   structure of arrays, padded to a multiple of SIMD_SPRING_ALIGN with
- *   inert springs (k = c = 0) that write to slots of their own;
- * - instead of a per-spring force array, one 16-byte "slot" {fx, fy, fz, 0}
- *   per incidence, laid out body by body in phase 2's order (below), each
- *   body's in its CSR order: phase 1
- *   writes +F to the p-slot and -F to the q-slot (exactly sign × F), phase 2
- *   sums a node's slots contiguously in the reference's order. No atomics,
- *   no conflicts: every slot has exactly one writer.
+ *   inert springs (k = c = 0) whose force records nothing reads;
+ * - spring forces as two arrays of 16-byte records {fx, fy, fz, 0}: +F of
+ *   spring s (its force on p) at record s, -F (on q, exactly sign × F) at
+ *   record n_springs_padded + s. Phase 1 writes both contiguously, whole
+ *   vectors at a time; phase 2 adds a body's records through its list of
+ *   incidences, in the reference's CSR order. Measured against scattering
+ *   them to per-body slots that phase 2 reads contiguously: phase 1 takes
+ *   14 % less time (its stores were its bottleneck), the whole step 9 %
+ *   less on a mesh and 3 % more on a random network of degree 10
+ *   (docs/benchmarks.md). No atomics, no conflicts: every record has
+ *   exactly one writer.
  * The arithmetic of every lane is that of kernel/sprung_step.h, operation
  * for operation, so results are bit-identical to the reference. */
 #ifndef SPRUNG_BACKEND_SIMD_INTERNAL_H
@@ -27,15 +31,14 @@
 
 /* Springs are padded to a multiple of the widest vector (AVX-512: 16). */
 #define SIMD_SPRING_ALIGN 16u
-/* Floats per node record and per slot. */
+/* Floats per node record and per force record. */
 #define SIMD_NODE_FLOATS 8u
-#define SIMD_SLOT_FLOATS 4u
+#define SIMD_FORCE_FLOATS 4u
 
 typedef struct SimdNet {
     uint32_t n_nodes, n_bodies;   /* nodes [0, n_bodies) may move; anchors after */
     uint32_t n_springs;           /* real springs */
     uint32_t n_springs_padded;    /* multiple of SIMD_SPRING_ALIGN */
-    uint32_t n_slots;             /* 2 × n_springs_padded */
     uint32_t n_microphones;
     float dt;
 
@@ -44,21 +47,26 @@ typedef struct SimdNet {
     uint32_t *spring_orig;        /* private spring -> engine spring (real ones) */
 
     float *node;                  /* n_nodes × 8: u, 0, v, 0 */
-    float *slot;                  /* n_slots × 4 */
+    float *force;                 /* 2 × n_springs_padded records × 4 */
 
-    /* Springs (private order), n_springs_padded each. Endpoint and slot
-     * references are float offsets into node[] and slot[]. */
+    /* Springs (private order), n_springs_padded each. Endpoints are float
+     * offsets into node[]. */
     uint32_t *p_off, *q_off;
-    uint32_t *slot_p_off, *slot_q_off;
     float *d0x, *d0y, *d0z, *k, *c, *rest, *l0, *l0sq, *preload;
 
     /* Phase 2 visits the bodies in its own order, j = 0 .. n_bodies - 1:
-     * grouped by degree (so the gather loop's trip count repeats and its
-     * branch is predicted; measured 25-30 % of a step on random networks),
-     * in node order within a degree. Arrays below are indexed by j. */
+     * first the plain bodies (j < n_plain: no mallet, nonzero inverse
+     * mass), which take a short loop with no per-body branch, then the
+     * others; each part grouped by degree (so the gather loop's trip count
+     * repeats: measured 25-30 % of a step on random networks), in node
+     * order within a degree. Arrays below are indexed by j. */
+    uint32_t n_plain;
     uint32_t *order;              /* n_bodies: j -> private node */
-    uint32_t *slot_begin;         /* n_bodies + 1: slots of the j-th body, in CSR order */
-    uint32_t *degree_run_end;     /* n_bodies: end of j's group of equal degree */
+    uint32_t *incidence_begin;    /* n_bodies + 1: the j-th body's incidences */
+    uint32_t *incidence_off;      /* float offsets into force[], body by body,
+                                   * each body's in CSR order */
+    uint32_t *degree_run_end;     /* n_bodies: end of j's group of equal degree
+                                   * (never crossing n_plain) */
     float *inv_mass, *drag;
     uint32_t *mallet_begin;       /* n_bodies + 1, into mallet_list */
     uint32_t *mallet_list;        /* engine mallet indices */

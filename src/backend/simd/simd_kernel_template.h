@@ -11,7 +11,8 @@
  *   V_ADD V_SUB V_MUL V_DIV V_SQRT IEEE float32, correctly rounded
  *   VMASK V_GT(a, b) V_EQ(a, b) V_SELECT(mask, if_true, if_false)
  *   SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)  u_q - u_p, v_q - v_p
- *   SIMD_STORE_FORCES(net, s, fx, fy, fz)   +F to p-slots, -F to q-slots
+ *   SIMD_STORE_FORCES(net, s, fx, fy, fz)   +F to force records s.., -F to
+ *                                  records n_springs_padded + s..
  *   N4 N4_LOAD N4_STORE N4_ADD N4_SUB N4_MUL N4_SET1 N4_SET3 N4_ZERO
  *                                  4-float vectors for the per-node phase
  *   SIMD_FN(name)                  the file's function names
@@ -61,20 +62,44 @@ static void SIMD_FN(springs)(const SimdNet *net, uint32_t first, uint32_t end)
     }
 }
 
-/* One body of phase 2. Called with a constant `degree` for the common
- * degrees, so the gather is unrolled and its loop branch disappears. */
+/* Phase 2 for a run of plain bodies [first, end) of one `degree` (no
+ * mallet, nonzero inverse mass): their incidence lists follow each other,
+ * so the loop walks them with no per-body branch. Called with a constant degree
+ * for the common degrees, which unrolls the gather. Same operations as
+ * SIMD_FN(node) below without its mallet loop. */
 static inline __attribute__((always_inline)) void
-SIMD_FN(node)(const SimdNet *net, const SprungCompiled *compiled, N4 dt, uint32_t j,
-              uint32_t degree)
+SIMD_FN(plain_run)(const SimdNet *net, N4 dt, uint32_t first, uint32_t end, uint32_t degree)
+{
+    float *restrict node = net->node;
+    const float *restrict forces = net->force;
+    const uint32_t *restrict incidence = net->incidence_off + net->incidence_begin[first];
+    const uint32_t *restrict order = net->order;
+    const float *restrict inv_mass = net->inv_mass;
+    const float *restrict drag = net->drag;
+    for (uint32_t j = first; j < end; ++j, incidence += degree) {
+        N4 force = N4_ZERO();
+        for (uint32_t e = 0; e < degree; ++e)
+            force = N4_ADD(force, N4_LOAD(forces + incidence[e]));
+        float *record = node + (size_t)order[j] * SIMD_NODE_FLOATS;
+        N4 v = N4_LOAD(record + 4);
+        force = N4_SUB(force, N4_MUL(N4_SET1(drag[j]), v));
+        v = N4_ADD(v, N4_MUL(dt, N4_MUL(force, N4_SET1(inv_mass[j]))));
+        N4_STORE(record + 4, v);
+        N4_STORE(record, N4_ADD(N4_LOAD(record), N4_MUL(dt, v)));
+    }
+}
+
+/* One body of phase 2, any kind: the reference's order (springs in CSR
+ * order, drag, then the mallets' pulses). */
+static void SIMD_FN(node)(const SimdNet *net, const SprungCompiled *compiled, N4 dt, uint32_t j)
 {
     float inv_mass = net->inv_mass[j];
     if (inv_mass == 0.0f)
         return;
 
     N4 force = N4_ZERO();
-    const float *slot = net->slot + (size_t)net->slot_begin[j] * SIMD_SLOT_FLOATS;
-    for (uint32_t e = 0; e < degree; ++e)
-        force = N4_ADD(force, N4_LOAD(slot + (size_t)e * SIMD_SLOT_FLOATS));
+    for (uint32_t e = net->incidence_begin[j]; e < net->incidence_begin[j + 1]; ++e)
+        force = N4_ADD(force, N4_LOAD(net->force + net->incidence_off[e]));
 
     float *record = net->node + (size_t)net->order[j] * SIMD_NODE_FLOATS;
     N4 v = N4_LOAD(record + 4);
@@ -106,15 +131,18 @@ SIMD_FN(node)(const SimdNet *net, const SprungCompiled *compiled, N4 dt, uint32_
 
 static void SIMD_FN(nodes)(const SimdNet *net, uint32_t first, uint32_t end)
 {
-    const SprungCompiled *compiled = net->compiled;
     const N4 dt = N4_SET1(net->dt);
+    uint32_t plain_end = end < net->n_plain ? end : net->n_plain;
     uint32_t j = first;
-    while (j < end) {
-        /* Bodies come grouped by degree: run to the end of this group. */
-        uint32_t degree = net->slot_begin[j + 1] - net->slot_begin[j];
-        uint32_t run_end = net->degree_run_end[j] < end ? net->degree_run_end[j] : end;
+    while (j < plain_end) {
+        /* Plain bodies come grouped by degree: run to the end of this group. */
+        uint32_t degree = net->incidence_begin[j + 1] - net->incidence_begin[j];
+        uint32_t run_end = net->degree_run_end[j] < plain_end ? net->degree_run_end[j] : plain_end;
         switch (degree) {
-#define SIMD_DEGREE_CASE(d)                                                                       case d:                                                                                           for (; j < run_end; ++j)                                                                          SIMD_FN(node)(net, compiled, dt, j, d);                                                   break;
+#define SIMD_DEGREE_CASE(d)                                                                       \
+    case d:                                                                                       \
+        SIMD_FN(plain_run)(net, dt, j, run_end, d);                                               \
+        break;
             SIMD_DEGREE_CASE(1)
             SIMD_DEGREE_CASE(2)
             SIMD_DEGREE_CASE(3)
@@ -129,9 +157,11 @@ static void SIMD_FN(nodes)(const SimdNet *net, uint32_t first, uint32_t end)
             SIMD_DEGREE_CASE(12)
 #undef SIMD_DEGREE_CASE
         default:
-            for (; j < run_end; ++j)
-                SIMD_FN(node)(net, compiled, dt, j, degree);
+            SIMD_FN(plain_run)(net, dt, j, run_end, degree);
             break;
         }
+        j = run_end;
     }
+    for (j = first > net->n_plain ? first : net->n_plain; j < end; ++j)
+        SIMD_FN(node)(net, net->compiled, dt, j);
 }

@@ -35,8 +35,8 @@ typedef int VMASK;
 
 #define SIMD_STORE_FORCES(net, s, fx, fy, fz)                                                 \
     do {                                                                                      \
-        float *p_ = (net)->slot + (net)->slot_p_off[s];                                       \
-        float *q_ = (net)->slot + (net)->slot_q_off[s];                                       \
+        float *p_ = (net)->force + (size_t)(s) * SIMD_FORCE_FLOATS;                           \
+        float *q_ = p_ + (size_t)(net)->n_springs_padded * SIMD_FORCE_FLOATS;                 \
         p_[0] = fx;                                                                           \
         p_[1] = fy;                                                                           \
         p_[2] = fz;                                                                           \

@@ -1,6 +1,6 @@
 /* The SIMD backend's SSE2 kernels (the x86-64 baseline): four springs per
  * vector. Endpoint records are loaded whole and transposed, forces are
- * transposed back into slots. Audio thread and pool workers; no allocation. */
+ * transposed back into force records. Audio thread and pool workers; no allocation. */
 #include <immintrin.h>
 
 #include "backend/simd/simd_internal.h"
@@ -46,19 +46,19 @@ typedef __m128 VMASK;
 
 #define SIMD_STORE_FORCES(net, s, fx, fy, fz)                                                 \
     do {                                                                                      \
-        float *sl_ = (net)->slot;                                                             \
-        const uint32_t *p_ = (net)->slot_p_off + (s), *q_ = (net)->slot_q_off + (s);          \
+        float *p_ = (net)->force + (size_t)(s) * SIMD_FORCE_FLOATS;                           \
+        float *q_ = p_ + (size_t)(net)->n_springs_padded * SIMD_FORCE_FLOATS;                 \
         const __m128 sign_ = _mm_set1_ps(-0.0f);                                              \
         __m128 f0 = fx, f1 = fy, f2 = fz, f3 = _mm_setzero_ps();                              \
         _MM_TRANSPOSE4_PS(f0, f1, f2, f3);                                                    \
-        _mm_store_ps(sl_ + p_[0], f0);                                                        \
-        _mm_store_ps(sl_ + q_[0], _mm_xor_ps(f0, sign_));                                     \
-        _mm_store_ps(sl_ + p_[1], f1);                                                        \
-        _mm_store_ps(sl_ + q_[1], _mm_xor_ps(f1, sign_));                                     \
-        _mm_store_ps(sl_ + p_[2], f2);                                                        \
-        _mm_store_ps(sl_ + q_[2], _mm_xor_ps(f2, sign_));                                     \
-        _mm_store_ps(sl_ + p_[3], f3);                                                        \
-        _mm_store_ps(sl_ + q_[3], _mm_xor_ps(f3, sign_));                                     \
+        _mm_store_ps(p_, f0);                                                                 \
+        _mm_store_ps(p_ + 4, f1);                                                             \
+        _mm_store_ps(p_ + 8, f2);                                                             \
+        _mm_store_ps(p_ + 12, f3);                                                            \
+        _mm_store_ps(q_, _mm_xor_ps(f0, sign_));                                              \
+        _mm_store_ps(q_ + 4, _mm_xor_ps(f1, sign_));                                          \
+        _mm_store_ps(q_ + 8, _mm_xor_ps(f2, sign_));                                          \
+        _mm_store_ps(q_ + 12, _mm_xor_ps(f3, sign_));                                         \
     } while (0)
 
 #define SIMD_FN(name) sse2_##name
