@@ -62,6 +62,16 @@ static void SIMD_FN(springs)(const SimdNet *net, uint32_t first, uint32_t end)
     }
 }
 
+/* The semi-implicit Euler update of one body record {u, 0, v, 0} from its
+ * pre-step velocity v and total force, as kernel/sprung_step.h does it. */
+static inline __attribute__((always_inline)) void
+SIMD_FN(integrate)(float *record, N4 v, N4 force, float inv_mass, N4 dt)
+{
+    v = N4_ADD(v, N4_MUL(dt, N4_MUL(force, N4_SET1(inv_mass))));
+    N4_STORE(record + 4, v);
+    N4_STORE(record, N4_ADD(N4_LOAD(record), N4_MUL(dt, v)));
+}
+
 /* Phase 2 for a run of plain bodies [first, end) of one `degree` (no
  * mallet, nonzero inverse mass): their incidence lists follow each other,
  * so the loop walks them with no per-body branch. Called with a constant degree
@@ -83,9 +93,7 @@ SIMD_FN(plain_run)(const SimdNet *net, N4 dt, uint32_t first, uint32_t end, uint
         float *record = node + (size_t)order[j] * SIMD_NODE_FLOATS;
         N4 v = N4_LOAD(record + 4);
         force = N4_SUB(force, N4_MUL(N4_SET1(drag[j]), v));
-        v = N4_ADD(v, N4_MUL(dt, N4_MUL(force, N4_SET1(inv_mass[j]))));
-        N4_STORE(record + 4, v);
-        N4_STORE(record, N4_ADD(N4_LOAD(record), N4_MUL(dt, v)));
+        SIMD_FN(integrate)(record, v, force, inv_mass[j], dt);
     }
 }
 
@@ -124,9 +132,7 @@ static void SIMD_FN(node)(const SimdNet *net, const SprungCompiled *compiled, N4
         }
     }
 
-    v = N4_ADD(v, N4_MUL(dt, N4_MUL(force, N4_SET1(inv_mass))));
-    N4_STORE(record + 4, v);
-    N4_STORE(record, N4_ADD(N4_LOAD(record), N4_MUL(dt, v)));
+    SIMD_FN(integrate)(record, v, force, inv_mass, dt);
 }
 
 static void SIMD_FN(nodes)(const SimdNet *net, uint32_t first, uint32_t end)
