@@ -17,11 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "keeper/keeper_work.h"
+#include "keeper_test_runs.h"
 #include "sprung/keeper.h"
 
 #ifdef SPRUNG_HAVE_CUDA
@@ -137,54 +136,6 @@ static int spin_and_time(uint32_t spin_us, int count)
     return 1;
 }
 
-/* Holds a reference with `wanted` work on a private segment until the slot
- * shows `min_spins` spins; writes the kind it ran into *ran. */
-static int keeper_runs(SprungKeeperWork wanted, uint64_t min_spins, SprungKeeperWork *ran)
-{
-    char name[64];
-    snprintf(name, sizeof name, "/sprung-keeper-test-cuda-%d", (int)getpid());
-    shm_unlink(name);
-    setenv("SPRUNG_KEEPER_SHM", name, 1);
-    setenv("SPRUNG_KEEPER_SPIN_US", "200", 1);
-    setenv("SPRUNG_KEEPER_PERIOD_US", "2000", 1);
-    unsetenv("SPRUNG_KEEPER_WORK");
-    int held = 0;
-    if (sprung_keeper_acquire(wanted, &held) != SPRUNG_OK || !held) {
-        printf("FAIL: acquire\n");
-        shm_unlink(name);
-        return 0;
-    }
-    SprungKeeperSnapshot snap;
-    int ok = 0, seen = 0, failed = 0;
-    uint64_t spins = 0;
-    /* Up to 10 s: OpenCL's first kernel build (the fallback) takes about 1 s. */
-    for (int t = 0; t < 200 && !ok && !failed; ++t) {
-        struct timespec step = {0, 50 * 1000 * 1000};
-        nanosleep(&step, NULL);
-        if (sprung_keeper_snapshot(name, &snap, NULL) != SPRUNG_OK || snap.n_slots != 1)
-            continue;
-        const SprungKeeperSlotInfo *slot = &snap.slots[0];
-        seen = 1;
-        spins = slot->spins;
-        if (slot->errors) {
-            printf("FAIL: the keeper's %s work failed %llu times (last error %lld)\n",
-                   sprung_keeper_work_name(slot->work), (unsigned long long)slot->errors,
-                   (long long)slot->last_error);
-            failed = 1;
-        } else if (slot->spins >= min_spins) {
-            *ran = slot->work;
-            ok = 1;
-        }
-    }
-    if (!ok && !failed && seen)
-        printf("FAIL: only %llu spins in 10 s\n", (unsigned long long)spins);
-    else if (!ok && !failed)
-        printf("FAIL: the keeper's slot never appeared in 10 s\n");
-    sprung_keeper_release();
-    shm_unlink(name);
-    return ok;
-}
-
 static int test_work(void)
 {
     KeeperWorkConfig config = {.spin_us = 200};
@@ -213,7 +164,7 @@ static int test_work(void)
     if (!spin_and_time(200, 40) || !spin_and_time(2000, 20))
         return 1;
     SprungKeeperWork ran = SPRUNG_KEEPER_WORK_NONE;
-    if (!keeper_runs(SPRUNG_KEEPER_WORK_CUDA, 50, &ran))
+    if (!keeper_runs("cuda", SPRUNG_KEEPER_WORK_CUDA, 50, &ran))
         return 1;
     if (ran != SPRUNG_KEEPER_WORK_CUDA) {
         printf("FAIL: the keeper ran %s work, not cuda\n", sprung_keeper_work_name(ran));
@@ -239,7 +190,7 @@ static int test_no_device(void)
     }
     printf("create: unsupported, code %lld: %s\n", (long long)code, reason);
     SprungKeeperWork ran = SPRUNG_KEEPER_WORK_NONE;
-    if (!keeper_runs(SPRUNG_KEEPER_WORK_CUDA, 20, &ran))
+    if (!keeper_runs("cuda", SPRUNG_KEEPER_WORK_CUDA, 20, &ran))
         return 1;
     if (ran != SPRUNG_KEEPER_WORK_OPENCL && ran != SPRUNG_KEEPER_WORK_NOOP) {
         printf("FAIL: without a CUDA device the keeper ran %s work\n",
