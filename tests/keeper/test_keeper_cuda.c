@@ -13,7 +13,10 @@
  *                               text in the reason (code 0 and "without CUDA"
  *                               in a build without CUDA), and a keeper asked
  *                               for CUDA work must fall back (OpenCL or
- *                               no-op) and spin without errors. */
+ *                               no-op) and spin without errors.
+ * Checked by hand (no GPU here): work_cuda.c returning an I/O error instead
+ * of unsupported, or code 0 instead of the cudaError_t, when there is no
+ * device makes both cases fail. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
