@@ -12,18 +12,22 @@
  *    Pulse step counters must be equal.
  * 2. One-second renders of every factory preset with notes across the key
  *    range: max |diff| ≤ 1e-3 of the reference's peak.
- * Bit-identical results are counted and reported (the simd backend keeps
- * the reference's operation order, so it should be exact everywhere).
+ * Bit-identical results are counted and reported; with --exact, any
+ * comparison that is not bit-identical fails (the simd backend keeps the
+ * reference's operation order in both of its layouts, so it must be).
+ * Beside the random networks, random meshes (a grid in a ring of anchors,
+ * as bench/mesh-20x30.json) exercise the simd backend's lattice layout.
  * A backend or device that cannot run here is reported as skipped with the
  * probe's reason (GPU backends on machines without a GPU), and so is a model
  * that uses a physics feature the backend does not implement yet.
  *
  * Usage: test_backend_conformance [--backend NAME] [--device N] [--no-render]
- *                                 [--sabotage] PRESET_DIR
+ *                                 [--exact] [--sabotage] PRESET_DIR
  *   --backend NAME  only this backend (exit 77, "skipped", when it is not
  *                   in this build or cannot run here)
  *   --device N      only its device N
  *   --no-render     only the step comparisons
+ *   --exact         fail every comparison that is not bit-identical
  *   --sabotage      perturb one value of every tested backend's state by
  *                   1e-3 (relative): the NMSE check must then fail. */
 #include <dirent.h>
@@ -43,11 +47,13 @@
 #define NMSE_BOUND 1e-10
 #define RENDER_BOUND 1e-3
 #define RANDOM_NETWORKS 6
+#define RANDOM_MESHES 3
 #define EXTRA_STEPS 15
 #define RENDER_BLOCK 256u
 #define SKIPPED 77
 
 static bool g_sabotage;
+static bool g_require_exact;
 static int g_failures;
 static unsigned g_compared, g_exact, g_skipped;
 
@@ -198,6 +204,73 @@ static char *random_network_json(int index, uint32_t n_bodies, uint32_t n_spring
          " \"gain\": 10, \"pan\": -0.4}, {\"id\": \"v\", \"target\": \"b%u\", \"axis\": [1, 1, 0],"
          " \"signal\": \"velocity\", \"gain\": 0.3, \"pan\": 0.6}]}\n",
          rng_u32() % n_bodies, rng_u32() % n_bodies);
+#undef EMIT
+    return text;
+}
+
+/* A random mesh: nx × ny bodies on a jittered grid, neighbours joined
+ * along x and y (in row order, as a generator writes them), a ring of
+ * anchors tied to the edge bodies, tensioned springs with some at L = 0;
+ * drag on some bodies, a mallet on one, position and velocity microphones. */
+static char *random_mesh_json(int index, uint32_t nx, uint32_t ny)
+{
+    size_t capacity = 512u * (nx + 2) * (ny + 2) + 4096u, used = 0;
+    char *text = malloc(capacity);
+    if (!text)
+        return NULL;
+#define EMIT(...) used += (size_t)snprintf(text + used, capacity - used, __VA_ARGS__)
+    const double spacing = 0.01;
+    EMIT("{\"sprung\": 1, \"name\": \"mesh-%d\", \"bodies\": [", index);
+    for (uint32_t j = 0; j < ny; ++j)
+        for (uint32_t i = 0; i < nx; ++i)
+            EMIT("%s{\"id\": \"b%u_%u\", \"position\": [%.5f, %.5f, %.5f], \"mass\": %.5f,"
+                 " \"drag\": %.6f, \"velocity\": [%.4f, %.4f, %.4f]}",
+                 i || j ? ",\n" : "\n", i, j, i * spacing + rng_uniform(-1e-3, 1e-3),
+                 j * spacing + rng_uniform(-1e-3, 1e-3), rng_uniform(-1e-3, 1e-3),
+                 rng_uniform(1e-4, 1e-3), rng_u32() % 3 ? 1e-5 : rng_uniform(0, 1e-4),
+                 rng_uniform(-0.1, 0.1), rng_uniform(-0.1, 0.1), rng_uniform(-0.1, 0.1));
+    EMIT("],\n\"anchors\": [");
+    uint32_t n_anchors = 0;
+    for (int j = -1; j <= (int)ny; ++j)
+        for (int i = -1; i <= (int)nx; ++i) {
+            bool edge_x = i == -1 || i == (int)nx, edge_y = j == -1 || j == (int)ny;
+            if (edge_x == edge_y)
+                continue; /* inside, or a corner */
+            EMIT("%s{\"id\": \"a%d_%d\", \"position\": [%.5f, %.5f, 0]}",
+                 n_anchors ? ",\n" : "\n", i, j, i * spacing, j * spacing);
+            n_anchors++;
+        }
+    EMIT("],\n\"springs\": [");
+    uint32_t n_springs = 0;
+    for (int j = -1; j <= (int)ny; ++j)
+        for (int i = -1; i <= (int)nx; ++i)
+            for (int direction = 0; direction < 2; ++direction) {
+                int i2 = i + (direction == 0), j2 = j + (direction == 1);
+                bool body_p = i >= 0 && i < (int)nx && j >= 0 && j < (int)ny;
+                bool body_q = i2 >= 0 && i2 < (int)nx && j2 >= 0 && j2 < (int)ny;
+                bool ring_p = (i == -1 || i == (int)nx) != (j == -1 || j == (int)ny);
+                bool ring_q = (i2 == -1 || i2 == (int)nx) != (j2 == -1 || j2 == (int)ny);
+                if (!(body_p || body_q) || !(body_p || ring_p) || !(body_q || ring_q))
+                    continue;
+                char rest[48];
+                if (rng_u32() % 5 == 0)
+                    snprintf(rest, sizeof rest, "0");
+                else
+                    snprintf(rest, sizeof rest, "%.6f", spacing * rng_uniform(0.9, 0.99));
+                EMIT("%s{\"id\": \"s%u\", \"from\": \"%c%d_%d\", \"to\": \"%c%d_%d\","
+                     " \"stiffness\": %.1f, \"damping\": %.6f, \"rest_length\": %s}",
+                     n_springs ? ",\n" : "\n", n_springs, body_p ? 'b' : 'a', i, j,
+                     body_q ? 'b' : 'a', i2, j2, rng_uniform(100, 2000), rng_uniform(0, 2e-4),
+                     rest);
+                n_springs++;
+            }
+    EMIT("],\n\"mallets\": [{\"id\": \"m\", \"target\": \"b%u_%u\", \"direction\": [0, 0, 1],"
+         " \"strength\": 0.001, \"duration_ms\": 1}],\n",
+         rng_u32() % nx, rng_u32() % ny);
+    EMIT("\"microphones\": [{\"id\": \"p\", \"target\": \"b%u_%u\", \"axis\": [0, 0, 1],"
+         " \"gain\": 10, \"pan\": -0.4}, {\"id\": \"v\", \"target\": \"b%u_%u\","
+         " \"axis\": [0, 1, 1], \"signal\": \"velocity\", \"gain\": 0.3, \"pan\": 0.6}]}\n",
+         rng_u32() % nx, rng_u32() % ny, rng_u32() % nx, rng_u32() % ny);
 #undef EMIT
     return text;
 }
@@ -562,6 +635,18 @@ static void load_presets(const char *dir, Models *models)
     }
 }
 
+/* Loads a generated model (JSON text, freed here) into `models`. */
+static void add_generated(Models *models, char *json, const char *name)
+{
+    SprungModel *model = json ? load_model_text(json, name) : NULL;
+    free(json);
+    if (!model)
+        return;
+    models->items[models->count] = model;
+    snprintf(models->names[models->count], sizeof models->names[0], "%s", name);
+    models->count++;
+}
+
 int main(int argc, char **argv)
 {
     const char *only = NULL, *preset_dir = NULL;
@@ -574,6 +659,8 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(argv[i], "--no-render"))
             renders = false;
+        else if (!strcmp(argv[i], "--exact"))
+            g_require_exact = true;
         else if (!strcmp(argv[i], "--device") && i + 1 < argc)
             only_device = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
@@ -592,17 +679,17 @@ int main(int argc, char **argv)
     static const uint32_t sizes[RANDOM_NETWORKS][2] = {{3, 4}, {17, 40}, {40, 90}, {64, 200},
                                                        {150, 500}, {300, 1100}};
     for (int r = 0; r < RANDOM_NETWORKS; ++r) {
-        char *json = random_network_json(r, sizes[r][0], sizes[r][1]);
         char name[64];
         snprintf(name, sizeof name, "random network %d (%u bodies, %u springs)", r, sizes[r][0],
                  sizes[r][1]);
-        SprungModel *model = json ? load_model_text(json, name) : NULL;
-        free(json);
-        if (model) {
-            models.items[models.count] = model;
-            snprintf(models.names[models.count], sizeof models.names[0], "%s", name);
-            models.count++;
-        }
+        add_generated(&models, random_network_json(r, sizes[r][0], sizes[r][1]), name);
+    }
+    static const uint32_t mesh_sizes[RANDOM_MESHES][2] = {{3, 2}, {7, 5}, {20, 30}};
+    for (int r = 0; r < RANDOM_MESHES; ++r) {
+        char name[64];
+        snprintf(name, sizeof name, "random mesh %d (%u x %u bodies)", r, mesh_sizes[r][0],
+                 mesh_sizes[r][1]);
+        add_generated(&models, random_mesh_json(r, mesh_sizes[r][0], mesh_sizes[r][1]), name);
     }
 
     uint32_t tested = 0;
@@ -633,6 +720,11 @@ int main(int argc, char **argv)
             if (!g_sabotage && renders)
                 for (uint32_t m = 0; m < n_presets; ++m)
                     render_test(spec, models.items[m], m, models.names[m]);
+            unsigned inexact = (g_compared - compared_before) - (g_exact - exact_before);
+            if (g_require_exact && inexact) {
+                printf("FAIL %s: %u comparisons are not bit-identical (--exact)\n", spec, inexact);
+                g_failures++;
+            }
             printf("%s %s: %u comparisons, %u bit-identical, %u failures, %u skipped (features "
                    "the backend lacks)\n",
                    (unsigned)g_failures == failures_before ? "ok  " : "FAIL", spec,

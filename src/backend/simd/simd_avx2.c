@@ -23,6 +23,14 @@ typedef __m256 VMASK;
 #define V_GT(a, b) _mm256_cmp_ps((a), (b), _CMP_GT_OQ)
 #define V_EQ(a, b) _mm256_cmp_ps((a), (b), _CMP_EQ_OQ)
 #define V_SELECT(mask, if_true, if_false) _mm256_blendv_ps((if_false), (if_true), (mask))
+#define V_LOADU(p) _mm256_loadu_ps(p)
+#define V_STOREU(p, a) _mm256_storeu_ps((p), (a))
+#define V_STORE(p, a) _mm256_store_ps((p), (a))
+#define V_GATHER(base, index)                                                                 \
+    _mm256_i32gather_ps((base), _mm256_loadu_si256((const __m256i *)(const void *)(index)), 4)
+#define V_LANE(j)                                                                             \
+    _mm256_castsi256_ps(                                                                      \
+        _mm256_cmpeq_epi32(_mm256_set1_epi32((int)(j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)))
 
 /* Row j = record(q_j) - record(p_j) = {δx, δy, δz, 0, dvx, dvy, dvz, 0};
  * after the transpose, column c holds component c of the eight springs. */
@@ -101,10 +109,13 @@ static inline void avx2_store_forces(const SimdNet *net, uint32_t s, __m256 fx, 
 
 #define SIMD_FN(name) avx2_##name
 #include "backend/simd/simd_kernel_template.h"
+#include "backend/simd/simd_lattice_template.h"
 
 const SimdKernels sprung_simd_avx2 = {
     .name = "avx2",
     .lanes = 8,
     .springs = avx2_springs,
     .nodes = avx2_nodes,
+    .lattice_springs = avx2_lattice_springs,
+    .lattice_bodies = avx2_lattice_bodies,
 };

@@ -22,6 +22,12 @@ typedef __mmask16 VMASK;
 #define V_GT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GT_OQ)
 #define V_EQ(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_EQ_OQ)
 #define V_SELECT(mask, if_true, if_false) _mm512_mask_blend_ps((mask), (if_false), (if_true))
+#define V_LOADU(p) _mm512_loadu_ps(p)
+#define V_STOREU(p, a) _mm512_storeu_ps((p), (a))
+#define V_STORE(p, a) _mm512_store_ps((p), (a))
+#define V_GATHER(base, index)                                                                 \
+    _mm512_i32gather_ps(_mm512_loadu_si512((const void *)(index)), (base), 4)
+#define V_LANE(j) ((__mmask16)(1u << (j)))
 
 static inline __m512 avx512_component(const float *node, __m512i p, __m512i q, int c)
 {
@@ -69,10 +75,13 @@ static inline void avx512_store_forces(const SimdNet *net, uint32_t s, __m512 fx
 
 #define SIMD_FN(name) avx512_##name
 #include "backend/simd/simd_kernel_template.h"
+#include "backend/simd/simd_lattice_template.h"
 
 const SimdKernels sprung_simd_avx512 = {
     .name = "avx512",
     .lanes = 16,
     .springs = avx512_springs,
     .nodes = avx512_nodes,
+    .lattice_springs = avx512_lattice_springs,
+    .lattice_bodies = avx512_lattice_bodies,
 };

@@ -33,6 +33,8 @@
 #define SIMD_PARALLEL_MIN_CORES 4
 #define SIMD_MAX_AUTO_THREADS 4u
 #define SIMD_MAX_THREADS 64u
+/* The lattice layout pays when most springs load whole vectors. */
+#define SIMD_LATTICE_MIN_SHARE 0.5f
 
 /* ---- instruction sets ---- */
 
@@ -110,14 +112,20 @@ static uint32_t threads_wanted(uint32_t n_springs)
 /* ---- the backend ---- */
 
 typedef struct SimdBackend {
-    SimdNet net;
     const SimdKernels *kernels;
+    const SprungCompiled *compiled;
+    int lattice_on;               /* which layout this model got */
+    SimdNet net;                  /* the record layout */
+    SimdLattice lattice;          /* the lattice layout */
     SprungState *state;
     void *block;
+    uint32_t n_phase1, n_phase2;  /* springs of phase 1; units of phase 2
+                                   * (records: bodies; lattice: body vectors,
+                                   * then special bodies) */
     SprungSimdPool *pool;
     uint32_t n_workers;
-    /* Per worker: springs [spring_split[w], spring_split[w+1]), bodies
-     * [node_split[w], node_split[w+1]). */
+    /* Per worker: springs [spring_split[w], spring_split[w+1]), phase-2
+     * units [node_split[w], node_split[w+1]). */
     uint32_t spring_split[SIMD_MAX_THREADS + 1];
     uint32_t node_split[SIMD_MAX_THREADS + 1];
     /* The block being advanced (for the pool's task). */
@@ -126,53 +134,66 @@ typedef struct SimdBackend {
     float *job_left, *job_right;
 } SimdBackend;
 
-static void mix(const SimdNet *net, float *left, float *right)
-{
-    const SprungCompiled *c = net->compiled;
-    float sum_left = 0.0f, sum_right = 0.0f;
-    for (uint32_t mic = 0; mic < net->n_microphones; ++mic) {
-        const float *record = net->node + (size_t)net->mic_node[mic] * SIMD_NODE_FLOATS;
-        const float *value = c->mic_signal[mic] == SPRUNG_KERNEL_MIC_VELOCITY ? record + 4 : record;
-        float signal = (value[0] * c->mic_axis_x[mic] + value[1] * c->mic_axis_y[mic]) +
-                       value[2] * c->mic_axis_z[mic];
-        sum_left += c->mic_gain_left[mic] * signal;
-        sum_right += c->mic_gain_right[mic] * signal;
-    }
-    *left = sum_left;
-    *right = sum_right;
-}
-
-static void apply_starts(SimdNet *net, const SprungPulseStart *starts, uint32_t n_starts,
+static void apply_starts(SprungState *state, const SprungPulseStart *starts, uint32_t n_starts,
                          uint32_t *next, uint32_t step)
 {
     for (; *next < n_starts && starts[*next].step == step; ++*next) {
-        net->pulse_amplitude[starts[*next].slot] = starts[*next].amplitude;
-        net->pulse_step[starts[*next].slot] = 0;
+        state->pulse_amplitude[starts[*next].slot] = starts[*next].amplitude;
+        state->pulse_step[starts[*next].slot] = 0;
     }
+}
+
+static void phase1(const SimdBackend *self, uint32_t first, uint32_t end)
+{
+    if (self->lattice_on)
+        self->kernels->lattice_springs(&self->lattice, first, end);
+    else
+        self->kernels->springs(&self->net, first, end);
+}
+
+static void phase2(const SimdBackend *self, uint32_t first, uint32_t end)
+{
+    if (!self->lattice_on) {
+        self->kernels->nodes(&self->net, first, end);
+        return;
+    }
+    const SimdLattice *lattice = &self->lattice;
+    uint32_t vectors = lattice->n_body_vectors;
+    if (first < vectors)
+        self->kernels->lattice_bodies(lattice, first, end < vectors ? end : vectors);
+    if (end > vectors)
+        simd_lattice_special(lattice, first > vectors ? first - vectors : 0, end - vectors);
+}
+
+static void mix(const SimdBackend *self, float *left, float *right)
+{
+    if (self->lattice_on)
+        simd_lattice_mix(&self->lattice, left, right);
+    else
+        simd_records_mix(&self->net, left, right);
 }
 
 /* The pool's task: every worker steps its share; worker 0 (the audio
  * thread) also applies pulse starts and mixes the microphones. Barrier A
- * orders phase 1 (writes force records) before phase 2 (reads them); barrier B
- * orders phase 2 (writes nodes) before the mix and the next phase 1. */
+ * orders phase 1 (writes spring forces) before phase 2 (reads them);
+ * barrier B orders phase 2 (writes nodes) before the mix and the next
+ * phase 1. */
 static void step_task(void *ctx, uint32_t worker, uint32_t n_workers)
 {
     (void)n_workers;
     SimdBackend *self = ctx;
-    SimdNet *net = &self->net;
-    const SimdKernels *k = self->kernels;
     uint32_t spring_first = self->spring_split[worker], spring_end = self->spring_split[worker + 1];
     uint32_t node_first = self->node_split[worker], node_end = self->node_split[worker + 1];
     uint32_t next = 0;
     for (uint32_t step = 0; step < self->job_steps; ++step) {
         if (worker == 0)
-            apply_starts(net, self->job_start_list, self->job_starts, &next, step);
-        k->springs(net, spring_first, spring_end);
+            apply_starts(self->state, self->job_start_list, self->job_starts, &next, step);
+        phase1(self, spring_first, spring_end);
         sprung_simd_pool_barrier(self->pool, worker);
-        k->nodes(net, node_first, node_end);
+        phase2(self, node_first, node_end);
         sprung_simd_pool_barrier(self->pool, worker);
         if (worker == 0)
-            mix(net, &self->job_left[step], &self->job_right[step]);
+            mix(self, &self->job_left[step], &self->job_right[step]);
     }
 }
 
@@ -180,7 +201,6 @@ static void simd_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
                          uint32_t n_starts, float *left, float *right)
 {
     SimdBackend *self = ctx;
-    SimdNet *net = &self->net;
     if (self->n_workers > 1) {
         self->job_steps = n_steps;
         self->job_start_list = starts;
@@ -190,76 +210,39 @@ static void simd_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
         sprung_simd_pool_run(self->pool, step_task, self);
         return;
     }
-    const SimdKernels *k = self->kernels;
     uint32_t next = 0;
     for (uint32_t step = 0; step < n_steps; ++step) {
-        apply_starts(net, starts, n_starts, &next, step);
-        k->springs(net, 0, net->n_springs_padded);
-        k->nodes(net, 0, net->n_bodies);
-        mix(net, &left[step], &right[step]);
+        apply_starts(self->state, starts, n_starts, &next, step);
+        phase1(self, 0, self->n_phase1);
+        phase2(self, 0, self->n_phase2);
+        mix(self, &left[step], &right[step]);
     }
 }
 
-/* Host state -> private layout (node records, and force records from the
- * host's per-spring forces so that a sync before any step is exact). */
+/* Host state -> the backend (the lattice shares the node state and copies
+ * only spring forces; records copy both). */
 static void simd_upload_state(void *ctx)
 {
     SimdBackend *self = ctx;
-    SimdNet *net = &self->net;
-    const SprungState *st = self->state;
-    for (uint32_t n = 0; n < net->n_nodes; ++n) {
-        uint32_t i = net->perm[n];
-        float *record = net->node + (size_t)n * SIMD_NODE_FLOATS;
-        record[0] = st->ux[i];
-        record[1] = st->uy[i];
-        record[2] = st->uz[i];
-        record[3] = 0.0f;
-        record[4] = st->vx[i];
-        record[5] = st->vy[i];
-        record[6] = st->vz[i];
-        record[7] = 0.0f;
-    }
-    for (uint32_t s = 0; s < net->n_springs; ++s) {
-        uint32_t i = net->spring_orig[s];
-        float *p = net->force + (size_t)s * SIMD_FORCE_FLOATS;
-        float *q = p + (size_t)net->n_springs_padded * SIMD_FORCE_FLOATS;
-        p[0] = st->spring_force_x[i];
-        p[1] = st->spring_force_y[i];
-        p[2] = st->spring_force_z[i];
-        q[0] = -st->spring_force_x[i];
-        q[1] = -st->spring_force_y[i];
-        q[2] = -st->spring_force_z[i];
-    }
+    if (self->lattice_on)
+        simd_lattice_upload(&self->lattice, self->state);
+    else
+        simd_records_upload(&self->net, self->state);
 }
 
 static void simd_sync_state(void *ctx)
 {
     SimdBackend *self = ctx;
-    SimdNet *net = &self->net;
-    SprungState *st = self->state;
-    for (uint32_t n = 0; n < net->n_nodes; ++n) {
-        uint32_t i = net->perm[n];
-        const float *record = net->node + (size_t)n * SIMD_NODE_FLOATS;
-        st->ux[i] = record[0];
-        st->uy[i] = record[1];
-        st->uz[i] = record[2];
-        st->vx[i] = record[4];
-        st->vy[i] = record[5];
-        st->vz[i] = record[6];
-    }
-    for (uint32_t s = 0; s < net->n_springs; ++s) {
-        uint32_t i = net->spring_orig[s];
-        const float *p = net->force + (size_t)s * SIMD_FORCE_FLOATS;
-        st->spring_force_x[i] = p[0];
-        st->spring_force_y[i] = p[1];
-        st->spring_force_z[i] = p[2];
-    }
+    if (self->lattice_on)
+        simd_lattice_sync(&self->lattice, self->state);
+    else
+        simd_records_sync(&self->net, self->state);
 }
 
 static void simd_reset(void *ctx)
 {
     SimdBackend *self = ctx;
-    sprung_state_reset(self->net.compiled, self->state);
+    sprung_state_reset(self->compiled, self->state);
     simd_upload_state(self);
 }
 
@@ -273,247 +256,74 @@ static void simd_destroy(void *ctx)
     free(self);
 }
 
-/* ---- layout ---- */
-
-typedef struct Carver {
-    char *base;
-    size_t size;
-} Carver;
-
-static void *carve(Carver *carver, size_t count, size_t element_size)
+/* The work of phase 2 before its unit u (the per-body work is about one
+ * add per incidence plus a constant). */
+static uint64_t phase2_work_before(const SimdBackend *self, uint32_t u)
 {
-    size_t offset = (carver->size + 63) / 64 * 64;
-    carver->size = offset + (count ? count : 1) * element_size;
-    return carver->base ? carver->base + offset : NULL;
-}
-#define CARVE(carver, field, count) ((field) = carve((carver), (count), sizeof *(field)))
-
-static void net_carve(SimdNet *net, Carver *carver, uint32_t n_microphones)
-{
-    size_t nodes = net->n_nodes, springs = net->n_springs_padded;
-    CARVE(carver, net->perm, nodes);
-    CARVE(carver, net->inv_perm, nodes);
-    CARVE(carver, net->spring_orig, springs);
-    CARVE(carver, net->node, nodes * SIMD_NODE_FLOATS);
-    CARVE(carver, net->force, 2 * springs * SIMD_FORCE_FLOATS);
-    CARVE(carver, net->p_off, springs);
-    CARVE(carver, net->q_off, springs);
-    CARVE(carver, net->d0x, springs);
-    CARVE(carver, net->d0y, springs);
-    CARVE(carver, net->d0z, springs);
-    CARVE(carver, net->k, springs);
-    CARVE(carver, net->c, springs);
-    CARVE(carver, net->rest, springs);
-    CARVE(carver, net->l0, springs);
-    CARVE(carver, net->l0sq, springs);
-    CARVE(carver, net->preload, springs);
-    CARVE(carver, net->order, net->n_bodies);
-    CARVE(carver, net->incidence_begin, net->n_bodies + 1);
-    CARVE(carver, net->incidence_off, net->compiled->incidence_offset[net->n_bodies]);
-    CARVE(carver, net->degree_run_end, net->n_bodies);
-    CARVE(carver, net->inv_mass, net->n_bodies);
-    CARVE(carver, net->drag, net->n_bodies);
-    CARVE(carver, net->mallet_begin, net->n_bodies + 1);
-    CARVE(carver, net->mallet_list, net->compiled->n_mallets);
-    CARVE(carver, net->mic_node, n_microphones);
+    if (!self->lattice_on)
+        return (uint64_t)self->net.incidence_begin[u] + 4ull * u;
+    const SimdLattice *lattice = &self->lattice;
+    uint32_t vectors = u < lattice->n_body_vectors ? u : lattice->n_body_vectors;
+    uint64_t work = ((uint64_t)lattice->slot_begin[vectors] + 4ull * vectors) * lattice->lanes;
+    for (uint32_t k = vectors; k < u; ++k) {
+        uint32_t i = lattice->special_node[k - vectors];
+        const SprungCompiled *c = self->compiled;
+        work += c->incidence_offset[i + 1] - c->incidence_offset[i] + 4u;
+    }
+    return work;
 }
 
-/* Node order for locality: breadth-first over the springs from a body of
- * least degree (Cuthill-McKee without the degree sort), component by
- * component; anchors keep their place after the bodies. Spatially close
- * bodies get close records, and springs sorted by endpoint then walk the
- * node array nearly in order. `work` has room for n_nodes entries. */
-static void order_nodes(const SprungCompiled *c, uint32_t *perm, uint32_t *inv_perm,
-                        uint32_t *queue)
-{
-    const uint32_t unplaced = UINT32_MAX;
-    for (uint32_t i = 0; i < c->n_nodes; ++i)
-        inv_perm[i] = unplaced;
-    uint32_t placed = 0;
-    while (placed < c->n_bodies) {
-        uint32_t start = unplaced, best_degree = UINT32_MAX;
-        for (uint32_t i = 0; i < c->n_bodies; ++i) {
-            uint32_t degree = c->incidence_offset[i + 1] - c->incidence_offset[i];
-            if (inv_perm[i] == unplaced && degree < best_degree) {
-                start = i;
-                best_degree = degree;
-            }
-        }
-        uint32_t head = 0, tail = 0;
-        queue[tail++] = start;
-        inv_perm[start] = placed;
-        perm[placed++] = start;
-        while (head < tail) {
-            uint32_t i = queue[head++];
-            for (uint32_t e = c->incidence_offset[i]; e < c->incidence_offset[i + 1]; ++e) {
-                uint32_t s = c->incidence_spring[e];
-                uint32_t other = c->spring_p[s] == i ? c->spring_q[s] : c->spring_p[s];
-                if (other >= c->n_bodies || inv_perm[other] != unplaced)
-                    continue;
-                inv_perm[other] = placed;
-                perm[placed++] = other;
-                queue[tail++] = other;
-            }
-        }
-    }
-    for (uint32_t i = c->n_bodies; i < c->n_nodes; ++i) {
-        inv_perm[i] = i;
-        perm[i] = i;
-    }
-}
-
-/* Phase 2's sort key of engine node i: its degree, plus max_degree + 1
- * unless the body is plain (no mallet, nonzero inverse mass). */
-static uint32_t phase2_key(const SprungCompiled *c, uint32_t i, uint32_t max_degree)
-{
-    uint32_t degree = c->incidence_offset[i + 1] - c->incidence_offset[i];
-    int plain = c->node_mallet_offset[i] == c->node_mallet_offset[i + 1] && c->inv_mass[i] != 0.0f;
-    return plain ? degree : max_degree + 1 + degree;
-}
-
-static SprungStatus net_build(SimdBackend *self, const SprungCompiled *c, SprungState *state,
-                              SprungError *error)
-{
-    SimdNet *net = &self->net;
-    net->compiled = c;
-    net->n_nodes = c->n_nodes;
-    net->n_bodies = c->n_bodies;
-    net->n_springs = c->n_springs;
-    net->n_springs_padded =
-        (c->n_springs + SIMD_SPRING_ALIGN - 1) / SIMD_SPRING_ALIGN * SIMD_SPRING_ALIGN;
-    net->n_microphones = c->n_microphones;
-    net->dt = (float)c->dt;
-    net->pulse_amplitude = state->pulse_amplitude;
-    net->pulse_step = state->pulse_step;
-
-    Carver sizing = {NULL, 0};
-    net_carve(net, &sizing, c->n_microphones);
-    self->block = aligned_alloc(64, (sizing.size + 63) / 64 * 64);
-    uint32_t *scratch = calloc((size_t)c->n_nodes + c->n_springs + 2, sizeof *scratch);
-    if (!self->block || !scratch) {
-        free(scratch);
-        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
-                                "out of memory laying out %u springs", c->n_springs);
-    }
-    memset(self->block, 0, sizing.size);
-    Carver carving = {self->block, 0};
-    net_carve(net, &carving, c->n_microphones);
-
-    order_nodes(c, net->perm, net->inv_perm, scratch);
-
-    /* Springs by their first endpoint in the new order (counting sort,
-     * stable in spring index). */
-    uint32_t *bucket = scratch; /* n_nodes + 1 counters */
-    memset(bucket, 0, ((size_t)c->n_nodes + 1) * sizeof *bucket);
-    uint32_t *spring_new = scratch + c->n_nodes + 1; /* engine spring -> private */
-    for (uint32_t s = 0; s < c->n_springs; ++s) {
-        uint32_t a = net->inv_perm[c->spring_p[s]], b = net->inv_perm[c->spring_q[s]];
-        bucket[(a < b ? a : b) + 1]++;
-    }
-    for (uint32_t n = 0; n < c->n_nodes; ++n)
-        bucket[n + 1] += bucket[n];
-    for (uint32_t s = 0; s < c->n_springs; ++s) {
-        uint32_t a = net->inv_perm[c->spring_p[s]], b = net->inv_perm[c->spring_q[s]];
-        uint32_t ps = bucket[a < b ? a : b]++;
-        spring_new[s] = ps;
-        net->spring_orig[ps] = s;
-    }
-
-    for (uint32_t ps = 0; ps < net->n_springs_padded; ++ps) {
-        if (ps >= c->n_springs)
-            continue; /* inert padding: both ends on node 0, all zero */
-        uint32_t s = net->spring_orig[ps];
-        net->p_off[ps] = net->inv_perm[c->spring_p[s]] * SIMD_NODE_FLOATS;
-        net->q_off[ps] = net->inv_perm[c->spring_q[s]] * SIMD_NODE_FLOATS;
-        net->d0x[ps] = c->spring_d0_x[s];
-        net->d0y[ps] = c->spring_d0_y[s];
-        net->d0z[ps] = c->spring_d0_z[s];
-        net->k[ps] = c->spring_stiffness[s];
-        net->c[ps] = c->spring_damping[s];
-        net->rest[ps] = c->spring_rest_length[s];
-        net->l0[ps] = c->spring_length0[s];
-        net->l0sq[ps] = c->spring_length0_sq[s];
-        net->preload[ps] = c->spring_preload[s];
-    }
-
-    /* Phase 2's order: plain bodies, then the others (see SimdNet), each
-     * part by degree, in node order within a degree (counting sort on the
-     * key class × (max_degree + 1) + degree), then the incidences body by
-     * body in that order, each body's in its CSR order. */
-    uint32_t max_degree = 0;
-    for (uint32_t i = 0; i < c->n_nodes; ++i) {
-        uint32_t degree = c->incidence_offset[i + 1] - c->incidence_offset[i];
-        max_degree = degree > max_degree ? degree : max_degree;
-    }
-    uint32_t n_keys = 2 * (max_degree + 1);
-    uint32_t *key_count = calloc((size_t)n_keys + 1, sizeof *key_count);
-    if (!key_count) {
-        free(scratch);
-        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
-                                "out of memory laying out %u springs", c->n_springs);
-    }
-    net->n_plain = 0;
-    for (uint32_t n = 0; n < c->n_bodies; ++n) {
-        uint32_t key = phase2_key(c, net->perm[n], max_degree);
-        net->n_plain += key <= max_degree;
-        key_count[key + 1]++;
-    }
-    for (uint32_t key = 0; key < n_keys; ++key)
-        key_count[key + 1] += key_count[key];
-    for (uint32_t n = 0; n < c->n_bodies; ++n)
-        net->order[key_count[phase2_key(c, net->perm[n], max_degree)]++] = n;
-    free(key_count);
-
-    uint32_t incidence = 0, mallets = 0;
-    for (uint32_t j = 0; j < c->n_bodies; ++j) {
-        uint32_t i = net->perm[net->order[j]];
-        net->incidence_begin[j] = incidence;
-        net->mallet_begin[j] = mallets;
-        for (uint32_t e = c->node_mallet_offset[i]; e < c->node_mallet_offset[i + 1]; ++e)
-            net->mallet_list[mallets++] = c->node_mallet[e];
-        net->inv_mass[j] = c->inv_mass[i];
-        net->drag[j] = c->drag[i];
-        for (uint32_t e = c->incidence_offset[i]; e < c->incidence_offset[i + 1]; ++e) {
-            uint32_t ps = spring_new[c->incidence_spring[e]];
-            uint32_t record = c->incidence_sign[e] > 0.0f ? ps : net->n_springs_padded + ps;
-            net->incidence_off[incidence++] = record * SIMD_FORCE_FLOATS;
-        }
-    }
-    net->incidence_begin[c->n_bodies] = incidence;
-    net->mallet_begin[c->n_bodies] = mallets;
-    for (uint32_t j = c->n_bodies; j-- > 0;) {
-        uint32_t degree = net->incidence_begin[j + 1] - net->incidence_begin[j];
-        int same_as_next = j + 1 < c->n_bodies && j + 1 != net->n_plain &&
-                           net->incidence_begin[j + 2] - net->incidence_begin[j + 1] == degree;
-        net->degree_run_end[j] = same_as_next ? net->degree_run_end[j + 1] : j + 1;
-    }
-    for (uint32_t mic = 0; mic < c->n_microphones; ++mic)
-        net->mic_node[mic] = net->inv_perm[c->mic_node[mic]];
-    free(scratch);
-    return SPRUNG_OK;
-}
-
-/* Even shares: springs in whole vectors, bodies by their incidence counts (the
- * per-node work is about one add per incidence plus a constant). */
+/* Even shares: springs in whole vectors, phase 2 by its work. */
 static void split_work(SimdBackend *self)
 {
-    const SimdNet *net = &self->net;
     uint32_t n = self->n_workers;
-    uint32_t vectors = net->n_springs_padded / SIMD_SPRING_ALIGN;
+    uint32_t vectors = self->n_phase1 / SIMD_SPRING_ALIGN;
     for (uint32_t w = 0; w <= n; ++w)
         self->spring_split[w] = (uint32_t)((uint64_t)vectors * w / n) * SIMD_SPRING_ALIGN;
-    uint64_t total = (uint64_t)net->incidence_begin[net->n_bodies] + 4ull * net->n_bodies;
-    /* incidence_begin[j] + 4j: the work before body j of phase 2's order. */
-    uint32_t node = 0;
+    uint64_t total = phase2_work_before(self, self->n_phase2);
+    uint32_t unit = 0;
     self->node_split[0] = 0;
     for (uint32_t w = 1; w < n; ++w) {
         uint64_t target = total * w / n;
-        while (node < net->n_bodies &&
-               (uint64_t)net->incidence_begin[node] + 4ull * node < target)
-            ++node;
-        self->node_split[w] = node;
+        while (unit < self->n_phase2 && phase2_work_before(self, unit) < target)
+            ++unit;
+        self->node_split[w] = unit;
     }
-    self->node_split[n] = net->n_bodies;
+    self->node_split[n] = self->n_phase2;
+}
+
+/* SPRUNG_SIMD_LAYOUT=records|lattice forces a layout; unset or "auto", the
+ * lattice is kept when at least SIMD_LATTICE_MIN_SHARE of the springs run
+ * in whole vectors (docs/benchmarks.md has the measurements). */
+static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, SprungState *state,
+                                 SprungError *error)
+{
+    const char *forced = getenv("SPRUNG_SIMD_LAYOUT");
+    if (forced && (!*forced || !strcmp(forced, "auto")))
+        forced = NULL;
+    if (forced && strcmp(forced, "records") && strcmp(forced, "lattice"))
+        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0, "backend",
+                                "SPRUNG_SIMD_LAYOUT=%s is not a layout (records, lattice or auto)",
+                                forced);
+    if (!forced || !strcmp(forced, "lattice")) {
+        float run_share = 0.0f;
+        SprungStatus status = simd_lattice_build(&self->lattice, c, state, self->kernels->lanes,
+                                                 &self->block, &run_share, error);
+        if (status != SPRUNG_OK)
+            return status;
+        if (forced || run_share >= SIMD_LATTICE_MIN_SHARE) {
+            self->lattice_on = 1;
+            self->n_phase1 = self->lattice.n_springs;
+            self->n_phase2 = self->lattice.n_body_vectors + self->lattice.n_special;
+            return SPRUNG_OK;
+        }
+        free(self->block);
+        self->block = NULL;
+    }
+    SprungStatus status = simd_records_build(&self->net, c, state, &self->block, error);
+    self->n_phase1 = self->net.n_springs_padded;
+    self->n_phase2 = self->net.n_bodies;
+    return status;
 }
 
 /* ---- factory ---- */
@@ -560,7 +370,8 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
                                 "out of memory creating the SIMD backend");
     self->kernels = kernels[device];
     self->state = state;
-    SprungStatus status = net_build(self, compiled, state, error);
+    self->compiled = compiled;
+    SprungStatus status = build_layout(self, compiled, state, error);
     if (status != SPRUNG_OK) {
         simd_destroy(self);
         return status;

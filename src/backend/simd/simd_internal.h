@@ -25,15 +25,23 @@
 #ifndef SPRUNG_BACKEND_SIMD_INTERNAL_H
 #define SPRUNG_BACKEND_SIMD_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/compiled.h"
+#include "sprung/status.h"
 
 /* Springs are padded to a multiple of the widest vector (AVX-512: 16). */
 #define SIMD_SPRING_ALIGN 16u
 /* Floats per node record and per force record. */
 #define SIMD_NODE_FLOATS 8u
 #define SIMD_FORCE_FLOATS 4u
+
+/* Spring constants in a layout's private spring order, structure of arrays
+ * (kernel/sprung_step.h's meaning). Padding springs are all zero. */
+typedef struct SimdSpringConstants {
+    float *d0x, *d0y, *d0z, *k, *c, *rest, *l0, *l0sq, *preload;
+} SimdSpringConstants;
 
 typedef struct SimdNet {
     uint32_t n_nodes, n_bodies;   /* nodes [0, n_bodies) may move; anchors after */
@@ -52,7 +60,7 @@ typedef struct SimdNet {
     /* Springs (private order), n_springs_padded each. Endpoints are float
      * offsets into node[]. */
     uint32_t *p_off, *q_off;
-    float *d0x, *d0y, *d0z, *k, *c, *rest, *l0, *l0sq, *preload;
+    SimdSpringConstants spring;
 
     /* Phase 2 visits the bodies in its own order, j = 0 .. n_bodies - 1:
      * first the plain bodies (j < n_plain: no mallet, nonzero inverse
@@ -79,15 +87,147 @@ typedef struct SimdNet {
     uint32_t *pulse_step;
 } SimdNet;
 
+/* The lattice layout: the engine's own state arrays, stepped in place
+ * (engine node order, structure of arrays), with springs and bodies
+ * arranged so that most vectors load and store W consecutive floats:
+ * - springs sorted by their offset q - p, then by p, so each family of
+ *   equal offset walks the nodes in order; a gap of at most
+ *   SIMD_LATTICE_MAX_GAP missing springs inside a family is filled with
+ *   inert springs (k = c = 0, never read), so a grid's rows join up; each
+ *   family's unbroken stretches are cut into whole vectors, which go first
+ *   (springs [0, n_run_springs): u and v of p and of q are four unaligned
+ *   vector loads per component), and the leftovers after them, gathered
+ *   by index;
+ * - forces as three arrays fx, fy, fz by private spring (the force on p;
+ *   q's is its negation, taken in phase 2 by the incidence's sign);
+ * - phase 2 on vectors of W plain bodies (no mallet, nonzero inverse mass)
+ *   in node order: slot k of a vector holds each lane's k-th incidence in
+ *   its CSR order (the reference's order of summation), padded with a
+ *   spring whose force is always +0 (adding +0 to a sum that starts at +0
+ *   changes no bit). A slot whose springs are consecutive except in at
+ *   most SIMD_LATTICE_MAX_PATCH lanes is one vector load from its base,
+ *   those lanes patched from single loads (a grid's rows end in anchors);
+ *   other slots are gathered. A vector whose bodies are consecutive loads
+ *   and stores them whole, others gather and scatter lane by lane;
+ * - the other bodies ("special": mallets, zero inverse mass) and the
+ *   microphones run the kernel's own functions on kernel views whose
+ *   spring forces are the private arrays.
+ * Every lane does the reference's operations in its order: bit-identical. */
+#define SIMD_LATTICE_MAX_GAP 3u
+#define SIMD_LATTICE_MAX_PATCH 2u
+/* slot_patch: the lanes to patch, or SIMD_LATTICE_GATHER. */
+#define SIMD_LATTICE_GATHER 0x80000000u
+/* Floats before and after fx, fy, fz that a slot's base load may touch
+ * (never used: those lanes are patched); the widest vector. */
+#define SIMD_LATTICE_GUARD 16u
+
+typedef struct SimdLattice {
+    uint32_t lanes;               /* W of the kernels this was laid out for */
+    uint32_t n_springs;           /* private springs: runs, leftovers, padding */
+    uint32_t n_run_springs;       /* a multiple of lanes */
+    uint32_t n_body_vectors;
+    uint32_t n_special;
+    uint32_t zero_spring;         /* a padding spring: its force is always +0 */
+    float dt;
+
+    /* The engine's state (SprungState), stepped in place. */
+    float *ux, *uy, *uz, *vx, *vy, *vz;
+    /* Phase 1's output, by private spring. */
+    float *fx, *fy, *fz;
+
+    /* Springs, n_springs each: endpoints (node indices), the engine spring
+     * (UINT32_MAX for fillers and padding), constants. */
+    uint32_t *p, *q;
+    uint32_t *spring_orig;
+    SimdSpringConstants spring;
+
+    /* Phase 2's body vectors, lanes entries per vector (a partial last
+     * vector repeats its last body: the lane computes and stores the same
+     * bits twice); vector_whole: its bodies are consecutive. Slots: vector
+     * v's are [slot_begin[v], slot_begin[v+1]), each with lanes springs and
+     * lanes signs, the base of its vector load (lane j: base + j) and the
+     * lanes to patch. */
+    uint32_t *vector_node;
+    uint8_t *vector_whole;
+    uint32_t *slot_begin;
+    uint32_t *slot_spring;
+    float *slot_sign;
+    int32_t *slot_base;
+    uint32_t *slot_patch;
+    float *vector_inv_mass, *vector_drag;
+    uint32_t *special_node;
+
+    /* Kernel views for the special bodies and the microphones: the
+     * engine's, with incidence_spring mapped to private springs and the
+     * spring forces pointing at fx, fy, fz. */
+    uint32_t *incidence_spring;
+    SprungStepModel model;
+    SprungStepState view;
+} SimdLattice;
+
 /* One instruction set's kernels. springs(): phase 1 for private springs
  * [first, end) (multiples of the kernel's lanes); nodes(): phase 2 for
- * bodies [first, end) of phase 2's order. */
+ * bodies [first, end) of phase 2's order. lattice_springs(): the same for
+ * the lattice layout; lattice_bodies(): phase 2 for body vectors
+ * [first, end). */
 typedef struct SimdKernels {
     const char *name;             /* "avx512", "avx2", "sse2", "portable" */
     uint32_t lanes;
     void (*springs)(const SimdNet *net, uint32_t first, uint32_t end);
     void (*nodes)(const SimdNet *net, uint32_t first, uint32_t end);
+    void (*lattice_springs)(const SimdLattice *lattice, uint32_t first, uint32_t end);
+    void (*lattice_bodies)(const SimdLattice *lattice, uint32_t first, uint32_t end);
 } SimdKernels;
+
+/* ---- the layouts' construction (control thread) and scalar parts ---- */
+
+/* One allocation carved into 64-byte aligned arrays: a first pass with a
+ * NULL base sizes it, a second hands out the pieces. */
+typedef struct SimdCarver {
+    char *base;
+    size_t size;
+} SimdCarver;
+
+static inline void *simd_carve(SimdCarver *carver, size_t count, size_t element_size)
+{
+    size_t offset = (carver->size + 63) / 64 * 64;
+    carver->size = offset + (count ? count : 1) * element_size;
+    return carver->base ? carver->base + offset : NULL;
+}
+#define SIMD_CARVE(carver, field, count) ((field) = simd_carve((carver), (count), sizeof *(field)))
+
+static inline void simd_carve_spring_constants(SimdCarver *carver, SimdSpringConstants *spring,
+                                               size_t count)
+{
+    SIMD_CARVE(carver, spring->d0x, count);
+    SIMD_CARVE(carver, spring->d0y, count);
+    SIMD_CARVE(carver, spring->d0z, count);
+    SIMD_CARVE(carver, spring->k, count);
+    SIMD_CARVE(carver, spring->c, count);
+    SIMD_CARVE(carver, spring->rest, count);
+    SIMD_CARVE(carver, spring->l0, count);
+    SIMD_CARVE(carver, spring->l0sq, count);
+    SIMD_CARVE(carver, spring->preload, count);
+}
+
+/* simd_records.c: the record layout. build allocates *block (free() it). */
+SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *compiled, SprungState *state,
+                                void **block, SprungError *error);
+void simd_records_upload(SimdNet *net, const SprungState *state);
+void simd_records_sync(const SimdNet *net, SprungState *state);
+void simd_records_mix(const SimdNet *net, float *left, float *right);
+
+/* simd_lattice.c: the lattice layout for kernels of `lanes` lanes. build
+ * allocates *block (free() it) and reports the share of the model's
+ * springs that run in whole vectors; special() steps special bodies
+ * [first, end). */
+SprungStatus simd_lattice_build(SimdLattice *lattice, const SprungCompiled *compiled,
+                                SprungState *state, uint32_t lanes, void **block,
+                                float *run_share, SprungError *error);
+void simd_lattice_upload(SimdLattice *lattice, const SprungState *state);
+void simd_lattice_sync(const SimdLattice *lattice, SprungState *state);
+void simd_lattice_special(const SimdLattice *lattice, uint32_t first, uint32_t end);
+void simd_lattice_mix(const SimdLattice *lattice, float *left, float *right);
 
 /* The x86 kernels exist when the build compiled them (backend.cmake). */
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(SPRUNG_SIMD_PORTABLE_ONLY)

@@ -20,6 +20,11 @@ typedef int VMASK;
 #define V_GT(a, b) ((a) > (b))
 #define V_EQ(a, b) ((a) == (b))
 #define V_SELECT(mask, if_true, if_false) ((mask) ? (if_true) : (if_false))
+#define V_LOADU(p) (*(p))
+#define V_STOREU(p, a) (*(p) = (a))
+#define V_STORE(p, a) (*(p) = (a))
+#define V_GATHER(base, index) ((base)[(index)[0]])
+#define V_LANE(j) ((j) == 0)
 
 #define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
     do {                                                                                      \
@@ -81,10 +86,13 @@ static inline N4 n4_mul(N4 a, N4 b)
 
 #define SIMD_FN(name) portable_##name
 #include "backend/simd/simd_kernel_template.h"
+#include "backend/simd/simd_lattice_template.h"
 
 const SimdKernels sprung_simd_portable = {
     .name = "portable",
     .lanes = 1,
     .springs = portable_springs,
     .nodes = portable_nodes,
+    .lattice_springs = portable_lattice_springs,
+    .lattice_bodies = portable_lattice_bodies,
 };

@@ -21,6 +21,14 @@ typedef __m128 VMASK;
 #define V_EQ(a, b) _mm_cmpeq_ps((a), (b))
 #define V_SELECT(mask, if_true, if_false)                                                     \
     _mm_or_ps(_mm_and_ps((mask), (if_true)), _mm_andnot_ps((mask), (if_false)))
+#define V_LOADU(p) _mm_loadu_ps(p)
+#define V_STOREU(p, a) _mm_storeu_ps((p), (a))
+#define V_STORE(p, a) _mm_store_ps((p), (a))
+/* SSE2 has no gather instruction. */
+#define V_GATHER(base, index)                                                                 \
+    _mm_setr_ps((base)[(index)[0]], (base)[(index)[1]], (base)[(index)[2]], (base)[(index)[3]])
+#define V_LANE(j)                                                                             \
+    _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_set1_epi32((int)(j)), _mm_setr_epi32(0, 1, 2, 3)))
 
 #define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
     do {                                                                                      \
@@ -63,10 +71,13 @@ typedef __m128 VMASK;
 
 #define SIMD_FN(name) sse2_##name
 #include "backend/simd/simd_kernel_template.h"
+#include "backend/simd/simd_lattice_template.h"
 
 const SimdKernels sprung_simd_sse2 = {
     .name = "sse2",
     .lanes = 4,
     .springs = sse2_springs,
     .nodes = sse2_nodes,
+    .lattice_springs = sse2_lattice_springs,
+    .lattice_bodies = sse2_lattice_bodies,
 };

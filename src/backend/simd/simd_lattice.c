@@ -1,0 +1,335 @@
+/* The SIMD backend's lattice layout (SimdLattice in simd_internal.h): how it
+ * is built from a compiled model, how its private spring forces meet the
+ * engine's state, and the parts of a step that are not vector kernels (the
+ * special bodies and the microphones, run by the kernel's own functions).
+ *
+ * Threading: simd_lattice_build on the control thread (it allocates);
+ * upload/sync on the control thread; special/mix on the audio thread and
+ * pool workers, never allocating. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/simd/simd_internal.h"
+#include "kernel/sprung_step.h"
+
+#define NO_SPRING UINT32_MAX
+
+/* A spring's place in the sort: by offset q - p, then p, then index. */
+typedef struct SpringKey {
+    int64_t offset;
+    uint32_t p, s;
+} SpringKey;
+
+static int spring_key_compare(const void *a, const void *b)
+{
+    const SpringKey *x = a, *y = b;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    if (x->p != y->p)
+        return x->p < y->p ? -1 : 1;
+    return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/* Part of the private spring order before padding (the runs, or the
+ * leftovers): engine springs, or NO_SPRING for an inert filler, and their
+ * endpoints. */
+typedef struct SpringPlan {
+    uint32_t *spring;  /* engine spring or NO_SPRING */
+    uint32_t *p, *q;   /* endpoints */
+    uint32_t n_total;
+} SpringPlan;
+
+static void plan_add(SpringPlan *plan, uint32_t spring, uint32_t p, int64_t offset)
+{
+    plan->spring[plan->n_total] = spring;
+    plan->p[plan->n_total] = p;
+    plan->q[plan->n_total] = (uint32_t)((int64_t)p + offset);
+    ++plan->n_total;
+}
+
+/* Walks the sorted springs family by family; within a family, an unbroken
+ * stretch (p rising by one, gaps of up to SIMD_LATTICE_MAX_GAP filled) is
+ * cut into whole vectors of `lanes` (into `runs`), its tail left over (into
+ * `leftovers`, without fillers). Each plan has room for n_springs ×
+ * (SIMD_LATTICE_MAX_GAP + 1) entries. */
+static void plan_springs(const SprungCompiled *c, const SpringKey *sorted, uint32_t lanes,
+                         SpringPlan *runs, SpringPlan *leftovers)
+{
+    uint32_t n = c->n_springs;
+    runs->n_total = leftovers->n_total = 0;
+    uint32_t first = 0;
+    while (first < n) {
+        uint32_t end = first + 1;
+        while (end < n && sorted[end].offset == sorted[first].offset &&
+               sorted[end].p > sorted[end - 1].p &&
+               sorted[end].p - sorted[end - 1].p <= SIMD_LATTICE_MAX_GAP + 1)
+            ++end;
+        /* Positions [0, whole) of the stretch make whole vectors. */
+        uint32_t base = sorted[first].p;
+        uint32_t whole = (sorted[end - 1].p - base + 1) / lanes * lanes;
+        int64_t offset = sorted[first].offset;
+        uint32_t next = 0;
+        for (uint32_t k = first; k < end; ++k) {
+            uint32_t at = sorted[k].p - base;
+            for (; next < at && next < whole; ++next)
+                plan_add(runs, NO_SPRING, base + next, offset);
+            plan_add(at < whole ? runs : leftovers, sorted[k].s, sorted[k].p, offset);
+            next = at + 1;
+        }
+        first = end;
+    }
+}
+
+static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_slots,
+                          SimdCarver *carver)
+{
+    size_t springs = l->n_springs, lanes = (size_t)l->n_body_vectors * l->lanes;
+    size_t guarded = springs + 2 * SIMD_LATTICE_GUARD;
+    SIMD_CARVE(carver, l->fx, guarded);
+    SIMD_CARVE(carver, l->fy, guarded);
+    SIMD_CARVE(carver, l->fz, guarded);
+    if (carver->base) {
+        l->fx += SIMD_LATTICE_GUARD;
+        l->fy += SIMD_LATTICE_GUARD;
+        l->fz += SIMD_LATTICE_GUARD;
+    }
+    SIMD_CARVE(carver, l->p, springs);
+    SIMD_CARVE(carver, l->q, springs);
+    SIMD_CARVE(carver, l->spring_orig, springs);
+    simd_carve_spring_constants(carver, &l->spring, springs);
+    SIMD_CARVE(carver, l->vector_node, lanes);
+    SIMD_CARVE(carver, l->vector_whole, l->n_body_vectors);
+    SIMD_CARVE(carver, l->slot_begin, l->n_body_vectors + 1);
+    SIMD_CARVE(carver, l->slot_spring, (size_t)n_slots * l->lanes);
+    SIMD_CARVE(carver, l->slot_sign, (size_t)n_slots * l->lanes);
+    SIMD_CARVE(carver, l->slot_base, n_slots);
+    SIMD_CARVE(carver, l->slot_patch, n_slots);
+    SIMD_CARVE(carver, l->vector_inv_mass, lanes);
+    SIMD_CARVE(carver, l->vector_drag, lanes);
+    SIMD_CARVE(carver, l->special_node, l->n_special);
+    SIMD_CARVE(carver, l->incidence_spring, c->incidence_offset[c->n_nodes]);
+}
+
+static int is_plain(const SprungCompiled *c, uint32_t i)
+{
+    return c->node_mallet_offset[i] == c->node_mallet_offset[i + 1] && c->inv_mass[i] != 0.0f;
+}
+
+static uint32_t degree(const SprungCompiled *c, uint32_t i)
+{
+    return c->incidence_offset[i + 1] - c->incidence_offset[i];
+}
+
+/* Private springs: runs, leftovers, then padding (all zero, both ends on
+ * node 0: its force is always exactly +0; the first is the zero spring). */
+static void fill_springs(SimdLattice *l, const SprungCompiled *c, const SpringPlan *runs,
+                         const SpringPlan *leftovers, uint32_t *spring_new)
+{
+    for (uint32_t ps = 0; ps < l->n_springs; ++ps) {
+        const SpringPlan *from = ps < runs->n_total ? runs : leftovers;
+        uint32_t at = ps < runs->n_total ? ps : ps - runs->n_total;
+        if (ps >= runs->n_total + leftovers->n_total) {
+            l->spring_orig[ps] = NO_SPRING;
+            continue;
+        }
+        uint32_t s = from->spring[at];
+        l->p[ps] = from->p[at];
+        l->q[ps] = from->q[at];
+        l->spring_orig[ps] = s;
+        if (s == NO_SPRING)
+            continue; /* an inert filler: k = c = 0, its force never read */
+        spring_new[s] = ps;
+        l->spring.d0x[ps] = c->spring_d0_x[s];
+        l->spring.d0y[ps] = c->spring_d0_y[s];
+        l->spring.d0z[ps] = c->spring_d0_z[s];
+        l->spring.k[ps] = c->spring_stiffness[s];
+        l->spring.c[ps] = c->spring_damping[s];
+        l->spring.rest[ps] = c->spring_rest_length[s];
+        l->spring.l0[ps] = c->spring_length0[s];
+        l->spring.l0sq[ps] = c->spring_length0_sq[s];
+        l->spring.preload[ps] = c->spring_preload[s];
+    }
+}
+
+/* How phase 2 loads a slot's springs (lane j: spring[j]): from the base
+ * most lanes agree on (spring[j] - j), patching the others, or, with more
+ * than SIMD_LATTICE_MAX_PATCH others, by a gather. */
+static void plan_slot(const uint32_t *spring, uint32_t lanes, int32_t *base, uint32_t *patch)
+{
+    uint32_t best_votes = 0;
+    for (uint32_t j = 0; j < lanes; ++j) {
+        int32_t candidate = (int32_t)spring[j] - (int32_t)j;
+        uint32_t votes = 0;
+        for (uint32_t i = 0; i < lanes; ++i)
+            votes += (int32_t)spring[i] - (int32_t)i == candidate;
+        if (votes > best_votes) {
+            best_votes = votes;
+            *base = candidate;
+        }
+    }
+    *patch = 0;
+    for (uint32_t j = 0; j < lanes; ++j)
+        if ((int32_t)spring[j] - (int32_t)j != *base)
+            *patch |= 1u << j;
+    if (lanes - best_votes > SIMD_LATTICE_MAX_PATCH)
+        *patch = SIMD_LATTICE_GATHER;
+}
+
+/* Phase 2's vectors of plain bodies (`plain`, in node order) and their
+ * slots, then the special bodies. */
+static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t *plain,
+                        uint32_t n_plain)
+{
+    uint32_t lanes = l->lanes, slot = 0;
+    for (uint32_t v = 0; v < l->n_body_vectors; ++v) {
+        uint32_t *node = l->vector_node + (size_t)v * lanes;
+        uint32_t slots = 0;
+        l->vector_whole[v] = 1;
+        for (uint32_t j = 0; j < lanes; ++j) {
+            uint32_t at = v * lanes + j < n_plain ? v * lanes + j : n_plain - 1;
+            node[j] = plain[at];
+            l->vector_inv_mass[(size_t)v * lanes + j] = c->inv_mass[node[j]];
+            l->vector_drag[(size_t)v * lanes + j] = c->drag[node[j]];
+            slots = degree(c, node[j]) > slots ? degree(c, node[j]) : slots;
+            if (node[j] != node[0] + j)
+                l->vector_whole[v] = 0;
+        }
+        l->slot_begin[v] = slot;
+        for (uint32_t k = 0; k < slots; ++k, ++slot) {
+            uint32_t *spring = l->slot_spring + (size_t)slot * lanes;
+            float *sign = l->slot_sign + (size_t)slot * lanes;
+            for (uint32_t j = 0; j < lanes; ++j) {
+                uint32_t e = c->incidence_offset[node[j]] + k;
+                int has = k < degree(c, node[j]);
+                spring[j] = has ? l->incidence_spring[e] : l->zero_spring;
+                sign[j] = has ? c->incidence_sign[e] : 1.0f;
+            }
+            plan_slot(spring, lanes, &l->slot_base[slot], &l->slot_patch[slot]);
+        }
+    }
+    l->slot_begin[l->n_body_vectors] = slot;
+    uint32_t special = 0;
+    for (uint32_t i = 0; i < c->n_bodies; ++i)
+        if (!is_plain(c, i))
+            l->special_node[special++] = i;
+}
+
+SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungState *state,
+                                uint32_t lanes, void **block, float *run_share,
+                                SprungError *error)
+{
+    size_t n = c->n_springs, capacity = (n ? n : 1) * (SIMD_LATTICE_MAX_GAP + 1);
+    SpringKey *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    uint32_t *scratch = malloc((6 * capacity + n + c->n_bodies + 1) * sizeof *scratch);
+    *block = NULL;
+    if (!sorted || !scratch) {
+        free(sorted);
+        free(scratch);
+        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
+                                "out of memory laying out %u springs", c->n_springs);
+    }
+    for (uint32_t s = 0; s < n; ++s)
+        sorted[s] = (SpringKey){(int64_t)c->spring_q[s] - c->spring_p[s], c->spring_p[s], s};
+    qsort(sorted, n, sizeof *sorted, spring_key_compare);
+    SpringPlan runs = {scratch, scratch + capacity, scratch + 2 * capacity, 0};
+    SpringPlan leftovers = {scratch + 3 * capacity, scratch + 4 * capacity,
+                            scratch + 5 * capacity, 0};
+    plan_springs(c, sorted, lanes, &runs, &leftovers);
+    free(sorted);
+    uint32_t *spring_new = scratch + 6 * capacity; /* engine spring -> private */
+    uint32_t *plain = spring_new + n;              /* plain bodies, node order */
+
+    uint32_t n_plain = 0, n_slots = 0;
+    for (uint32_t i = 0; i < c->n_bodies; ++i)
+        if (is_plain(c, i))
+            plain[n_plain++] = i;
+    *l = (SimdLattice){
+        .lanes = lanes,
+        .n_springs = (runs.n_total + leftovers.n_total + 1 + SIMD_SPRING_ALIGN - 1) /
+                     SIMD_SPRING_ALIGN * SIMD_SPRING_ALIGN,
+        .n_run_springs = runs.n_total,
+        .n_body_vectors = (n_plain + lanes - 1) / lanes,
+        .n_special = c->n_bodies - n_plain,
+        .zero_spring = runs.n_total + leftovers.n_total,
+        .dt = (float)c->dt,
+    };
+    for (uint32_t v = 0; v < l->n_body_vectors; ++v) {
+        uint32_t slots = 0;
+        for (uint32_t j = v * lanes; j < (v + 1) * lanes && j < n_plain; ++j)
+            slots = degree(c, plain[j]) > slots ? degree(c, plain[j]) : slots;
+        n_slots += slots;
+    }
+
+    SimdCarver sizing = {NULL, 0};
+    lattice_carve(l, c, n_slots, &sizing);
+    *block = aligned_alloc(64, (sizing.size + 63) / 64 * 64);
+    if (!*block) {
+        free(scratch);
+        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
+                                "out of memory laying out %u springs", c->n_springs);
+    }
+    memset(*block, 0, sizing.size);
+    SimdCarver carving = {*block, 0};
+    lattice_carve(l, c, n_slots, &carving);
+
+    fill_springs(l, c, &runs, &leftovers, spring_new);
+    for (uint32_t e = 0; e < c->incidence_offset[c->n_nodes]; ++e)
+        l->incidence_spring[e] = spring_new[c->incidence_spring[e]];
+    fill_bodies(l, c, plain, n_plain);
+
+    l->model = sprung_compiled_step_model(c);
+    l->model.incidence_spring = l->incidence_spring;
+    l->view = sprung_state_step_view(state);
+    l->view.spring_force_x = l->fx;
+    l->view.spring_force_y = l->fy;
+    l->view.spring_force_z = l->fz;
+    l->ux = state->ux;
+    l->uy = state->uy;
+    l->uz = state->uz;
+    l->vx = state->vx;
+    l->vy = state->vy;
+    l->vz = state->vz;
+
+    uint32_t in_runs = 0;
+    for (uint32_t ps = 0; ps < l->n_run_springs; ++ps)
+        in_runs += l->spring_orig[ps] != NO_SPRING;
+    *run_share = n ? (float)in_runs / (float)n : 0.0f;
+    free(scratch);
+    return SPRUNG_OK;
+}
+
+/* The host's per-spring forces into the private order, so that a sync
+ * before any step is exact (the state itself is shared). */
+void simd_lattice_upload(SimdLattice *l, const SprungState *state)
+{
+    for (uint32_t ps = 0; ps < l->n_springs; ++ps) {
+        uint32_t s = l->spring_orig[ps];
+        l->fx[ps] = s == NO_SPRING ? 0.0f : state->spring_force_x[s];
+        l->fy[ps] = s == NO_SPRING ? 0.0f : state->spring_force_y[s];
+        l->fz[ps] = s == NO_SPRING ? 0.0f : state->spring_force_z[s];
+    }
+}
+
+void simd_lattice_sync(const SimdLattice *l, SprungState *state)
+{
+    for (uint32_t ps = 0; ps < l->n_springs; ++ps) {
+        uint32_t s = l->spring_orig[ps];
+        if (s == NO_SPRING)
+            continue;
+        state->spring_force_x[s] = l->fx[ps];
+        state->spring_force_y[s] = l->fy[ps];
+        state->spring_force_z[s] = l->fz[ps];
+    }
+}
+
+void simd_lattice_special(const SimdLattice *l, uint32_t first, uint32_t end)
+{
+    for (uint32_t k = first; k < end; ++k)
+        sprung_node_integrate(l->special_node[k], &l->model, &l->view);
+}
+
+void simd_lattice_mix(const SimdLattice *l, float *left, float *right)
+{
+    sprung_microphones_mix(&l->model, &l->view, left, right);
+}

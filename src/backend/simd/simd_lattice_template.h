@@ -1,0 +1,135 @@
+/* The SIMD backend's kernels for the lattice layout (SimdLattice in
+ * simd_internal.h), written once over the vector macros and included by
+ * each per-instruction-set file after simd_kernel_template.h, whose
+ * spring_forces() they share. Besides that file's macros, the including
+ * file defines:
+ *   V_LOADU(p) V_STOREU(p, a)   unaligned load and store
+ *   V_STORE(p, a)               aligned store
+ *   V_GATHER(base, index)       {base[index[0]], ..., base[index[W - 1]]}
+ *   V_LANE(j)                   a VMASK selecting lane j only
+ * Each lane performs exactly the operations of kernel/sprung_step.h, in
+ * its order: the results are the reference's bits.
+ * Audio thread and pool workers; no allocation. */
+
+/* base[index[j]] = lane j of a, for j = 0 .. W - 1 (a repeated index gets
+ * the same value twice: phase 2's padding lanes). */
+static inline __attribute__((always_inline)) void
+SIMD_FN(lattice_scatter)(float *base, const uint32_t *index, VF a)
+{
+    float lane[W] __attribute__((aligned(64)));
+    V_STORE(lane, a);
+    for (uint32_t j = 0; j < W; ++j)
+        base[index[j]] = lane[j];
+}
+
+/* Phase 1 for private springs [first, end): the runs load u and v of their
+ * endpoints as whole vectors, the rest gather them. */
+static void SIMD_FN(lattice_springs)(const SimdLattice *lattice, uint32_t first, uint32_t end)
+{
+    const float *restrict ux = lattice->ux, *restrict uy = lattice->uy, *restrict uz = lattice->uz;
+    const float *restrict vx = lattice->vx, *restrict vy = lattice->vy, *restrict vz = lattice->vz;
+    uint32_t run_end = end < lattice->n_run_springs ? end : lattice->n_run_springs;
+    uint32_t s = first;
+    VF force_x, force_y, force_z;
+    for (; s < run_end; s += W) {
+        uint32_t p = lattice->p[s], q = lattice->q[s];
+        SIMD_FN(spring_forces)(&lattice->spring, s, V_SUB(V_LOADU(ux + q), V_LOADU(ux + p)),
+                               V_SUB(V_LOADU(uy + q), V_LOADU(uy + p)),
+                               V_SUB(V_LOADU(uz + q), V_LOADU(uz + p)),
+                               V_SUB(V_LOADU(vx + q), V_LOADU(vx + p)),
+                               V_SUB(V_LOADU(vy + q), V_LOADU(vy + p)),
+                               V_SUB(V_LOADU(vz + q), V_LOADU(vz + p)), &force_x, &force_y,
+                               &force_z);
+        V_STORE(lattice->fx + s, force_x);
+        V_STORE(lattice->fy + s, force_y);
+        V_STORE(lattice->fz + s, force_z);
+    }
+    for (; s < end; s += W) {
+        const uint32_t *p = lattice->p + s, *q = lattice->q + s;
+        SIMD_FN(spring_forces)(&lattice->spring, s, V_SUB(V_GATHER(ux, q), V_GATHER(ux, p)),
+                               V_SUB(V_GATHER(uy, q), V_GATHER(uy, p)),
+                               V_SUB(V_GATHER(uz, q), V_GATHER(uz, p)),
+                               V_SUB(V_GATHER(vx, q), V_GATHER(vx, p)),
+                               V_SUB(V_GATHER(vy, q), V_GATHER(vy, p)),
+                               V_SUB(V_GATHER(vz, q), V_GATHER(vz, p)), &force_x, &force_y,
+                               &force_z);
+        V_STORE(lattice->fx + s, force_x);
+        V_STORE(lattice->fy + s, force_y);
+        V_STORE(lattice->fz + s, force_z);
+    }
+}
+
+/* Phase 2 for body vectors [first, end): per lane, the body's spring forces
+ * in its CSR order (slot by slot, sign × force), drag, then semi-implicit
+ * Euler, as sprung_node_integrate does for a body without mallets. */
+static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, uint32_t end)
+{
+    const VF dt = V_SET1(lattice->dt);
+    float *restrict ux = lattice->ux, *restrict uy = lattice->uy, *restrict uz = lattice->uz;
+    float *restrict vx = lattice->vx, *restrict vy = lattice->vy, *restrict vz = lattice->vz;
+    const float *restrict fx = lattice->fx, *restrict fy = lattice->fy, *restrict fz = lattice->fz;
+    for (uint32_t v = first; v < end; ++v) {
+        VF force_x = V_ZERO(), force_y = V_ZERO(), force_z = V_ZERO();
+        uint32_t slot_end = lattice->slot_begin[v + 1];
+        for (uint32_t e = lattice->slot_begin[v]; e < slot_end; ++e) {
+            const uint32_t *spring = lattice->slot_spring + (size_t)e * W;
+            VF sign = V_LOAD(lattice->slot_sign + (size_t)e * W);
+            uint32_t patch = lattice->slot_patch[e];
+            VF gx, gy, gz;
+            if (patch == SIMD_LATTICE_GATHER) {
+                gx = V_GATHER(fx, spring);
+                gy = V_GATHER(fy, spring);
+                gz = V_GATHER(fz, spring);
+            } else {
+                int32_t base = lattice->slot_base[e];
+                gx = V_LOADU(fx + base);
+                gy = V_LOADU(fy + base);
+                gz = V_LOADU(fz + base);
+                for (; patch; patch &= patch - 1) {
+                    uint32_t j = (uint32_t)__builtin_ctz(patch);
+                    VMASK lane = V_LANE(j);
+                    gx = V_SELECT(lane, V_SET1(fx[spring[j]]), gx);
+                    gy = V_SELECT(lane, V_SET1(fy[spring[j]]), gy);
+                    gz = V_SELECT(lane, V_SET1(fz[spring[j]]), gz);
+                }
+            }
+            force_x = V_ADD(force_x, V_MUL(sign, gx));
+            force_y = V_ADD(force_y, V_MUL(sign, gy));
+            force_z = V_ADD(force_z, V_MUL(sign, gz));
+        }
+
+        const uint32_t *node = lattice->vector_node + (size_t)v * W;
+        int whole = lattice->vector_whole[v];
+        VF vel_x = whole ? V_LOADU(vx + node[0]) : V_GATHER(vx, node);
+        VF vel_y = whole ? V_LOADU(vy + node[0]) : V_GATHER(vy, node);
+        VF vel_z = whole ? V_LOADU(vz + node[0]) : V_GATHER(vz, node);
+        VF drag = V_LOAD(lattice->vector_drag + (size_t)v * W);
+        force_x = V_SUB(force_x, V_MUL(drag, vel_x));
+        force_y = V_SUB(force_y, V_MUL(drag, vel_y));
+        force_z = V_SUB(force_z, V_MUL(drag, vel_z));
+
+        VF inv_mass = V_LOAD(lattice->vector_inv_mass + (size_t)v * W);
+        vel_x = V_ADD(vel_x, V_MUL(dt, V_MUL(force_x, inv_mass)));
+        vel_y = V_ADD(vel_y, V_MUL(dt, V_MUL(force_y, inv_mass)));
+        vel_z = V_ADD(vel_z, V_MUL(dt, V_MUL(force_z, inv_mass)));
+        if (whole) {
+            uint32_t n = node[0];
+            V_STOREU(vx + n, vel_x);
+            V_STOREU(vy + n, vel_y);
+            V_STOREU(vz + n, vel_z);
+            V_STOREU(ux + n, V_ADD(V_LOADU(ux + n), V_MUL(dt, vel_x)));
+            V_STOREU(uy + n, V_ADD(V_LOADU(uy + n), V_MUL(dt, vel_y)));
+            V_STOREU(uz + n, V_ADD(V_LOADU(uz + n), V_MUL(dt, vel_z)));
+        } else {
+            VF pos_x = V_ADD(V_GATHER(ux, node), V_MUL(dt, vel_x));
+            VF pos_y = V_ADD(V_GATHER(uy, node), V_MUL(dt, vel_y));
+            VF pos_z = V_ADD(V_GATHER(uz, node), V_MUL(dt, vel_z));
+            SIMD_FN(lattice_scatter)(vx, node, vel_x);
+            SIMD_FN(lattice_scatter)(vy, node, vel_y);
+            SIMD_FN(lattice_scatter)(vz, node, vel_z);
+            SIMD_FN(lattice_scatter)(ux, node, pos_x);
+            SIMD_FN(lattice_scatter)(uy, node, pos_y);
+            SIMD_FN(lattice_scatter)(uz, node, pos_z);
+        }
+    }
+}
