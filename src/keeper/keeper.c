@@ -126,6 +126,7 @@ static KeeperSabotage sabotage_from_env(const SprungKeeperConfig *config)
         {"no-release", KEEPER_SABOTAGE_NO_RELEASE},
         {"ignore-demand", KEEPER_SABOTAGE_IGNORE_DEMAND},
         {"pid-identity", KEEPER_SABOTAGE_PID_IDENTITY},
+        {"blocking-wait", KEEPER_SABOTAGE_BLOCKING_WAIT},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
         if (!strcmp(text, names[i].name)) {
@@ -190,6 +191,9 @@ typedef struct WorkState {
     SprungKeeperWork wanted;   /* what the references asked for */
     uint32_t backoff_ms;
     uint64_t next_try_us;
+    int in_flight;             /* a kernel may still run: poll it before the next launch */
+    int counts;                /* ...and it is a spin of ours (not create's trial) */
+    uint64_t launched_us;
 } WorkState;
 
 static void work_stop(WorkState *work)
@@ -198,6 +202,7 @@ static void work_stop(WorkState *work)
         work->ops->destroy(work->ctx);
     work->ops = NULL;
     work->ctx = NULL;
+    work->in_flight = 0;
 }
 
 static void work_failed(WorkState *work, KeeperSlot *slot, int64_t code)
@@ -227,6 +232,11 @@ static int work_start(WorkState *work, const SprungKeeperConfig *config, KeeperS
                                                sizeof reason);
         if (status == SPRUNG_OK) {
             work->ops = chain[i];
+            /* Create may have launched a trial kernel (CUDA): poll it like a
+             * spin before the first launch, but do not count it. */
+            work->in_flight = 1;
+            work->counts = 0;
+            work->launched_us = monotonic_us();
             atomic_store(&slot->work, (uint64_t)chain[i]->kind);
             return 1;
         }
@@ -235,6 +245,72 @@ static int work_start(WorkState *work, const SprungKeeperConfig *config, KeeperS
     }
     work_failed(work, slot, code);
     return 0;
+}
+
+/* Polls the kernel in flight until it is done or `deadline_us` passes. The
+ * keeper never waits for a kernel in the driver: on a GPU busy with other
+ * work the kernel may sit in its queue for longer than the stale timeout,
+ * and the thread must be back at its keepalive before then (the loop
+ * refreshes it and calls again). Between polls it sleeps a quarter of the
+ * time the kernel has been in flight, at least a quarter of spin_us: a
+ * kernel on time is seen done soon after it ends, one late by several
+ * periods costs one wake-up per period. *done says whether it is done. */
+static SprungStatus work_wait(WorkState *work, uint64_t deadline_us, uint32_t spin_us,
+                              KeeperSabotage sabotage, int *done, int64_t *code)
+{
+    for (;;) {
+        SprungStatus status = work->ops->poll(work->ctx, done, code);
+        if (status != SPRUNG_OK || *done)
+            return status;
+        uint64_t now_us = monotonic_us();
+        /* The sabotage waits however long the kernel takes, as a blocking
+         * wait in the driver would. */
+        int limited = sabotage != KEEPER_SABOTAGE_BLOCKING_WAIT;
+        if (limited && now_us >= deadline_us)
+            return SPRUNG_OK; /* still in flight */
+        uint64_t flying_us = now_us - work->launched_us;
+        uint64_t nap_us = (flying_us > spin_us ? flying_us : spin_us) / 4u;
+        if (nap_us < 10u)
+            nap_us = 10u;
+        if (limited && nap_us > deadline_us - now_us)
+            nap_us = deadline_us - now_us;
+        struct timespec nap = {.tv_sec = (time_t)(nap_us / 1000000u),
+                               .tv_nsec = (long)(nap_us % 1000000u) * 1000L};
+        nanosleep(&nap, NULL); /* a signal only makes it poll sooner */
+    }
+}
+
+/* One step of the owner's spin work: launch a spin unless a kernel is still
+ * in flight (never two), then wait for it until `deadline_us`. A spin is
+ * counted when it is done; one still running is picked up at the next
+ * iteration, after the keepalive. */
+static void work_spin(WorkState *work, KeeperSegment *segment, KeeperSlot *slot,
+                      uint64_t deadline_us, uint32_t spin_us, KeeperSabotage sabotage)
+{
+    int64_t code = 0;
+    if (!work->in_flight) {
+        if (work->ops->launch(work->ctx, &code) != SPRUNG_OK) {
+            work_failed(work, slot, code);
+            return;
+        }
+        work->in_flight = 1;
+        work->counts = 1;
+        work->launched_us = monotonic_us();
+    }
+    int done = 0;
+    if (work_wait(work, deadline_us, spin_us, sabotage, &done, &code) != SPRUNG_OK) {
+        work_failed(work, slot, code);
+        return;
+    }
+    if (!done)
+        return;
+    work->in_flight = 0;
+    work->backoff_ms = 0;
+    if (work->counts) {
+        atomic_store(&slot->spinning, 1);
+        atomic_fetch_add(&slot->spins, 1);
+        atomic_fetch_add(&segment->spin_total, 1);
+    }
 }
 
 static void *keeper_thread_main(void *unused)
@@ -263,7 +339,8 @@ static void *keeper_thread_main(void *unused)
         if (stopping)
             break;
         int local_demand = wanted != SPRUNG_KEEPER_WORK_NONE;
-        if (local_demand && wanted != work.wanted) {
+        /* A new kind of work only once the old one's kernel is done. */
+        if (local_demand && wanted != work.wanted && !work.in_flight) {
             work_stop(&work);
             work.wanted = wanted;
             work.backoff_ms = 0;
@@ -300,33 +377,35 @@ static void *keeper_thread_main(void *unused)
          * Without a slot nobody could see us spin: no ownership then. */
         owner = slot >= 0 && keeper_owner_step(segment, stale_ms, id, pid, keep, take, sabotage);
 
-        /* 4. Spin, right after the ownership check succeeded. */
+        /* 4. Spin, right after the ownership check succeeded; waiting for
+         * the kernel at most until the next iteration is due. */
         uint64_t wake_us = now_us + (refresh_us < 50000 ? refresh_us : 50000);
         if (owner) {
             KeeperSlot *mine = &segment->slots[slot];
+            wake_us = now_us + config.period_us;
             if (!work.ops && now_us >= work.next_try_us)
                 work_start(&work, &config, mine);
-            if (work.ops) {
-                int64_t code = 0;
-                if (work.ops->spin(work.ctx, &code) == SPRUNG_OK) {
-                    work.backoff_ms = 0;
-                    atomic_store(&mine->spinning, 1);
-                    atomic_fetch_add(&mine->spins, 1);
-                    atomic_fetch_add(&segment->spin_total, 1);
-                } else {
-                    work_failed(&work, mine, code);
-                }
-            }
-            wake_us = now_us + config.period_us;
+            if (work.ops)
+                work_spin(&work, segment, mine, wake_us, config.spin_us, sabotage);
         } else {
             if (slot >= 0)
                 atomic_store(&segment->slots[slot].spinning, 0);
-            work_stop(&work);
+            /* Keep the work until its last kernel is done, so that ownership
+             * regained meanwhile never puts a second one beside it. Its
+             * outcome no longer matters to anyone. */
+            if (work.in_flight) {
+                int done = 0;
+                int64_t code = 0;
+                if (work.ops->poll(work.ctx, &done, &code) != SPRUNG_OK || done)
+                    work.in_flight = 0;
+            }
+            if (!work.in_flight)
+                work_stop(&work);
         }
 
         /* 5. Nothing to do for anyone: leave (acquire starts a new thread). */
         pthread_mutex_lock(&keeper.lock);
-        if (!owner && wanted_work() == SPRUNG_KEEPER_WORK_NONE) {
+        if (!owner && !work.in_flight && wanted_work() == SPRUNG_KEEPER_WORK_NONE) {
             keeper.running = 0;
             pthread_mutex_unlock(&keeper.lock);
             break;

@@ -71,6 +71,7 @@ typedef enum KeeperSabotage {
     KEEPER_SABOTAGE_NO_RELEASE,    /* a clean exit leaves the owner record */
     KEEPER_SABOTAGE_IGNORE_DEMAND, /* the owner spins on without demand */
     KEEPER_SABOTAGE_PID_IDENTITY,  /* participant id = pid: library copies collide */
+    KEEPER_SABOTAGE_BLOCKING_WAIT, /* waits for a spin kernel however long it takes */
 } KeeperSabotage;
 
 /* ---- Leases ---- */

@@ -24,9 +24,17 @@ typedef struct KeeperWorkOps {
     SprungStatus (*create)(const KeeperWorkConfig *config, void **ctx, int64_t *code,
                            char *reason, size_t reason_size);
 
-    /* Runs one spin kernel after the previous one finished, and waits for
-     * it: never more than one in flight. *code as above. */
-    SprungStatus (*spin)(void *ctx, int64_t *code);
+    /* Starts one spin kernel and returns without waiting for it. The keeper
+     * calls it only once poll() has reported the previous one done: never
+     * more than one in flight. *code as above. */
+    SprungStatus (*launch)(void *ctx, int64_t *code);
+
+    /* Whether the kernel launch() started is done, without waiting:
+     * *done = 1 once it has finished, 0 while it is queued or running; an
+     * error (*code as above) when it failed. The keeper polls instead of
+     * blocking in the driver so that it can go on refreshing its keepalive
+     * while a busy GPU keeps the kernel waiting in its queue. */
+    SprungStatus (*poll)(void *ctx, int *done, int64_t *code);
 
     void (*destroy)(void *ctx);
 } KeeperWorkOps;

@@ -1,11 +1,13 @@
 /* CUDA spin work: one tiny kernel (keeper_spin.cu, one warp busy-waiting
  * about spin_us on the device's timer) on a stream of the lowest priority,
- * on the first GPU. Each spin launches, records an event and waits for it,
- * so never more than one kernel is in flight. Every CUDA failure comes back
- * as its cudaError_t code (create also names the call and the error's text
- * in the reason). No driver, no device, or a device this build has no code
- * for is SPRUNG_ERROR_UNSUPPORTED, so the keeper falls back to OpenCL work,
- * then to no-op work; so is a build without CUDA. Keeper thread only. */
+ * on the first GPU. Each spin launches and records an event, which the
+ * keeper polls (cudaEventQuery) before it launches the next: never more
+ * than one kernel in flight, and the keeper thread never blocks in the
+ * driver waiting for one. Every CUDA failure comes back as its cudaError_t
+ * code (create also names the call and the error's text in the reason).
+ * No driver, no device, or a device this build has no code for is
+ * SPRUNG_ERROR_UNSUPPORTED, so the keeper falls back to OpenCL work, then to
+ * no-op work; so is a build without CUDA. Keeper thread only. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,9 +25,16 @@ static SprungStatus cuda_create(const KeeperWorkConfig *config, void **ctx, int6
              "built without CUDA (no nvcc or CUDA runtime found, or SPRUNG_CUDA=OFF)");
     return SPRUNG_ERROR_UNSUPPORTED;
 }
-static SprungStatus cuda_spin(void *ctx, int64_t *code)
+static SprungStatus cuda_launch(void *ctx, int64_t *code)
 {
     (void)ctx;
+    *code = 0;
+    return SPRUNG_ERROR_UNSUPPORTED;
+}
+static SprungStatus cuda_poll(void *ctx, int *done, int64_t *code)
+{
+    (void)ctx;
+    *done = 1;
     *code = 0;
     return SPRUNG_ERROR_UNSUPPORTED;
 }
@@ -86,13 +95,11 @@ static void cuda_destroy(void *opaque)
     free(spin);
 }
 
-static cudaError_t spin_once(const CudaSpin *spin)
+static cudaError_t spin_launch(const CudaSpin *spin)
 {
     cudaError_t err = sprung_keeper_spin_launch(spin->spin_ns, spin->max_cycles, spin->stream);
     if (err == cudaSuccess)
         err = cudaEventRecord(spin->done, spin->stream);
-    if (err == cudaSuccess)
-        err = cudaEventSynchronize(spin->done);
     return err;
 }
 
@@ -133,21 +140,22 @@ static SprungStatus cuda_create(const KeeperWorkConfig *config, void **ctx, int6
         err = cudaStreamCreateWithPriority(&spin->stream, cudaStreamNonBlocking, least);
     }
     if (err == cudaSuccess) {
-        /* Blocking sync: the keeper thread sleeps while the kernel runs
-         * instead of spinning a CPU core the audio thread may need. */
+        /* Only polled (cudaEventQuery), never synchronised on: the keeper
+         * thread sleeps between polls instead of waiting in the driver. */
         step = "cudaEventCreateWithFlags";
-        err = cudaEventCreateWithFlags(&spin->done,
-                                       cudaEventDisableTiming | cudaEventBlockingSync);
+        err = cudaEventCreateWithFlags(&spin->done, cudaEventDisableTiming);
     }
     if (err == cudaSuccess) {
         if (clock_khz <= 0)
             clock_khz = 3000000; /* above any GPU's clock: the cap only grows */
         spin->spin_ns = (unsigned long long)config->spin_us * 1000u;
         spin->max_cycles = (long long)config->spin_us * clock_khz / 1000 * CUDA_SPIN_CYCLE_CAP;
-        /* One spin now, so a device this build has no kernel for is found
-         * here (and is unsupported) rather than at every spin. */
+        /* One spin launched now, so a device this build has no kernel for
+         * is found here (the launch itself fails) and is unsupported, rather
+         * than failing at every spin. Not waited for: the keeper polls it
+         * like any spin before it launches the next. */
         step = "the first spin kernel";
-        err = spin_once(spin);
+        err = spin_launch(spin);
     }
     if (err != cudaSuccess) {
         *code = err;
@@ -160,9 +168,25 @@ static SprungStatus cuda_create(const KeeperWorkConfig *config, void **ctx, int6
     return SPRUNG_OK;
 }
 
-static SprungStatus cuda_spin(void *opaque, int64_t *code)
+static SprungStatus cuda_launch(void *opaque, int64_t *code)
 {
-    cudaError_t err = spin_once(opaque);
+    cudaError_t err = spin_launch(opaque);
+    *code = err;
+    return err == cudaSuccess ? SPRUNG_OK : SPRUNG_ERROR_IO;
+}
+
+static SprungStatus cuda_poll(void *opaque, int *done, int64_t *code)
+{
+    const CudaSpin *spin = opaque;
+    cudaError_t err = cudaEventQuery(spin->done);
+    *done = err != cudaErrorNotReady;
+    if (err == cudaErrorNotReady) {
+        /* "Not ready" is an answer, not a failure, but some runtimes keep it
+         * as the thread's last error, which the next launch's
+         * cudaGetLastError() (keeper_spin.cu) would then report: clear it. */
+        (void)cudaGetLastError();
+        err = cudaSuccess;
+    }
     *code = err;
     return err == cudaSuccess ? SPRUNG_OK : SPRUNG_ERROR_IO;
 }
@@ -172,6 +196,7 @@ static SprungStatus cuda_spin(void *opaque, int64_t *code)
 const KeeperWorkOps keeper_work_cuda = {
     .kind = SPRUNG_KEEPER_WORK_CUDA,
     .create = cuda_create,
-    .spin = cuda_spin,
+    .launch = cuda_launch,
+    .poll = cuda_poll,
     .destroy = cuda_destroy,
 };

@@ -1,11 +1,11 @@
 /* OpenCL spin work: one tiny kernel (one work-group) on its own context and
  * an in-order queue of low priority (cl_khr_priority_hints when the device
- * has it), each launch waiting on the previous one, its length steered
- * towards spin_us. libOpenCL is opened with dlopen when first needed, so
- * libsprung has no link-time dependency on it and a machine without OpenCL
- * just reports the work as unsupported. Prefers a GPU; without one it takes
- * any device (PoCL in CI) so the work itself stays testable. Keeper thread
- * only. */
+ * has it), launched only once the previous one is done (the keeper polls its
+ * event), its length on the device (profiling) steered towards spin_us.
+ * libOpenCL is opened with dlopen when first needed, so libsprung has no
+ * link-time dependency on it and a machine without OpenCL just reports the
+ * work as unsupported. Prefers a GPU; without one it takes any device (PoCL
+ * in CI) so the work itself stays testable. Keeper thread only. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +31,16 @@ static SprungStatus opencl_create(const KeeperWorkConfig *config, void **ctx, in
     snprintf(reason, reason_size, "built without the OpenCL headers");
     return SPRUNG_ERROR_UNSUPPORTED;
 }
-static SprungStatus opencl_spin(void *ctx, int64_t *code)
+static SprungStatus opencl_launch(void *ctx, int64_t *code)
 {
     (void)ctx;
+    *code = 0;
+    return SPRUNG_ERROR_UNSUPPORTED;
+}
+static SprungStatus opencl_poll(void *ctx, int *done, int64_t *code)
+{
+    (void)ctx;
+    *done = 1;
     *code = 0;
     return SPRUNG_ERROR_UNSUPPORTED;
 }
@@ -89,8 +96,8 @@ typedef struct ClApi {
                                    const size_t *, const size_t *, cl_uint, const cl_event *,
                                    cl_event *);
     cl_int (*Flush)(cl_command_queue);
-    cl_int (*WaitForEvents)(cl_uint, const cl_event *);
     cl_int (*GetEventInfo)(cl_event, cl_event_info, size_t, void *, size_t *);
+    cl_int (*GetEventProfilingInfo)(cl_event, cl_profiling_info, size_t, void *, size_t *);
     cl_int (*ReleaseEvent)(cl_event);
     cl_int (*ReleaseMemObject)(cl_mem);
     cl_int (*ReleaseKernel)(cl_kernel);
@@ -106,7 +113,8 @@ typedef struct OpenclSpin {
     cl_program program;
     cl_kernel kernel;
     cl_mem sink;
-    cl_event previous;
+    cl_event in_flight; /* the kernel launched last, until seen complete */
+    double launched_us;
     cl_uint iterations;
     uint32_t spin_us;
 } OpenclSpin;
@@ -139,8 +147,8 @@ static int load_api(ClApi *cl, char *reason, size_t reason_size)
     LOAD(SetKernelArg, 1);
     LOAD(EnqueueNDRangeKernel, 1);
     LOAD(Flush, 1);
-    LOAD(WaitForEvents, 1);
     LOAD(GetEventInfo, 1);
+    LOAD(GetEventProfilingInfo, 1);
     LOAD(ReleaseEvent, 1);
     LOAD(ReleaseMemObject, 1);
     LOAD(ReleaseKernel, 1);
@@ -199,8 +207,8 @@ static void opencl_destroy(void *opaque)
     if (!spin)
         return;
     ClApi *cl = &spin->cl;
-    if (spin->previous)
-        cl->ReleaseEvent(spin->previous);
+    if (spin->in_flight)
+        cl->ReleaseEvent(spin->in_flight);
     if (spin->sink)
         cl->ReleaseMemObject(spin->sink);
     if (spin->kernel)
@@ -240,13 +248,18 @@ static SprungStatus opencl_create(const KeeperWorkConfig *config, void **ctx, in
     spin->context = cl->CreateContext(NULL, 1, &device, NULL, NULL, &err);
     if (err == CL_SUCCESS) {
         step = "create a command queue";
+        /* Profiling: the kernel's own start and end steer its length. */
         if (cl->CreateCommandQueueWithProperties) {
-            cl_queue_properties low[] = {CL_QUEUE_PRIORITY_KHR, CL_QUEUE_PRIORITY_LOW_KHR, 0};
-            int prioritised = has_extension(cl, device, "cl_khr_priority_hints");
+            cl_queue_properties properties[] = {CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE,
+                                                CL_QUEUE_PRIORITY_KHR, CL_QUEUE_PRIORITY_LOW_KHR,
+                                                0};
+            if (!has_extension(cl, device, "cl_khr_priority_hints"))
+                properties[2] = 0; /* the list ends before the priority */
             spin->queue = cl->CreateCommandQueueWithProperties(spin->context, device,
-                                                               prioritised ? low : NULL, &err);
+                                                               properties, &err);
         } else {
-            spin->queue = cl->CreateCommandQueue(spin->context, device, 0, &err);
+            spin->queue = cl->CreateCommandQueue(spin->context, device,
+                                                 CL_QUEUE_PROFILING_ENABLE, &err);
         }
     }
     if (err == CL_SUCCESS) {
@@ -284,38 +297,57 @@ static double now_us(void)
     return (double)now.tv_sec * 1e6 + (double)now.tv_nsec * 1e-3;
 }
 
-static SprungStatus opencl_spin(void *opaque, int64_t *code)
+static SprungStatus opencl_launch(void *opaque, int64_t *code)
 {
     OpenclSpin *spin = opaque;
     ClApi *cl = &spin->cl;
     size_t global = 64, local = 64;
-    double start = now_us();
+    spin->launched_us = now_us();
     cl_int err = cl->SetKernelArg(spin->kernel, 1, sizeof spin->iterations, &spin->iterations);
-    cl_event event = NULL;
     if (err == CL_SUCCESS)
-        err = cl->EnqueueNDRangeKernel(spin->queue, spin->kernel, 1, NULL, &global, &local,
-                                       spin->previous ? 1 : 0,
-                                       spin->previous ? &spin->previous : NULL, &event);
+        err = cl->EnqueueNDRangeKernel(spin->queue, spin->kernel, 1, NULL, &global, &local, 0,
+                                       NULL, &spin->in_flight);
+    /* Submit it now: polling its event does not flush the queue. */
     if (err == CL_SUCCESS)
         err = cl->Flush(spin->queue);
-    if (err == CL_SUCCESS)
-        err = cl->WaitForEvents(1, &event);
-    if (err == CL_SUCCESS) {
-        cl_int state = CL_COMPLETE;
-        err = cl->GetEventInfo(event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof state, &state,
-                               NULL);
-        if (err == CL_SUCCESS && state < 0)
-            err = state;
-    }
-    if (spin->previous)
-        cl->ReleaseEvent(spin->previous);
-    spin->previous = event;
+    *code = err;
+    return err == CL_SUCCESS ? SPRUNG_OK : SPRUNG_ERROR_IO;
+}
+
+static SprungStatus opencl_poll(void *opaque, int *done, int64_t *code)
+{
+    OpenclSpin *spin = opaque;
+    ClApi *cl = &spin->cl;
+    *done = 1;
+    *code = 0;
+    if (!spin->in_flight)
+        return SPRUNG_OK;
+    cl_int state = CL_COMPLETE;
+    cl_int err = cl->GetEventInfo(spin->in_flight, CL_EVENT_COMMAND_EXECUTION_STATUS,
+                                  sizeof state, &state, NULL);
+    if (err == CL_SUCCESS && state < 0)
+        err = state; /* the kernel failed: its status is the error */
     if (err != CL_SUCCESS) {
         *code = err;
         return SPRUNG_ERROR_IO;
     }
-    /* Steer the kernel's length towards spin_us (launch overhead included). */
-    double took = now_us() - start;
+    if (state != CL_COMPLETE) {
+        *done = 0; /* queued, submitted or running */
+        return SPRUNG_OK;
+    }
+    /* Steer the kernel's length towards spin_us, measured on the device: the
+     * time until the keeper sees it done also holds the keeper's polling
+     * interval and any wait in a busy queue, and steering on that would
+     * shrink the loop to its minimum. On the host only without profiling. */
+    cl_ulong started = 0, ended = 0;
+    double took = now_us() - spin->launched_us;
+    if (cl->GetEventProfilingInfo(spin->in_flight, CL_PROFILING_COMMAND_START, sizeof started,
+                                  &started, NULL) == CL_SUCCESS &&
+        cl->GetEventProfilingInfo(spin->in_flight, CL_PROFILING_COMMAND_END, sizeof ended,
+                                  &ended, NULL) == CL_SUCCESS && ended > started)
+        took = (double)(ended - started) * 1e-3;
+    cl->ReleaseEvent(spin->in_flight);
+    spin->in_flight = NULL;
     double scale = took > 1.0 ? (double)spin->spin_us / took : 2.0;
     if (scale > 2.0)
         scale = 2.0;
@@ -323,7 +355,6 @@ static SprungStatus opencl_spin(void *opaque, int64_t *code)
         scale = 0.5;
     double next = (double)spin->iterations * scale;
     spin->iterations = next < 16.0 ? 16u : next > 16777216.0 ? 16777216u : (cl_uint)next;
-    *code = 0;
     return SPRUNG_OK;
 }
 
@@ -332,6 +363,7 @@ static SprungStatus opencl_spin(void *opaque, int64_t *code)
 const KeeperWorkOps keeper_work_opencl = {
     .kind = SPRUNG_KEEPER_WORK_OPENCL,
     .create = opencl_create,
-    .spin = opencl_spin,
+    .launch = opencl_launch,
+    .poll = opencl_poll,
     .destroy = opencl_destroy,
 };
