@@ -294,7 +294,8 @@ static void split_work(SimdBackend *self)
 
 /* SPRUNG_SIMD_LAYOUT=records|lattice forces a layout; unset or "auto", the
  * lattice is kept when at least SIMD_LATTICE_MIN_SHARE of the springs run
- * in whole vectors (docs/benchmarks.md has the measurements). */
+ * in whole vectors, on vector kernels (the portable scalar kernels gain
+ * nothing from runs and lose to the fillers: docs/benchmarks.md). */
 static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, SprungState *state,
                                  SprungError *error)
 {
@@ -305,7 +306,7 @@ static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, Spr
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0, "backend",
                                 "SPRUNG_SIMD_LAYOUT=%s is not a layout (records, lattice or auto)",
                                 forced);
-    if (!forced || !strcmp(forced, "lattice")) {
+    if (forced ? !strcmp(forced, "lattice") : self->kernels->lanes > 1) {
         float run_share = 0.0f;
         SprungStatus status = simd_lattice_build(&self->lattice, c, state, self->kernels->lanes,
                                                  &self->block, &run_share, error);
