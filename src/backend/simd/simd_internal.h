@@ -210,6 +210,21 @@ static inline void simd_carve_spring_constants(SimdCarver *carver, SimdSpringCon
     SIMD_CARVE(carver, spring->preload, count);
 }
 
+/* Private spring ps takes the constants of engine spring s. */
+static inline void simd_copy_spring_constants(SimdSpringConstants *to, uint32_t ps,
+                                              const SprungCompiled *c, uint32_t s)
+{
+    to->d0x[ps] = c->spring_d0_x[s];
+    to->d0y[ps] = c->spring_d0_y[s];
+    to->d0z[ps] = c->spring_d0_z[s];
+    to->k[ps] = c->spring_stiffness[s];
+    to->c[ps] = c->spring_damping[s];
+    to->rest[ps] = c->spring_rest_length[s];
+    to->l0[ps] = c->spring_length0[s];
+    to->l0sq[ps] = c->spring_length0_sq[s];
+    to->preload[ps] = c->spring_preload[s];
+}
+
 /* simd_records.c: the record layout. build allocates *block (free() it). */
 SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *compiled, SprungState *state,
                                 void **block, SprungError *error);

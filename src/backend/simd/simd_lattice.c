@@ -140,15 +140,7 @@ static void fill_springs(SimdLattice *l, const SprungCompiled *c, const SpringPl
         if (s == NO_SPRING)
             continue; /* an inert filler: k = c = 0, its force never read */
         spring_new[s] = ps;
-        l->spring.d0x[ps] = c->spring_d0_x[s];
-        l->spring.d0y[ps] = c->spring_d0_y[s];
-        l->spring.d0z[ps] = c->spring_d0_z[s];
-        l->spring.k[ps] = c->spring_stiffness[s];
-        l->spring.c[ps] = c->spring_damping[s];
-        l->spring.rest[ps] = c->spring_rest_length[s];
-        l->spring.l0[ps] = c->spring_length0[s];
-        l->spring.l0sq[ps] = c->spring_length0_sq[s];
-        l->spring.preload[ps] = c->spring_preload[s];
+        simd_copy_spring_constants(&l->spring, ps, c, s);
     }
 }
 

@@ -204,15 +204,7 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
         uint32_t s = net->spring_orig[ps];
         net->p_off[ps] = net->inv_perm[c->spring_p[s]] * SIMD_NODE_FLOATS;
         net->q_off[ps] = net->inv_perm[c->spring_q[s]] * SIMD_NODE_FLOATS;
-        net->spring.d0x[ps] = c->spring_d0_x[s];
-        net->spring.d0y[ps] = c->spring_d0_y[s];
-        net->spring.d0z[ps] = c->spring_d0_z[s];
-        net->spring.k[ps] = c->spring_stiffness[s];
-        net->spring.c[ps] = c->spring_damping[s];
-        net->spring.rest[ps] = c->spring_rest_length[s];
-        net->spring.l0[ps] = c->spring_length0[s];
-        net->spring.l0sq[ps] = c->spring_length0_sq[s];
-        net->spring.preload[ps] = c->spring_preload[s];
+        simd_copy_spring_constants(&net->spring, ps, c, s);
     }
 
     /* Phase 2's order: plain bodies, then the others (see SimdNet), each
