@@ -11,6 +11,11 @@
  * (half the cores: the audio system and other voices need the rest), and
  * everything else runs on the caller alone.
  *
+ * Layouts (simd_internal.h): each model gets the record layout
+ * (simd_records.c, irregular networks) or the lattice layout
+ * (simd_lattice.c, meshes and strings), by build_layout()'s rule;
+ * SPRUNG_SIMD_LAYOUT=records|lattice forces one.
+ *
  * Threading: probe/create/destroy on the control thread (create allocates
  * everything and starts the pool); advance/reset on the audio thread, no
  * allocation, no locks; sync_state/upload_state on the control thread. */
