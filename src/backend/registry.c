@@ -5,14 +5,19 @@
  * "auto" rule: the first available backend of `auto_order` that implements
  * every feature the model uses, i.e. `simd` on its device 0 (the widest
  * instruction set this CPU has: AVX-512, AVX2, SSE2, else the portable
- * kernels; SPRUNG_SIMD_ISA narrows it), else `cpu`. A documented rule, not a
+ * kernels; SPRUNG_SIMD_ISA narrows it), else `cpu`; but `cpu` for models of
+ * fewer than AUTO_SIMD_MIN_SPRINGS springs. A documented rule, not a
  * calibration: simd gives the reference's bits (tests/conformance) and was
- * faster than cpu on every model measured, from the 46-spring kalimba
- * preset (2.4x) to 100,000-spring networks (docs/benchmarks.md), so there is
- * nothing for a calibration to decide between them, and a rule costs no
- * start-up time and picks the same backend on every run. simd spreads one
- * network over a worker pool only from 16,384 springs on machines of 4 or
- * more cores (SPRUNG_SIMD_THREADS overrides; src/backend/simd/simd_backend.c).
+ * faster than cpu on every model measured from the 10-spring echo preset
+ * (1.2x) and the 46-spring kalimba (1.6x) to 100,000-spring networks, while
+ * on the three presets of 4 to 6 springs (arpeggiator, rattle,
+ * resonator-input) padding a handful of springs to whole vectors made it
+ * 15-35 % slower (both there run 65-120x faster than real time;
+ * docs/benchmarks.md). So there is nothing for a calibration to decide, and
+ * a rule costs no start-up time and picks the same backend on every run.
+ * simd spreads one network over a worker pool only from 16,384 springs on
+ * machines of 4 or more cores (SPRUNG_SIMD_THREADS overrides;
+ * src/backend/simd/simd_backend.c).
  * GPU backends are never chosen by "auto": for the model sizes musicians
  * play, a launch per block costs more than the CPU needs (to be revisited
  * with GPU measurements). */
@@ -50,6 +55,7 @@ static const SprungBackendFactory *const factories[] = {
 
 /* Names "auto" may choose, in order of preference. */
 static const char *const auto_order[] = {"simd", "cpu"};
+#define AUTO_SIMD_MIN_SPRINGS 8u
 
 uint32_t sprung_backend_count(void)
 {
@@ -132,6 +138,8 @@ SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *
         for (size_t i = 0; i < sizeof auto_order / sizeof auto_order[0]; ++i) {
             const SprungBackendFactory *factory = find(auto_order[i], strlen(auto_order[i]));
             if (!factory || missing_features(factory, compiled))
+                continue;
+            if (!strcmp(factory->name, "simd") && compiled->n_springs < AUTO_SIMD_MIN_SPRINGS)
                 continue;
             probe(factory, &info);
             if (info.available)

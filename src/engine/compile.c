@@ -147,6 +147,8 @@ static void compiled_carve(SprungCompiled *c, Carver *carver)
     CARVE(carver, c->delay_feedback, delays);
     CARVE(carver, c->delay_ring_offset, delays);
     CARVE(carver, c->delay_ring_length, delays);
+    CARVE(carver, c->node_modulated, nodes);
+    CARVE(carver, c->spring_modulated, springs);
 }
 
 static void state_carve(const SprungCompiled *c, SprungState *s, Carver *carver)
@@ -386,6 +388,34 @@ static void compile_features(const SprungModel *model, SprungCompiled *c)
     csr_unshift(c->exciter_delay_offset, c->n_exciters);
 }
 
+/* Marks the nodes and springs whose constants a parameter route rewrites
+ * (engine_modulation.c's apply_route). */
+static void compile_modulated(const SprungModel *model, SprungCompiled *c)
+{
+    if (!model->instrument)
+        return;
+    for (uint32_t r = 0; r < model->instrument->n_routes; ++r) {
+        const SprungModelRoute *route = &model->instrument->routes[r];
+        if (route->kind != SPRUNG_ROUTE_PARAMETER)
+            continue;
+        switch (route->parameter) {
+        case SPRUNG_TARGET_BODY_MASS:
+        case SPRUNG_TARGET_BODY_DRAG:
+            if (route->object < c->n_bodies)
+                c->node_modulated[route->object] = 1;
+            break;
+        case SPRUNG_TARGET_SPRING_STIFFNESS:
+        case SPRUNG_TARGET_SPRING_DAMPING:
+        case SPRUNG_TARGET_SPRING_REST_LENGTH:
+            if (route->object < c->n_springs)
+                c->spring_modulated[route->object] = 1;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
 SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
                                  SprungCompiled **out, SprungError *error)
 {
@@ -601,9 +631,10 @@ SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
     compile_features(model, c);
     /* Modulation and voices (model_modulation.h): host-side, but the
      * backend must step exactly what the engine asks, frame by frame, and
-     * read arrays the engine rewrites; only the reference does so far. */
+     * read arrays the engine rewrites (the CPU backends do). */
     if (model->instrument && (model->instrument->n_sources || model->instrument->n_routes))
         c->features |= SPRUNG_FEATURE_MODULATION;
+    compile_modulated(model, c);
     if (model->instrument && model->instrument->voices)
         c->features |= SPRUNG_FEATURE_VOICES;
     *out = c;

@@ -168,6 +168,13 @@ typedef struct SprungCompiled {
     uint32_t *delay_steps;
     float *delay_gain, *delay_feedback;
     uint32_t *delay_ring_offset, *delay_ring_length;
+
+    /* Host: 1 where a modulation route rewrites the node's inv_mass or drag
+     * (node_modulated), or the spring's stiffness, damping or rest length
+     * and preload (spring_modulated), between output frames. A backend that
+     * keeps private copies of those constants refreshes exactly these. */
+    uint8_t *node_modulated;
+    uint8_t *spring_modulated;
 } SprungCompiled;
 
 /* The simulation state, float32, separate from the constants so a reset or

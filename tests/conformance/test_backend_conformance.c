@@ -275,6 +275,50 @@ static char *random_mesh_json(int index, uint32_t nx, uint32_t ny)
     return text;
 }
 
+/* A random mesh whose springs and bodies modulation rewrites between
+ * frames (stiffness, damping, rest length from 0 to nonzero and back, mass,
+ * drag), through a free LFO and, with `voices`, a per-voice envelope into
+ * each voice's own arrays: a backend that keeps private copies of those
+ * constants must follow them. */
+static char *modulated_mesh_json(int index, uint32_t nx, uint32_t ny, uint32_t voices)
+{
+    char *mesh = random_mesh_json(index, nx, ny);
+    if (!mesh)
+        return NULL;
+    size_t length = strlen(mesh);
+    char *text = realloc(mesh, length + 2048);
+    if (!text) {
+        free(mesh);
+        return NULL;
+    }
+    /* Reopen the closing brace. */
+    while (length && text[length - 1] != '}')
+        --length;
+    length -= 1;
+    char voice_block[96] = "";
+    if (voices)
+        snprintf(voice_block, sizeof voice_block,
+                 "\"voices\": {\"count\": %u, \"root\": 60, \"notes\": [24, 113]},\n",
+                 voices);
+    snprintf(text + length, 2048,
+             ",\n%s\"sources\": [{\"id\": \"lfo\", \"type\": \"lfo\", \"rate_hz\": 9},"
+             " {\"id\": \"env\", \"type\": \"envelope\", \"attack_ms\": 30,"
+             " \"decay_ms\": 40, \"sustain\": 0.3, \"release_ms\": 20}],\n"
+             "\"routes\": ["
+             "{\"source\": \"lfo\", \"target\": \"s1\", \"parameter\": \"stiffness\","
+             " \"range\": [200, 1500], \"offset\": 0.5, \"amount\": 0.5},\n"
+             "{\"source\": \"lfo\", \"target\": \"s4\", \"parameter\": \"damping\","
+             " \"range\": [0, 3e-4], \"offset\": 0.5, \"amount\": 0.5},\n"
+             "{\"source\": \"env\", \"target\": \"s6\", \"parameter\": \"rest_length\","
+             " \"range\": [0, 0.012], \"smoothing_ms\": 0.1},\n"
+             "{\"source\": \"env\", \"target\": \"b1_1\", \"parameter\": \"mass\","
+             " \"range\": [5e-4, 1e-3]},\n"
+             "{\"source\": \"lfo\", \"target\": \"b2_1\", \"parameter\": \"drag\","
+             " \"range\": [0, 1e-4], \"offset\": 0.5, \"amount\": 0.5}]}\n",
+             voice_block);
+    return text;
+}
+
 /* ---- one step from a random state ---- */
 
 typedef struct Side {
@@ -475,24 +519,42 @@ static SprungEngine *render_engine(const SprungModel *model, const char *spec, S
     return status == SPRUNG_OK ? engine : NULL;
 }
 
+/* A note every 2,400 frames (20 per second) across the keys, each
+ * released 1,200 frames later, and two audio input channels (a decaying
+ * chirp and a noise burst) for models that listen. */
 static void render(SprungEngine *engine, float *left, float *right, uint32_t frames)
 {
+    float input[2][RENDER_BLOCK];
+    uint32_t noise = 0x9e3779b9u;
     for (uint32_t first = 0; first < frames; first += RENDER_BLOCK) {
         uint32_t n = frames - first < RENDER_BLOCK ? frames - first : RENDER_BLOCK;
         float *outputs[2] = {left + first, right + first};
-        SprungEvent events[2];
+        const float *inputs[2] = {input[0], input[1]};
+        SprungEvent events[4];
         uint32_t n_events = 0;
-        /* A note every 2,400 frames (20 per second) across the keys. */
-        for (uint32_t f = first; f < first + n; ++f)
-            if (f % 2400 == 100 && n_events < 2) {
-                uint32_t k = f / 2400;
+        for (uint32_t f = first; f < first + n; ++f) {
+            uint32_t k = f / 2400;
+            uint8_t note = (uint8_t)(24 + (k * 29) % 90);
+            if (f % 2400 == 100 && n_events < 4)
                 events[n_events++] = (SprungEvent){.frame = f - first,
                                                    .type = SPRUNG_EVENT_NOTE_ON,
-                                                   .note = (uint8_t)(24 + (k * 29) % 90),
+                                                   .note = note,
                                                    .velocity = (uint8_t)(40 + (k * 37) % 88)};
-            }
+            if (f % 2400 == 1300 && n_events < 4)
+                events[n_events++] = (SprungEvent){.frame = f - first,
+                                                   .type = SPRUNG_EVENT_NOTE_OFF,
+                                                   .note = note};
+            double t = f / 48000.0;
+            input[0][f - first] = (float)(0.3 * sin(2.0 * M_PI * (200.0 + 900.0 * t) * t) *
+                                          exp(-2.0 * fmod(t, 0.5)));
+            noise ^= noise << 13;
+            noise ^= noise >> 17;
+            noise ^= noise << 5;
+            input[1][f - first] = f % 4800 < 600 ? (float)(noise / 4294967296.0 - 0.5) : 0.0f;
+        }
         SprungBlock block = {.n_frames = n, .events = events, .n_events = n_events,
-                             .outputs = outputs, .n_outputs = 2};
+                             .outputs = outputs, .n_outputs = 2, .inputs = inputs,
+                             .n_inputs = 2};
         sprung_engine_process(engine, &block);
     }
 }
@@ -591,6 +653,7 @@ static void render_test(const char *spec, const SprungModel *model, uint32_t slo
 typedef struct Models {
     SprungModel *items[64];
     char names[64][128];
+    bool rendered[64]; /* also gets the 1 s render test */
     uint32_t count;
 } Models;
 
@@ -627,6 +690,7 @@ static void load_presets(const char *dir, Models *models)
             g_failures++;
         } else {
             models->items[models->count] = model;
+            models->rendered[models->count] = true;
             snprintf(models->names[models->count], sizeof models->names[0], "preset %s",
                      names[i]);
             models->count++;
@@ -636,20 +700,48 @@ static void load_presets(const char *dir, Models *models)
 }
 
 /* Loads a generated model (JSON text, freed here) into `models`. */
-static void add_generated(Models *models, char *json, const char *name)
+static void add_generated(Models *models, char *json, const char *name, bool rendered)
 {
     SprungModel *model = json ? load_model_text(json, name) : NULL;
     free(json);
     if (!model)
         return;
     models->items[models->count] = model;
+    models->rendered[models->count] = rendered;
     snprintf(models->names[models->count], sizeof models->names[0], "%s", name);
     models->count++;
 }
 
+/* --models a,b,c: keeps the models whose names contain one of the
+ * comma-separated words. */
+static void keep_models(Models *models, const char *words)
+{
+    uint32_t kept = 0;
+    for (uint32_t m = 0; m < models->count; ++m) {
+        bool keep = false;
+        for (const char *word = words; *word && !keep;) {
+            size_t length = strcspn(word, ",");
+            for (const char *at = models->names[m]; *at && !keep; ++at)
+                keep = length && !strncmp(at, word, length);
+            word += length + (word[length] == ',');
+        }
+        if (!keep) {
+            sprung_model_free(models->items[m]);
+            continue;
+        }
+        if (kept != m) {
+            models->items[kept] = models->items[m];
+            models->rendered[kept] = models->rendered[m];
+            memcpy(models->names[kept], models->names[m], sizeof models->names[0]);
+        }
+        kept++;
+    }
+    models->count = kept;
+}
+
 int main(int argc, char **argv)
 {
-    const char *only = NULL, *preset_dir = NULL;
+    const char *only = NULL, *preset_dir = NULL, *model_words = NULL;
     long only_device = -1;
     bool renders = true;
     for (int i = 1; i < argc; ++i) {
@@ -665,32 +757,42 @@ int main(int argc, char **argv)
             only_device = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--models") && i + 1 < argc)
+            model_words = argv[++i];
         else
             preset_dir = argv[i];
     }
     if (!preset_dir) {
-        fprintf(stderr, "usage: test_backend_conformance [--backend NAME] [--sabotage] DIR\n");
+        fprintf(stderr, "usage: test_backend_conformance [--backend NAME] [--device N] "
+                        "[--models WORD,...] [--exact] [--no-render] [--sabotage] DIR\n");
         return 2;
     }
 
     Models models = {0};
     load_presets(preset_dir, &models);
-    uint32_t n_presets = models.count;
     static const uint32_t sizes[RANDOM_NETWORKS][2] = {{3, 4}, {17, 40}, {40, 90}, {64, 200},
                                                        {150, 500}, {300, 1100}};
     for (int r = 0; r < RANDOM_NETWORKS; ++r) {
         char name[64];
         snprintf(name, sizeof name, "random network %d (%u bodies, %u springs)", r, sizes[r][0],
                  sizes[r][1]);
-        add_generated(&models, random_network_json(r, sizes[r][0], sizes[r][1]), name);
+        add_generated(&models, random_network_json(r, sizes[r][0], sizes[r][1]), name, false);
     }
     static const uint32_t mesh_sizes[RANDOM_MESHES][2] = {{3, 2}, {7, 5}, {20, 30}};
     for (int r = 0; r < RANDOM_MESHES; ++r) {
         char name[64];
         snprintf(name, sizeof name, "random mesh %d (%u x %u bodies)", r, mesh_sizes[r][0],
                  mesh_sizes[r][1]);
-        add_generated(&models, random_mesh_json(r, mesh_sizes[r][0], mesh_sizes[r][1]), name);
+        add_generated(&models, random_mesh_json(r, mesh_sizes[r][0], mesh_sizes[r][1]), name,
+                      false);
     }
+    /* Modulation happens between frames: these need the render test. */
+    add_generated(&models, modulated_mesh_json(RANDOM_MESHES, 7, 5, 0),
+                  "modulated mesh (7 x 5 bodies)", true);
+    add_generated(&models, modulated_mesh_json(RANDOM_MESHES + 1, 7, 5, 3),
+                  "modulated mesh in 3 voices (7 x 5 bodies)", true);
+    if (model_words)
+        keep_models(&models, model_words);
 
     uint32_t tested = 0;
     bool found = false;
@@ -718,8 +820,9 @@ int main(int argc, char **argv)
             for (uint32_t m = 0; m < models.count; ++m)
                 step_test(spec, models.items[m], models.names[m]);
             if (!g_sabotage && renders)
-                for (uint32_t m = 0; m < n_presets; ++m)
-                    render_test(spec, models.items[m], m, models.names[m]);
+                for (uint32_t m = 0; m < models.count; ++m)
+                    if (models.rendered[m])
+                        render_test(spec, models.items[m], m, models.names[m]);
             unsigned inexact = (g_compared - compared_before) - (g_exact - exact_before);
             if (g_require_exact && inexact) {
                 printf("FAIL %s: %u comparisons are not bit-identical (--exact)\n", spec, inexact);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "backend/backend.h"
+#include "backend/feature_step.h"
 #include "model/model.h"
 #include "kernel/sprung_step.h"
 
@@ -46,55 +47,32 @@ static void cpu_reference_advance(void *ctx, uint32_t n_steps, const SprungPulse
 }
 
 /* A feature model's steps, in the order of the second half of
- * kernel/sprung_step.h: events, delay reads and exciter feeds, phase 1
- * (springs, exciters, collisions), phase 2, microphones, delay writes. */
+ * kernel/sprung_step.h (backend/feature_step.h): events, delay reads and
+ * exciter feeds, phase 1 (springs, exciters, collisions), phase 2,
+ * microphones, delay writes. */
 static void cpu_reference_advance_features(void *ctx, uint32_t n_steps,
                                            const SprungPulseStart *starts, uint32_t n_starts,
                                            const SprungFeatureIo *io)
 {
     CpuReference *self = ctx;
-    const SprungCompiled *c = self->compiled;
     const SprungStepModel *model = &self->model;
     const SprungStepState *view = &self->view;
-    const SprungFeatureModel *fm = &self->feature_model;
-    const SprungFeatureState *fs = &self->feature_view;
-    float channel_sum[SPRUNG_MAX_CHANNELS];
+    const FeatureStepViews views = {self->compiled, model, view, &self->feature_model,
+                                    &self->feature_view};
     uint32_t next_start = 0, next_event = 0;
     for (uint32_t step = 0; step < n_steps; ++step) {
         for (; next_start < n_starts && starts[next_start].step == step; ++next_start) {
             view->pulse_amplitude[starts[next_start].slot] = starts[next_start].amplitude;
             view->pulse_step[starts[next_start].slot] = 0;
         }
-        for (; next_event < io->n_exciter_events && io->exciter_events[next_event].step == step;
-             ++next_event) {
-            const SprungExciterEvent *event = &io->exciter_events[next_event];
-            sprung_exciter_note(event->exciter, event->velocity, event->increment, fm, fs);
-        }
-        for (unsigned int d = 0; d < fm->n_delays; ++d)
-            sprung_delay_read(d, fm, fs);
-        uint32_t frame = step / io->oversampling;
-        for (unsigned int e = 0; e < fm->n_exciters; ++e) {
-            if (fm->exciter_kind[e] != SPRUNG_KERNEL_EXCITER_AUDIO_INPUT)
-                continue;
-            uint32_t channel = c->exciter_input[e];
-            float input = channel < io->n_inputs && io->inputs[channel]
-                              ? io->inputs[channel][frame]
-                              : 0.0f;
-            sprung_exciter_feed(e, input, fm, fs);
-        }
+        feature_step_begin(&views, io, step, &next_event);
         for (unsigned int s = 0; s < model->n_springs; ++s)
             sprung_spring_force(s, model, view);
-        for (unsigned int e = 0; e < fm->n_exciters; ++e)
-            sprung_exciter_force(e, model, view, fm, fs);
-        for (unsigned int k = 0; k < fm->n_collisions; ++k)
-            sprung_collision_force(k, view, fm, fs);
+        feature_step_forces(&views);
         for (unsigned int i = 0; i < model->n_nodes; ++i)
-            sprung_node_integrate_features(i, model, view, fm, fs);
-        sprung_microphones_mix_channels(model, view, fm, fs, channel_sum);
-        for (unsigned int ch = 0; ch < fm->n_channels; ++ch)
-            io->outputs[ch][step] = channel_sum[ch];
-        for (unsigned int d = 0; d < fm->n_delays; ++d)
-            sprung_delay_write(d, fm, fs);
+            sprung_node_integrate_features(i, model, view, &self->feature_model,
+                                           &self->feature_view);
+        feature_step_end(&views, io, step);
     }
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/feature_step.h"
 #include "backend/simd/simd_internal.h"
 #include "backend/simd/simd_pool.h"
 #include "model/model.h"
@@ -116,6 +117,16 @@ static uint32_t threads_wanted(uint32_t n_springs)
 
 /* ---- the backend ---- */
 
+/* One advance() or advance_features() call: its steps and pulse starts, and
+ * either the stereo outputs (a model without features) or the feature
+ * model's inputs and outputs (io != NULL). */
+typedef struct SimdJob {
+    uint32_t n_steps, n_starts;
+    const SprungPulseStart *starts;
+    float *left, *right;
+    const SprungFeatureIo *io;
+} SimdJob;
+
 typedef struct SimdBackend {
     const SimdKernels *kernels;
     const SprungCompiled *compiled;
@@ -134,9 +145,7 @@ typedef struct SimdBackend {
     uint32_t spring_split[SIMD_MAX_THREADS + 1];
     uint32_t node_split[SIMD_MAX_THREADS + 1];
     /* The block being advanced (for the pool's task). */
-    uint32_t job_steps, job_starts;
-    const SprungPulseStart *job_start_list;
-    float *job_left, *job_right;
+    SimdJob job;
 } SimdBackend;
 
 static void apply_starts(SprungState *state, const SprungPulseStart *starts, uint32_t n_starts,
@@ -156,7 +165,7 @@ static void phase1(const SimdBackend *self, uint32_t first, uint32_t end)
         self->kernels->springs(&self->net, first, end);
 }
 
-static void phase2(const SimdBackend *self, uint32_t first, uint32_t end)
+static void phase2(const SimdBackend *self, uint32_t first, uint32_t end, int features)
 {
     if (!self->lattice_on) {
         self->kernels->nodes(&self->net, first, end);
@@ -167,7 +176,8 @@ static void phase2(const SimdBackend *self, uint32_t first, uint32_t end)
     if (first < vectors)
         self->kernels->lattice_bodies(lattice, first, end < vectors ? end : vectors);
     if (end > vectors)
-        simd_lattice_special(lattice, first > vectors ? first - vectors : 0, end - vectors);
+        simd_lattice_special(lattice, first > vectors ? first - vectors : 0, end - vectors,
+                             features);
 }
 
 static void mix(const SimdBackend *self, float *left, float *right)
@@ -178,50 +188,81 @@ static void mix(const SimdBackend *self, float *left, float *right)
         simd_records_mix(&self->net, left, right);
 }
 
-/* The pool's task: every worker steps its share; worker 0 (the audio
- * thread) also applies pulse starts and mixes the microphones. Barrier A
- * orders phase 1 (writes spring forces) before phase 2 (reads them);
- * barrier B orders phase 2 (writes nodes) before the mix and the next
- * phase 1. */
+static void barrier(SimdBackend *self, uint32_t worker, uint32_t n_workers)
+{
+    if (n_workers > 1)
+        sprung_simd_pool_barrier(self->pool, worker);
+}
+
+/* The steps of self->job, by every worker (alone: worker 0 of 1). Each
+ * steps its share of the springs and of phase 2; worker 0 (the audio
+ * thread) also does the scalar rest: pulse starts, and for a feature model
+ * the events, delay lines and exciter feeds before phase 1 and the
+ * exciter and collision forces after its share of it (all of which only
+ * worker 0 and phase 2 read); then the microphones. Barrier A orders
+ * phase 1 (writes forces) before phase 2 (reads them); barrier B orders
+ * phase 2 (writes nodes) before the microphones and the next phase 1. */
 static void step_task(void *ctx, uint32_t worker, uint32_t n_workers)
 {
-    (void)n_workers;
     SimdBackend *self = ctx;
+    const SimdJob *job = &self->job;
+    const SimdLattice *l = &self->lattice;
+    const FeatureStepViews views = {self->compiled, &l->model, &l->view, &l->feature_model,
+                                    &l->feature_view};
     uint32_t spring_first = self->spring_split[worker], spring_end = self->spring_split[worker + 1];
     uint32_t node_first = self->node_split[worker], node_end = self->node_split[worker + 1];
-    uint32_t next = 0;
-    for (uint32_t step = 0; step < self->job_steps; ++step) {
-        if (worker == 0)
-            apply_starts(self->state, self->job_start_list, self->job_starts, &next, step);
+    uint32_t next_start = 0, next_event = 0;
+    for (uint32_t step = 0; step < job->n_steps; ++step) {
+        if (worker == 0) {
+            apply_starts(self->state, job->starts, job->n_starts, &next_start, step);
+            if (job->io)
+                feature_step_begin(&views, job->io, step, &next_event);
+        }
         phase1(self, spring_first, spring_end);
-        sprung_simd_pool_barrier(self->pool, worker);
-        phase2(self, node_first, node_end);
-        sprung_simd_pool_barrier(self->pool, worker);
-        if (worker == 0)
-            mix(self, &self->job_left[step], &self->job_right[step]);
+        if (worker == 0 && job->io)
+            feature_step_forces(&views);
+        barrier(self, worker, n_workers);
+        phase2(self, node_first, node_end, job->io != NULL);
+        barrier(self, worker, n_workers);
+        if (worker == 0) {
+            if (job->io)
+                feature_step_end(&views, job->io, step);
+            else
+                mix(self, &job->left[step], &job->right[step]);
+        }
     }
+}
+
+static void run_job(SimdBackend *self, SimdJob job)
+{
+    if (self->lattice_on)
+        simd_lattice_refresh(&self->lattice);
+    self->job = job;
+    if (self->n_workers > 1)
+        sprung_simd_pool_run(self->pool, step_task, self);
+    else
+        step_task(self, 0, 1);
 }
 
 static void simd_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
                          uint32_t n_starts, float *left, float *right)
 {
+    run_job(ctx, (SimdJob){.n_steps = n_steps, .n_starts = n_starts, .starts = starts,
+                           .left = left, .right = right});
+}
+
+/* Feature models always have the lattice layout (build_layout). */
+static void simd_advance_features(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
+                                  uint32_t n_starts, const SprungFeatureIo *io)
+{
+    run_job(ctx, (SimdJob){.n_steps = n_steps, .n_starts = n_starts, .starts = starts, .io = io});
+}
+
+static void simd_set_views(void *ctx, const SprungStepModel *model,
+                           const SprungFeatureModel *feature_model)
+{
     SimdBackend *self = ctx;
-    if (self->n_workers > 1) {
-        self->job_steps = n_steps;
-        self->job_start_list = starts;
-        self->job_starts = n_starts;
-        self->job_left = left;
-        self->job_right = right;
-        sprung_simd_pool_run(self->pool, step_task, self);
-        return;
-    }
-    uint32_t next = 0;
-    for (uint32_t step = 0; step < n_steps; ++step) {
-        apply_starts(self->state, starts, n_starts, &next, step);
-        phase1(self, 0, self->n_phase1);
-        phase2(self, 0, self->n_phase2);
-        mix(self, &left[step], &right[step]);
-    }
+    simd_lattice_set_views(&self->lattice, model, feature_model);
 }
 
 /* Host state -> the backend (the lattice shares the node state and copies
@@ -297,10 +338,13 @@ static void split_work(SimdBackend *self)
     self->node_split[n] = self->n_phase2;
 }
 
-/* SPRUNG_SIMD_LAYOUT=records|lattice forces a layout; unset or "auto", the
- * lattice is kept when at least SIMD_LATTICE_MIN_SHARE of the springs run
- * in whole vectors, on vector kernels (the portable scalar kernels gain
- * nothing from runs and lose to the fillers: docs/benchmarks.md). */
+/* A model with features gets the lattice layout: its exciters, collisions
+ * and delay lines run the kernel's functions on the engine's state, which
+ * only the lattice steps in place. Otherwise SPRUNG_SIMD_LAYOUT=records|
+ * lattice forces a layout; unset or "auto", the lattice is kept when at
+ * least SIMD_LATTICE_MIN_SHARE of the springs run in whole vectors, on
+ * vector kernels (the portable scalar kernels gain nothing from runs and
+ * lose to the fillers: docs/benchmarks.md). */
 static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, SprungState *state,
                                  SprungError *error)
 {
@@ -311,6 +355,8 @@ static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, Spr
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0, "backend",
                                 "SPRUNG_SIMD_LAYOUT=%s is not a layout (records, lattice or auto)",
                                 forced);
+    if (c->features)
+        forced = "lattice";
     if (forced ? !strcmp(forced, "lattice") : self->kernels->lanes > 1) {
         float run_share = 0.0f;
         SprungStatus status = simd_lattice_build(&self->lattice, c, state, self->kernels->lanes,
@@ -383,14 +429,13 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
         return status;
     }
     self->n_workers = threads_wanted(compiled->n_springs);
-    if (self->n_workers > 1) {
-        if (sprung_simd_pool_new(self->n_workers, &self->pool) != SPRUNG_OK) {
-            simd_destroy(self);
-            return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
-                                    "cannot start %u worker threads", self->n_workers);
-        }
-        split_work(self);
+    if (self->n_workers > 1 &&
+        sprung_simd_pool_new(self->n_workers, &self->pool) != SPRUNG_OK) {
+        simd_destroy(self);
+        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
+                                "cannot start %u worker threads", self->n_workers);
     }
+    split_work(self);
     simd_upload_state(self);
     *out = (SprungBackend){
         .name = "simd",
@@ -400,6 +445,8 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
         .sync_state = simd_sync_state,
         .upload_state = simd_upload_state,
         .destroy = simd_destroy,
+        .advance_features = simd_advance_features,
+        .set_views = simd_set_views,
     };
     return SPRUNG_OK;
 }
@@ -407,6 +454,7 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
 const SprungBackendFactory sprung_backend_simd_factory = {
     .name = "simd",
     .description = "vectorised CPU (AVX-512/AVX2/SSE2/portable by CPU), bit-exact with cpu",
+    .features = SPRUNG_FEATURE_ALL,
     .probe = simd_probe,
     .create = simd_create,
 };

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "engine/compiled.h"
+#include "kernel/sprung_step.h"
 #include "sprung/status.h"
 
 /* Springs are padded to a multiple of the widest vector (AVX-512: 16). */
@@ -109,9 +110,15 @@ typedef struct SimdNet {
  *   those lanes patched from single loads (a grid's rows end in anchors);
  *   other slots are gathered. A vector whose bodies are consecutive loads
  *   and stores them whole, others gather and scatter lane by lane;
- * - the other bodies ("special": mallets, zero inverse mass) and the
- *   microphones run the kernel's own functions on kernel views whose
- *   spring forces are the private arrays.
+ * - the other bodies ("special": mallets, zero inverse mass, and in a
+ *   feature model exciters, collisions, a constant force, a force
+ *   microphone, or a modulated mass or drag) and the microphones run the
+ *   kernel's own functions on kernel views whose spring forces are the
+ *   private arrays; so do a feature model's exciters, collisions and delay
+ *   lines (backend/feature_step.h), which is why every feature model gets
+ *   this layout;
+ * - springs a modulation route rewrites have their private constants
+ *   refreshed from the current views before each block (simd_lattice_refresh).
  * Every lane does the reference's operations in its order: bit-identical. */
 #define SIMD_LATTICE_MAX_GAP 3u
 #define SIMD_LATTICE_MAX_PATCH 2u
@@ -158,11 +165,19 @@ typedef struct SimdLattice {
     uint32_t *special_node;
 
     /* Kernel views for the special bodies and the microphones: the
-     * engine's, with incidence_spring mapped to private springs and the
-     * spring forces pointing at fx, fy, fz. */
+     * engine's (or a voice's, simd_lattice_set_views), with incidence_spring
+     * mapped to private springs and the spring forces pointing at fx, fy,
+     * fz; and the feature views. */
     uint32_t *incidence_spring;
     SprungStepModel model;
     SprungStepState view;
+    SprungFeatureModel feature_model;
+    SprungFeatureState feature_view;
+
+    /* Springs whose constants modulation rewrites: private index and engine
+     * index, n_modulated each. */
+    uint32_t n_modulated;
+    uint32_t *modulated_private, *modulated_spring;
 } SimdLattice;
 
 /* One instruction set's kernels. springs(): phase 1 for private springs
@@ -210,19 +225,20 @@ static inline void simd_carve_spring_constants(SimdCarver *carver, SimdSpringCon
     SIMD_CARVE(carver, spring->preload, count);
 }
 
-/* Private spring ps takes the constants of engine spring s. */
+/* Private spring ps takes the constants of engine spring s from the kernel
+ * view `m` (the compiled model's, or a voice's own arrays). */
 static inline void simd_copy_spring_constants(SimdSpringConstants *to, uint32_t ps,
-                                              const SprungCompiled *c, uint32_t s)
+                                              const SprungStepModel *m, uint32_t s)
 {
-    to->d0x[ps] = c->spring_d0_x[s];
-    to->d0y[ps] = c->spring_d0_y[s];
-    to->d0z[ps] = c->spring_d0_z[s];
-    to->k[ps] = c->spring_stiffness[s];
-    to->c[ps] = c->spring_damping[s];
-    to->rest[ps] = c->spring_rest_length[s];
-    to->l0[ps] = c->spring_length0[s];
-    to->l0sq[ps] = c->spring_length0_sq[s];
-    to->preload[ps] = c->spring_preload[s];
+    to->d0x[ps] = m->spring_d0_x[s];
+    to->d0y[ps] = m->spring_d0_y[s];
+    to->d0z[ps] = m->spring_d0_z[s];
+    to->k[ps] = m->spring_stiffness[s];
+    to->c[ps] = m->spring_damping[s];
+    to->rest[ps] = m->spring_rest_length[s];
+    to->l0[ps] = m->spring_length0[s];
+    to->l0sq[ps] = m->spring_length0_sq[s];
+    to->preload[ps] = m->spring_preload[s];
 }
 
 /* simd_records.c: the record layout. build allocates *block (free() it). */
@@ -235,13 +251,19 @@ void simd_records_mix(const SimdNet *net, float *left, float *right);
 /* simd_lattice.c: the lattice layout for kernels of `lanes` lanes. build
  * allocates *block (free() it) and reports the share of the model's
  * springs that run in whole vectors; special() steps special bodies
- * [first, end). */
+ * [first, end), with sprung_node_integrate_features when `features`;
+ * refresh() copies the modulated springs' constants from the views;
+ * set_views() steps with a voice's views from now on. */
 SprungStatus simd_lattice_build(SimdLattice *lattice, const SprungCompiled *compiled,
                                 SprungState *state, uint32_t lanes, void **block,
                                 float *run_share, SprungError *error);
 void simd_lattice_upload(SimdLattice *lattice, const SprungState *state);
 void simd_lattice_sync(const SimdLattice *lattice, SprungState *state);
-void simd_lattice_special(const SimdLattice *lattice, uint32_t first, uint32_t end);
+void simd_lattice_special(const SimdLattice *lattice, uint32_t first, uint32_t end,
+                          int features);
+void simd_lattice_refresh(SimdLattice *lattice);
+void simd_lattice_set_views(SimdLattice *lattice, const SprungStepModel *model,
+                            const SprungFeatureModel *feature_model);
 void simd_lattice_mix(const SimdLattice *lattice, float *left, float *right);
 
 /* The x86 kernels exist when the build compiled them (backend.cmake). */

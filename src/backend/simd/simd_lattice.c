@@ -109,11 +109,29 @@ static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_sl
     SIMD_CARVE(carver, l->vector_drag, lanes);
     SIMD_CARVE(carver, l->special_node, l->n_special);
     SIMD_CARVE(carver, l->incidence_spring, c->incidence_offset[c->n_nodes]);
+    SIMD_CARVE(carver, l->modulated_private, l->n_modulated);
+    SIMD_CARVE(carver, l->modulated_spring, l->n_modulated);
 }
 
-static int is_plain(const SprungCompiled *c, uint32_t i)
+/* Marks in `special` (n_nodes) the nodes phase 2's vectors leave to
+ * the kernel's own function: anchors, mallet targets, and whatever of a
+ * feature model a plain body's vector does not add (exciters, collisions,
+ * a constant force), store (the net force a force microphone hears) or
+ * reread (a mass or drag that modulation rewrites). The vector's missing
+ * additions of +0 change no bit: a force sum that starts at +0 is never
+ * -0 under round-to-nearest. */
+static void mark_special(const SprungCompiled *c, uint8_t *special)
 {
-    return c->node_mallet_offset[i] == c->node_mallet_offset[i + 1] && c->inv_mass[i] != 0.0f;
+    for (uint32_t i = 0; i < c->n_nodes; ++i)
+        special[i] = c->inv_mass[i] == 0.0f ||
+                     c->node_mallet_offset[i] != c->node_mallet_offset[i + 1] ||
+                     c->node_exciter_offset[i] != c->node_exciter_offset[i + 1] ||
+                     c->node_collision_offset[i] != c->node_collision_offset[i + 1] ||
+                     c->node_force_x[i] != 0.0f || c->node_force_y[i] != 0.0f ||
+                     c->node_force_z[i] != 0.0f || c->node_modulated[i];
+    for (uint32_t mic = 0; mic < c->n_microphones; ++mic)
+        if (c->mic_signal[mic] == SPRUNG_KERNEL_MIC_FORCE)
+            special[c->mic_node[mic]] = 1;
 }
 
 static uint32_t degree(const SprungCompiled *c, uint32_t i)
@@ -122,8 +140,9 @@ static uint32_t degree(const SprungCompiled *c, uint32_t i)
 }
 
 /* Private springs: runs, leftovers, then padding (all zero, both ends on
- * node 0: its force is always exactly +0; the first is the zero spring). */
-static void fill_springs(SimdLattice *l, const SprungCompiled *c, const SpringPlan *runs,
+ * node 0: its force is always exactly +0; the first is the zero spring).
+ * Constants from l->model. */
+static void fill_springs(SimdLattice *l, const SpringPlan *runs,
                          const SpringPlan *leftovers, uint32_t *spring_new)
 {
     for (uint32_t ps = 0; ps < l->n_springs; ++ps) {
@@ -140,7 +159,7 @@ static void fill_springs(SimdLattice *l, const SprungCompiled *c, const SpringPl
         if (s == NO_SPRING)
             continue; /* an inert filler: k = c = 0, its force never read */
         spring_new[s] = ps;
-        simd_copy_spring_constants(&l->spring, ps, c, s);
+        simd_copy_spring_constants(&l->spring, ps, &l->model, s);
     }
 }
 
@@ -171,7 +190,7 @@ static void plan_slot(const uint32_t *spring, uint32_t lanes, int32_t *base, uin
 /* Phase 2's vectors of plain bodies (`plain`, in node order) and their
  * slots, then the special bodies. */
 static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t *plain,
-                        uint32_t n_plain)
+                        uint32_t n_plain, const uint8_t *special)
 {
     uint32_t lanes = l->lanes, slot = 0;
     for (uint32_t v = 0; v < l->n_body_vectors; ++v) {
@@ -201,10 +220,10 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
         }
     }
     l->slot_begin[l->n_body_vectors] = slot;
-    uint32_t special = 0;
+    uint32_t n_special = 0;
     for (uint32_t i = 0; i < c->n_bodies; ++i)
-        if (!is_plain(c, i))
-            l->special_node[special++] = i;
+        if (special[i])
+            l->special_node[n_special++] = i;
 }
 
 SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungState *state,
@@ -214,10 +233,12 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     size_t n = c->n_springs, capacity = (n ? n : 1) * (SIMD_LATTICE_MAX_GAP + 1);
     SpringKey *sorted = malloc((n ? n : 1) * sizeof *sorted);
     uint32_t *scratch = malloc((6 * capacity + n + c->n_bodies + 1) * sizeof *scratch);
+    uint8_t *special = malloc(c->n_nodes ? c->n_nodes : 1);
     *block = NULL;
-    if (!sorted || !scratch) {
+    if (!sorted || !scratch || !special) {
         free(sorted);
         free(scratch);
+        free(special);
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
                                 "out of memory laying out %u springs", c->n_springs);
     }
@@ -232,10 +253,13 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     uint32_t *spring_new = scratch + 6 * capacity; /* engine spring -> private */
     uint32_t *plain = spring_new + n;              /* plain bodies, node order */
 
-    uint32_t n_plain = 0, n_slots = 0;
+    mark_special(c, special);
+    uint32_t n_plain = 0, n_slots = 0, n_modulated = 0;
     for (uint32_t i = 0; i < c->n_bodies; ++i)
-        if (is_plain(c, i))
+        if (!special[i])
             plain[n_plain++] = i;
+    for (uint32_t s = 0; s < n; ++s)
+        n_modulated += c->spring_modulated[s];
     *l = (SimdLattice){
         .lanes = lanes,
         .n_springs = (runs.n_total + leftovers.n_total + 1 + SIMD_SPRING_ALIGN - 1) /
@@ -245,6 +269,7 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
         .n_special = c->n_bodies - n_plain,
         .zero_spring = runs.n_total + leftovers.n_total,
         .dt = (float)c->dt,
+        .n_modulated = n_modulated,
     };
     for (uint32_t v = 0; v < l->n_body_vectors; ++v) {
         uint32_t slots = 0;
@@ -258,6 +283,7 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     *block = aligned_alloc(64, (sizing.size + 63) / 64 * 64);
     if (!*block) {
         free(scratch);
+        free(special);
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
                                 "out of memory laying out %u springs", c->n_springs);
     }
@@ -265,13 +291,21 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     SimdCarver carving = {*block, 0};
     lattice_carve(l, c, n_slots, &carving);
 
-    fill_springs(l, c, &runs, &leftovers, spring_new);
+    l->model = sprung_compiled_step_model(c);
+    fill_springs(l, &runs, &leftovers, spring_new);
     for (uint32_t e = 0; e < c->incidence_offset[c->n_nodes]; ++e)
         l->incidence_spring[e] = spring_new[c->incidence_spring[e]];
-    fill_bodies(l, c, plain, n_plain);
+    fill_bodies(l, c, plain, n_plain, special);
+    for (uint32_t s = 0, k = 0; s < n; ++s) {
+        if (!c->spring_modulated[s])
+            continue;
+        l->modulated_private[k] = spring_new[s];
+        l->modulated_spring[k++] = s;
+    }
 
-    l->model = sprung_compiled_step_model(c);
     l->model.incidence_spring = l->incidence_spring;
+    l->feature_model = sprung_compiled_feature_model(c);
+    l->feature_view = sprung_state_feature_view(state);
     l->view = sprung_state_step_view(state);
     l->view.spring_force_x = l->fx;
     l->view.spring_force_y = l->fy;
@@ -288,6 +322,7 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
         in_runs += l->spring_orig[ps] != NO_SPRING;
     *run_share = n ? (float)in_runs / (float)n : 0.0f;
     free(scratch);
+    free(special);
     return SPRUNG_OK;
 }
 
@@ -315,10 +350,37 @@ void simd_lattice_sync(const SimdLattice *l, SprungState *state)
     }
 }
 
-void simd_lattice_special(const SimdLattice *l, uint32_t first, uint32_t end)
+void simd_lattice_special(const SimdLattice *l, uint32_t first, uint32_t end, int features)
 {
+    if (features) {
+        for (uint32_t k = first; k < end; ++k)
+            sprung_node_integrate_features(l->special_node[k], &l->model, &l->view,
+                                           &l->feature_model, &l->feature_view);
+        return;
+    }
     for (uint32_t k = first; k < end; ++k)
         sprung_node_integrate(l->special_node[k], &l->model, &l->view);
+}
+
+/* Modulation rewrites the constants of its springs in the arrays the views
+ * point at, between blocks; the vector kernels read private copies. */
+void simd_lattice_refresh(SimdLattice *l)
+{
+    for (uint32_t k = 0; k < l->n_modulated; ++k)
+        simd_copy_spring_constants(&l->spring, l->modulated_private[k], &l->model,
+                                   l->modulated_spring[k]);
+}
+
+/* A voice's dt and per-voice arrays (kernel views, same shapes as the
+ * compiled model's). Only modulated constants differ from the compiled
+ * ones, so the private copies need no more than the next refresh. */
+void simd_lattice_set_views(SimdLattice *l, const SprungStepModel *model,
+                            const SprungFeatureModel *feature_model)
+{
+    l->model = *model;
+    l->model.incidence_spring = l->incidence_spring;
+    l->feature_model = *feature_model;
+    l->dt = model->dt;
 }
 
 void simd_lattice_mix(const SimdLattice *l, float *left, float *right)

@@ -198,13 +198,14 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
         net->spring_orig[ps] = s;
     }
 
+    const SprungStepModel constants = sprung_compiled_step_model(c);
     for (uint32_t ps = 0; ps < net->n_springs_padded; ++ps) {
         if (ps >= c->n_springs)
             continue; /* inert padding: both ends on node 0, all zero */
         uint32_t s = net->spring_orig[ps];
         net->p_off[ps] = net->inv_perm[c->spring_p[s]] * SIMD_NODE_FLOATS;
         net->q_off[ps] = net->inv_perm[c->spring_q[s]] * SIMD_NODE_FLOATS;
-        simd_copy_spring_constants(&net->spring, ps, c, s);
+        simd_copy_spring_constants(&net->spring, ps, &constants, s);
     }
 
     /* Phase 2's order: plain bodies, then the others (see SimdNet), each
