@@ -3,7 +3,8 @@
  * publishes this copy's demand, competes for ownership and, while owner,
  * runs the spin work (docs/keeper.md). Two dlopen'ed copies each have their
  * own statics here and meet only in the shared segment, like two processes.
- * Nothing here runs on, or waits for, the audio thread. */
+ * The work's set-up runs on a short-lived thread of its own
+ * (keeper_setup.c). Nothing here runs on, or waits for, the audio thread. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keeper/keeper_setup.h"
 #include "keeper/keeper_shm.h"
 #include "keeper/keeper_work.h"
 #include "model/model.h"
@@ -29,6 +31,7 @@ static struct {
     int configured;
     SprungKeeperConfig config;
     KeeperSabotage sabotage;
+    uint32_t setup_delay_ms; /* tests only: $SPRUNG_KEEPER_TEST_SETUP_MS */
     KeeperAttachment attachment;
     uint32_t id;
     int running;  /* the thread is in its loop */
@@ -127,6 +130,8 @@ static KeeperSabotage sabotage_from_env(const SprungKeeperConfig *config)
         {"ignore-demand", KEEPER_SABOTAGE_IGNORE_DEMAND},
         {"pid-identity", KEEPER_SABOTAGE_PID_IDENTITY},
         {"blocking-wait", KEEPER_SABOTAGE_BLOCKING_WAIT},
+        {"blocking-setup", KEEPER_SABOTAGE_BLOCKING_SETUP},
+        {"unjoined-setup", KEEPER_SABOTAGE_UNJOINED_SETUP},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
         if (!strcmp(text, names[i].name)) {
@@ -135,6 +140,16 @@ static KeeperSabotage sabotage_from_env(const SprungKeeperConfig *config)
             return names[i].sabotage;
         }
     return KEEPER_SABOTAGE_NONE;
+}
+
+/* How long the no-op work's create() takes, standing in for a slow first
+ * OpenCL build in the tests. Like sabotage, never on the machine's segment:
+ * there it is 0 whatever the environment says. */
+static uint32_t setup_delay_from_env(const SprungKeeperConfig *config)
+{
+    if (!strcmp(config->shm_name, KEEPER_DEFAULT_SHM))
+        return 0;
+    return env_uint("SPRUNG_KEEPER_TEST_SETUP_MS", 0, 0, 600000);
 }
 
 SprungStatus sprung_keeper_configure(const SprungKeeperConfig *config)
@@ -194,6 +209,7 @@ typedef struct WorkState {
     int in_flight;             /* a kernel may still run: poll it before the next launch */
     int counts;                /* ...and it is a spin of ours (not create's trial) */
     uint64_t launched_us;
+    KeeperSetup setup;         /* create() running on its own thread, when busy */
 } WorkState;
 
 static void work_stop(WorkState *work)
@@ -205,10 +221,14 @@ static void work_stop(WorkState *work)
     work->in_flight = 0;
 }
 
+/* Counts a failure in our slot (NULL: we hold none just now) and schedules
+ * the retry. */
 static void work_failed(WorkState *work, KeeperSlot *slot, int64_t code)
 {
-    atomic_fetch_add(&slot->errors, 1);
-    atomic_store(&slot->last_error, (uint64_t)code);
+    if (slot) {
+        atomic_fetch_add(&slot->errors, 1);
+        atomic_store(&slot->last_error, (uint64_t)code);
+    }
     work_stop(work);
     work->backoff_ms = work->backoff_ms ? work->backoff_ms * 2 : KEEPER_BACKOFF_FIRST_MS;
     if (work->backoff_ms > KEEPER_BACKOFF_MAX_MS)
@@ -216,35 +236,61 @@ static void work_failed(WorkState *work, KeeperSlot *slot, int64_t code)
     work->next_try_us = monotonic_us() + (uint64_t)work->backoff_ms * 1000u;
 }
 
-/* Starts the wanted work, falling back CUDA -> OpenCL -> no-op when a kind
- * is not supported in this build or on this machine. */
-static int work_start(WorkState *work, const SprungKeeperConfig *config, KeeperSlot *slot)
+/* Starts setting up the wanted work (a failure is retried with backoff).
+ *
+ * Set-up runs on its own thread, while the keeper thread goes on with its
+ * loop: create() may take longer than the stale timeout (PoCL compiles the
+ * first, uncached program with LLVM; a CUDA context takes a while too), and
+ * a keeper thread blocked in it would let its slot and the owner lease go
+ * stale, so that another participant takes over and the machine briefly has
+ * two keepers.
+ *
+ * It starts only once this participant owns the lease, not before claiming
+ * it. Setting up first would make every participant with demand build a
+ * context and a program of its own (with many processes, many contexts on
+ * one GPU for one keeper's work), and would make a takeover wait for the
+ * taker's driver, so that the bound the model checks (a live owner within
+ * STALE + 1 iterations of demand) would hang on create() times; the lease
+ * protocol would no longer be the one tests/keeper/keeper.pml proves. The
+ * price of setting up after the claim is a gap in spinning of one set-up
+ * after a takeover, as before; the set-up thread only makes sure that gap
+ * can never cost the lease. */
+static void work_setup_start(WorkState *work, const KeeperWorkConfig *work_config,
+                             KeeperSlot *slot, KeeperSabotage sabotage)
 {
-    static const KeeperWorkOps *const chain[] = {&keeper_work_cuda, &keeper_work_opencl,
-                                                 &keeper_work_noop};
-    KeeperWorkConfig work_config = {.spin_us = config->spin_us};
     int64_t code = 0;
-    for (size_t i = 0; i < sizeof chain / sizeof chain[0]; ++i) {
-        if (chain[i]->kind > work->wanted)
-            continue;
-        char reason[256] = "";
-        SprungStatus status = chain[i]->create(&work_config, &work->ctx, &code, reason,
-                                               sizeof reason);
-        if (status == SPRUNG_OK) {
-            work->ops = chain[i];
-            /* Create may have launched a trial kernel (CUDA): poll it like a
-             * spin before the first launch, but do not count it. */
-            work->in_flight = 1;
-            work->counts = 0;
-            work->launched_us = monotonic_us();
-            atomic_store(&slot->work, (uint64_t)chain[i]->kind);
-            return 1;
-        }
-        if (status != SPRUNG_ERROR_UNSUPPORTED)
-            break; /* a real failure of a supported kind: retry it later */
+    KeeperSetupMode mode = sabotage == KEEPER_SABOTAGE_BLOCKING_SETUP ? KEEPER_SETUP_BLOCKING
+                           : sabotage == KEEPER_SABOTAGE_UNJOINED_SETUP ? KEEPER_SETUP_UNJOINED
+                                                                        : KEEPER_SETUP_THREAD;
+    if (!keeper_setup_start(&work->setup, work->wanted, work_config, mode, &code))
+        work_failed(work, slot, code);
+}
+
+/* Takes over the work of a set-up that has finished, owner or not: a deposed
+ * owner's (or one whose demand has gone) is then handled like any work it
+ * no longer needs (its trial kernel polled, then destroyed), and one whose
+ * ownership came back meanwhile spins at once. Until then no second set-up
+ * starts, so there is never more than one, and none is leaked. */
+static void work_setup_collect(WorkState *work, KeeperSlot *slot, int wait)
+{
+    const KeeperWorkOps *ops = NULL;
+    void *ctx = NULL;
+    int64_t code = 0;
+    if (!keeper_setup_collect(&work->setup, wait, &ops, &ctx, &code))
+        return;
+    if (!ops) {
+        work_failed(work, slot, code);
+        return;
     }
-    work_failed(work, slot, code);
-    return 0;
+    work->ops = ops;
+    work->ctx = ctx;
+    /* Create may have launched a trial kernel (CUDA): poll it like a spin
+     * before the first launch, but do not count it. */
+    work->in_flight = 1;
+    work->counts = 0;
+    work->launched_us = monotonic_us();
+    if (slot)
+        atomic_store(&slot->work, (uint64_t)ops->kind);
 }
 
 /* Polls the kernel in flight until it is done or `deadline_us` passes. The
@@ -322,6 +368,8 @@ static void *keeper_thread_main(void *unused)
     uint32_t id = keeper.id;
     SprungKeeperConfig config = keeper.config;
     KeeperSabotage sabotage = keeper.sabotage;
+    KeeperWorkConfig work_config = {.spin_us = config.spin_us,
+                                    .setup_delay_ms = keeper.setup_delay_ms};
     pthread_mutex_unlock(&keeper.lock);
 
     uint32_t pid = (uint32_t)getpid();
@@ -330,6 +378,7 @@ static void *keeper_thread_main(void *unused)
     int slot = -1, owner = 0, published_demand = -1;
     uint64_t last_refresh_us = 0, last_demand_us = monotonic_us();
     WorkState work = {0};
+    int left_idle = 0; /* left at step 5, where running was cleared */
 
     for (;;) {
         pthread_mutex_lock(&keeper.lock);
@@ -339,8 +388,10 @@ static void *keeper_thread_main(void *unused)
         if (stopping)
             break;
         int local_demand = wanted != SPRUNG_KEEPER_WORK_NONE;
-        /* A new kind of work only once the old one's kernel is done. */
-        if (local_demand && wanted != work.wanted && !work.in_flight) {
+        /* A new kind of work only once the old one's kernel is done and
+         * its set-up collected. */
+        if (local_demand && wanted != work.wanted && !work.in_flight &&
+            !keeper_setup_busy(&work.setup)) {
             work_stop(&work);
             work.wanted = wanted;
             work.backoff_ms = 0;
@@ -378,13 +429,25 @@ static void *keeper_thread_main(void *unused)
         owner = slot >= 0 && keeper_owner_step(segment, stale_ms, id, pid, keep, take, sabotage);
 
         /* 4. Spin, right after the ownership check succeeded; waiting for
-         * the kernel at most until the next iteration is due. */
-        uint64_t wake_us = now_us + (refresh_us < 50000 ? refresh_us : 50000);
+         * the kernel at most until the next iteration is due. The owner
+         * without work first sets it up on the set-up thread; a set-up that
+         * ends is collected whether we still own the lease or not. */
+        KeeperSlot *mine = slot >= 0 ? &segment->slots[slot] : NULL;
+        uint64_t idle_us = refresh_us < 50000 ? refresh_us : 50000;
+        uint64_t wake_us = now_us + idle_us;
         if (owner) {
-            KeeperSlot *mine = &segment->slots[slot];
             wake_us = now_us + config.period_us;
-            if (!work.ops && now_us >= work.next_try_us)
-                work_start(&work, &config, mine);
+            if (!work.ops && !keeper_setup_busy(&work.setup) && now_us >= work.next_try_us)
+                work_setup_start(&work, &work_config, mine, sabotage);
+            /* Nothing to spin meanwhile: sleep until the set-up thread says
+             * it is done (a quick create(), such as no-op work or a cached
+             * build, is then taken over in this very iteration, as when it
+             * ran on this thread) or the keepalives are due. */
+            if (keeper_setup_busy(&work.setup))
+                keeper_setup_wait(&work.setup, monotonic_us() + idle_us);
+        }
+        work_setup_collect(&work, mine, 0);
+        if (owner) {
             if (work.ops)
                 work_spin(&work, segment, mine, wake_us, config.spin_us, sabotage);
         } else {
@@ -403,10 +466,13 @@ static void *keeper_thread_main(void *unused)
                 work_stop(&work);
         }
 
-        /* 5. Nothing to do for anyone: leave (acquire starts a new thread). */
+        /* 5. Nothing to do for anyone: leave (acquire starts a new thread),
+         * but not before a set-up still running has been collected. */
         pthread_mutex_lock(&keeper.lock);
-        if (!owner && !work.in_flight && wanted_work() == SPRUNG_KEEPER_WORK_NONE) {
+        if (!owner && !work.in_flight && !keeper_setup_busy(&work.setup) &&
+            wanted_work() == SPRUNG_KEEPER_WORK_NONE) {
             keeper.running = 0;
+            left_idle = 1;
             pthread_mutex_unlock(&keeper.lock);
             break;
         }
@@ -424,9 +490,18 @@ static void *keeper_thread_main(void *unused)
         else
             keeper_slot_release(segment, slot, id);
     }
-    pthread_mutex_lock(&keeper.lock);
-    keeper.running = 0;
-    pthread_mutex_unlock(&keeper.lock);
+    /* Shutting down with a set-up still in create(): the lease and the slot
+     * are handed back above, so the others take over now; then wait for it
+     * and destroy what it made. */
+    work_setup_collect(&work, NULL, 1);
+    work_stop(&work);
+    /* Not after leaving idle: an acquire may already be joining this thread
+     * with the lock held, and waiting for the lock here would deadlock. */
+    if (!left_idle) {
+        pthread_mutex_lock(&keeper.lock);
+        keeper.running = 0;
+        pthread_mutex_unlock(&keeper.lock);
+    }
     return NULL;
 }
 
@@ -461,6 +536,7 @@ SprungStatus sprung_keeper_acquire(SprungKeeperWork work, int *held)
             return status;
         }
         keeper.sabotage = sabotage_from_env(&keeper.config);
+        keeper.setup_delay_ms = setup_delay_from_env(&keeper.config);
     }
     if (keeper.id == 0)
         keeper.id = keeper_new_id(keeper.attachment.segment, keeper.sabotage);

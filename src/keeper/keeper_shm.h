@@ -72,6 +72,8 @@ typedef enum KeeperSabotage {
     KEEPER_SABOTAGE_IGNORE_DEMAND, /* the owner spins on without demand */
     KEEPER_SABOTAGE_PID_IDENTITY,  /* participant id = pid: library copies collide */
     KEEPER_SABOTAGE_BLOCKING_WAIT, /* waits for a spin kernel however long it takes */
+    KEEPER_SABOTAGE_BLOCKING_SETUP, /* sets up the work on the keeper thread itself */
+    KEEPER_SABOTAGE_UNJOINED_SETUP, /* takes the set-up's outcome without ordering */
 } KeeperSabotage;
 
 /* ---- Leases ---- */

@@ -2,7 +2,11 @@
  * period. A table of functions plus a context (STYLE.md rule 7), one per
  * kind: no-op (coordination tests), OpenCL, CUDA (its kernel in
  * keeper_spin.cu, built only when the build has CUDA). Private to
- * libsprung; called only by the keeper thread. */
+ * libsprung; called only by the keeper: create() on its short-lived set-up
+ * thread (keeper_setup.c), the others on the keeper thread, which takes the
+ * context over only after the set-up thread has finished with it. A work
+ * must therefore keep nothing in thread-local state between create() and
+ * the other calls. */
 #ifndef SPRUNG_KEEPER_WORK_H
 #define SPRUNG_KEEPER_WORK_H
 
@@ -12,15 +16,20 @@
 #include "sprung/keeper.h"
 
 typedef struct KeeperWorkConfig {
-    uint32_t spin_us; /* target length of one spin kernel */
+    uint32_t spin_us;        /* target length of one spin kernel */
+    uint32_t setup_delay_ms; /* tests only: the no-op work's create() takes this
+                                long, like a first OpenCL program build; 0 on
+                                the machine's segment, ignored by real work */
 } KeeperWorkConfig;
 
 typedef struct KeeperWorkOps {
     SprungKeeperWork kind;
 
     /* Sets up the device side (context, low-priority queue or stream, the
-     * kernel). On failure writes the reason into `reason` and an error code
-     * into *code (0 when there is none). */
+     * kernel). It may take long (a first OpenCL program build compiles with
+     * LLVM), so it runs on a set-up thread of its own while the keeper thread
+     * goes on refreshing its keepalives. On failure writes the reason into
+     * `reason` and an error code into *code (0 when there is none). */
     SprungStatus (*create)(const KeeperWorkConfig *config, void **ctx, int64_t *code,
                            char *reason, size_t reason_size);
 

@@ -7,7 +7,8 @@
  * code (create also names the call and the error's text in the reason).
  * No driver, no device, or a device this build has no code for is
  * SPRUNG_ERROR_UNSUPPORTED, so the keeper falls back to OpenCL work, then to
- * no-op work; so is a build without CUDA. Keeper thread only. */
+ * no-op work; so is a build without CUDA. Keeper only: create() on its
+ * set-up thread, the rest on the keeper thread. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -122,7 +123,10 @@ static SprungStatus cuda_create(const KeeperWorkConfig *config, void **ctx, int6
     CudaSpin *spin = calloc(1, sizeof *spin);
     if (!spin)
         return SPRUNG_ERROR_NO_MEMORY;
-    /* The first GPU (docs/keeper.md, Limits); the setting is this thread's. */
+    /* The first GPU (docs/keeper.md, Limits). The setting is the set-up
+     * thread's, and it ends with it; the keeper thread never sets a device,
+     * so its current device is 0 as well and its launches and polls use the
+     * same primary context, which the stream and event belong to. */
     const char *step = "cudaSetDevice(0)";
     int clock_khz = 0, least = 0, greatest = 0;
     err = cudaSetDevice(0);

@@ -2,8 +2,12 @@
  * spin_us of wall time, like a kernel of that length would. The keeper
  * counts each in the segment, so the coordination and its timing (the
  * keepalive refreshed while a spin is in flight) can be tested and watched
- * without a GPU (SPRUNG_KEEPER_FORCE=1, SPRUNG_KEEPER_WORK=noop). Keeper
- * thread only. */
+ * without a GPU (SPRUNG_KEEPER_FORCE=1, SPRUNG_KEEPER_WORK=noop). For the
+ * tests, create() can also take as long as a slow first OpenCL build
+ * (setup_delay_ms, 0 outside the tests). Keeper only: create() on its
+ * set-up thread, the rest on the keeper thread. */
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -22,12 +26,43 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
+/* Creates running now in this copy of the library: the keeper promises one
+ * set-up at a time. */
+static atomic_int noop_creating;
+
+/* Sleeps until `ms` from now, whatever signals arrive meanwhile. */
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(ms / 1000u);
+    until.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec += 1;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+    }
+}
+
 static SprungStatus noop_create(const KeeperWorkConfig *config, void **ctx, int64_t *code,
                                 char *reason, size_t reason_size)
 {
     (void)reason;
     (void)reason_size;
     *code = 0;
+    *ctx = NULL;
+    /* A second set-up beside one still running breaks the keeper's promise:
+     * say so as an error (code -2), which the slot counts and the tests
+     * check, like a second spin in flight (-1). */
+    int overlapping = atomic_fetch_add(&noop_creating, 1) > 0;
+    if (config->setup_delay_ms)
+        sleep_ms(config->setup_delay_ms);
+    atomic_fetch_sub(&noop_creating, 1);
+    if (overlapping) {
+        *code = -2;
+        return SPRUNG_ERROR_INVALID_ARGUMENT;
+    }
     NoopSpin *spin = calloc(1, sizeof *spin);
     *ctx = spin;
     if (!spin)
