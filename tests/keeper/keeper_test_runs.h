@@ -1,9 +1,12 @@
-/* For the keeper's work tests (test_keeper_opencl.c, test_keeper_cuda.c):
- * holds one reference with the wanted work on a private segment and watches
- * this process's slot until it shows enough spins, or errors, or 10 s pass. */
+/* Helpers of the keeper's tests: a monotonic clock, whether an OpenCL
+ * platform is installed, and (test_keeper_opencl.c, test_keeper_cuda.c)
+ * keeper_runs(), which holds one reference with the wanted work on a private
+ * segment and watches this process's slot until it shows enough spins, or
+ * errors, or 10 s pass. */
 #ifndef SPRUNG_TESTS_KEEPER_TEST_RUNS_H
 #define SPRUNG_TESTS_KEEPER_TEST_RUNS_H
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -12,10 +15,31 @@
 
 #include "sprung/keeper.h"
 
+static inline double keeper_test_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* OpenCL platforms the ICD loader finds (0 without the loader). */
+static inline int keeper_test_opencl_platforms(void)
+{
+    void *library = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+        return 0;
+    int (*get_platforms)(unsigned, void *, unsigned *);
+    *(void **)&get_platforms = dlsym(library, "clGetPlatformIDs");
+    unsigned n = 0;
+    if (!get_platforms || get_platforms(0, NULL, &n) != 0)
+        n = 0;
+    return (int)n;
+}
+
 /* Holds a reference with `wanted` work on the segment named after `tag`
  * until the slot shows `min_spins` spins with no error; writes the kind of
  * work that ran into *ran. Returns 1 then, else prints FAIL and returns 0. */
-static int keeper_runs(const char *tag, SprungKeeperWork wanted, uint64_t min_spins,
+static inline int keeper_runs(const char *tag, SprungKeeperWork wanted, uint64_t min_spins,
                        SprungKeeperWork *ran)
 {
     char name[64];

@@ -2,28 +2,14 @@
  * work on a private segment makes this process the owner; its slot must show
  * OpenCL work, spins and no errors. Skips (77) where no OpenCL platform is
  * installed. */
-#include <dlfcn.h>
 #include <stdio.h>
 
 #include "keeper_test_runs.h"
 #include "sprung/keeper.h"
 
-static int opencl_platforms(void)
-{
-    void *library = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!library)
-        return 0;
-    int (*get_platforms)(unsigned, void *, unsigned *);
-    *(void **)&get_platforms = dlsym(library, "clGetPlatformIDs");
-    unsigned n = 0;
-    if (!get_platforms || get_platforms(0, NULL, &n) != 0)
-        n = 0;
-    return (int)n;
-}
-
 int main(void)
 {
-    if (opencl_platforms() == 0) {
+    if (keeper_test_opencl_platforms() == 0) {
         printf("SKIP: no OpenCL platform (libOpenCL.so.1 and an ICD such as PoCL)\n");
         return 77;
     }

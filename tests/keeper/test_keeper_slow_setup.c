@@ -35,7 +35,6 @@
  *       long the machine takes to build (here about 0.9 s).
  *
  * Prints "FAIL: ..." and exits 1 when a property does not hold. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,19 +44,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keeper_test_runs.h"
 #include "sprung/keeper.h"
 
 #define STALE_MS 200
 #define SETUP_MS 1000
 #define WATCH_MS 2000
 #define OPENCL_WATCH_MS 30000
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
 
 static void nap_ms(int ms)
 {
@@ -125,7 +118,7 @@ static int slot_errors(const SprungKeeperSnapshot *snap)
  * slot fresh. Returns 0 (after FAIL) when not. */
 static int owner_kept(Watch *watch, const SprungKeeperSnapshot *snap)
 {
-    double t = now_ms() - watch->start_ms;
+    double t = keeper_test_now_ms() - watch->start_ms;
     if (snap->owner_id != watch->owner) {
         printf("FAIL: ownership lost during set-up after %.0f ms: owner %u, then %u "
                "(takeovers %llu)\n",
@@ -167,7 +160,7 @@ static int owner_kept(Watch *watch, const SprungKeeperSnapshot *snap)
  * property. */
 static int watch_owner(Watch *watch, double until_ms, int until_spin)
 {
-    while (now_ms() - watch->start_ms < until_ms && !(until_spin && watch->first_spin_ms >= 0)) {
+    while (keeper_test_now_ms() - watch->start_ms < until_ms && !(until_spin && watch->first_spin_ms >= 0)) {
         nap_ms(5);
         SprungKeeperSnapshot snap;
         if (sprung_keeper_snapshot(watch->name, &snap, NULL) != SPRUNG_OK)
@@ -240,7 +233,7 @@ static int case_keepalive(const char *name, int sabotaged)
         printf("FAIL: fork\n");
         return 0;
     }
-    Watch watch = {.name = name, .start_ms = now_ms(), .first_spin_ms = -1};
+    Watch watch = {.name = name, .start_ms = keeper_test_now_ms(), .first_spin_ms = -1};
     int ok = acquire(SPRUNG_KEEPER_WORK_NOOP) && watch_owner(&watch, WATCH_MS, 0) &&
              spun_after_setup(&watch, SETUP_MS);
     sprung_keeper_release();
@@ -266,8 +259,8 @@ static int case_keepalive(const char *name, int sabotaged)
 static int wait_for(const char *name, int limit_ms,
                     int (*done)(const SprungKeeperSnapshot *snap), SprungKeeperSnapshot *snap)
 {
-    double start = now_ms();
-    while (now_ms() - start < limit_ms) {
+    double start = keeper_test_now_ms();
+    while (keeper_test_now_ms() - start < limit_ms) {
         if (sprung_keeper_snapshot(name, snap, NULL) == SPRUNG_OK && done(snap))
             return 1;
         nap_ms(5);
@@ -285,7 +278,7 @@ static int spun(const SprungKeeperSnapshot *snap) { return snap->spin_total != 0
 static int abandon_once(const char *name)
 {
     SprungKeeperSnapshot snap;
-    double start = now_ms();
+    double start = keeper_test_now_ms();
     if (!acquire(SPRUNG_KEEPER_WORK_NOOP))
         return 0;
     if (!wait_for(name, 150, owned, &snap)) {
@@ -301,7 +294,7 @@ static int abandon_once(const char *name)
     }
     if (!wait_for(name, SETUP_MS + 500, no_slots, &snap)) {
         printf("FAIL: the keeper thread was still there %.0f ms after its set-up began\n",
-               now_ms() - start);
+               keeper_test_now_ms() - start);
         return 0;
     }
     if (slot_errors(&snap))
@@ -318,7 +311,7 @@ static int abandon_once(const char *name)
 static int abandon_and_return(const char *name)
 {
     SprungKeeperSnapshot snap;
-    double start = now_ms();
+    double start = keeper_test_now_ms();
     if (!acquire(SPRUNG_KEEPER_WORK_NOOP))
         return 0;
     nap_ms(300);
@@ -331,7 +324,7 @@ static int abandon_and_return(const char *name)
     if (!acquire(SPRUNG_KEEPER_WORK_NOOP))
         return 0;
     int ok = wait_for(name, 2 * SETUP_MS, spun, &snap);
-    double first_spin_ms = now_ms() - start;
+    double first_spin_ms = keeper_test_now_ms() - start;
     sprung_keeper_release();
     if (!ok) {
         printf("FAIL: no spin within %d ms of demand coming back\n", 2 * SETUP_MS);
@@ -368,19 +361,6 @@ static int case_abandon(const char *name, int sabotaged)
 
 /* ---- opencl ---- */
 
-static int opencl_platforms(void)
-{
-    void *library = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!library)
-        return 0;
-    int (*get_platforms)(unsigned, void *, unsigned *);
-    *(void **)&get_platforms = dlsym(library, "clGetPlatformIDs");
-    unsigned n = 0;
-    if (!get_platforms || get_platforms(0, NULL, &n) != 0)
-        n = 0;
-    return (int)n;
-}
-
 static int case_opencl(const char *name, int sabotaged)
 {
     configure(name, sabotaged ? "blocking-setup" : NULL);
@@ -390,7 +370,7 @@ static int case_opencl(const char *name, int sabotaged)
     unsetenv("SPRUNG_KEEPER_TEST_SETUP_MS"); /* the real set-up's own time */
     /* Compile the program afresh, as on a machine's first run (PoCL). */
     setenv("POCL_KERNEL_CACHE", "0", 1);
-    Watch watch = {.name = name, .start_ms = now_ms(), .first_spin_ms = -1};
+    Watch watch = {.name = name, .start_ms = keeper_test_now_ms(), .first_spin_ms = -1};
     /* A loaded machine may take several seconds to build. */
     int ok = acquire(SPRUNG_KEEPER_WORK_OPENCL) && watch_owner(&watch, OPENCL_WATCH_MS, 1);
     SprungKeeperSnapshot snap;
@@ -425,7 +405,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s keepalive|abandon|opencl [--sabotage]\n", argv[0]);
         return 2;
     }
-    if (!strcmp(which, "opencl") && opencl_platforms() == 0) {
+    if (!strcmp(which, "opencl") && keeper_test_opencl_platforms() == 0) {
         printf("SKIP: no OpenCL platform (libOpenCL.so.1 and an ICD such as PoCL)\n");
         return 77;
     }

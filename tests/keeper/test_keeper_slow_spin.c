@@ -22,26 +22,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keeper_test_runs.h"
 #include "sprung/keeper.h"
 
 #define STALE_MS 200
 #define SPIN_US 1000000
 #define WATCH_MS 2600
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
 /* Watches the segment for WATCH_MS; returns 1 when the property held. */
 static int watch(const char *name)
 {
-    double start = now_ms(), slot_age_max = 0.0, owner_age_max = 0.0;
+    double start = keeper_test_now_ms(), slot_age_max = 0.0, owner_age_max = 0.0;
     uint64_t spins = 0;
     int seen = 0;
-    while (now_ms() - start < WATCH_MS) {
+    while (keeper_test_now_ms() - start < WATCH_MS) {
         struct timespec step = {0, 5 * 1000 * 1000};
         nanosleep(&step, NULL);
         SprungKeeperSnapshot snap;
@@ -59,7 +53,7 @@ static int watch(const char *name)
         seen = 1;
         if (snap.owner_id != slot->id) {
             printf("FAIL: ownership lost after %.0f ms (owner %u, takeovers %llu)\n",
-                   now_ms() - start, snap.owner_id, (unsigned long long)snap.takeovers);
+                   keeper_test_now_ms() - start, snap.owner_id, (unsigned long long)snap.takeovers);
             return 0;
         }
         if (slot->age_ms >= STALE_MS || snap.owner_age_ms >= STALE_MS) {

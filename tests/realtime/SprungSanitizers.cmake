@@ -1,5 +1,15 @@
 # Helpers for the sanitizer-based tests (tests/realtime, tests/fuzz).
 
+# sprung_check_tsan(<var>): sets <var> (cached) to whether the C compiler
+# links a program with -fsanitize=thread.
+function(sprung_check_tsan out_var)
+  include(CheckCSourceCompiles)
+  set(CMAKE_REQUIRED_FLAGS "-fsanitize=thread")
+  set(CMAKE_REQUIRED_LINK_OPTIONS "-fsanitize=thread")
+  check_c_source_compiles("int main(void) { return 0; }" SPRUNG_HAVE_TSAN)
+  set(${out_var} ${SPRUNG_HAVE_TSAN} PARENT_SCOPE)
+endfunction()
+
 # sprung_find_rtsan(<var>): sets <var> to the path of the RealtimeSanitizer
 # runtime archive of the C compiler (clang's libclang_rt.rtsan), after
 # checking that a program linked with it builds; empty, with a STATUS

@@ -14,7 +14,10 @@
  * Layouts (simd_internal.h): each model gets the record layout
  * (simd_records.c, irregular networks) or the lattice layout
  * (simd_lattice.c, meshes and strings), by build_layout()'s rule;
- * SPRUNG_SIMD_LAYOUT=records|lattice forces one.
+ * SPRUNG_SIMD_LAYOUT=records|lattice forces one. Models with instrument
+ * features (exciters, collisions, delays, modulation, voices, ...) always
+ * get the lattice: its views let the kernel's feature functions run as the
+ * reference runs them (backend/feature_step.h), on worker 0.
  *
  * Threading: probe/create/destroy on the control thread (create allocates
  * everything and starts the pool); advance/reset on the audio thread, no
