@@ -9,7 +9,8 @@
  * the worker count; unset, a network of at least SIMD_PARALLEL_MIN_SPRINGS
  * springs on a machine of at least 4 cores gets min(cores / 2, 4) workers
  * (half the cores: the audio system and other voices need the rest), and
- * everything else runs on the caller alone.
+ * everything else, including each voice of a voiced model, runs on the
+ * caller alone.
  *
  * Layouts (simd_internal.h): each model gets the record layout
  * (simd_records.c, irregular networks) or the lattice layout
@@ -102,14 +103,19 @@ static uint32_t usable_kernels(const SimdKernels **out, char *why, size_t why_si
     return count;
 }
 
-static uint32_t threads_wanted(uint32_t n_springs)
+/* Workers for a network of n_springs; `voiced`: one voice of several, each
+ * with a backend of its own. Voices get none by default: their pools would
+ * spin against each other (tests/conformance's 1 s render of a mesh in 3
+ * voices took 80 s with 2 threads per voice on the 2-core machine, 0.7 s
+ * with none). */
+static uint32_t threads_wanted(uint32_t n_springs, int voiced)
 {
     const char *setting = getenv("SPRUNG_SIMD_THREADS");
     if (setting && *setting && strcmp(setting, "auto")) {
         long n = strtol(setting, NULL, 10);
         return n < 1 ? 1u : n > (long)SIMD_MAX_THREADS ? SIMD_MAX_THREADS : (uint32_t)n;
     }
-    if (n_springs < SIMD_PARALLEL_MIN_SPRINGS)
+    if (n_springs < SIMD_PARALLEL_MIN_SPRINGS || voiced)
         return 1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < SIMD_PARALLEL_MIN_CORES)
@@ -390,7 +396,7 @@ static void simd_probe(SprungBackendInfo *info)
     info->available = count > 0;
     info->n_devices = count;
     const char *forced = getenv("SPRUNG_SIMD_THREADS");
-    uint32_t big = threads_wanted(UINT32_MAX);
+    uint32_t big = threads_wanted(UINT32_MAX, 0);
     char threads[96];
     if (forced && *forced && strcmp(forced, "auto"))
         snprintf(threads, sizeof threads, "%u thread%s (SPRUNG_SIMD_THREADS)", big,
@@ -431,7 +437,8 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
         simd_destroy(self);
         return status;
     }
-    self->n_workers = threads_wanted(compiled->n_springs);
+    self->n_workers = threads_wanted(compiled->n_springs,
+                                      (compiled->features & SPRUNG_FEATURE_VOICES) != 0);
     if (self->n_workers > 1 &&
         sprung_simd_pool_new(self->n_workers, &self->pool) != SPRUNG_OK) {
         simd_destroy(self);
