@@ -12,7 +12,7 @@
  * (1.2x) and the 46-spring kalimba (1.6x) to 100,000-spring networks, while
  * on the three presets of 4 to 6 springs (arpeggiator, rattle,
  * resonator-input) padding a handful of springs to whole vectors made it
- * 15-35 % slower (both there run 65-120x faster than real time;
+ * 11-26 % slower (simd 74-90x, cpu 92-122x real time there;
  * docs/benchmarks.md). So there is nothing for a calibration to decide, and
  * a rule costs no start-up time and picks the same backend on every run.
  * simd spreads one network over a worker pool only from 16,384 springs on
