@@ -111,6 +111,7 @@ typedef struct SprungBackendFactory {
     const char *name;        /* "cpu", "simd", "opencl", "cuda": the --backend spelling */
     const char *description; /* one line for `sprung backends` */
     uint32_t features;       /* SPRUNG_FEATURE_* bits it implements (compiled.h) */
+    uint32_t auto_min_springs; /* "auto" passes it over for smaller models (0: none) */
 
     /* Fills `info` (name and description are already set): whether the
      * backend can run here, its devices, and why not when it cannot. */

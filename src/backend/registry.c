@@ -5,9 +5,9 @@
  * "auto" rule: the first available backend of `auto_order` that implements
  * every feature the model uses, i.e. `simd` on its device 0 (the widest
  * instruction set this CPU has: AVX-512, AVX2, SSE2, else the portable
- * kernels; SPRUNG_SIMD_ISA narrows it), else `cpu`; but `cpu` for models of
- * fewer than AUTO_SIMD_MIN_SPRINGS springs. A documented rule, not a
- * calibration: simd gives the reference's bits (tests/conformance) and was
+ * kernels; SPRUNG_SIMD_ISA narrows it), else `cpu`; a factory's
+ * auto_min_springs passes it over for smaller models (simd: 8). A
+ * documented rule, not a calibration: simd gives the reference's bits (tests/conformance) and was
  * faster than cpu on every model measured from the 10-spring echo preset
  * (1.2x) and the 46-spring kalimba (1.6x) to 100,000-spring networks, while
  * on the three presets of 4 to 6 springs (arpeggiator, rattle,
@@ -55,7 +55,6 @@ static const SprungBackendFactory *const factories[] = {
 
 /* Names "auto" may choose, in order of preference. */
 static const char *const auto_order[] = {"simd", "cpu"};
-#define AUTO_SIMD_MIN_SPRINGS 8u
 
 uint32_t sprung_backend_count(void)
 {
@@ -137,9 +136,8 @@ SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *
     if (!strcmp(spec, "auto")) {
         for (size_t i = 0; i < sizeof auto_order / sizeof auto_order[0]; ++i) {
             const SprungBackendFactory *factory = find(auto_order[i], strlen(auto_order[i]));
-            if (!factory || missing_features(factory, compiled))
-                continue;
-            if (!strcmp(factory->name, "simd") && compiled->n_springs < AUTO_SIMD_MIN_SPRINGS)
+            if (!factory || missing_features(factory, compiled) ||
+                compiled->n_springs < factory->auto_min_springs)
                 continue;
             probe(factory, &info);
             if (info.available)

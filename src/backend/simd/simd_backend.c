@@ -465,6 +465,9 @@ const SprungBackendFactory sprung_backend_simd_factory = {
     .name = "simd",
     .description = "vectorised CPU (AVX-512/AVX2/SSE2/portable by CPU), bit-exact with cpu",
     .features = SPRUNG_FEATURE_ALL,
+    /* Below 8 springs the padding to whole vectors costs more than the
+     * vectors save (src/backend/registry.c, docs/benchmarks.md). */
+    .auto_min_springs = 8,
     .probe = simd_probe,
     .create = simd_create,
 };
