@@ -787,7 +787,8 @@ static void bench_usage(FILE *out)
             "                   cpu, the reference); 'all': every available one.\n"
             "                   A single opencl[:N] or cuda[:N] runs the GPU benchmark\n"
             "                   instead: per-block launch overhead p50/p99/p999 for each\n"
-            "                   pipeline variant, and real-time factor against size\n"
+            "                   pipeline variant, and real-time factor against size;\n"
+            "                   in a list (cuda,cpu) it plays the models and presets\n"
             "  --quick          a short smoke run (networks up to 10,000 springs, one\n"
             "                   repetition of ~0.02 s each): checks, does not measure\n"
             "  --json FILE      also write the results as JSON to FILE ('-': stdout,\n"
@@ -889,9 +890,11 @@ int sprung_cmd_bench(int argc, char **argv)
         options.repeats = 1;
         options.max_synthetic_springs = 10000;
     }
-    /* One GPU backend: its own benchmark (per-block launch overhead for
-     * each pipeline variant, real-time factor against model size). */
-    if (!strncmp(backend_arg, "opencl", 6) || !strncmp(backend_arg, "cuda", 4))
+    /* One GPU backend alone: its own benchmark (per-block launch overhead
+     * for each pipeline variant, real-time factor against model size). In
+     * a list ("cuda,cpu") it plays the networks, models and presets. */
+    if (!strchr(backend_arg, ',') &&
+        (!strncmp(backend_arg, "opencl", 6) || !strncmp(backend_arg, "cuda", 4)))
         return sprung_bench_gpu(backend_arg, options.json_path, options.quick);
 
     char backends[BENCH_MAX_BACKENDS][32];

@@ -1,7 +1,9 @@
 /* The parts of a feature model's engine step that run around phases 1 and
- * 2 on the host, in the order of kernel/sprung_step.h's second half, shared
- * by the CPU backends so that order exists once: the reference
- * (cpu/cpu_reference.c) and the SIMD backend (simd/simd_backend.c) call
+ * 2 on the host, around the kernel's sprung_features_* (whose order
+ * sprung_step.h states once, and which the GPU block driver,
+ * kernel/sprung_block.h, calls too), shared by the CPU backends: the
+ * reference (cpu/cpu_reference.c) and the SIMD backend
+ * (simd/simd_backend.c) call
  *
  *   feature_step_begin   events, delay reads, exciter feeds
  *   (phase 1: every spring's force)
@@ -13,8 +15,15 @@
 #ifndef SPRUNG_BACKEND_FEATURE_STEP_H
 #define SPRUNG_BACKEND_FEATURE_STEP_H
 
+#include <stddef.h>
+
 #include "backend/backend.h"
 #include "kernel/sprung_step.h"
+
+_Static_assert(sizeof(SprungKernelExciterEvent) == sizeof(SprungExciterEvent) &&
+                   offsetof(SprungKernelExciterEvent, increment) ==
+                       offsetof(SprungExciterEvent, increment),
+               "exciter events reach the kernel unchanged");
 
 /* The kernel views a feature step reads and writes. */
 typedef struct FeatureStepViews {
@@ -33,13 +42,8 @@ static inline void feature_step_begin(const FeatureStepViews *v, const SprungFea
 {
     const SprungFeatureModel *fm = v->feature_model;
     const SprungFeatureState *fs = v->feature_state;
-    for (; *next_event < io->n_exciter_events && io->exciter_events[*next_event].step == step;
-         ++*next_event) {
-        const SprungExciterEvent *event = &io->exciter_events[*next_event];
-        sprung_exciter_note(event->exciter, event->velocity, event->increment, fm, fs);
-    }
-    for (unsigned int d = 0; d < fm->n_delays; ++d)
-        sprung_delay_read(d, fm, fs);
+    sprung_features_begin(step, (const SprungKernelExciterEvent *)io->exciter_events,
+                          io->n_exciter_events, next_event, fm, fs);
     uint32_t frame = step / io->oversampling;
     for (unsigned int e = 0; e < fm->n_exciters; ++e) {
         if (fm->exciter_kind[e] != SPRUNG_KERNEL_EXCITER_AUDIO_INPUT)
@@ -55,11 +59,7 @@ static inline void feature_step_begin(const FeatureStepViews *v, const SprungFea
 /* Phase 1's other forces, from the pre-step state like the springs'. */
 static inline void feature_step_forces(const FeatureStepViews *v)
 {
-    const SprungFeatureModel *fm = v->feature_model;
-    for (unsigned int e = 0; e < fm->n_exciters; ++e)
-        sprung_exciter_force(e, v->model, v->state, fm, v->feature_state);
-    for (unsigned int k = 0; k < fm->n_collisions; ++k)
-        sprung_collision_force(k, v->state, fm, v->feature_state);
+    sprung_features_forces(v->model, v->state, v->feature_model, v->feature_state);
 }
 
 /* After phase 2: the microphones into io->outputs[ch][step], then every
@@ -72,8 +72,7 @@ static inline void feature_step_end(const FeatureStepViews *v, const SprungFeatu
     sprung_microphones_mix_channels(v->model, v->state, fm, v->feature_state, channel_sum);
     for (unsigned int ch = 0; ch < fm->n_channels; ++ch)
         io->outputs[ch][step] = channel_sum[ch];
-    for (unsigned int d = 0; d < fm->n_delays; ++d)
-        sprung_delay_write(d, fm, v->feature_state);
+    sprung_delays_write(fm, v->feature_state);
 }
 
 #endif

@@ -11,12 +11,15 @@
  *
  * Kernels:
  *   sprung_block_kernel   one work-group renders a whole block;
+ *   sprung_block_features_kernel  the same for a feature model (exciters,
+ *                           collisions, delays, ...; sprung_block_run_features);
  *   sprung_multi_springs  \ the large-model fallback: one launch per phase
  *   sprung_multi_nodes    / and engine step over many work-groups (OpenCL
  *                           1.2 has no grid-wide barrier).
  *
  * Block input buffer `inputs`: words n_steps, n_starts, 0, 0, then n_starts
- * SprungKernelPulseStart. Output: interleaved left/right per step. */
+ * SprungKernelPulseStart. Output: interleaved left/right per step. A feature
+ * model's buffers are sprung_block_run_features()'s (sprung_block.h). */
 #include "kernel/sprung_block.h"
 
 #ifndef SPRUNG_LOCAL_STATE
@@ -43,6 +46,30 @@ __kernel void sprung_block_kernel(__global const uchar *constants, const SprungB
     for (unsigned int w = item; w < layout.state_words; w += items)
         state[w] = local_state[w];
 }
+
+__kernel void sprung_block_features_kernel(__global const uchar *constants,
+                                           const SprungBlockLayout layout,
+                                           const SprungBlockFeatureLayout features,
+                                           __global uint *state, __global const uint *inputs,
+                                           __global float *out, __local uint *local_state)
+{
+    unsigned int item = (unsigned int)get_local_id(0);
+    unsigned int items = (unsigned int)get_local_size(0);
+    for (unsigned int w = item; w < layout.state_words; w += items)
+        local_state[w] = state[w];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__local uchar *)local_state, &layout);
+    SprungFeatureModel feature_model = sprung_block_feature_model(constants, &features);
+    SprungFeatureState feature_view = sprung_block_feature_state((__local uchar *)local_state,
+                                                                 &features);
+    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
+                              SPRUNG_BLOCK_U(constants, features.exciter_input),
+                              features.n_input_channels, out);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (unsigned int w = item; w < layout.state_words; w += items)
+        state[w] = local_state[w];
+}
 #else
 __kernel void sprung_block_kernel(__global const uchar *constants, const SprungBlockLayout layout,
                                   __global uint *state, __global const uint *inputs,
@@ -53,6 +80,24 @@ __kernel void sprung_block_kernel(__global const uchar *constants, const SprungB
     SprungStepModel model = sprung_block_model(constants, &layout);
     SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
     sprung_block_run(item, items, inputs[0], inputs[1], SPRUNG_STARTS(inputs), &model, &view, out);
+}
+
+__kernel void sprung_block_features_kernel(__global const uchar *constants,
+                                           const SprungBlockLayout layout,
+                                           const SprungBlockFeatureLayout features,
+                                           __global uint *state, __global const uint *inputs,
+                                           __global float *out)
+{
+    unsigned int item = (unsigned int)get_local_id(0);
+    unsigned int items = (unsigned int)get_local_size(0);
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
+    SprungFeatureModel feature_model = sprung_block_feature_model(constants, &features);
+    SprungFeatureState feature_view = sprung_block_feature_state((__global uchar *)state,
+                                                                 &features);
+    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
+                              SPRUNG_BLOCK_U(constants, features.exciter_input),
+                              features.n_input_channels, out);
 }
 
 /* Large models, launch 1 of step `step`: item 0 mixes step - 1 (the state

@@ -204,4 +204,211 @@ SPRUNG_BLOCK_INLINE void sprung_block_run(unsigned int item, unsigned int items,
     }
 }
 
+/* ---- feature models (compiled->features != 0) ---- */
+
+/* Counts and byte offsets of the feature arrays (SprungFeatureModel in the
+ * compiled block, SprungFeatureState in the state block), beside
+ * SprungBlockLayout; a second kernel argument by value, 4-byte members. */
+typedef struct SprungBlockFeatureLayout {
+    unsigned int n_exciters, n_collisions, n_delays, n_channels;
+    unsigned int n_input_channels; /* audio input channels the block buffer carries */
+
+    unsigned int node_force_x, node_force_y, node_force_z;
+    unsigned int node_exciter_offset, node_exciter;
+    unsigned int node_collision_offset, node_collision, node_collision_sign;
+    unsigned int exciter_kind, exciter_node, exciter_dir_x, exciter_dir_y, exciter_dir_z;
+    unsigned int exciter_strength, exciter_attack, exciter_release, exciter_waveform;
+    unsigned int exciter_harmonic_limit, exciter_gated, exciter_stiffness, exciter_max_travel;
+    unsigned int exciter_mu_static, exciter_mu_dynamic, exciter_slip_velocity;
+    unsigned int exciter_stick_velocity, exciter_delay_offset, exciter_delay;
+    unsigned int exciter_input; /* input channel per exciter (0xFFFFFFFF: none) */
+    unsigned int collision_a, collision_b, collision_normal_x, collision_normal_y;
+    unsigned int collision_normal_z, collision_height0, collision_d0_x, collision_d0_y;
+    unsigned int collision_d0_z, collision_radius, collision_stiffness, collision_damping;
+    unsigned int mic_channel, mic_gain;
+    unsigned int delay_mic, delay_steps, delay_gain, delay_feedback, delay_ring_offset;
+    unsigned int delay_ring_length;
+
+    unsigned int exciter_gate, exciter_level, exciter_velocity, exciter_increment;
+    unsigned int exciter_phase, exciter_plectrum, exciter_start, exciter_rng;
+    unsigned int exciter_contact, exciter_harmonics, exciter_feed;
+    unsigned int exciter_force_x, exciter_force_y, exciter_force_z;
+    unsigned int collision_force_x, collision_force_y, collision_force_z;
+    unsigned int net_force_x, net_force_y, net_force_z;
+    unsigned int mic_value, delay_ring, delay_position, delay_out;
+} SprungBlockFeatureLayout;
+
+SPRUNG_KERNEL_INLINE SprungFeatureModel
+sprung_block_feature_model(SPRUNG_GLOBAL const unsigned char *constants,
+                           const SprungBlockFeatureLayout *l)
+{
+    SprungFeatureModel fm;
+    fm.n_exciters = l->n_exciters;
+    fm.n_collisions = l->n_collisions;
+    fm.n_delays = l->n_delays;
+    fm.n_channels = l->n_channels;
+    fm.node_force_x = SPRUNG_BLOCK_F(constants, l->node_force_x);
+    fm.node_force_y = SPRUNG_BLOCK_F(constants, l->node_force_y);
+    fm.node_force_z = SPRUNG_BLOCK_F(constants, l->node_force_z);
+    fm.node_exciter_offset = SPRUNG_BLOCK_U(constants, l->node_exciter_offset);
+    fm.node_exciter = SPRUNG_BLOCK_U(constants, l->node_exciter);
+    fm.node_collision_offset = SPRUNG_BLOCK_U(constants, l->node_collision_offset);
+    fm.node_collision = SPRUNG_BLOCK_U(constants, l->node_collision);
+    fm.node_collision_sign = SPRUNG_BLOCK_F(constants, l->node_collision_sign);
+    fm.exciter_kind = SPRUNG_BLOCK_U(constants, l->exciter_kind);
+    fm.exciter_node = SPRUNG_BLOCK_U(constants, l->exciter_node);
+    fm.exciter_dir_x = SPRUNG_BLOCK_F(constants, l->exciter_dir_x);
+    fm.exciter_dir_y = SPRUNG_BLOCK_F(constants, l->exciter_dir_y);
+    fm.exciter_dir_z = SPRUNG_BLOCK_F(constants, l->exciter_dir_z);
+    fm.exciter_strength = SPRUNG_BLOCK_F(constants, l->exciter_strength);
+    fm.exciter_attack = SPRUNG_BLOCK_F(constants, l->exciter_attack);
+    fm.exciter_release = SPRUNG_BLOCK_F(constants, l->exciter_release);
+    fm.exciter_waveform = SPRUNG_BLOCK_U(constants, l->exciter_waveform);
+    fm.exciter_harmonic_limit = SPRUNG_BLOCK_F(constants, l->exciter_harmonic_limit);
+    fm.exciter_gated = SPRUNG_BLOCK_U(constants, l->exciter_gated);
+    fm.exciter_stiffness = SPRUNG_BLOCK_F(constants, l->exciter_stiffness);
+    fm.exciter_max_travel = SPRUNG_BLOCK_F(constants, l->exciter_max_travel);
+    fm.exciter_mu_static = SPRUNG_BLOCK_F(constants, l->exciter_mu_static);
+    fm.exciter_mu_dynamic = SPRUNG_BLOCK_F(constants, l->exciter_mu_dynamic);
+    fm.exciter_slip_velocity = SPRUNG_BLOCK_F(constants, l->exciter_slip_velocity);
+    fm.exciter_stick_velocity = SPRUNG_BLOCK_F(constants, l->exciter_stick_velocity);
+    fm.exciter_delay_offset = SPRUNG_BLOCK_U(constants, l->exciter_delay_offset);
+    fm.exciter_delay = SPRUNG_BLOCK_U(constants, l->exciter_delay);
+    fm.collision_a = SPRUNG_BLOCK_U(constants, l->collision_a);
+    fm.collision_b = SPRUNG_BLOCK_U(constants, l->collision_b);
+    fm.collision_normal_x = SPRUNG_BLOCK_F(constants, l->collision_normal_x);
+    fm.collision_normal_y = SPRUNG_BLOCK_F(constants, l->collision_normal_y);
+    fm.collision_normal_z = SPRUNG_BLOCK_F(constants, l->collision_normal_z);
+    fm.collision_height0 = SPRUNG_BLOCK_F(constants, l->collision_height0);
+    fm.collision_d0_x = SPRUNG_BLOCK_F(constants, l->collision_d0_x);
+    fm.collision_d0_y = SPRUNG_BLOCK_F(constants, l->collision_d0_y);
+    fm.collision_d0_z = SPRUNG_BLOCK_F(constants, l->collision_d0_z);
+    fm.collision_radius = SPRUNG_BLOCK_F(constants, l->collision_radius);
+    fm.collision_stiffness = SPRUNG_BLOCK_F(constants, l->collision_stiffness);
+    fm.collision_damping = SPRUNG_BLOCK_F(constants, l->collision_damping);
+    fm.mic_channel = SPRUNG_BLOCK_U(constants, l->mic_channel);
+    fm.mic_gain = SPRUNG_BLOCK_F(constants, l->mic_gain);
+    fm.delay_mic = SPRUNG_BLOCK_U(constants, l->delay_mic);
+    fm.delay_steps = SPRUNG_BLOCK_U(constants, l->delay_steps);
+    fm.delay_gain = SPRUNG_BLOCK_F(constants, l->delay_gain);
+    fm.delay_feedback = SPRUNG_BLOCK_F(constants, l->delay_feedback);
+    fm.delay_ring_offset = SPRUNG_BLOCK_U(constants, l->delay_ring_offset);
+    fm.delay_ring_length = SPRUNG_BLOCK_U(constants, l->delay_ring_length);
+    return fm;
+}
+
+#define SPRUNG_BLOCK_SF(base, offset) ((SPRUNG_STATE_SPACE float *)((base) + (offset)))
+#define SPRUNG_BLOCK_SU(base, offset) ((SPRUNG_STATE_SPACE unsigned int *)((base) + (offset)))
+
+SPRUNG_KERNEL_INLINE SprungFeatureState
+sprung_block_feature_state(SPRUNG_STATE_SPACE unsigned char *state,
+                           const SprungBlockFeatureLayout *l)
+{
+    SprungFeatureState fs;
+    fs.exciter_gate = SPRUNG_BLOCK_SF(state, l->exciter_gate);
+    fs.exciter_level = SPRUNG_BLOCK_SF(state, l->exciter_level);
+    fs.exciter_velocity = SPRUNG_BLOCK_SF(state, l->exciter_velocity);
+    fs.exciter_increment = SPRUNG_BLOCK_SF(state, l->exciter_increment);
+    fs.exciter_phase = SPRUNG_BLOCK_SF(state, l->exciter_phase);
+    fs.exciter_plectrum = SPRUNG_BLOCK_SF(state, l->exciter_plectrum);
+    fs.exciter_start = SPRUNG_BLOCK_SF(state, l->exciter_start);
+    fs.exciter_rng = SPRUNG_BLOCK_SU(state, l->exciter_rng);
+    fs.exciter_contact = SPRUNG_BLOCK_SU(state, l->exciter_contact);
+    fs.exciter_harmonics = SPRUNG_BLOCK_SU(state, l->exciter_harmonics);
+    fs.exciter_feed = SPRUNG_BLOCK_SF(state, l->exciter_feed);
+    fs.exciter_force_x = SPRUNG_BLOCK_SF(state, l->exciter_force_x);
+    fs.exciter_force_y = SPRUNG_BLOCK_SF(state, l->exciter_force_y);
+    fs.exciter_force_z = SPRUNG_BLOCK_SF(state, l->exciter_force_z);
+    fs.collision_force_x = SPRUNG_BLOCK_SF(state, l->collision_force_x);
+    fs.collision_force_y = SPRUNG_BLOCK_SF(state, l->collision_force_y);
+    fs.collision_force_z = SPRUNG_BLOCK_SF(state, l->collision_force_z);
+    fs.net_force_x = SPRUNG_BLOCK_SF(state, l->net_force_x);
+    fs.net_force_y = SPRUNG_BLOCK_SF(state, l->net_force_y);
+    fs.net_force_z = SPRUNG_BLOCK_SF(state, l->net_force_z);
+    fs.mic_value = SPRUNG_BLOCK_SF(state, l->mic_value);
+    fs.delay_ring = SPRUNG_BLOCK_SF(state, l->delay_ring);
+    fs.delay_position = SPRUNG_BLOCK_SU(state, l->delay_position);
+    fs.delay_out = SPRUNG_BLOCK_SF(state, l->delay_out);
+    return fs;
+}
+
+/* A feature model's block input buffer, in 4-byte words: the header
+ * (n_steps, n_starts, n_events, oversampling), the starts
+ * (SprungKernelPulseStart, 3 words each), the exciter notes
+ * (SprungKernelExciterEvent, 4 words each), then n_input_channels channels
+ * of n_frames = ceil(n_steps / oversampling) audio input samples each,
+ * channel after channel (engine step s reads frame s / oversampling). */
+#define SPRUNG_BLOCK_FEATURE_WORDS(n_starts, n_events, n_input_channels, n_frames)            \
+    (SPRUNG_BLOCK_HEADER_WORDS + 3u * (n_starts) + 4u * (n_events) +                         \
+     (n_input_channels) * (n_frames))
+
+/* The audio input feeds of a step that reads frame `frame`: the driver's
+ * part of the feature step that depends on where the samples are. */
+SPRUNG_KERNEL_INLINE void sprung_block_feed_inputs(unsigned int frame, unsigned int n_frames,
+                                                   SPRUNG_GLOBAL const float *samples,
+                                                   SPRUNG_GLOBAL const unsigned int *exciter_input,
+                                                   unsigned int n_input_channels,
+                                                   const SprungFeatureModel *fm,
+                                                   const SprungFeatureState *fs)
+{
+    for (unsigned int e = 0; e < fm->n_exciters; ++e) {
+        if (fm->exciter_kind[e] != SPRUNG_KERNEL_EXCITER_AUDIO_INPUT)
+            continue;
+        unsigned int channel = exciter_input[e];
+        float input = channel < n_input_channels ? samples[channel * n_frames + frame] : 0.0f;
+        sprung_exciter_feed(e, input, fm, fs);
+    }
+}
+
+/* A feature model's block on one work-group, the engine step of
+ * sprung_step.h's second half: item 0 applies the starts and the notes,
+ * reads the delays and the inputs and computes the exciter and collision
+ * forces (few, and all before the barrier phase 2 reads them behind) while
+ * every item computes its springs; every item integrates its nodes; item 0
+ * mixes the microphones into out[channel · n_steps + step] and writes the
+ * delay lines (only item 0 touches them, so no barrier guards them). */
+SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned int items,
+                                                   SPRUNG_GLOBAL const unsigned int *inputs,
+                                                   const SprungStepModel *m,
+                                                   const SprungStepState *st,
+                                                   const SprungFeatureModel *fm,
+                                                   const SprungFeatureState *fs,
+                                                   SPRUNG_GLOBAL const unsigned int *exciter_input,
+                                                   unsigned int n_input_channels,
+                                                   SPRUNG_GLOBAL float *out)
+{
+    unsigned int n_steps = inputs[0], n_starts = inputs[1], n_events = inputs[2];
+    unsigned int oversampling = inputs[3];
+    unsigned int n_frames = (n_steps + oversampling - 1u) / oversampling;
+    SPRUNG_GLOBAL const unsigned int *words = inputs + SPRUNG_BLOCK_HEADER_WORDS;
+    SPRUNG_GLOBAL const SprungKernelPulseStart *starts =
+        (SPRUNG_GLOBAL const SprungKernelPulseStart *)words;
+    SPRUNG_GLOBAL const SprungKernelExciterEvent *events =
+        (SPRUNG_GLOBAL const SprungKernelExciterEvent *)(words + 3u * n_starts);
+    SPRUNG_GLOBAL const float *samples =
+        (SPRUNG_GLOBAL const float *)(words + 3u * n_starts + 4u * n_events);
+    unsigned int next_start = 0u, next_event = 0u;
+    for (unsigned int step = 0u; step < n_steps; ++step) {
+        if (item == 0u) {
+            sprung_block_apply_starts(step, &next_start, n_starts, starts, st);
+            sprung_features_begin(step, events, n_events, &next_event, fm, fs);
+            sprung_block_feed_inputs(step / oversampling, n_frames, samples, exciter_input,
+                                     n_input_channels, fm, fs);
+            sprung_features_forces(m, st, fm, fs);
+        }
+        sprung_block_springs(item, items, m, st);
+        SPRUNG_BLOCK_BARRIER();
+        for (unsigned int i = item; i < m->n_nodes; i += items)
+            sprung_node_integrate_features(i, m, st, fm, fs);
+        SPRUNG_BLOCK_BARRIER();
+        if (item == 0u) {
+            float channel_sum[SPRUNG_MAX_CHANNELS];
+            sprung_microphones_mix_channels(m, st, fm, fs, channel_sum);
+            for (unsigned int c = 0u; c < fm->n_channels; ++c)
+                out[c * n_steps + step] = channel_sum[c];
+            sprung_delays_write(fm, fs);
+        }
+    }
+}
+
 #endif

@@ -790,4 +790,58 @@ SPRUNG_KERNEL_INLINE void sprung_delay_write(unsigned int d, const SprungFeature
     fs->delay_position[d] = position == fm->delay_ring_length[d] ? 0u : position;
 }
 
+/* A note for exciter `exciter` from engine step `step` of a block on (the
+ * host's SprungExciterEvent, byte for byte): velocity/127, 0 releases it,
+ * and the increment sprung_exciter_note() stores. */
+typedef struct SprungKernelExciterEvent {
+    unsigned int step;
+    unsigned int exciter;
+    float velocity;
+    float increment;
+} SprungKernelExciterEvent;
+
+/* A feature model's engine step is, in this order (every backend's driver
+ * calls these; the host ones through backend/feature_step.h):
+ *   sprung_features_begin    this step's notes, every delay line's output
+ *   (the audio input feeds: sprung_exciter_feed, with the driver's samples)
+ *   phase 1                  every spring (sprung_spring_force) and
+ *   sprung_features_forces   every exciter and collision, in any order
+ *   phase 2                  every node (sprung_node_integrate_features)
+ *   sprung_microphones_mix_channels, then sprung_delays_write. */
+
+/* The notes of step `step` (events from *next on, sorted by step), then
+ * every delay line's output. */
+SPRUNG_KERNEL_INLINE void sprung_features_begin(unsigned int step,
+                                                SPRUNG_GLOBAL const SprungKernelExciterEvent *events,
+                                                unsigned int n_events, unsigned int *next,
+                                                const SprungFeatureModel *fm,
+                                                const SprungFeatureState *fs)
+{
+    unsigned int k = *next;
+    for (; k < n_events && events[k].step == step; ++k)
+        sprung_exciter_note(events[k].exciter, events[k].velocity, events[k].increment, fm, fs);
+    *next = k;
+    for (unsigned int d = 0; d < fm->n_delays; ++d)
+        sprung_delay_read(d, fm, fs);
+}
+
+/* Phase 1's other forces, from the pre-step state like the springs'. */
+SPRUNG_KERNEL_INLINE void sprung_features_forces(const SprungStepModel *m, const SprungStepState *st,
+                                                 const SprungFeatureModel *fm,
+                                                 const SprungFeatureState *fs)
+{
+    for (unsigned int e = 0; e < fm->n_exciters; ++e)
+        sprung_exciter_force(e, m, st, fm, fs);
+    for (unsigned int c = 0; c < fm->n_collisions; ++c)
+        sprung_collision_force(c, st, fm, fs);
+}
+
+/* After the microphones: every delay line's write. */
+SPRUNG_KERNEL_INLINE void sprung_delays_write(const SprungFeatureModel *fm,
+                                              const SprungFeatureState *fs)
+{
+    for (unsigned int d = 0; d < fm->n_delays; ++d)
+        sprung_delay_write(d, fm, fs);
+}
+
 #endif

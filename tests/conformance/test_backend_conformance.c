@@ -9,7 +9,9 @@
  *    back; every state array and the two outputs are compared. A NaN, or an
  *    Inf the reference does not have at the same place, fails; then the
  *    normalised error Σ(a−b)²/Σa² must be ≤ 1e-10 per array (issue 6).
- *    Pulse step counters must be equal.
+ *    Pulse step counters must be equal. A feature model then runs a
+ *    16-step feature block from there (notes on every exciter, two audio
+ *    inputs), comparing the feature state and every output channel too.
  * 2. One-second renders of every factory preset with notes across the key
  *    range: max |diff| ≤ 1e-3 of the reference's peak.
  * Bit-identical results are counted and reported; with --exact, any
@@ -441,6 +443,97 @@ static unsigned int float_mode_enter(void) { return 0; }
 static void float_mode_exit(unsigned int saved) { (void)saved; }
 #endif
 
+/* A feature model's block (advance_features) from where both stand: a
+ * note on every exciter at the first step, released at FEATURE_RELEASE,
+ * two audio input channels, every output channel; the feature state is
+ * compared too. */
+#define FEATURE_STEPS (1 + EXTRA_STEPS)
+#define FEATURE_RELEASE 9u
+#define FEATURE_MAX_EXCITERS 256u
+
+static void feature_block_test(const char *spec, const char *name, const SprungCompiled *c,
+                               Side *ref, Side *got)
+{
+    if (!c->features || !got->backend.advance_features)
+        return;
+    static SprungExciterEvent events[2 * FEATURE_MAX_EXCITERS];
+    uint32_t n_exciters = c->n_exciters < FEATURE_MAX_EXCITERS ? c->n_exciters
+                                                               : FEATURE_MAX_EXCITERS;
+    for (uint32_t e = 0; e < n_exciters; ++e) {
+        events[e] = (SprungExciterEvent){.step = 0, .exciter = e, .velocity = 0.8f,
+                                         .increment = 0.01f};
+        events[n_exciters + e] = (SprungExciterEvent){.step = FEATURE_RELEASE, .exciter = e};
+    }
+    float input[2][FEATURE_STEPS];
+    for (int k = 0; k < FEATURE_STEPS; ++k) {
+        input[0][k] = (float)sin(0.7 * k);
+        input[1][k] = (float)cos(1.3 * k);
+    }
+    const float *inputs[2] = {input[0], input[1]};
+    static float ref_channels[SPRUNG_MAX_CHANNELS][FEATURE_STEPS];
+    static float got_channels[SPRUNG_MAX_CHANNELS][FEATURE_STEPS];
+    float *ref_outputs[SPRUNG_MAX_CHANNELS], *got_outputs[SPRUNG_MAX_CHANNELS];
+    for (uint32_t ch = 0; ch < SPRUNG_MAX_CHANNELS; ++ch) {
+        ref_outputs[ch] = ref_channels[ch];
+        got_outputs[ch] = got_channels[ch];
+    }
+    SprungFeatureIo io = {.exciter_events = events, .n_exciter_events = 2 * n_exciters,
+                          .inputs = inputs, .n_inputs = 2, .oversampling = 1,
+                          .outputs = ref_outputs};
+    unsigned int mode = float_mode_enter();
+    ref->backend.advance_features(ref->backend.ctx, FEATURE_STEPS, NULL, 0, &io);
+    io.outputs = got_outputs;
+    got->backend.advance_features(got->backend.ctx, FEATURE_STEPS, NULL, 0, &io);
+    float_mode_exit(mode);
+    if (got->backend.sync_state)
+        got->backend.sync_state(got->backend.ctx);
+
+    char context[256];
+    snprintf(context, sizeof context, "%s %d-step feature block, %s", spec, FEATURE_STEPS, name);
+    const SprungState *a = &ref->state, *b = &got->state;
+    compare_states(context, c, a, b);
+    check_array(context, "exciter_level", a->exciter_level, b->exciter_level, c->n_exciters);
+    check_array(context, "exciter_phase", a->exciter_phase, b->exciter_phase, c->n_exciters);
+    check_array(context, "exciter_plectrum", a->exciter_plectrum, b->exciter_plectrum,
+                c->n_exciters);
+    check_array(context, "exciter_force_x", a->exciter_force_x, b->exciter_force_x, c->n_exciters);
+    check_array(context, "exciter_force_y", a->exciter_force_y, b->exciter_force_y, c->n_exciters);
+    check_array(context, "exciter_force_z", a->exciter_force_z, b->exciter_force_z, c->n_exciters);
+    check_array(context, "collision_force_x", a->collision_force_x, b->collision_force_x,
+                c->n_collisions);
+    check_array(context, "collision_force_y", a->collision_force_y, b->collision_force_y,
+                c->n_collisions);
+    check_array(context, "collision_force_z", a->collision_force_z, b->collision_force_z,
+                c->n_collisions);
+    /* The net force only where a force microphone reads it: the simd
+     * backend keeps it for those bodies alone. */
+    static float heard[2][3][FEATURE_MAX_EXCITERS];
+    uint32_t n_heard = 0;
+    for (uint32_t mic = 0; mic < c->n_microphones && n_heard < FEATURE_MAX_EXCITERS; ++mic) {
+        if (c->mic_signal[mic] != SPRUNG_KERNEL_MIC_FORCE)
+            continue;
+        uint32_t node = c->mic_node[mic];
+        const SprungState *side[2] = {a, b};
+        for (int k = 0; k < 2; ++k) {
+            heard[k][0][n_heard] = side[k]->net_force_x[node];
+            heard[k][1][n_heard] = side[k]->net_force_y[node];
+            heard[k][2][n_heard] = side[k]->net_force_z[node];
+        }
+        n_heard++;
+    }
+    check_array(context, "net_force_x (force microphones)", heard[0][0], heard[1][0], n_heard);
+    check_array(context, "net_force_y (force microphones)", heard[0][1], heard[1][1], n_heard);
+    check_array(context, "net_force_z (force microphones)", heard[0][2], heard[1][2], n_heard);
+    check_array(context, "mic_value", a->mic_value, b->mic_value, c->n_microphones);
+    check_array(context, "delay_ring", a->delay_ring, b->delay_ring, c->n_delay_samples);
+    check_array(context, "delay_out", a->delay_out, b->delay_out, c->n_delays);
+    for (uint32_t ch = 0; ch < c->n_channels; ++ch) {
+        char channel[32];
+        snprintf(channel, sizeof channel, "output channel %u", ch);
+        check_array(context, channel, ref_channels[ch], got_channels[ch], FEATURE_STEPS);
+    }
+}
+
 static void step_test(const char *spec, const SprungModel *model, const char *name)
 {
     uint32_t oversampling = 1;
@@ -496,6 +589,7 @@ static void step_test(const char *spec, const SprungModel *model, const char *na
         compare_states(context, compiled, &ref.state, &got.state);
         check_array(context, "left", ref_out[0], got_out[0], EXTRA_STEPS);
         check_array(context, "right", ref_out[1], got_out[1], EXTRA_STEPS);
+        feature_block_test(spec, name, compiled, &ref, &got);
     }
     side_free(&ref);
     side_free(&got);

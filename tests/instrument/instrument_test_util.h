@@ -41,6 +41,9 @@ static inline SprungModel *load_model(const char *json)
     return model;
 }
 
+/* The backend make_engine() builds on (a test may set another). */
+static const char *instrument_backend = "cpu";
+
 static inline SprungEngine *make_engine(const SprungModel *model, double rate, uint32_t oversampling,
                                  uint32_t max_block)
 {
@@ -48,11 +51,12 @@ static inline SprungEngine *make_engine(const SprungModel *model, double rate, u
     config.sample_rate = rate;
     config.oversampling = oversampling;
     config.max_block_frames = max_block;
-    config.backend = "cpu";
+    config.backend = instrument_backend;
     SprungEngine *engine = NULL;
     SprungError error;
     if (sprung_engine_new(&config, model, &engine, &error) != SPRUNG_OK) {
-        fprintf(stderr, "FAIL: cannot build the engine: %s\n", error.message);
+        fprintf(stderr, "FAIL: cannot build the engine on %s: %s\n", instrument_backend,
+                error.message);
         exit(1);
     }
     return engine;

@@ -5,14 +5,64 @@
  * rendered with blocks of 1, 7, 64, 512 and 4096 frames, at oversampling 1
  * and 2, with notes on several channels and two input channels, gives the
  * same bits every time. Also: reset returns to the initial state (a second
- * render after sprung_engine_reset is identical to the first). */
+ * render after sprung_engine_reset is identical to the first).
+ *
+ * Usage: test_instrument_blocks [BACKEND]: on another backend than the
+ * reference (a GPU backend's feature kernel; its path and launch come from
+ * its environment variables), the same checks, and the blocks of 512 must
+ * match the reference within the conformance bound (max |diff| <= 1e-3 of
+ * the peak per channel; whether they are bit-identical is printed). Exit
+ * 77 (skipped) when that backend cannot run here. */
 #include "instrument_test_util.h"
 #include "kitchen_sink.h"
 
 #define RATE 48000.0
+#define SKIPPED 77
 
-int main(void)
+/* Exits 77 when `backend` cannot run here (no device, not built). */
+static void skip_unless_runs(const char *backend)
 {
+    for (uint32_t i = 0; i < sprung_backend_count(); i++) {
+        SprungBackendInfo info;
+        if (sprung_backend_info(i, &info) == SPRUNG_OK && !strcmp(info.name, backend)) {
+            if (info.available)
+                return;
+            printf("SKIP: backend %s cannot run here: %s\n", backend, info.reason);
+            exit(SKIPPED);
+        }
+    }
+    printf("SKIP: backend %s is not in this build\n", backend);
+    exit(SKIPPED);
+}
+
+/* The reference's render at blocks of 512 against `got`, per channel. */
+static void compare_with_reference(const SprungModel *model, uint32_t oversampling,
+                                   const Render *r, const float *got)
+{
+    const char *backend = instrument_backend;
+    instrument_backend = "cpu";
+    float *want = render_model(model, RATE, oversampling, r);
+    instrument_backend = backend;
+    for (uint32_t ch = 0; ch < r->n_channels; ch++) {
+        const float *a = want + (size_t)ch * r->n_frames, *b = got + (size_t)ch * r->n_frames;
+        double diff = 0.0;
+        for (size_t i = 0; i < r->n_frames; i++)
+            diff = fmax(diff, fabs((double)a[i] - (double)b[i]));
+        double top = peak(a, r->n_frames);
+        printf("oversampling %u, channel %u on %s: max |diff| %.3g of the reference's peak %.3g%s\n",
+               oversampling, ch, backend, diff, top, diff == 0.0 ? " (bit-identical)" : "");
+        CHECK(diff <= 1e-3 * top, "oversampling %u, channel %u: %s differs from the reference",
+              oversampling, ch, backend);
+    }
+    free(want);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        instrument_backend = argv[1];
+        skip_unless_runs(instrument_backend);
+    }
     SprungModel *model = load_model(KITCHEN_SINK);
     const size_t n = 9000;
     float *inputs = calloc(2 * n, sizeof *inputs);
@@ -70,6 +120,8 @@ int main(void)
               "oversampling %u: a render after reset differs", oversampling);
         CHECK(memcmp(once, reference, 3 * n * sizeof *once) == 0,
               "oversampling %u: blocks of 512 on one engine differ", oversampling);
+        if (strcmp(instrument_backend, "cpu"))
+            compare_with_reference(model, oversampling, &r, once);
         free(once);
         free(twice);
         free(reference);

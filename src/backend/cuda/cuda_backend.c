@@ -28,6 +28,10 @@
  * (cudaEventQuery in a loop); the persistent kernel always spins on its
  * mailbox.
  *
+ * Feature models (exciters, collisions, gravity, delays, channels) run the
+ * feature kernel through advance_features: shared or global path (never
+ * the cooperative one), plain launch from the buffer only. docs/gpu.md.
+ *
  * Threading: probe, create, destroy, sync_state, upload_state on the control
  * thread; advance and reset on the audio thread. advance() allocates
  * nothing itself; the CUDA driver may inside its calls (unavoidable). */
@@ -46,6 +50,10 @@
 #define CUDA_INPUT_BYTES \
     (SPRUNG_BLOCK_HEADER_WORDS * 4u + SPRUNG_BACKEND_MAX_PULSE_STARTS * sizeof(SprungKernelPulseStart))
 #define CUDA_SHARED_MARGIN 1024u
+
+/* As OpenCL (opencl_backend.c): every feature but modulation and voices,
+ * which the engine drives between output frames. */
+#define CUDA_FEATURES (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_MODULATION | SPRUNG_FEATURE_VOICES))
 
 _Static_assert(sizeof(SprungKernelPulseStart) == sizeof(SprungPulseStart),
                "pulse starts upload unchanged");
@@ -73,6 +81,10 @@ typedef struct CudaBackend {
     unsigned int params; /* SPRUNG_CUDA_LATE_* for the plain launch */
     int spin;
     uint32_t max_steps;
+    int features; /* compiled->features != 0: advance_features runs the feature kernel */
+    SprungBlockFeatureLayout feature_layout;
+    size_t input_bytes;  /* inputs_device and each inputs_host */
+    size_t output_bytes; /* out_device and out_host */
 
     cudaStream_t stream;
     cudaEvent_t kernel_start, kernel_end, done;
@@ -235,6 +247,13 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
     self->state = state;
     self->device = (int)device;
     self->max_steps = config->max_block_frames * config->oversampling;
+    self->features = compiled->features != 0;
+    self->feature_layout = sprung_gpu_feature_layout(compiled, state);
+    self->input_bytes = self->features
+                            ? sprung_gpu_feature_input_bytes(compiled, config->max_block_frames)
+                            : CUDA_INPUT_BYTES;
+    self->output_bytes =
+        (size_t)self->max_steps * (self->features ? compiled->n_channels : 2u) * sizeof(float);
 
     struct cudaDeviceProp prop;
     CUDA_TRY(cudaSetDevice(self->device), "cudaSetDevice");
@@ -251,14 +270,22 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
     unsigned long multi_springs = env_number("SPRUNG_CUDA_MULTI_SPRINGS", 32ul * max_threads);
     int fits_shared = state->block_bytes + CUDA_SHARED_MARGIN <= prop.sharedMemPerBlockOptin;
+    if (self->features && env_is("SPRUNG_CUDA_PATH", "multi")) {
+        char names[256];
+        sprung_feature_names(compiled->features, names, sizeof names);
+        sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "SPRUNG_CUDA_PATH", 0, 0, NULL,
+                         "the multi path does not run a model with %s; use local or global",
+                         names);
+        goto fail;
+    }
     if (env_is("SPRUNG_CUDA_PATH", "multi") && cooperative)
         self->path = PATH_MULTI;
     else if (env_is("SPRUNG_CUDA_PATH", "global"))
         self->path = PATH_GLOBAL;
     else if (env_is("SPRUNG_CUDA_PATH", "local") && fits_shared)
         self->path = PATH_LOCAL;
-    else if (compiled->n_springs > multi_springs && cooperative)
-        self->path = PATH_MULTI;
+    else if (compiled->n_springs > multi_springs && cooperative && !self->features)
+        self->path = PATH_MULTI; /* a feature model stays on one thread block: docs/gpu.md */
     else
         self->path = fits_shared ? PATH_LOCAL : PATH_GLOBAL;
 
@@ -272,6 +299,12 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
                    : env_is("SPRUNG_CUDA_PARAMS", "constant") ? SPRUNG_CUDA_LATE_CONSTANT
                                                               : SPRUNG_CUDA_LATE_BUFFER;
     self->spin = env_is("SPRUNG_CUDA_WAIT", "spin");
+    if (self->features) {
+        /* The feature kernel has the plain launch from the buffer only (the
+         * other variants carry pulse starts alone); docs/gpu.md. */
+        self->launch = LAUNCH_PLAIN;
+        self->params = SPRUNG_CUDA_LATE_BUFFER;
+    }
 
     /* The stream-wait gate needs the driver's cuStreamWaitValue32. */
     if (self->launch == LAUNCH_STREAMWAIT) {
@@ -294,9 +327,8 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
              "cudaEventCreate");
     CUDA_TRY(cudaMalloc((void **)&self->constants_device, compiled->block_bytes), "cudaMalloc");
     CUDA_TRY(cudaMalloc((void **)&self->state_device, state->block_bytes), "cudaMalloc");
-    CUDA_TRY(cudaMalloc((void **)&self->inputs_device, CUDA_INPUT_BYTES), "cudaMalloc");
-    CUDA_TRY(cudaMalloc((void **)&self->out_device, (size_t)self->max_steps * 2u * sizeof(float)),
-             "cudaMalloc");
+    CUDA_TRY(cudaMalloc((void **)&self->inputs_device, self->input_bytes), "cudaMalloc");
+    CUDA_TRY(cudaMalloc((void **)&self->out_device, self->output_bytes), "cudaMalloc");
     CUDA_TRY(cudaMalloc((void **)&self->scratch_device, CUDA_INPUT_BYTES), "cudaMalloc");
     CUDA_TRY(cudaMemcpy(self->constants_device, compiled->block, compiled->block_bytes,
                         cudaMemcpyHostToDevice),
@@ -305,13 +337,12 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
                         cudaMemcpyHostToDevice),
              "cudaMemcpy (state)");
     for (int i = 0; i < 2; ++i) {
-        CUDA_TRY(cudaHostAlloc((void **)&self->inputs_host[i], CUDA_INPUT_BYTES,
+        CUDA_TRY(cudaHostAlloc((void **)&self->inputs_host[i], self->input_bytes,
                                cudaHostAllocMapped),
                  "cudaHostAlloc (inputs)");
-        memset(self->inputs_host[i], 0, CUDA_INPUT_BYTES);
+        memset(self->inputs_host[i], 0, self->input_bytes);
     }
-    CUDA_TRY(cudaHostAlloc((void **)&self->out_host, (size_t)self->max_steps * 2u * sizeof(float),
-                           cudaHostAllocMapped),
+    CUDA_TRY(cudaHostAlloc((void **)&self->out_host, self->output_bytes, cudaHostAllocMapped),
              "cudaHostAlloc (outputs)");
     CUDA_TRY(cudaHostAlloc((void **)&self->flag_host, sizeof(unsigned int), cudaHostAllocMapped),
              "cudaHostAlloc (flag)");
@@ -450,6 +481,42 @@ static void cuda_drain(CudaBackend *self)
     cudaStreamSynchronize(self->stream);
 }
 
+/* The plain launch once its inputs are on the device: the block kernel
+ * (`late`), the cooperative kernel, or the feature kernel (`features`),
+ * timed by events, then `out_bytes` of output back and the wait. */
+static cudaError_t cuda_launch_and_wait(CudaBackend *self, const SprungCudaLate *late,
+                                        int features, size_t out_bytes)
+{
+    cudaError_t err = cudaEventRecord(self->kernel_start, self->stream);
+    if (err == cudaSuccess)
+        err = features                     ? sprung_cuda_launch_features(&self->setup,
+                                                                         &self->feature_layout,
+                                                                         self->stream)
+              : self->path == PATH_MULTI ? sprung_cuda_launch_cooperative(&self->setup,
+                                                                            self->stream)
+                                         : sprung_cuda_launch_block(&self->setup, late,
+                                                                    self->stream);
+    if (err == cudaSuccess)
+        err = cudaEventRecord(self->kernel_end, self->stream);
+    if (err == cudaSuccess)
+        err = cudaMemcpyAsync(self->out_host, self->out_device, out_bytes,
+                              cudaMemcpyDeviceToHost, self->stream);
+    if (err == cudaSuccess)
+        err = cudaEventRecord(self->done, self->stream);
+    if (err == cudaSuccess)
+        err = cuda_wait(self, self->done);
+    return err;
+}
+
+/* The device time of the last launch, s (< 0: unknown). */
+static double cuda_kernel_seconds(const CudaBackend *self)
+{
+    float ms = 0.0f;
+    return cudaEventElapsedTime(&ms, self->kernel_start, self->kernel_end) == cudaSuccess
+               ? ms * 1e-3
+               : -1.0;
+}
+
 static void cuda_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
                          uint32_t n_starts, float *left, float *right)
 {
@@ -534,20 +601,7 @@ static void cuda_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
             err = cudaMemcpyAsync(self->inputs_device, inputs, in_bytes, cudaMemcpyHostToDevice,
                                   self->stream);
         if (err == cudaSuccess)
-            err = cudaEventRecord(self->kernel_start, self->stream);
-        if (err == cudaSuccess)
-            err = self->path == PATH_MULTI
-                      ? sprung_cuda_launch_cooperative(&self->setup, self->stream)
-                      : sprung_cuda_launch_block(&self->setup, &late, self->stream);
-        if (err == cudaSuccess)
-            err = cudaEventRecord(self->kernel_end, self->stream);
-        if (err == cudaSuccess)
-            err = cudaMemcpyAsync(self->out_host, self->out_device, out_bytes,
-                                  cudaMemcpyDeviceToHost, self->stream);
-        if (err == cudaSuccess)
-            err = cudaEventRecord(self->done, self->stream);
-        if (err == cudaSuccess)
-            err = cuda_wait(self, self->done);
+            err = cuda_launch_and_wait(self, &late, 0, out_bytes);
         break;
     }
     }
@@ -558,11 +612,7 @@ static void cuda_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
             left[s] = interleaved[2u * s];
             right[s] = interleaved[2u * s + 1u];
         }
-        float ms = 0.0f;
-        self->stats.last_kernel_s =
-            timed && cudaEventElapsedTime(&ms, self->kernel_start, self->kernel_end) == cudaSuccess
-                ? ms * 1e-3
-                : -1.0;
+        self->stats.last_kernel_s = timed ? cuda_kernel_seconds(self) : -1.0;
     } else {
         memset(left, 0, (size_t)n_steps * sizeof *left);
         memset(right, 0, (size_t)n_steps * sizeof *right);
@@ -572,6 +622,35 @@ static void cuda_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
     if (err == cudaSuccess &&
         (self->launch == LAUNCH_STREAMWAIT || self->launch == LAUNCH_SPINGATE))
         cuda_prepare(self); /* the next block waits behind its gate */
+}
+
+/* A feature model's block: the plain launch of the feature kernel, its
+ * inputs packed by gpu_common.h, one output buffer per channel. */
+static void cuda_advance_features(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
+                                  uint32_t n_starts, const SprungFeatureIo *io)
+{
+    CudaBackend *self = ctx;
+    uint32_t n_channels = self->compiled->n_channels;
+    self->stats.blocks++;
+    if (n_steps == 0)
+        return;
+    if (n_steps > self->max_steps)
+        n_steps = self->max_steps;
+    unsigned int *inputs = self->inputs_host[self->parity];
+    size_t words = sprung_gpu_pack_features(inputs, self->compiled, n_steps, starts, n_starts, io);
+    cudaError_t err = cudaMemcpyAsync(self->inputs_device, inputs, words * 4u,
+                                      cudaMemcpyHostToDevice, self->stream);
+    if (err == cudaSuccess)
+        err = cuda_launch_and_wait(self, NULL, 1, (size_t)n_channels * n_steps * sizeof(float));
+    if (err == cudaSuccess) {
+        sprung_gpu_unpack_channels(self->out_host, n_channels, n_steps, io);
+        self->stats.last_kernel_s = cuda_kernel_seconds(self);
+    } else {
+        for (uint32_t channel = 0; channel < n_channels; ++channel)
+            memset(io->outputs[channel], 0, (size_t)n_steps * sizeof(float));
+        self->stats.last_kernel_s = -1.0;
+    }
+    self->parity ^= 1u;
 }
 
 static void cuda_upload(void *ctx)
@@ -643,12 +722,14 @@ static void cuda_fill_vtable(CudaBackend *self, SprungBackend *out)
         .sync_state = cuda_sync,
         .upload_state = cuda_upload,
         .destroy = cuda_destroy,
+        .advance_features = self->features ? cuda_advance_features : NULL,
     };
 }
 
 const SprungBackendFactory sprung_backend_cuda_factory = {
     .name = "cuda",
     .description = "CUDA: one thread block renders a whole block; cooperative grid for large models",
+    .features = CUDA_FEATURES,
     .probe = cuda_probe,
     .create = cuda_create,
 };

@@ -1,6 +1,7 @@
 /* The CUDA driver of the block kernel (src/kernel/sprung_block.h, written
  * once for C, OpenCL C and CUDA C): the block kernel on one thread block
- * (state in shared memory while it fits), the cooperative kernel for large
+ * (state in shared memory while it fits) and its feature-model twin, the
+ * cooperative kernel for large
  * models (grid barrier per phase), and the persistent kernel that polls a
  * mailbox in pinned mapped memory. Built by nvcc with --fmad=false
  * -prec-div=true -prec-sqrt=true -ftz=true (src/backend/cuda/CMakeLists.txt)
@@ -73,6 +74,34 @@ __global__ void sprung_cuda_block_kernel(const unsigned char *constants, SprungB
     } else {
         SprungStepState view = sprung_block_state((unsigned char *)state, &layout);
         sprung_block_run(item, items, n_steps, n_starts, starts, &model, &view, out);
+    }
+}
+
+/* A feature model's block (sprung_block_run_features) on one thread block,
+ * its inputs from the buffer (header, starts, notes, audio inputs). */
+__global__ void sprung_cuda_features_kernel(const unsigned char *constants,
+                                            SprungBlockLayout layout,
+                                            SprungBlockFeatureLayout features, unsigned int *state,
+                                            const unsigned int *inputs, float *out,
+                                            unsigned int shared)
+{
+    unsigned int item = threadIdx.x, items = blockDim.x;
+    unsigned char *bytes = (unsigned char *)state;
+    if (shared) {
+        copy_words(sprung_shared_state, state, layout.state_words);
+        __syncthreads();
+        bytes = (unsigned char *)sprung_shared_state;
+    }
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state(bytes, &layout);
+    SprungFeatureModel feature_model = sprung_block_feature_model(constants, &features);
+    SprungFeatureState feature_view = sprung_block_feature_state(bytes, &features);
+    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
+                              SPRUNG_BLOCK_U(constants, features.exciter_input),
+                              features.n_input_channels, out);
+    if (shared) {
+        __syncthreads();
+        copy_words(state, sprung_shared_state, layout.state_words);
     }
 }
 
@@ -168,6 +197,9 @@ cudaError_t sprung_cuda_prepare_kernels(unsigned int bytes)
     if (err == cudaSuccess)
         err = cudaFuncSetAttribute(sprung_cuda_persistent_kernel,
                                    cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+    if (err == cudaSuccess)
+        err = cudaFuncSetAttribute(sprung_cuda_features_kernel,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
     return err;
 }
 
@@ -184,6 +216,16 @@ cudaError_t sprung_cuda_launch_block(const SprungCudaLaunchSetup *setup, const S
     sprung_cuda_block_kernel<<<1, setup->threads, setup->shared_bytes, stream>>>(
         setup->constants, setup->layout, setup->state, setup->inputs, setup->out, *late,
         setup->shared_bytes ? 1u : 0u, setup->gate_flag);
+    return cudaGetLastError();
+}
+
+cudaError_t sprung_cuda_launch_features(const SprungCudaLaunchSetup *setup,
+                                        const SprungBlockFeatureLayout *features,
+                                        cudaStream_t stream)
+{
+    sprung_cuda_features_kernel<<<1, setup->threads, setup->shared_bytes, stream>>>(
+        setup->constants, setup->layout, *features, setup->state, setup->inputs, setup->out,
+        setup->shared_bytes ? 1u : 0u);
     return cudaGetLastError();
 }
 

@@ -77,6 +77,12 @@ cudaError_t sprung_cuda_cooperative_occupancy(unsigned int threads, int *blocks_
 cudaError_t sprung_cuda_launch_block(const SprungCudaLaunchSetup *setup, const SprungCudaLate *late,
                                      cudaStream_t stream);
 
+/* A feature model's block on one thread block (sprung_block_run_features):
+ * its inputs from setup->inputs, packed by sprung_gpu_pack_features(). */
+cudaError_t sprung_cuda_launch_features(const SprungCudaLaunchSetup *setup,
+                                        const SprungBlockFeatureLayout *features,
+                                        cudaStream_t stream);
+
 /* One block over setup->blocks thread blocks with a grid barrier per phase
  * (cudaLaunchCooperativeKernel); late parameters from the buffer. */
 cudaError_t sprung_cuda_launch_cooperative(const SprungCudaLaunchSetup *setup,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "engine/compiled.h"
 #include "kernel/sprung_block.h"
 
@@ -100,6 +101,145 @@ static inline SprungBlockLayout sprung_gpu_layout(const SprungCompiled *c, const
 #undef CONST_OFFSET
 #undef STATE_OFFSET
     return l;
+}
+
+/* The same for a feature model's arrays (compiled->features != 0). */
+static inline SprungBlockFeatureLayout sprung_gpu_feature_layout(const SprungCompiled *c,
+                                                                const SprungState *s)
+{
+#define CONST_OFFSET(field) (unsigned int)sprung_compiled_offset(c, c->field)
+#define STATE_OFFSET(field) (unsigned int)((const char *)s->field - (const char *)s->block)
+    SprungBlockFeatureLayout l = {
+        .n_exciters = c->n_exciters,
+        .n_collisions = c->n_collisions,
+        .n_delays = c->n_delays,
+        .n_channels = c->n_channels,
+        .n_input_channels = c->n_input_channels,
+        .node_force_x = CONST_OFFSET(node_force_x),
+        .node_force_y = CONST_OFFSET(node_force_y),
+        .node_force_z = CONST_OFFSET(node_force_z),
+        .node_exciter_offset = CONST_OFFSET(node_exciter_offset),
+        .node_exciter = CONST_OFFSET(node_exciter),
+        .node_collision_offset = CONST_OFFSET(node_collision_offset),
+        .node_collision = CONST_OFFSET(node_collision),
+        .node_collision_sign = CONST_OFFSET(node_collision_sign),
+        .exciter_kind = CONST_OFFSET(exciter_kind),
+        .exciter_node = CONST_OFFSET(exciter_node),
+        .exciter_dir_x = CONST_OFFSET(exciter_dir_x),
+        .exciter_dir_y = CONST_OFFSET(exciter_dir_y),
+        .exciter_dir_z = CONST_OFFSET(exciter_dir_z),
+        .exciter_strength = CONST_OFFSET(exciter_strength),
+        .exciter_attack = CONST_OFFSET(exciter_attack),
+        .exciter_release = CONST_OFFSET(exciter_release),
+        .exciter_waveform = CONST_OFFSET(exciter_waveform),
+        .exciter_harmonic_limit = CONST_OFFSET(exciter_harmonic_limit),
+        .exciter_gated = CONST_OFFSET(exciter_gated),
+        .exciter_stiffness = CONST_OFFSET(exciter_stiffness),
+        .exciter_max_travel = CONST_OFFSET(exciter_max_travel),
+        .exciter_mu_static = CONST_OFFSET(exciter_mu_static),
+        .exciter_mu_dynamic = CONST_OFFSET(exciter_mu_dynamic),
+        .exciter_slip_velocity = CONST_OFFSET(exciter_slip_velocity),
+        .exciter_stick_velocity = CONST_OFFSET(exciter_stick_velocity),
+        .exciter_delay_offset = CONST_OFFSET(exciter_delay_offset),
+        .exciter_delay = CONST_OFFSET(exciter_delay),
+        .exciter_input = CONST_OFFSET(exciter_input),
+        .collision_a = CONST_OFFSET(collision_a),
+        .collision_b = CONST_OFFSET(collision_b),
+        .collision_normal_x = CONST_OFFSET(collision_normal_x),
+        .collision_normal_y = CONST_OFFSET(collision_normal_y),
+        .collision_normal_z = CONST_OFFSET(collision_normal_z),
+        .collision_height0 = CONST_OFFSET(collision_height0),
+        .collision_d0_x = CONST_OFFSET(collision_d0_x),
+        .collision_d0_y = CONST_OFFSET(collision_d0_y),
+        .collision_d0_z = CONST_OFFSET(collision_d0_z),
+        .collision_radius = CONST_OFFSET(collision_radius),
+        .collision_stiffness = CONST_OFFSET(collision_stiffness),
+        .collision_damping = CONST_OFFSET(collision_damping),
+        .mic_channel = CONST_OFFSET(mic_channel),
+        .mic_gain = CONST_OFFSET(mic_gain),
+        .delay_mic = CONST_OFFSET(delay_mic),
+        .delay_steps = CONST_OFFSET(delay_steps),
+        .delay_gain = CONST_OFFSET(delay_gain),
+        .delay_feedback = CONST_OFFSET(delay_feedback),
+        .delay_ring_offset = CONST_OFFSET(delay_ring_offset),
+        .delay_ring_length = CONST_OFFSET(delay_ring_length),
+        .exciter_gate = STATE_OFFSET(exciter_gate),
+        .exciter_level = STATE_OFFSET(exciter_level),
+        .exciter_velocity = STATE_OFFSET(exciter_velocity),
+        .exciter_increment = STATE_OFFSET(exciter_increment),
+        .exciter_phase = STATE_OFFSET(exciter_phase),
+        .exciter_plectrum = STATE_OFFSET(exciter_plectrum),
+        .exciter_start = STATE_OFFSET(exciter_start),
+        .exciter_rng = STATE_OFFSET(exciter_rng),
+        .exciter_contact = STATE_OFFSET(exciter_contact),
+        .exciter_harmonics = STATE_OFFSET(exciter_harmonics),
+        .exciter_feed = STATE_OFFSET(exciter_feed),
+        .exciter_force_x = STATE_OFFSET(exciter_force_x),
+        .exciter_force_y = STATE_OFFSET(exciter_force_y),
+        .exciter_force_z = STATE_OFFSET(exciter_force_z),
+        .collision_force_x = STATE_OFFSET(collision_force_x),
+        .collision_force_y = STATE_OFFSET(collision_force_y),
+        .collision_force_z = STATE_OFFSET(collision_force_z),
+        .net_force_x = STATE_OFFSET(net_force_x),
+        .net_force_y = STATE_OFFSET(net_force_y),
+        .net_force_z = STATE_OFFSET(net_force_z),
+        .mic_value = STATE_OFFSET(mic_value),
+        .delay_ring = STATE_OFFSET(delay_ring),
+        .delay_position = STATE_OFFSET(delay_position),
+        .delay_out = STATE_OFFSET(delay_out),
+    };
+#undef CONST_OFFSET
+#undef STATE_OFFSET
+    return l;
+}
+
+/* Size of a feature model's block input buffer, bytes, for blocks of up to
+ * `max_frames` output frames (sprung_block_run_features). */
+static inline size_t sprung_gpu_feature_input_bytes(const SprungCompiled *c, uint32_t max_frames)
+{
+    return 4u * (size_t)SPRUNG_BLOCK_FEATURE_WORDS(SPRUNG_BACKEND_MAX_PULSE_STARTS,
+                                                   SPRUNG_BACKEND_MAX_EXCITER_EVENTS,
+                                                   c->n_input_channels, max_frames);
+}
+
+/* Writes a feature model's block inputs into `words` (sized by
+ * sprung_gpu_feature_input_bytes): header, starts, notes, then the audio
+ * inputs the block reads (silence for a channel the host lacks). Returns
+ * the number of words written. Audio thread: copies only. */
+static inline size_t sprung_gpu_pack_features(uint32_t *words, const SprungCompiled *c,
+                                              uint32_t n_steps, const SprungPulseStart *starts,
+                                              uint32_t n_starts, const SprungFeatureIo *io)
+{
+    uint32_t n_events = io->n_exciter_events;
+    uint32_t n_frames = (n_steps + io->oversampling - 1u) / io->oversampling;
+    words[0] = n_steps;
+    words[1] = n_starts;
+    words[2] = n_events;
+    words[3] = io->oversampling;
+    uint32_t *next = words + SPRUNG_BLOCK_HEADER_WORDS;
+    memcpy(next, starts, (size_t)n_starts * sizeof *starts);
+    next += 3u * n_starts;
+    memcpy(next, io->exciter_events, (size_t)n_events * sizeof *io->exciter_events);
+    next += 4u * n_events;
+    float *samples = (float *)next;
+    for (uint32_t channel = 0; channel < c->n_input_channels; ++channel) {
+        float *to = samples + (size_t)channel * n_frames;
+        if (channel < io->n_inputs && io->inputs[channel])
+            memcpy(to, io->inputs[channel], (size_t)n_frames * sizeof *to);
+        else
+            memset(to, 0, (size_t)n_frames * sizeof *to);
+    }
+    return SPRUNG_BLOCK_FEATURE_WORDS(n_starts, n_events, c->n_input_channels, n_frames);
+}
+
+/* Copies a feature block's output (channel after channel, n_steps each)
+ * into the engine's channel buffers. */
+static inline void sprung_gpu_unpack_channels(const float *out, uint32_t n_channels,
+                                              uint32_t n_steps, const SprungFeatureIo *io)
+{
+    for (uint32_t channel = 0; channel < n_channels; ++channel)
+        memcpy(io->outputs[channel], out + (size_t)channel * n_steps,
+               (size_t)n_steps * sizeof *out);
 }
 
 #endif

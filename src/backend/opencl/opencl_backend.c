@@ -12,6 +12,11 @@
  *           work-groups, two launches per engine step, since OpenCL 1.2 has
  *           no grid-wide barrier. Correct, but launch-bound: not real time.
  *
+ * Feature models (exciters, collisions, gravity, delays, channels) run
+ * sprung_block_features_kernel through advance_features, on the local or
+ * global path (never multi), with either launch; advance() still runs the
+ * plain kernel for them (tests step the physics alone). docs/gpu.md.
+ *
  * Launch (SPRUNG_OPENCL_LAUNCH): "plain" writes the block's inputs, enqueues
  * the kernel and the read of the output; "userevent" enqueues the next
  * block's input write and kernel at the end of the current block, gated on
@@ -45,6 +50,12 @@ extern const size_t sprung_opencl_kernel_source_size;
 #define OPENCL_INPUT_BYTES \
     (SPRUNG_BLOCK_HEADER_WORDS * 4u + SPRUNG_BACKEND_MAX_PULSE_STARTS * sizeof(SprungKernelPulseStart))
 
+/* Every feature but the two the engine drives between output frames (the
+ * route values written into the constants, the voices' own views): a block
+ * launch per frame is never acceptable, so those wait for modulation and
+ * voices computed on the device. */
+#define OPENCL_FEATURES (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_MODULATION | SPRUNG_FEATURE_VOICES))
+
 /* Local memory the kernel needs besides the state (none today; a margin
  * for the driver's own use). */
 #define OPENCL_LOCAL_MARGIN 1024u
@@ -65,6 +76,9 @@ typedef struct OpenclBackend {
     const SprungCompiled *compiled;
     SprungState *state;
     SprungBlockLayout layout;
+    SprungBlockFeatureLayout feature_layout;
+    int features;        /* compiled->features != 0: sprung_block_features_kernel */
+    size_t input_bytes;  /* the block input buffer (and each staging buffer) */
     OpenclPath path;
     OpenclLaunch launch;
     int spin;
@@ -74,6 +88,7 @@ typedef struct OpenclBackend {
     cl_command_queue queue;
     cl_program program;
     cl_kernel block_kernel;
+    cl_kernel features_kernel; /* feature models: advance_features (advance runs block_kernel) */
     cl_kernel multi_springs, multi_nodes;
     size_t local_size, spring_global, node_global;
 
@@ -87,6 +102,7 @@ typedef struct OpenclBackend {
     unsigned int parity;
     cl_event gate;
     cl_event prepared_kernel;
+    cl_kernel prepared_for; /* the kernel enqueued behind the gate */
 
     int keeper_held; /* a GPU clock keeper reference is held */
 } OpenclBackend;
@@ -249,6 +265,37 @@ static cl_int opencl_build(OpenclBackend *self, cl_device_id device, int exact, 
     return err;
 }
 
+/* Creates the single-group block kernel (`features`: the feature model's)
+ * with every argument set: the constants, the layout, the feature layout
+ * (feature kernel only), the state, inputs and outputs, and the local state
+ * on the local path. */
+static cl_kernel opencl_block_kernel(OpenclBackend *self, int features, cl_int *err)
+{
+    cl_kernel kernel = clCreateKernel(
+        self->program, features ? "sprung_block_features_kernel" : "sprung_block_kernel", err);
+    if (*err != CL_SUCCESS)
+        return NULL;
+    cl_uint arg = 0;
+    *err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &self->constants);
+    if (*err == CL_SUCCESS)
+        *err = clSetKernelArg(kernel, arg++, sizeof self->layout, &self->layout);
+    if (*err == CL_SUCCESS && features)
+        *err = clSetKernelArg(kernel, arg++, sizeof self->feature_layout, &self->feature_layout);
+    if (*err == CL_SUCCESS)
+        *err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &self->state_buffer);
+    if (*err == CL_SUCCESS)
+        *err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &self->inputs);
+    if (*err == CL_SUCCESS)
+        *err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &self->outputs);
+    if (*err == CL_SUCCESS && self->path == PATH_LOCAL)
+        *err = clSetKernelArg(kernel, arg++, self->state->block_bytes, NULL);
+    if (*err != CL_SUCCESS) {
+        clReleaseKernel(kernel);
+        return NULL;
+    }
+    return kernel;
+}
+
 static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *state,
                                   uint32_t device_index, const SprungEngineConfig *config,
                                   SprungBackend *out, SprungError *error)
@@ -276,7 +323,12 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     self->compiled = compiled;
     self->state = state;
     self->layout = sprung_gpu_layout(compiled, state);
+    self->feature_layout = sprung_gpu_feature_layout(compiled, state);
+    self->features = compiled->features != 0;
     self->max_steps = config->max_block_frames * config->oversampling;
+    self->input_bytes = self->features
+                            ? sprung_gpu_feature_input_bytes(compiled, config->max_block_frames)
+                            : OPENCL_INPUT_BYTES;
 
     /* Exact math needs correctly rounded division and sqrt. */
     cl_device_fp_config fp = 0;
@@ -301,14 +353,22 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     unsigned long multi_springs = env_number(
         "SPRUNG_OPENCL_MULTI_SPRINGS", (type & CL_DEVICE_TYPE_GPU) ? 32ul * max_group : 1ul << 20);
     int fits_local = state->block_bytes + OPENCL_LOCAL_MARGIN <= local_bytes;
+    if (self->features && env_is("SPRUNG_OPENCL_PATH", "multi")) {
+        char names[256];
+        sprung_feature_names(compiled->features, names, sizeof names);
+        sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "SPRUNG_OPENCL_PATH", 0, 0, NULL,
+                         "the multi path does not run a model with %s; use local or global",
+                         names);
+        goto fail;
+    }
     if (env_is("SPRUNG_OPENCL_PATH", "multi"))
         self->path = PATH_MULTI;
     else if (env_is("SPRUNG_OPENCL_PATH", "global"))
         self->path = PATH_GLOBAL;
     else if (env_is("SPRUNG_OPENCL_PATH", "local") && fits_local)
         self->path = PATH_LOCAL;
-    else if (compiled->n_springs > multi_springs)
-        self->path = PATH_MULTI;
+    else if (compiled->n_springs > multi_springs && !self->features)
+        self->path = PATH_MULTI; /* a feature model stays on one work-group: see docs/gpu.md */
     else
         self->path = fits_local ? PATH_LOCAL : PATH_GLOBAL;
     self->launch = env_is("SPRUNG_OPENCL_LAUNCH", "userevent") && self->path != PATH_MULTI
@@ -331,20 +391,21 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     self->state_buffer = clCreateBuffer(self->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
                                         state->block_bytes, state->block, &err);
     CL_TRY(err, "clCreateBuffer (state)");
-    self->inputs = clCreateBuffer(self->context, CL_MEM_READ_ONLY, OPENCL_INPUT_BYTES, NULL, &err);
+    self->inputs = clCreateBuffer(self->context, CL_MEM_READ_ONLY, self->input_bytes, NULL, &err);
     CL_TRY(err, "clCreateBuffer (block inputs)");
-    size_t output_bytes = (size_t)self->max_steps * 2u * sizeof(float);
+    size_t output_bytes =
+        (size_t)self->max_steps * (self->features ? compiled->n_channels : 2u) * sizeof(float);
     self->outputs = clCreateBuffer(self->context, CL_MEM_WRITE_ONLY, output_bytes, NULL, &err);
     CL_TRY(err, "clCreateBuffer (outputs)");
     for (int i = 0; i < 2; ++i) {
         self->staging_in_buffer[i] = clCreateBuffer(
-            self->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, OPENCL_INPUT_BYTES, NULL, &err);
+            self->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, self->input_bytes, NULL, &err);
         CL_TRY(err, "clCreateBuffer (pinned input staging)");
         self->staging_in[i] = clEnqueueMapBuffer(self->queue, self->staging_in_buffer[i], CL_TRUE,
-                                                 CL_MAP_WRITE, 0, OPENCL_INPUT_BYTES, 0, NULL,
+                                                 CL_MAP_WRITE, 0, self->input_bytes, 0, NULL,
                                                  NULL, &err);
         CL_TRY(err, "clEnqueueMapBuffer (pinned input staging)");
-        memset(self->staging_in[i], 0, OPENCL_INPUT_BYTES);
+        memset(self->staging_in[i], 0, self->input_bytes);
     }
     self->staging_out_buffer = clCreateBuffer(
         self->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, output_bytes, NULL, &err);
@@ -380,22 +441,22 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
         self->node_global = round_up(compiled->n_nodes ? compiled->n_nodes : 1, self->local_size);
         self->stats.groups = (uint32_t)(self->spring_global / self->local_size);
     } else {
-        self->block_kernel = clCreateKernel(self->program, "sprung_block_kernel", &err);
+        self->block_kernel = opencl_block_kernel(self, 0, &err);
         CL_TRY(err, "clCreateKernel (sprung_block_kernel)");
-        CL_TRY(clSetKernelArg(self->block_kernel, 0, sizeof(cl_mem), &self->constants), "args");
-        CL_TRY(clSetKernelArg(self->block_kernel, 1, sizeof self->layout, &self->layout), "args");
-        CL_TRY(clSetKernelArg(self->block_kernel, 2, sizeof(cl_mem), &self->state_buffer), "args");
-        CL_TRY(clSetKernelArg(self->block_kernel, 3, sizeof(cl_mem), &self->inputs), "args");
-        CL_TRY(clSetKernelArg(self->block_kernel, 4, sizeof(cl_mem), &self->outputs), "args");
-        if (self->path == PATH_LOCAL) {
-            CL_TRY(clSetKernelArg(self->block_kernel, 5, state->block_bytes, NULL), "args");
-            self->stats.local_bytes = (uint32_t)state->block_bytes;
+        if (self->features) {
+            self->features_kernel = opencl_block_kernel(self, 1, &err);
+            CL_TRY(err, "clCreateKernel (sprung_block_features_kernel)");
         }
-        size_t kernel_group = 0;
-        clGetKernelWorkGroupInfo(self->block_kernel, device, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof kernel_group, &kernel_group, NULL);
-        if (kernel_group && kernel_group < max_group)
-            max_group = kernel_group;
+        if (self->path == PATH_LOCAL)
+            self->stats.local_bytes = (uint32_t)state->block_bytes;
+        cl_kernel kernels[2] = {self->block_kernel, self->features_kernel};
+        for (int k = 0; k < 2 && kernels[k]; ++k) {
+            size_t kernel_group = 0;
+            clGetKernelWorkGroupInfo(kernels[k], device, CL_KERNEL_WORK_GROUP_SIZE,
+                                     sizeof kernel_group, &kernel_group, NULL);
+            if (kernel_group && kernel_group < max_group)
+                max_group = kernel_group;
+        }
         /* One item per spring (or node) up to the group limit, in whole
          * warps of 32 so each warp takes one branch. */
         size_t want = round_up(work ? work : 1, 32);
@@ -454,17 +515,18 @@ static double event_span_s(cl_event first, cl_event last)
 
 /* Enqueues the prepared block (userevent launch): the input write, gated on
  * a new user event, and the kernel. */
-static cl_int opencl_prepare(OpenclBackend *self)
+static cl_int opencl_prepare(OpenclBackend *self, cl_kernel kernel)
 {
     cl_int err = CL_SUCCESS;
     self->gate = clCreateUserEvent(self->context, &err);
     if (err != CL_SUCCESS)
         return err;
-    err = clEnqueueWriteBuffer(self->queue, self->inputs, CL_FALSE, 0, OPENCL_INPUT_BYTES,
+    err = clEnqueueWriteBuffer(self->queue, self->inputs, CL_FALSE, 0, self->input_bytes,
                                self->staging_in[self->parity], 1, &self->gate, NULL);
     if (err == CL_SUCCESS)
-        err = clEnqueueNDRangeKernel(self->queue, self->block_kernel, 1, NULL, &self->local_size,
+        err = clEnqueueNDRangeKernel(self->queue, kernel, 1, NULL, &self->local_size,
                                      &self->local_size, 0, NULL, &self->prepared_kernel);
+    self->prepared_for = kernel;
     if (err == CL_SUCCESS)
         err = clFlush(self->queue);
     self->prepared = 1;
@@ -477,8 +539,11 @@ static void opencl_drain(OpenclBackend *self)
 {
     if (!self->prepared)
         return;
+    /* An empty block: no steps, starts or notes (oversampling 1 keeps the
+     * feature kernel's frame count defined). */
     uint32_t *in = self->staging_in[self->parity];
-    in[0] = in[1] = 0;
+    in[0] = in[1] = in[2] = 0;
+    in[3] = 1;
     clSetUserEventStatus(self->gate, CL_COMPLETE);
     clFinish(self->queue);
     clReleaseEvent(self->gate);
@@ -506,70 +571,52 @@ static cl_int opencl_enqueue_multi(OpenclBackend *self, uint32_t n_steps, cl_eve
     return err;
 }
 
-static void opencl_advance(void *ctx, uint32_t n_steps,
-                                           const SprungPulseStart *starts, uint32_t n_starts,
-                                           float *left, float *right)
+/* Before a block's inputs go into the staging buffer: a launch prepared
+ * for the other kernel (a test stepping a feature model without its
+ * features) is run empty first, since its input write reads that buffer. */
+static void opencl_begin_block(OpenclBackend *self, cl_kernel kernel)
 {
-    OpenclBackend *self = ctx;
+    if (self->prepared && self->prepared_for != kernel)
+        opencl_drain(self);
+}
+
+/* Runs one block of `kernel` whose inputs (`input_words` words) are in
+ * staging_in[parity]: writes them (or completes the prepared launch's
+ * gate), launches, reads `output_floats` floats back into staging_out and
+ * waits. Then prepares the next block (userevent launch). */
+static cl_int opencl_run_block(OpenclBackend *self, cl_kernel kernel, uint32_t n_steps,
+                               size_t input_words, size_t output_floats)
+{
     cl_event kernel_first = NULL, kernel_last = NULL, read = NULL;
     cl_int err = CL_SUCCESS;
-    self->stats.blocks++;
-    if (n_steps == 0)
-        return;
-    if (n_steps > self->max_steps)
-        n_steps = self->max_steps; /* the engine never asks for more */
-
     if (self->launch == LAUNCH_USER_EVENT) {
         if (!self->prepared)
-            err = opencl_prepare(self);
-        uint32_t *in = self->staging_in[self->parity];
-        in[0] = n_steps;
-        in[1] = n_starts;
-        memcpy(in + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
+            err = opencl_prepare(self, kernel);
         if (err == CL_SUCCESS)
             err = clSetUserEventStatus(self->gate, CL_COMPLETE);
         kernel_first = kernel_last = self->prepared_kernel;
     } else {
-        uint32_t *in = self->staging_in[self->parity];
-        in[0] = n_steps;
-        in[1] = n_starts;
-        memcpy(in + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
-        err = clEnqueueWriteBuffer(self->queue, self->inputs, CL_FALSE, 0,
-                                   SPRUNG_BLOCK_HEADER_WORDS * 4u +
-                                       (size_t)n_starts * sizeof *starts,
-                                   in, 0, NULL, NULL);
+        err = clEnqueueWriteBuffer(self->queue, self->inputs, CL_FALSE, 0, input_words * 4u,
+                                   self->staging_in[self->parity], 0, NULL, NULL);
         if (err == CL_SUCCESS && self->path == PATH_MULTI) {
             err = opencl_enqueue_multi(self, n_steps, &kernel_first, &kernel_last);
         } else if (err == CL_SUCCESS) {
-            err = clEnqueueNDRangeKernel(self->queue, self->block_kernel, 1, NULL,
-                                         &self->local_size, &self->local_size, 0, NULL,
-                                         &kernel_first);
+            err = clEnqueueNDRangeKernel(self->queue, kernel, 1, NULL, &self->local_size,
+                                         &self->local_size, 0, NULL, &kernel_first);
             kernel_last = kernel_first;
         }
     }
     if (err == CL_SUCCESS)
         err = clEnqueueReadBuffer(self->queue, self->outputs, CL_FALSE, 0,
-                                  (size_t)n_steps * 2u * sizeof(float), self->staging_out, 0, NULL,
+                                  output_floats * sizeof(float), self->staging_out, 0, NULL,
                                   &read);
     if (err == CL_SUCCESS)
         err = clFlush(self->queue);
     if (err == CL_SUCCESS)
         err = opencl_wait(self, read);
-
-    if (err == CL_SUCCESS) {
-        const float *interleaved = self->staging_out;
-        for (uint32_t s = 0; s < n_steps; ++s) {
-            left[s] = interleaved[2u * s];
-            right[s] = interleaved[2u * s + 1u];
-        }
-        self->stats.last_kernel_s =
-            kernel_first && kernel_last ? event_span_s(kernel_first, kernel_last) : -1.0;
-    } else {
-        /* A failed device is silence, never garbage. */
-        memset(left, 0, (size_t)n_steps * sizeof *left);
-        memset(right, 0, (size_t)n_steps * sizeof *right);
-        self->stats.last_kernel_s = -1.0;
-    }
+    self->stats.last_kernel_s = err == CL_SUCCESS && kernel_first && kernel_last
+                                    ? event_span_s(kernel_first, kernel_last)
+                                    : -1.0;
     if (read)
         clReleaseEvent(read);
     if (self->launch == LAUNCH_USER_EVENT) {
@@ -582,13 +629,65 @@ static void opencl_advance(void *ctx, uint32_t n_steps,
         /* Prepare the next block while the host works on this one. */
         self->parity ^= 1u;
         if (err == CL_SUCCESS)
-            opencl_prepare(self);
+            opencl_prepare(self, kernel);
     } else {
         if (kernel_first)
             clReleaseEvent(kernel_first);
         if (kernel_last && kernel_last != kernel_first)
             clReleaseEvent(kernel_last);
         self->parity ^= 1u;
+    }
+    return err;
+}
+
+static void opencl_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
+                           uint32_t n_starts, float *left, float *right)
+{
+    OpenclBackend *self = ctx;
+    self->stats.blocks++;
+    if (n_steps == 0)
+        return;
+    if (n_steps > self->max_steps)
+        n_steps = self->max_steps; /* the engine never asks for more */
+    opencl_begin_block(self, self->block_kernel);
+    uint32_t *in = self->staging_in[self->parity];
+    in[0] = n_steps;
+    in[1] = n_starts;
+    memcpy(in + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
+    if (opencl_run_block(self, self->block_kernel, n_steps, SPRUNG_BLOCK_HEADER_WORDS + 3u * (size_t)n_starts,
+                         2u * (size_t)n_steps) == CL_SUCCESS) {
+        const float *interleaved = self->staging_out;
+        for (uint32_t s = 0; s < n_steps; ++s) {
+            left[s] = interleaved[2u * s];
+            right[s] = interleaved[2u * s + 1u];
+        }
+    } else {
+        /* A failed device is silence, never garbage. */
+        memset(left, 0, (size_t)n_steps * sizeof *left);
+        memset(right, 0, (size_t)n_steps * sizeof *right);
+    }
+}
+
+/* A feature model's block: the same launch with sprung_block_features_kernel
+ * and its inputs (gpu_common.h packs them), one output buffer per channel. */
+static void opencl_advance_features(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
+                                    uint32_t n_starts, const SprungFeatureIo *io)
+{
+    OpenclBackend *self = ctx;
+    uint32_t n_channels = self->compiled->n_channels;
+    self->stats.blocks++;
+    if (n_steps == 0)
+        return;
+    if (n_steps > self->max_steps)
+        n_steps = self->max_steps; /* the engine never asks for more */
+    opencl_begin_block(self, self->features_kernel);
+    size_t words = sprung_gpu_pack_features(self->staging_in[self->parity], self->compiled,
+                                            n_steps, starts, n_starts, io);
+    if (opencl_run_block(self, self->features_kernel, n_steps, words, (size_t)n_channels * n_steps) == CL_SUCCESS) {
+        sprung_gpu_unpack_channels(self->staging_out, n_channels, n_steps, io);
+    } else {
+        for (uint32_t channel = 0; channel < n_channels; ++channel)
+            memset(io->outputs[channel], 0, (size_t)n_steps * sizeof(float));
     }
 }
 
@@ -638,6 +737,8 @@ static void opencl_release(OpenclBackend *self)
             clReleaseMemObject(buffers[i]);
     if (self->block_kernel)
         clReleaseKernel(self->block_kernel);
+    if (self->features_kernel)
+        clReleaseKernel(self->features_kernel);
     if (self->multi_springs)
         clReleaseKernel(self->multi_springs);
     if (self->multi_nodes)
@@ -668,12 +769,14 @@ static void opencl_fill_vtable(OpenclBackend *self, SprungBackend *out)
         .sync_state = opencl_sync,
         .upload_state = opencl_upload,
         .destroy = opencl_destroy,
+        .advance_features = self->features ? opencl_advance_features : NULL,
     };
 }
 
 const SprungBackendFactory sprung_backend_opencl_factory = {
     .name = "opencl",
     .description = "OpenCL 1.2: one work-group renders a whole block (src/kernel/sprung_block.cl)",
+    .features = OPENCL_FEATURES,
     .probe = opencl_probe,
     .create = opencl_create,
 };
