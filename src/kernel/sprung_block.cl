@@ -30,21 +30,32 @@
     ((__global const SprungKernelPulseStart *)((inputs) + SPRUNG_BLOCK_HEADER_WORDS))
 
 #if SPRUNG_LOCAL_STATE
+/* The state block into the group's local copy and back, all items. */
+static void state_to_local(__local uint *local_state, __global const uint *state, uint words)
+{
+    for (uint w = get_local_id(0); w < words; w += get_local_size(0))
+        local_state[w] = state[w];
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+static void state_from_local(__global uint *state, __local const uint *local_state, uint words)
+{
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint w = get_local_id(0); w < words; w += get_local_size(0))
+        state[w] = local_state[w];
+}
+
 __kernel void sprung_block_kernel(__global const uchar *constants, const SprungBlockLayout layout,
                                   __global uint *state, __global const uint *inputs,
                                   __global float *out, __local uint *local_state)
 {
     unsigned int item = (unsigned int)get_local_id(0);
     unsigned int items = (unsigned int)get_local_size(0);
-    for (unsigned int w = item; w < layout.state_words; w += items)
-        local_state[w] = state[w];
-    barrier(CLK_LOCAL_MEM_FENCE);
+    state_to_local(local_state, state, layout.state_words);
     SprungStepModel model = sprung_block_model(constants, &layout);
     SprungStepState view = sprung_block_state((__local uchar *)local_state, &layout);
     sprung_block_run(item, items, inputs[0], inputs[1], SPRUNG_STARTS(inputs), &model, &view, out);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (unsigned int w = item; w < layout.state_words; w += items)
-        state[w] = local_state[w];
+    state_from_local(state, local_state, layout.state_words);
 }
 
 __kernel void sprung_block_features_kernel(__global const uchar *constants,
@@ -53,22 +64,11 @@ __kernel void sprung_block_features_kernel(__global const uchar *constants,
                                            __global uint *state, __global const uint *inputs,
                                            __global float *out, __local uint *local_state)
 {
-    unsigned int item = (unsigned int)get_local_id(0);
-    unsigned int items = (unsigned int)get_local_size(0);
-    for (unsigned int w = item; w < layout.state_words; w += items)
-        local_state[w] = state[w];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    SprungStepModel model = sprung_block_model(constants, &layout);
-    SprungStepState view = sprung_block_state((__local uchar *)local_state, &layout);
-    SprungFeatureModel feature_model = sprung_block_feature_model(constants, &features);
-    SprungFeatureState feature_view = sprung_block_feature_state((__local uchar *)local_state,
-                                                                 &features);
-    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
-                              SPRUNG_BLOCK_U(constants, features.exciter_input),
-                              features.n_input_channels, out);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (unsigned int w = item; w < layout.state_words; w += items)
-        state[w] = local_state[w];
+    state_to_local(local_state, state, layout.state_words);
+    sprung_block_run_features_at((unsigned int)get_local_id(0), (unsigned int)get_local_size(0),
+                                 constants, &layout, &features, (__local uchar *)local_state,
+                                 inputs, out);
+    state_from_local(state, local_state, layout.state_words);
 }
 #else
 __kernel void sprung_block_kernel(__global const uchar *constants, const SprungBlockLayout layout,
@@ -88,16 +88,9 @@ __kernel void sprung_block_features_kernel(__global const uchar *constants,
                                            __global uint *state, __global const uint *inputs,
                                            __global float *out)
 {
-    unsigned int item = (unsigned int)get_local_id(0);
-    unsigned int items = (unsigned int)get_local_size(0);
-    SprungStepModel model = sprung_block_model(constants, &layout);
-    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
-    SprungFeatureModel feature_model = sprung_block_feature_model(constants, &features);
-    SprungFeatureState feature_view = sprung_block_feature_state((__global uchar *)state,
-                                                                 &features);
-    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
-                              SPRUNG_BLOCK_U(constants, features.exciter_input),
-                              features.n_input_channels, out);
+    sprung_block_run_features_at((unsigned int)get_local_id(0), (unsigned int)get_local_size(0),
+                                 constants, &layout, &features, (__global uchar *)state, inputs,
+                                 out);
 }
 
 /* Large models, launch 1 of step `step`: item 0 mixes step - 1 (the state

@@ -411,4 +411,21 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned i
     }
 }
 
+/* The same from the two blocks' bases, as the drivers' kernels receive
+ * them (`state`: the global state block, or its local/shared copy). */
+SPRUNG_BLOCK_INLINE void sprung_block_run_features_at(
+    unsigned int item, unsigned int items, SPRUNG_GLOBAL const unsigned char *constants,
+    const SprungBlockLayout *layout, const SprungBlockFeatureLayout *features,
+    SPRUNG_STATE_SPACE unsigned char *state, SPRUNG_GLOBAL const unsigned int *inputs,
+    SPRUNG_GLOBAL float *out)
+{
+    SprungStepModel model = sprung_block_model(constants, layout);
+    SprungStepState view = sprung_block_state(state, layout);
+    SprungFeatureModel feature_model = sprung_block_feature_model(constants, features);
+    SprungFeatureState feature_view = sprung_block_feature_state(state, features);
+    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
+                              SPRUNG_BLOCK_U(constants, features->exciter_input),
+                              features->n_input_channels, out);
+}
+
 #endif

@@ -92,13 +92,7 @@ __global__ void sprung_cuda_features_kernel(const unsigned char *constants,
         __syncthreads();
         bytes = (unsigned char *)sprung_shared_state;
     }
-    SprungStepModel model = sprung_block_model(constants, &layout);
-    SprungStepState view = sprung_block_state(bytes, &layout);
-    SprungFeatureModel feature_model = sprung_block_feature_model(constants, &features);
-    SprungFeatureState feature_view = sprung_block_feature_state(bytes, &features);
-    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
-                              SPRUNG_BLOCK_U(constants, features.exciter_input),
-                              features.n_input_channels, out);
+    sprung_block_run_features_at(item, items, constants, &layout, &features, bytes, inputs, out);
     if (shared) {
         __syncthreads();
         copy_words(state, sprung_shared_state, layout.state_words);
