@@ -187,9 +187,11 @@ static void state_carve(const SprungCompiled *c, SprungState *s, Carver *carver)
     CARVE(carver, s->net_force_y, c->n_nodes);
     CARVE(carver, s->net_force_z, c->n_nodes);
     CARVE(carver, s->mic_value, c->n_microphones);
-    CARVE(carver, s->delay_ring, c->n_delay_samples);
     CARVE(carver, s->delay_position, c->n_delays);
     CARVE(carver, s->delay_out, c->n_delays);
+    /* Last: a GPU block kernel keeps the state before it in local memory
+     * and leaves the rings (a second of audio each) in global memory. */
+    CARVE(carver, s->delay_ring, c->n_delay_samples);
 }
 
 /* The exciter sections in compiled order, and their paths in messages. */

@@ -67,7 +67,7 @@ __kernel void sprung_block_features_kernel(__global const uchar *constants,
     state_to_local(local_state, state, layout.state_words);
     sprung_block_run_features_at((unsigned int)get_local_id(0), (unsigned int)get_local_size(0),
                                  constants, &layout, &features, (__local uchar *)local_state,
-                                 inputs, out);
+                                 (__global uchar *)state, inputs, out);
     state_from_local(state, local_state, layout.state_words);
 }
 #else
@@ -89,8 +89,8 @@ __kernel void sprung_block_features_kernel(__global const uchar *constants,
                                            __global float *out)
 {
     sprung_block_run_features_at((unsigned int)get_local_id(0), (unsigned int)get_local_size(0),
-                                 constants, &layout, &features, (__global uchar *)state, inputs,
-                                 out);
+                                 constants, &layout, &features, (__global uchar *)state,
+                                 (__global uchar *)state, inputs, out);
 }
 
 /* Large models, launch 1 of step `step`: item 0 mixes step - 1 (the state

@@ -54,7 +54,8 @@ typedef struct SprungBlockLayout {
     unsigned int n_springs;
     unsigned int n_microphones;
     float dt;
-    unsigned int state_words; /* state block size in 4-byte words */
+    unsigned int state_words; /* state words a block kernel may keep in local memory: all
+                                 before the delay rings, which the state block holds last */
 
     unsigned int inv_mass, drag, incidence_offset, incidence_spring, incidence_sign;
     unsigned int node_mallet_offset, node_mallet;
@@ -300,8 +301,11 @@ sprung_block_feature_model(SPRUNG_GLOBAL const unsigned char *constants,
 #define SPRUNG_BLOCK_SF(base, offset) ((SPRUNG_STATE_SPACE float *)((base) + (offset)))
 #define SPRUNG_BLOCK_SU(base, offset) ((SPRUNG_STATE_SPACE unsigned int *)((base) + (offset)))
 
+/* `state`: where the kernel keeps the state (global or local); the delay
+ * rings are always in the global block at `global_state`. */
 SPRUNG_KERNEL_INLINE SprungFeatureState
 sprung_block_feature_state(SPRUNG_STATE_SPACE unsigned char *state,
+                           SPRUNG_GLOBAL unsigned char *global_state,
                            const SprungBlockFeatureLayout *l)
 {
     SprungFeatureState fs;
@@ -326,7 +330,7 @@ sprung_block_feature_state(SPRUNG_STATE_SPACE unsigned char *state,
     fs.net_force_y = SPRUNG_BLOCK_SF(state, l->net_force_y);
     fs.net_force_z = SPRUNG_BLOCK_SF(state, l->net_force_z);
     fs.mic_value = SPRUNG_BLOCK_SF(state, l->mic_value);
-    fs.delay_ring = SPRUNG_BLOCK_SF(state, l->delay_ring);
+    fs.delay_ring = (SPRUNG_GLOBAL float *)(global_state + l->delay_ring);
     fs.delay_position = SPRUNG_BLOCK_SU(state, l->delay_position);
     fs.delay_out = SPRUNG_BLOCK_SF(state, l->delay_out);
     return fs;
@@ -411,18 +415,19 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned i
     }
 }
 
-/* The same from the two blocks' bases, as the drivers' kernels receive
- * them (`state`: the global state block, or its local/shared copy). */
+/* The same from the blocks' bases, as the drivers' kernels receive them
+ * (`state`: the global state block, or its local/shared copy of the first
+ * state_words words; `global_state`: the global block, for the rings). */
 SPRUNG_BLOCK_INLINE void sprung_block_run_features_at(
     unsigned int item, unsigned int items, SPRUNG_GLOBAL const unsigned char *constants,
     const SprungBlockLayout *layout, const SprungBlockFeatureLayout *features,
-    SPRUNG_STATE_SPACE unsigned char *state, SPRUNG_GLOBAL const unsigned int *inputs,
-    SPRUNG_GLOBAL float *out)
+    SPRUNG_STATE_SPACE unsigned char *state, SPRUNG_GLOBAL unsigned char *global_state,
+    SPRUNG_GLOBAL const unsigned int *inputs, SPRUNG_GLOBAL float *out)
 {
     SprungStepModel model = sprung_block_model(constants, layout);
     SprungStepState view = sprung_block_state(state, layout);
     SprungFeatureModel feature_model = sprung_block_feature_model(constants, features);
-    SprungFeatureState feature_view = sprung_block_feature_state(state, features);
+    SprungFeatureState feature_view = sprung_block_feature_state(state, global_state, features);
     sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
                               SPRUNG_BLOCK_U(constants, features->exciter_input),
                               features->n_input_channels, out);

@@ -434,7 +434,7 @@ typedef struct SprungFeatureState {
     SPRUNG_STATE_SPACE float *net_force_y;
     SPRUNG_STATE_SPACE float *net_force_z;
     SPRUNG_STATE_SPACE float *mic_value;         /* per microphone: gain × signal */
-    SPRUNG_STATE_SPACE float *delay_ring;
+    SPRUNG_GLOBAL float *delay_ring;             /* global memory even when the rest is local */
     SPRUNG_STATE_SPACE unsigned int *delay_position; /* where w(n) goes */
     SPRUNG_STATE_SPACE float *delay_out;         /* w(n - D) */
 } SprungFeatureState;

@@ -269,7 +269,9 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
         max_threads = cap;
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
     unsigned long multi_springs = env_number("SPRUNG_CUDA_MULTI_SPRINGS", 32ul * max_threads);
-    int fits_shared = state->block_bytes + CUDA_SHARED_MARGIN <= prop.sharedMemPerBlockOptin;
+    /* The shared copy: the state but its delay rings (sprung_block.h). */
+    size_t shared_state_bytes = (size_t)sprung_gpu_layout(compiled, state).state_words * 4u;
+    int fits_shared = shared_state_bytes + CUDA_SHARED_MARGIN <= prop.sharedMemPerBlockOptin;
     if (self->features && env_is("SPRUNG_CUDA_PATH", "multi")) {
         char names[256];
         sprung_feature_names(compiled->features, names, sizeof names);
@@ -381,7 +383,7 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
         setup->threads = (unsigned int)(want < 32 ? 32 : want < max_threads ? want : max_threads);
         setup->blocks = 1;
         if (self->path == PATH_LOCAL) {
-            setup->shared_bytes = (unsigned int)state->block_bytes;
+            setup->shared_bytes = (unsigned int)shared_state_bytes;
             CUDA_TRY(sprung_cuda_prepare_kernels(setup->shared_bytes), "cudaFuncSetAttribute");
         }
     }

@@ -92,7 +92,8 @@ __global__ void sprung_cuda_features_kernel(const unsigned char *constants,
         __syncthreads();
         bytes = (unsigned char *)sprung_shared_state;
     }
-    sprung_block_run_features_at(item, items, constants, &layout, &features, bytes, inputs, out);
+    sprung_block_run_features_at(item, items, constants, &layout, &features, bytes,
+                                 (unsigned char *)state, inputs, out);
     if (shared) {
         __syncthreads();
         copy_words(state, sprung_shared_state, layout.state_words);

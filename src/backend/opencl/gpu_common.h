@@ -54,7 +54,7 @@ static inline SprungBlockLayout sprung_gpu_layout(const SprungCompiled *c, const
         .n_springs = c->n_springs,
         .n_microphones = c->n_microphones,
         .dt = (float)c->dt,
-        .state_words = (unsigned int)(s->block_bytes / 4u),
+        .state_words = STATE_OFFSET(delay_ring) / 4u, /* the rings come last */
         .inv_mass = CONST_OFFSET(inv_mass),
         .drag = CONST_OFFSET(drag),
         .incidence_offset = CONST_OFFSET(incidence_offset),

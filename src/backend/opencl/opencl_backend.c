@@ -288,7 +288,7 @@ static cl_kernel opencl_block_kernel(OpenclBackend *self, int features, cl_int *
     if (*err == CL_SUCCESS)
         *err = clSetKernelArg(kernel, arg++, sizeof(cl_mem), &self->outputs);
     if (*err == CL_SUCCESS && self->path == PATH_LOCAL)
-        *err = clSetKernelArg(kernel, arg++, self->state->block_bytes, NULL);
+        *err = clSetKernelArg(kernel, arg++, self->layout.state_words * 4u, NULL);
     if (*err != CL_SUCCESS) {
         clReleaseKernel(kernel);
         return NULL;
@@ -352,7 +352,9 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
     unsigned long multi_springs = env_number(
         "SPRUNG_OPENCL_MULTI_SPRINGS", (type & CL_DEVICE_TYPE_GPU) ? 32ul * max_group : 1ul << 20);
-    int fits_local = state->block_bytes + OPENCL_LOCAL_MARGIN <= local_bytes;
+    /* The local copy: the state but its delay rings (sprung_block.h). */
+    size_t local_state_bytes = self->layout.state_words * 4u;
+    int fits_local = local_state_bytes + OPENCL_LOCAL_MARGIN <= local_bytes;
     if (self->features && env_is("SPRUNG_OPENCL_PATH", "multi")) {
         char names[256];
         sprung_feature_names(compiled->features, names, sizeof names);
@@ -448,7 +450,7 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
             CL_TRY(err, "clCreateKernel (sprung_block_features_kernel)");
         }
         if (self->path == PATH_LOCAL)
-            self->stats.local_bytes = (uint32_t)state->block_bytes;
+            self->stats.local_bytes = (uint32_t)local_state_bytes;
         cl_kernel kernels[2] = {self->block_kernel, self->features_kernel};
         for (int k = 0; k < 2 && kernels[k]; ++k) {
             size_t kernel_group = 0;
