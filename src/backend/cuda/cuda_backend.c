@@ -51,9 +51,6 @@
     (SPRUNG_BLOCK_HEADER_WORDS * 4u + SPRUNG_BACKEND_MAX_PULSE_STARTS * sizeof(SprungKernelPulseStart))
 #define CUDA_SHARED_MARGIN 1024u
 
-/* As OpenCL (opencl_backend.c): every feature but modulation and voices,
- * which the engine drives between output frames. */
-#define CUDA_FEATURES (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_MODULATION | SPRUNG_FEATURE_VOICES))
 
 _Static_assert(sizeof(SprungKernelPulseStart) == sizeof(SprungPulseStart),
                "pulse starts upload unchanged");
@@ -154,22 +151,6 @@ static void cuda_probe(SprungBackendInfo *info)
 
 /* ---- helpers ---- */
 
-static unsigned long env_number(const char *name, unsigned long fallback)
-{
-    const char *text = getenv(name);
-    if (!text || !*text)
-        return fallback;
-    char *end = NULL;
-    unsigned long value = strtoul(text, &end, 10);
-    return *end ? fallback : value;
-}
-
-static int env_is(const char *name, const char *value)
-{
-    const char *text = getenv(name);
-    return text && !strcmp(text, value);
-}
-
 static cudaError_t cuda_wait(const CudaBackend *self, cudaEvent_t event)
 {
     if (!self->spin)
@@ -264,15 +245,15 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
 
     /* Path. */
     unsigned int max_threads = (unsigned int)prop.maxThreadsPerBlock;
-    unsigned int cap = (unsigned int)env_number("SPRUNG_CUDA_WORK_GROUP", 1024);
+    unsigned int cap = (unsigned int)sprung_gpu_env_number("SPRUNG_CUDA_WORK_GROUP", 1024);
     if (cap >= 32 && cap < max_threads)
         max_threads = cap;
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
-    unsigned long multi_springs = env_number("SPRUNG_CUDA_MULTI_SPRINGS", 32ul * max_threads);
+    unsigned long multi_springs = sprung_gpu_env_number("SPRUNG_CUDA_MULTI_SPRINGS", 32ul * max_threads);
     /* The shared copy: the state but its delay rings (sprung_block.h). */
     size_t shared_state_bytes = (size_t)sprung_gpu_layout(compiled, state).state_words * 4u;
     int fits_shared = shared_state_bytes + CUDA_SHARED_MARGIN <= prop.sharedMemPerBlockOptin;
-    if (self->features && env_is("SPRUNG_CUDA_PATH", "multi")) {
+    if (self->features && sprung_gpu_env_is("SPRUNG_CUDA_PATH", "multi")) {
         char names[256];
         sprung_feature_names(compiled->features, names, sizeof names);
         sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "SPRUNG_CUDA_PATH", 0, 0, NULL,
@@ -280,11 +261,11 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
                          names);
         goto fail;
     }
-    if (env_is("SPRUNG_CUDA_PATH", "multi") && cooperative)
+    if (sprung_gpu_env_is("SPRUNG_CUDA_PATH", "multi") && cooperative)
         self->path = PATH_MULTI;
-    else if (env_is("SPRUNG_CUDA_PATH", "global"))
+    else if (sprung_gpu_env_is("SPRUNG_CUDA_PATH", "global"))
         self->path = PATH_GLOBAL;
-    else if (env_is("SPRUNG_CUDA_PATH", "local") && fits_shared)
+    else if (sprung_gpu_env_is("SPRUNG_CUDA_PATH", "local") && fits_shared)
         self->path = PATH_LOCAL;
     else if (compiled->n_springs > multi_springs && cooperative && !self->features)
         self->path = PATH_MULTI; /* a feature model stays on one thread block: docs/gpu.md */
@@ -293,14 +274,14 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
 
     self->launch = LAUNCH_PLAIN;
     for (int v = 0; v < (int)(sizeof launch_names / sizeof launch_names[0]); ++v)
-        if (env_is("SPRUNG_CUDA_LAUNCH", launch_names[v]))
+        if (sprung_gpu_env_is("SPRUNG_CUDA_LAUNCH", launch_names[v]))
             self->launch = (CudaLaunch)v;
     if (self->path == PATH_MULTI)
         self->launch = LAUNCH_PLAIN; /* cooperative launches are plain */
-    self->params = env_is("SPRUNG_CUDA_PARAMS", "args")       ? SPRUNG_CUDA_LATE_ARGS
-                   : env_is("SPRUNG_CUDA_PARAMS", "constant") ? SPRUNG_CUDA_LATE_CONSTANT
+    self->params = sprung_gpu_env_is("SPRUNG_CUDA_PARAMS", "args")       ? SPRUNG_CUDA_LATE_ARGS
+                   : sprung_gpu_env_is("SPRUNG_CUDA_PARAMS", "constant") ? SPRUNG_CUDA_LATE_CONSTANT
                                                               : SPRUNG_CUDA_LATE_BUFFER;
-    self->spin = env_is("SPRUNG_CUDA_WAIT", "spin");
+    self->spin = sprung_gpu_env_is("SPRUNG_CUDA_WAIT", "spin");
     if (self->features) {
         /* The feature kernel has the plain launch from the buffer only (the
          * other variants carry pulse starts alone); docs/gpu.md. */
@@ -731,7 +712,7 @@ static void cuda_fill_vtable(CudaBackend *self, SprungBackend *out)
 const SprungBackendFactory sprung_backend_cuda_factory = {
     .name = "cuda",
     .description = "CUDA: one thread block renders a whole block; cooperative grid for large models",
-    .features = CUDA_FEATURES,
+    .features = SPRUNG_GPU_FEATURES,
     .probe = cuda_probe,
     .create = cuda_create,
 };

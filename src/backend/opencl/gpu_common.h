@@ -11,6 +11,7 @@
 #define SPRUNG_BACKEND_GPU_COMMON_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
@@ -18,6 +19,32 @@
 #include "kernel/sprung_block.h"
 
 #define SPRUNG_GPU_STATS_MAGIC 0x53475055u /* "SGPU" */
+
+/* The features both GPU backends run: all but the two the engine drives
+ * between output frames (route values written into the constants, each
+ * voice's own views), since a launch per frame is never acceptable; those
+ * wait for modulation and voices computed on the device. */
+#define SPRUNG_GPU_FEATURES \
+    (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_MODULATION | SPRUNG_FEATURE_VOICES))
+
+/* A variant setting from the environment (read at create): a number, or
+ * `fallback` when unset or not a number. */
+static inline unsigned long sprung_gpu_env_number(const char *name, unsigned long fallback)
+{
+    const char *text = getenv(name);
+    if (!text || !*text)
+        return fallback;
+    char *end = NULL;
+    unsigned long value = strtoul(text, &end, 10);
+    return *end ? fallback : value;
+}
+
+/* Whether the environment sets `name` to exactly `value`. */
+static inline int sprung_gpu_env_is(const char *name, const char *value)
+{
+    const char *text = getenv(name);
+    return text && !strcmp(text, value);
+}
 
 typedef struct SprungGpuStats {
     uint32_t magic;            /* SPRUNG_GPU_STATS_MAGIC */

@@ -50,12 +50,6 @@ extern const size_t sprung_opencl_kernel_source_size;
 #define OPENCL_INPUT_BYTES \
     (SPRUNG_BLOCK_HEADER_WORDS * 4u + SPRUNG_BACKEND_MAX_PULSE_STARTS * sizeof(SprungKernelPulseStart))
 
-/* Every feature but the two the engine drives between output frames (the
- * route values written into the constants, the voices' own views): a block
- * launch per frame is never acceptable, so those wait for modulation and
- * voices computed on the device. */
-#define OPENCL_FEATURES (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_MODULATION | SPRUNG_FEATURE_VOICES))
-
 /* Local memory the kernel needs besides the state (none today; a margin
  * for the driver's own use). */
 #define OPENCL_LOCAL_MARGIN 1024u
@@ -208,22 +202,6 @@ static size_t round_up(size_t value, size_t multiple)
     return (value + multiple - 1) / multiple * multiple;
 }
 
-static unsigned long env_number(const char *name, unsigned long fallback)
-{
-    const char *text = getenv(name);
-    if (!text || !*text)
-        return fallback;
-    char *end = NULL;
-    unsigned long value = strtoul(text, &end, 10);
-    return *end ? fallback : value;
-}
-
-static int env_is(const char *name, const char *value)
-{
-    const char *text = getenv(name);
-    return text && !strcmp(text, value);
-}
-
 static void opencl_release(OpenclBackend *self);
 static void opencl_fill_vtable(OpenclBackend *self, SprungBackend *out);
 
@@ -344,18 +322,18 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_sizes, item_sizes, NULL);
     clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     size_t max_group = device_max_group < item_sizes[0] ? device_max_group : item_sizes[0];
-    size_t group_cap = env_number("SPRUNG_OPENCL_WORK_GROUP", 1024);
+    size_t group_cap = sprung_gpu_env_number("SPRUNG_OPENCL_WORK_GROUP", 1024);
     if (group_cap >= 1 && group_cap < max_group)
         max_group = group_cap;
 
     /* Choose the path. */
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
-    unsigned long multi_springs = env_number(
+    unsigned long multi_springs = sprung_gpu_env_number(
         "SPRUNG_OPENCL_MULTI_SPRINGS", (type & CL_DEVICE_TYPE_GPU) ? 32ul * max_group : 1ul << 20);
     /* The local copy: the state but its delay rings (sprung_block.h). */
     size_t local_state_bytes = self->layout.state_words * 4u;
     int fits_local = local_state_bytes + OPENCL_LOCAL_MARGIN <= local_bytes;
-    if (self->features && env_is("SPRUNG_OPENCL_PATH", "multi")) {
+    if (self->features && sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "multi")) {
         char names[256];
         sprung_feature_names(compiled->features, names, sizeof names);
         sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "SPRUNG_OPENCL_PATH", 0, 0, NULL,
@@ -363,20 +341,20 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
                          names);
         goto fail;
     }
-    if (env_is("SPRUNG_OPENCL_PATH", "multi"))
+    if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "multi"))
         self->path = PATH_MULTI;
-    else if (env_is("SPRUNG_OPENCL_PATH", "global"))
+    else if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "global"))
         self->path = PATH_GLOBAL;
-    else if (env_is("SPRUNG_OPENCL_PATH", "local") && fits_local)
+    else if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "local") && fits_local)
         self->path = PATH_LOCAL;
     else if (compiled->n_springs > multi_springs && !self->features)
         self->path = PATH_MULTI; /* a feature model stays on one work-group: see docs/gpu.md */
     else
         self->path = fits_local ? PATH_LOCAL : PATH_GLOBAL;
-    self->launch = env_is("SPRUNG_OPENCL_LAUNCH", "userevent") && self->path != PATH_MULTI
+    self->launch = sprung_gpu_env_is("SPRUNG_OPENCL_LAUNCH", "userevent") && self->path != PATH_MULTI
                        ? LAUNCH_USER_EVENT
                        : LAUNCH_PLAIN;
-    self->spin = env_is("SPRUNG_OPENCL_WAIT", "spin");
+    self->spin = sprung_gpu_env_is("SPRUNG_OPENCL_WAIT", "spin");
 
     self->context = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
     CL_TRY(err, "clCreateContext");
@@ -778,7 +756,7 @@ static void opencl_fill_vtable(OpenclBackend *self, SprungBackend *out)
 const SprungBackendFactory sprung_backend_opencl_factory = {
     .name = "opencl",
     .description = "OpenCL 1.2: one work-group renders a whole block (src/kernel/sprung_block.cl)",
-    .features = OPENCL_FEATURES,
+    .features = SPRUNG_GPU_FEATURES,
     .probe = opencl_probe,
     .create = opencl_create,
 };
