@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/compiled.h"
+#include "engine/mic_pan.h"
 #include "model/model_modulation.h"
 
 #define SPRUNG_COMPILED_ALIGN 64u
@@ -603,15 +604,16 @@ SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
     for (uint32_t i = 0; i < c->n_microphones; ++i) {
         const SprungModelMicrophone *mic = &model->microphones[i];
         SprungVec3 axis = unit(mic->axis);
-        double angle = (mic->pan + 1.0) * M_PI / 4.0;
+        SprungMicPan pan;
+        sprung_mic_pan_init(&pan, mic->pan);
         c->mic_node[i] = mic->target_body;
         c->mic_signal[i] = mic->signal == SPRUNG_MIC_VELOCITY ? SPRUNG_KERNEL_MIC_VELOCITY
                                                               : SPRUNG_KERNEL_MIC_POSITION;
         c->mic_axis_x[i] = (float)axis.x;
         c->mic_axis_y[i] = (float)axis.y;
         c->mic_axis_z[i] = (float)axis.z;
-        c->mic_gain_left[i] = (float)(mic->gain * cos(angle));
-        c->mic_gain_right[i] = (float)(mic->gain * sin(angle));
+        c->mic_gain_left[i] = (float)(mic->gain * pan.left);
+        c->mic_gain_right[i] = (float)(mic->gain * pan.right);
         if (mic->signal == SPRUNG_MIC_FORCE) {
             c->mic_signal[i] = SPRUNG_KERNEL_MIC_FORCE;
             c->features |= SPRUNG_FEATURE_MIC_FORCE;

@@ -7,20 +7,18 @@
 #include <string.h>
 
 #include "engine/engine_modulation.h"
+#include "engine/mic_pan.h"
 #include "engine/modulation.h"
 #include "model/model.h"
 #include "model/model_modulation.h"
-
-#ifndef M_PI
-#  define M_PI 3.14159265358979323846
-#endif
 
 struct SprungEngineModulation {
     SprungModulation *runtime;
     uint32_t n_routes;
     SprungModelRoute *routes;      /* copies: kind, parameter, object */
     uint32_t n_mics;
-    double *mic_gain, *mic_pan;    /* the preset's values, then the modulated ones */
+    double *mic_gain;              /* the preset's values, then the modulated ones */
+    SprungMicPan *mic_pan;         /* likewise, with the pan law kept */
     int *mic_stereo;               /* 1 when the microphone is panned to stereo */
     double frame_time;             /* seconds per output frame */
     double engine_rate;
@@ -63,7 +61,7 @@ SprungStatus sprung_engine_modulation_new(const SprungModel *model, SprungCompil
     }
     for (uint32_t i = 0; i < m->n_mics; ++i) {
         m->mic_gain[i] = model->microphones[i].gain;
-        m->mic_pan[i] = model->microphones[i].pan;
+        sprung_mic_pan_init(&m->mic_pan[i], model->microphones[i].pan);
         m->mic_stereo[i] = model->microphones[i].output == SPRUNG_MIC_OUTPUT_PAN;
     }
     m->frame_time = 1.0 / sample_rate;
@@ -114,9 +112,8 @@ static SPRUNG_REALTIME void set_mic(SprungEngineModulation *m, SprungCompiled *c
     double gain = m->mic_gain[i];
     c->mic_gain[i] = (float)gain;
     if (m->mic_stereo[i]) {
-        double angle = (m->mic_pan[i] + 1.0) * M_PI / 4.0;
-        c->mic_gain_left[i] = (float)(gain * cos(angle));
-        c->mic_gain_right[i] = (float)(gain * sin(angle));
+        c->mic_gain_left[i] = (float)(gain * m->mic_pan[i].left);
+        c->mic_gain_right[i] = (float)(gain * m->mic_pan[i].right);
     } else if (c->mic_channel[i] < 2) {
         c->mic_gain_left[i] = c->mic_channel[i] == 0 ? (float)gain : 0.0f;
         c->mic_gain_right[i] = c->mic_channel[i] == 1 ? (float)gain : 0.0f;
@@ -160,7 +157,7 @@ static SPRUNG_REALTIME void apply_route(SprungEngineModulation *m, SprungCompile
         set_mic(m, c, i);
         break;
     case SPRUNG_TARGET_MIC_PAN:
-        m->mic_pan[i] = value;
+        sprung_mic_pan_set(&m->mic_pan[i], value);
         set_mic(m, c, i);
         break;
     case SPRUNG_TARGET_OSCILLATOR_AMPLITUDE:

@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 #include "engine/decimator.h"
 #include "engine/engine_voices.h"
+#include "engine/mic_pan.h"
 #include "engine/modulation.h"
 #include "engine/mpe.h"
 #include "engine/smoothing.h"
@@ -15,10 +16,6 @@
 #include "engine/voice_pitch.h"
 #include "model/model.h"
 #include "model/model_modulation.h"
-
-#ifndef M_PI
-#  define M_PI 3.14159265358979323846
-#endif
 
 /* Audio input channels a block may pass (as engine.c). */
 #define VOICES_MAX_INPUTS 64u
@@ -55,7 +52,8 @@ typedef struct Voice {
     double *exciter_frequency;                            /* n_exciters, read at each note-on */
     double *root_increment;     /* n_exciters: an oscillator's phase per step at scale 1,
                                    fixed at its note-on (bends scale it) */
-    double *mic_gain_value, *mic_pan;                     /* n_mics, the route values */
+    double *mic_gain_value;                               /* n_mics, the route values */
+    SprungMicPan *mic_pan;                                /* n_mics, with the pan law */
 } Voice;
 
 struct SprungEngineVoices {
@@ -75,7 +73,8 @@ struct SprungEngineVoices {
     uint32_t n_routes;
     SprungModelRoute *routes;
     int *mic_stereo;
-    double *preset_mic_gain, *preset_mic_pan; /* the preset's values */
+    double *preset_mic_gain;     /* the preset's values */
+    SprungMicPan *preset_mic_pan;
     double frame_time;
     SprungTriggerEvent *triggers;
     uint32_t max_triggers;
@@ -166,7 +165,7 @@ static SPRUNG_REALTIME void voice_arrays_reset(const SprungEngineVoices *s, Voic
     memcpy(v->mallet_strength, c->mallet_strength, c->n_mallets * sizeof(double));
     memcpy(v->exciter_frequency, c->exciter_frequency, c->n_exciters * sizeof(double));
     memcpy(v->mic_gain_value, s->preset_mic_gain, c->n_microphones * sizeof(double));
-    memcpy(v->mic_pan, s->preset_mic_pan, c->n_microphones * sizeof(double));
+    memcpy(v->mic_pan, s->preset_mic_pan, c->n_microphones * sizeof *v->mic_pan);
 }
 
 /* Points the voice's kernel views at its own arrays, with its dt. */
@@ -202,7 +201,7 @@ static SprungStatus voice_new(SprungEngineVoices *s, const SprungEngineConfig *c
     v->exciter_frequency = calloc(N1(c->n_exciters), sizeof(double));
     v->root_increment = calloc(N1(c->n_exciters), sizeof(double));
     v->mic_gain_value = calloc(N1(c->n_microphones), sizeof(double));
-    v->mic_pan = calloc(N1(c->n_microphones), sizeof(double));
+    v->mic_pan = calloc(N1(c->n_microphones), sizeof *v->mic_pan);
     if (!v->pulse_next || !v->starts || !v->events || !v->inv_mass || !v->drag ||
         !v->stiffness || !v->damping || !v->rest_length || !v->preload || !v->mic_left ||
         !v->mic_right || !v->mic_gain || !v->exciter_strength || !v->delay_steps ||
@@ -302,7 +301,7 @@ SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *
     for (uint32_t i = 0; i < c->n_microphones; ++i) {
         s->mic_stereo[i] = model->microphones[i].output == SPRUNG_MIC_OUTPUT_PAN;
         s->preset_mic_gain[i] = model->microphones[i].gain;
-        s->preset_mic_pan[i] = model->microphones[i].pan;
+        sprung_mic_pan_init(&s->preset_mic_pan[i], model->microphones[i].pan);
     }
     status = sprung_decimator_init(&s->decimator, config->sample_rate, config->oversampling,
                                    config->max_block_frames);
@@ -531,9 +530,8 @@ static SPRUNG_REALTIME void set_mic(const SprungEngineVoices *s, Voice *v, uint3
     double gain = v->mic_gain_value[i];
     v->mic_gain[i] = (float)gain;
     if (s->mic_stereo[i]) {
-        double angle = (v->mic_pan[i] + 1.0) * M_PI / 4.0;
-        v->mic_left[i] = (float)(gain * cos(angle));
-        v->mic_right[i] = (float)(gain * sin(angle));
+        v->mic_left[i] = (float)(gain * v->mic_pan[i].left);
+        v->mic_right[i] = (float)(gain * v->mic_pan[i].right);
     } else if (c->mic_channel[i] < 2) {
         v->mic_left[i] = c->mic_channel[i] == 0 ? (float)gain : 0.0f;
         v->mic_right[i] = c->mic_channel[i] == 1 ? (float)gain : 0.0f;
@@ -588,7 +586,7 @@ static SPRUNG_REALTIME void apply_route(SprungEngineVoices *s, Voice *v,
         set_mic(s, v, i);
         break;
     case SPRUNG_TARGET_MIC_PAN:
-        v->mic_pan[i] = value;
+        sprung_mic_pan_set(&v->mic_pan[i], value);
         set_mic(s, v, i);
         break;
     case SPRUNG_TARGET_OSCILLATOR_AMPLITUDE:
