@@ -3,8 +3,9 @@
  * publishes this copy's demand, competes for ownership and, while owner,
  * runs the spin work (docs/keeper.md). Two dlopen'ed copies each have their
  * own statics here and meet only in the shared segment, like two processes.
- * The work's set-up runs on a short-lived thread of its own
- * (keeper_setup.c). Nothing here runs on, or waits for, the audio thread. */
+ * The work's set-up and tear-down run on a short-lived thread of their own
+ * (keeper_work_thread.c). Nothing here runs on, or waits for, the audio
+ * thread. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "keeper/keeper_setup.h"
 #include "keeper/keeper_shm.h"
 #include "keeper/keeper_work.h"
+#include "keeper/keeper_work_thread.h"
 #include "model/model.h"
 
 /* Retrying failed spin work: first after this, doubling up to the cap. */
@@ -31,7 +32,8 @@ static struct {
     int configured;
     SprungKeeperConfig config;
     KeeperSabotage sabotage;
-    uint32_t setup_delay_ms; /* tests only: $SPRUNG_KEEPER_TEST_SETUP_MS */
+    uint32_t setup_delay_ms;   /* tests only: $SPRUNG_KEEPER_TEST_SETUP_MS */
+    uint32_t destroy_delay_ms; /* tests only: $SPRUNG_KEEPER_TEST_DESTROY_MS */
     KeeperAttachment attachment;
     uint32_t id;
     int running;  /* the thread is in its loop */
@@ -44,10 +46,23 @@ static pthread_once_t keeper_once_control = PTHREAD_ONCE_INIT;
 
 static void keeper_shutdown(void);
 
+static void wake_init(void)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&keeper.wake, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 static void keeper_after_fork_child(void)
 {
-    /* The child has no keeper thread and is a new participant. */
+    /* The child has no keeper thread and is a new participant. The lock and
+     * the condition variable start afresh: the parent's keeper thread may
+     * have been waiting on them, a waiter the child would wait for in
+     * pthread_cond_signal for ever. */
     pthread_mutex_init(&keeper.lock, NULL);
+    wake_init();
     memset(keeper.counts, 0, sizeof keeper.counts);
     keeper.running = 0;
     keeper.joinable = 0;
@@ -57,11 +72,7 @@ static void keeper_after_fork_child(void)
 
 static void keeper_once(void)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&keeper.wake, &attr);
-    pthread_condattr_destroy(&attr);
+    wake_init();
     pthread_atfork(NULL, NULL, keeper_after_fork_child);
     /* atexit runs before the libraries' destructors, so the thread stops
      * while OpenCL or CUDA are still there. In a dlopen'ed copy it runs at
@@ -132,6 +143,7 @@ static KeeperSabotage sabotage_from_env(const SprungKeeperConfig *config)
         {"blocking-wait", KEEPER_SABOTAGE_BLOCKING_WAIT},
         {"blocking-setup", KEEPER_SABOTAGE_BLOCKING_SETUP},
         {"unjoined-setup", KEEPER_SABOTAGE_UNJOINED_SETUP},
+        {"blocking-destroy", KEEPER_SABOTAGE_BLOCKING_DESTROY},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
         if (!strcmp(text, names[i].name)) {
@@ -142,14 +154,15 @@ static KeeperSabotage sabotage_from_env(const SprungKeeperConfig *config)
     return KEEPER_SABOTAGE_NONE;
 }
 
-/* How long the no-op work's create() takes, standing in for a slow first
- * OpenCL build in the tests. Like sabotage, never on the machine's segment:
- * there it is 0 whatever the environment says. */
-static uint32_t setup_delay_from_env(const SprungKeeperConfig *config)
+/* How long the no-op work's create() or destroy() takes, standing in in the
+ * tests for a slow first OpenCL build or a slow context tear-down. Like
+ * sabotage, never on the machine's segment: there it is 0 whatever the
+ * environment says. */
+static uint32_t test_delay_from_env(const SprungKeeperConfig *config, const char *name)
 {
     if (!strcmp(config->shm_name, KEEPER_DEFAULT_SHM))
         return 0;
-    return env_uint("SPRUNG_KEEPER_TEST_SETUP_MS", 0, 0, 600000);
+    return env_uint(name, 0, 0, 600000);
 }
 
 SprungStatus sprung_keeper_configure(const SprungKeeperConfig *config)
@@ -209,13 +222,36 @@ typedef struct WorkState {
     int in_flight;             /* a kernel may still run: poll it before the next launch */
     int counts;                /* ...and it is a spin of ours (not create's trial) */
     uint64_t launched_us;
-    KeeperSetup setup;         /* create() running on its own thread, when busy */
+    KeeperWorkThread worker;   /* create() or destroy() on its own thread, when busy */
+    KeeperSabotage sabotage;   /* tests only; fixed for the keeper thread's life */
 } WorkState;
 
-static void work_stop(WorkState *work)
+/* How a job runs: on the work thread, unless a test's sabotage puts it back
+ * on the keeper thread (blocking-setup, blocking-destroy) or takes its
+ * outcome with nothing ordering it (unjoined-setup). */
+static KeeperJobMode job_mode(KeeperJob job, KeeperSabotage sabotage)
+{
+    int create = job == KEEPER_JOB_CREATE;
+    if ((create && sabotage == KEEPER_SABOTAGE_BLOCKING_SETUP) ||
+        (!create && sabotage == KEEPER_SABOTAGE_BLOCKING_DESTROY))
+        return KEEPER_JOB_BLOCKING;
+    if (create && sabotage == KEEPER_SABOTAGE_UNJOINED_SETUP)
+        return KEEPER_JOB_UNJOINED;
+    return KEEPER_JOB_THREAD;
+}
+
+/* Lets go of the work: its destroy() runs on the work thread, collected
+ * like a set-up. Tearing the device side down (releasing an OpenCL context
+ * with its program and queue) can take longer than the stale timeout, and
+ * the keeper thread, an owner's among them (the kind changed, or its work
+ * failed), must go on refreshing its keepalives meanwhile. The work thread is always free here:
+ * work exists only once its set-up has been collected, and no set-up
+ * starts until the tear-down before it has been. */
+static void work_drop(WorkState *work)
 {
     if (work->ops)
-        work->ops->destroy(work->ctx);
+        keeper_work_thread_destroy(&work->worker, work->ops, work->ctx,
+                                   job_mode(KEEPER_JOB_DESTROY, work->sabotage));
     work->ops = NULL;
     work->ctx = NULL;
     work->in_flight = 0;
@@ -229,7 +265,7 @@ static void work_failed(WorkState *work, KeeperSlot *slot, int64_t code)
         atomic_fetch_add(&slot->errors, 1);
         atomic_store(&slot->last_error, (uint64_t)code);
     }
-    work_stop(work);
+    work_drop(work);
     work->backoff_ms = work->backoff_ms ? work->backoff_ms * 2 : KEEPER_BACKOFF_FIRST_MS;
     if (work->backoff_ms > KEEPER_BACKOFF_MAX_MS)
         work->backoff_ms = KEEPER_BACKOFF_MAX_MS;
@@ -238,7 +274,7 @@ static void work_failed(WorkState *work, KeeperSlot *slot, int64_t code)
 
 /* Starts setting up the wanted work (a failure is retried with backoff).
  *
- * Set-up runs on its own thread, while the keeper thread goes on with its
+ * Set-up runs on the work thread, while the keeper thread goes on with its
  * loop: create() may take longer than the stale timeout (PoCL compiles the
  * first, uncached program with LLVM; a CUDA context takes a while too), and
  * a keeper thread blocked in it would let its slot and the owner lease go
@@ -253,31 +289,38 @@ static void work_failed(WorkState *work, KeeperSlot *slot, int64_t code)
  * STALE + 1 iterations of demand) would hang on create() times; the lease
  * protocol would no longer be the one tests/keeper/keeper.pml proves. The
  * price of setting up after the claim is a gap in spinning of one set-up
- * after a takeover, as before; the set-up thread only makes sure that gap
- * can never cost the lease. */
+ * after a takeover, as before; the work thread only makes sure that gap
+ * can never cost the lease.
+ *
+ * It starts only once the tear-down of the previous work (if any) has been
+ * collected, never beside it. Both would often be on the same device, and
+ * drivers are allowed to run them at once; but waiting keeps at most one
+ * context of ours on the device (a deposed owner's old one is never still
+ * going away while a new one is built), one job and one thread at a time,
+ * and costs only a later first spin, never a keepalive: the keeper thread
+ * goes on with its loop meanwhile. */
 static void work_setup_start(WorkState *work, const KeeperWorkConfig *work_config,
-                             KeeperSlot *slot, KeeperSabotage sabotage)
+                             KeeperSlot *slot)
 {
     int64_t code = 0;
-    KeeperSetupMode mode = sabotage == KEEPER_SABOTAGE_BLOCKING_SETUP ? KEEPER_SETUP_BLOCKING
-                           : sabotage == KEEPER_SABOTAGE_UNJOINED_SETUP ? KEEPER_SETUP_UNJOINED
-                                                                        : KEEPER_SETUP_THREAD;
-    if (!keeper_setup_start(&work->setup, work->wanted, work_config, mode, &code))
+    if (!keeper_work_thread_create(&work->worker, work->wanted, work_config,
+                                   job_mode(KEEPER_JOB_CREATE, work->sabotage), &code))
         work_failed(work, slot, code);
 }
 
-/* Takes over the work of a set-up that has finished, owner or not: a deposed
- * owner's (or one whose demand has gone) is then handled like any work it
- * no longer needs (its trial kernel polled, then destroyed), and one whose
- * ownership came back meanwhile spins at once. Until then no second set-up
- * starts, so there is never more than one, and none is leaked. */
-static void work_setup_collect(WorkState *work, KeeperSlot *slot, int wait)
+/* Collects the work thread's job once it has finished (`wait`: waits for
+ * it), and takes over the work of a set-up, owner or not: a deposed owner's
+ * (or one whose demand has gone) is then handled like any work it no longer
+ * needs (its trial kernel polled, then dropped), and one whose ownership
+ * came back meanwhile spins at once. Until then no second job starts, so
+ * there is never more than one, and none is leaked. */
+static void work_collect(WorkState *work, KeeperSlot *slot, int wait)
 {
     const KeeperWorkOps *ops = NULL;
     void *ctx = NULL;
     int64_t code = 0;
-    if (!keeper_setup_collect(&work->setup, wait, &ops, &ctx, &code))
-        return;
+    if (keeper_work_thread_collect(&work->worker, wait, &ops, &ctx, &code) != KEEPER_JOB_CREATE)
+        return; /* nothing finished, or a tear-down: nothing to take over */
     if (!ops) {
         work_failed(work, slot, code);
         return;
@@ -369,7 +412,8 @@ static void *keeper_thread_main(void *unused)
     SprungKeeperConfig config = keeper.config;
     KeeperSabotage sabotage = keeper.sabotage;
     KeeperWorkConfig work_config = {.spin_us = config.spin_us,
-                                    .setup_delay_ms = keeper.setup_delay_ms};
+                                    .setup_delay_ms = keeper.setup_delay_ms,
+                                    .destroy_delay_ms = keeper.destroy_delay_ms};
     pthread_mutex_unlock(&keeper.lock);
 
     uint32_t pid = (uint32_t)getpid();
@@ -377,7 +421,7 @@ static void *keeper_thread_main(void *unused)
     uint64_t linger_us = (uint64_t)config.linger_ms * 1000u;
     int slot = -1, owner = 0, published_demand = -1;
     uint64_t last_refresh_us = 0, last_demand_us = monotonic_us();
-    WorkState work = {0};
+    WorkState work = {.sabotage = sabotage};
     int left_idle = 0; /* left at step 5, where running was cleared */
 
     for (;;) {
@@ -389,10 +433,11 @@ static void *keeper_thread_main(void *unused)
             break;
         int local_demand = wanted != SPRUNG_KEEPER_WORK_NONE;
         /* A new kind of work only once the old one's kernel is done and
-         * its set-up collected. */
+         * its set-up collected; its set-up waits for the old one's
+         * tear-down. */
         if (local_demand && wanted != work.wanted && !work.in_flight &&
-            !keeper_setup_busy(&work.setup)) {
-            work_stop(&work);
+            !keeper_work_thread_busy(&work.worker)) {
+            work_drop(&work);
             work.wanted = wanted;
             work.backoff_ms = 0;
             work.next_try_us = 0;
@@ -430,23 +475,25 @@ static void *keeper_thread_main(void *unused)
 
         /* 4. Spin, right after the ownership check succeeded; waiting for
          * the kernel at most until the next iteration is due. The owner
-         * without work first sets it up on the set-up thread; a set-up that
-         * ends is collected whether we still own the lease or not. */
+         * without work first sets it up on the work thread, once a
+         * tear-down there is over; a job that ends is collected whether we
+         * still own the lease or not. */
         KeeperSlot *mine = slot >= 0 ? &segment->slots[slot] : NULL;
         uint64_t idle_us = refresh_us < 50000 ? refresh_us : 50000;
         uint64_t wake_us = now_us + idle_us;
         if (owner) {
             wake_us = now_us + config.period_us;
-            if (!work.ops && !keeper_setup_busy(&work.setup) && now_us >= work.next_try_us)
-                work_setup_start(&work, &work_config, mine, sabotage);
-            /* Nothing to spin meanwhile: sleep until the set-up thread says
+            if (!work.ops && !keeper_work_thread_busy(&work.worker) &&
+                now_us >= work.next_try_us)
+                work_setup_start(&work, &work_config, mine);
+            /* Nothing to spin meanwhile: sleep until the work thread says
              * it is done (a quick create(), such as no-op work or a cached
              * build, is then taken over in this very iteration, as when it
              * ran on this thread) or the keepalives are due. */
-            if (keeper_setup_busy(&work.setup))
-                keeper_setup_wait(&work.setup, monotonic_us() + idle_us);
+            if (keeper_work_thread_busy(&work.worker))
+                keeper_work_thread_wait(&work.worker, monotonic_us() + idle_us);
         }
-        work_setup_collect(&work, mine, 0);
+        work_collect(&work, mine, 0);
         if (owner) {
             if (work.ops)
                 work_spin(&work, segment, mine, wake_us, config.spin_us, sabotage);
@@ -463,13 +510,14 @@ static void *keeper_thread_main(void *unused)
                     work.in_flight = 0;
             }
             if (!work.in_flight)
-                work_stop(&work);
+                work_drop(&work);
         }
 
         /* 5. Nothing to do for anyone: leave (acquire starts a new thread),
-         * but not before a set-up still running has been collected. */
+         * but not before a set-up or tear-down still running has been
+         * collected. */
         pthread_mutex_lock(&keeper.lock);
-        if (!owner && !work.in_flight && !keeper_setup_busy(&work.setup) &&
+        if (!owner && !work.in_flight && !keeper_work_thread_busy(&work.worker) &&
             wanted_work() == SPRUNG_KEEPER_WORK_NONE) {
             keeper.running = 0;
             left_idle = 1;
@@ -481,7 +529,6 @@ static void *keeper_thread_main(void *unused)
         pthread_mutex_unlock(&keeper.lock);
     }
 
-    work_stop(&work);
     if (owner && sabotage != KEEPER_SABOTAGE_NO_RELEASE)
         keeper_owner_release(segment, id);
     if (slot >= 0) {
@@ -490,11 +537,14 @@ static void *keeper_thread_main(void *unused)
         else
             keeper_slot_release(segment, slot, id);
     }
-    /* Shutting down with a set-up still in create(): the lease and the slot
-     * are handed back above, so the others take over now; then wait for it
-     * and destroy what it made. */
-    work_setup_collect(&work, NULL, 1);
-    work_stop(&work);
+    /* Shutting down: the lease and the slot are handed back above, so the
+     * others take over now, whatever the work thread is doing; then wait for
+     * its job (a set-up's work is taken over), destroy the work and wait for
+     * that too. Nothing of ours runs on after this thread: at dlclose the
+     * library's code goes away. */
+    work_collect(&work, NULL, 1);
+    work_drop(&work);
+    work_collect(&work, NULL, 1);
     /* Not after leaving idle: an acquire may already be joining this thread
      * with the lock held, and waiting for the lock here would deadlock. */
     if (!left_idle) {
@@ -536,7 +586,10 @@ SprungStatus sprung_keeper_acquire(SprungKeeperWork work, int *held)
             return status;
         }
         keeper.sabotage = sabotage_from_env(&keeper.config);
-        keeper.setup_delay_ms = setup_delay_from_env(&keeper.config);
+        keeper.setup_delay_ms = test_delay_from_env(&keeper.config,
+                                                    "SPRUNG_KEEPER_TEST_SETUP_MS");
+        keeper.destroy_delay_ms = test_delay_from_env(&keeper.config,
+                                                      "SPRUNG_KEEPER_TEST_DESTROY_MS");
     }
     if (keeper.id == 0)
         keeper.id = keeper_new_id(keeper.attachment.segment, keeper.sabotage);

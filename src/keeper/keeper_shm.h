@@ -74,6 +74,7 @@ typedef enum KeeperSabotage {
     KEEPER_SABOTAGE_BLOCKING_WAIT, /* waits for a spin kernel however long it takes */
     KEEPER_SABOTAGE_BLOCKING_SETUP, /* sets up the work on the keeper thread itself */
     KEEPER_SABOTAGE_UNJOINED_SETUP, /* takes the set-up's outcome without ordering */
+    KEEPER_SABOTAGE_BLOCKING_DESTROY, /* tears down the work on the keeper thread itself */
 } KeeperSabotage;
 
 /* ---- Leases ---- */

@@ -2,11 +2,12 @@
  * period. A table of functions plus a context (STYLE.md rule 7), one per
  * kind: no-op (coordination tests), OpenCL, CUDA (its kernel in
  * keeper_spin.cu, built only when the build has CUDA). Private to
- * libsprung; called only by the keeper: create() on its short-lived set-up
- * thread (keeper_setup.c), the others on the keeper thread, which takes the
- * context over only after the set-up thread has finished with it. A work
- * must therefore keep nothing in thread-local state between create() and
- * the other calls. */
+ * libsprung; called only by the keeper: create() and destroy() on its
+ * short-lived work thread (keeper_work_thread.c), the others on the keeper
+ * thread, which takes the context over only after the work thread has
+ * finished creating it, and hands it back to be destroyed only once it has
+ * finished with it. A work must therefore keep nothing in thread-local
+ * state between create() and the other calls. */
 #ifndef SPRUNG_KEEPER_WORK_H
 #define SPRUNG_KEEPER_WORK_H
 
@@ -17,9 +18,12 @@
 
 typedef struct KeeperWorkConfig {
     uint32_t spin_us;        /* target length of one spin kernel */
-    uint32_t setup_delay_ms; /* tests only: the no-op work's create() takes this
-                                long, like a first OpenCL program build; 0 on
-                                the machine's segment, ignored by real work */
+    uint32_t setup_delay_ms;   /* tests only: the no-op work's create() takes this
+                                  long, like a first OpenCL program build; 0 on
+                                  the machine's segment, ignored by real work */
+    uint32_t destroy_delay_ms; /* tests only: the no-op work's destroy() takes
+                                  this long, like tearing down a context; as
+                                  above */
 } KeeperWorkConfig;
 
 typedef struct KeeperWorkOps {
@@ -27,7 +31,7 @@ typedef struct KeeperWorkOps {
 
     /* Sets up the device side (context, low-priority queue or stream, the
      * kernel). It may take long (a first OpenCL program build compiles with
-     * LLVM), so it runs on a set-up thread of its own while the keeper thread
+     * LLVM), so it runs on a work thread of its own while the keeper thread
      * goes on refreshing its keepalives. On failure writes the reason into
      * `reason` and an error code into *code (0 when there is none). */
     SprungStatus (*create)(const KeeperWorkConfig *config, void **ctx, int64_t *code,
@@ -45,6 +49,10 @@ typedef struct KeeperWorkOps {
      * while a busy GPU keeps the kernel waiting in its queue. */
     SprungStatus (*poll)(void *ctx, int *done, int64_t *code);
 
+    /* Tears it all down (a kernel may still be in flight). It may take long
+     * too (releasing an OpenCL context), so it runs on the work thread as
+     * create() does. Never beside a create() of this copy: the keeper runs
+     * one at a time. */
     void (*destroy)(void *ctx);
 } KeeperWorkOps;
 

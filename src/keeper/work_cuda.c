@@ -7,8 +7,8 @@
  * code (create also names the call and the error's text in the reason).
  * No driver, no device, or a device this build has no code for is
  * SPRUNG_ERROR_UNSUPPORTED, so the keeper falls back to OpenCL work, then to
- * no-op work; so is a build without CUDA. Keeper only: create() on its
- * set-up thread, the rest on the keeper thread. */
+ * no-op work; so is a build without CUDA. Keeper only: create() and
+ * destroy() on its work thread, the rest on the keeper thread. */
 #include <stdio.h>
 #include <stdlib.h>
 

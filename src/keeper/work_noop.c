@@ -4,8 +4,9 @@
  * keepalive refreshed while a spin is in flight) can be tested and watched
  * without a GPU (SPRUNG_KEEPER_FORCE=1, SPRUNG_KEEPER_WORK=noop). For the
  * tests, create() can also take as long as a slow first OpenCL build
- * (setup_delay_ms, 0 outside the tests). Keeper only: create() on its
- * set-up thread, the rest on the keeper thread. */
+ * (setup_delay_ms) and destroy() as long as a context's tear-down
+ * (destroy_delay_ms), both 0 outside the tests. Keeper only: create() and
+ * destroy() on its work thread, the rest on the keeper thread. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ typedef struct NoopSpin {
     uint64_t spin_ns;
     uint64_t launched_ns;
     int in_flight;
+    uint32_t destroy_delay_ms;
 } NoopSpin;
 
 static uint64_t monotonic_ns(void)
@@ -26,9 +28,10 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-/* Creates running now in this copy of the library: the keeper promises one
- * set-up at a time. */
+/* Creates and destroys running now in this copy of the library: the keeper
+ * promises one at a time. */
 static atomic_int noop_creating;
+static atomic_int noop_destroying;
 
 /* Sleeps until `ms` from now, whatever signals arrive meanwhile. */
 static void sleep_ms(uint32_t ms)
@@ -52,15 +55,18 @@ static SprungStatus noop_create(const KeeperWorkConfig *config, void **ctx, int6
     (void)reason_size;
     *code = 0;
     *ctx = NULL;
-    /* A second set-up beside one still running breaks the keeper's promise:
-     * say so as an error (code -2), which the slot counts and the tests
-     * check, like a second spin in flight (-1). */
+    /* A second set-up beside one still running, or one beside the
+     * tear-down of the previous work, breaks the keeper's promise: say so as
+     * an error (code -2, -3), which the slot counts and the tests check,
+     * like a second spin in flight (-1). */
     int overlapping = atomic_fetch_add(&noop_creating, 1) > 0;
+    int beside_destroy = atomic_load(&noop_destroying) > 0;
     if (config->setup_delay_ms)
         sleep_ms(config->setup_delay_ms);
+    beside_destroy |= atomic_load(&noop_destroying) > 0;
     atomic_fetch_sub(&noop_creating, 1);
-    if (overlapping) {
-        *code = -2;
+    if (overlapping || beside_destroy) {
+        *code = overlapping ? -2 : -3;
         return SPRUNG_ERROR_INVALID_ARGUMENT;
     }
     NoopSpin *spin = calloc(1, sizeof *spin);
@@ -68,6 +74,7 @@ static SprungStatus noop_create(const KeeperWorkConfig *config, void **ctx, int6
     if (!spin)
         return SPRUNG_ERROR_NO_MEMORY;
     spin->spin_ns = (uint64_t)config->spin_us * 1000u;
+    spin->destroy_delay_ms = config->destroy_delay_ms;
     return SPRUNG_OK;
 }
 
@@ -96,7 +103,13 @@ static SprungStatus noop_poll(void *opaque, int *done, int64_t *code)
 
 static void noop_destroy(void *opaque)
 {
-    free(opaque);
+    NoopSpin *spin = opaque;
+    if (spin && spin->destroy_delay_ms) {
+        atomic_fetch_add(&noop_destroying, 1);
+        sleep_ms(spin->destroy_delay_ms);
+        atomic_fetch_sub(&noop_destroying, 1);
+    }
+    free(spin);
 }
 
 const KeeperWorkOps keeper_work_noop = {

@@ -6,9 +6,9 @@
  * link-time dependency on it and a machine without OpenCL just reports the
  * work as unsupported. Prefers a GPU; without one it takes any device (PoCL
  * in CI) so the work itself stays testable. Keeper only: create() (whose
- * program build is the slow part) on its set-up thread, the rest on the
- * keeper thread; OpenCL objects may be used from any thread, and none is
- * touched by both at once. */
+ * program build is the slow part) and destroy() (releasing the context) on
+ * its work thread, the rest on the keeper thread; OpenCL objects may be used
+ * from any thread, and none is touched by both at once. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,10 +4,16 @@
  * copy has its own statics and its own keeper thread, and they meet only in
  * the segment.
  *
- *   test_keeper_dlopen LIBSPRUNG_SO [--sabotage]
+ *   test_keeper_dlopen LIBSPRUNG_SO [--sabotage | --teardown]
  *
  * --sabotage makes a copy's participant id its pid (as a pid-keyed design
- * would), so both copies think the owner record is theirs: two spin. */
+ * would), so both copies think the owner record is theirs: two spin.
+ *
+ * --teardown unloads one copy while its work is being torn down on its work
+ * thread (no-op work whose destroy() takes TEARDOWN_MS;
+ * SPRUNG_KEEPER_TEST_DESTROY_MS): dlclose must wait for it, since a thread
+ * left in destroy() would return into the unloaded library's code and crash
+ * the process, which then lives on for longer than the tear-down. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +38,8 @@ typedef struct Copy {
 } Copy;
 
 static char shm_name[64];
+
+#define TEARDOWN_MS 1000
 
 static void sleep_ms(long ms)
 {
@@ -82,13 +90,75 @@ static uint64_t spins_at(const SprungKeeperSnapshot *snap, uint32_t index)
     return index < snap->n_slots ? snap->slots[index].spins : 0;
 }
 
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* Polls the copy's view of the segment every 5 ms, up to `limit_ms`, until
+ * `done`; 0 on timeout. */
+static int wait_until(const Copy *copy, int limit_ms,
+                      int (*done)(const SprungKeeperSnapshot *snap))
+{
+    SprungKeeperSnapshot snap;
+    for (int t = 0; t < limit_ms / 5; ++t) {
+        sleep_ms(5);
+        if (copy->snapshot(shm_name, &snap, NULL) == SPRUNG_OK && done(&snap))
+            return 1;
+    }
+    return 0;
+}
+
+static int has_spun(const SprungKeeperSnapshot *snap) { return snap->spin_total > 0; }
+static int unowned(const SprungKeeperSnapshot *snap) { return snap->owner_id == 0; }
+
+/* --teardown: the copy spins, lets go (linger 0: the lease goes back and its
+ * work's tear-down starts on the work thread), and is unloaded at once. */
+static int teardown_at_unload(Copy *copy)
+{
+    int held = 0;
+    if (copy->acquire(SPRUNG_KEEPER_WORK_NOOP, &held) != SPRUNG_OK || !held) {
+        printf("FAIL: acquire failed\n");
+        return 0;
+    }
+    if (!wait_until(copy, 1000, has_spun)) {
+        printf("FAIL: no spin within 1 s\n");
+        return 0;
+    }
+    copy->release();
+    if (!wait_until(copy, 200, unowned)) {
+        printf("FAIL: the lease was not handed back within 200 ms of the release\n");
+        return 0;
+    }
+    double start = now_ms();
+    dlclose(copy->handle); /* its atexit handler stops the keeper */
+    copy->handle = NULL;
+    double unload_ms = now_ms() - start;
+    /* A work thread left in destroy() would return into unmapped code by
+     * now and crash the process. */
+    sleep_ms(TEARDOWN_MS + 300);
+    printf("dlclose during a %d ms tear-down returned after %.0f ms\n", TEARDOWN_MS,
+           unload_ms);
+    if (unload_ms < TEARDOWN_MS / 2) {
+        printf("FAIL: dlclose returned after %.0f ms: no tear-down was under way to wait "
+               "for (SPRUNG_KEEPER_TEST_DESTROY_MS ignored?)\n",
+               unload_ms);
+        return 0;
+    }
+    printf("PASS: unloaded during a tear-down, which it waited for\n");
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s LIBSPRUNG_SO [--sabotage]\n", argv[0]);
+        fprintf(stderr, "usage: %s LIBSPRUNG_SO [--sabotage | --teardown]\n", argv[0]);
         return 2;
     }
     int sabotaged = argc > 2 && !strcmp(argv[2], "--sabotage");
+    int teardown = argc > 2 && !strcmp(argv[2], "--teardown");
     snprintf(shm_name, sizeof shm_name, "/sprung-keeper-test-dlopen-%d", (int)getpid());
     shm_unlink(shm_name);
     setenv("SPRUNG_KEEPER_SHM", shm_name, 1);
@@ -99,6 +169,12 @@ int main(int argc, char **argv)
         setenv("SPRUNG_KEEPER_SABOTAGE", "pid-identity", 1);
         printf("sabotage: participant id = pid (SPRUNG_KEEPER_SABOTAGE=pid-identity)\n");
     }
+    if (teardown) {
+        char text[16];
+        snprintf(text, sizeof text, "%d", TEARDOWN_MS);
+        setenv("SPRUNG_KEEPER_TEST_DESTROY_MS", text, 1);
+        setenv("SPRUNG_KEEPER_LINGER_MS", "0", 1);
+    }
 
     char dir[] = "/tmp/sprung-keeper-dlopen-XXXXXX";
     if (!mkdtemp(dir)) {
@@ -107,7 +183,7 @@ int main(int argc, char **argv)
     }
     Copy copies[2] = {0};
     int result = 1;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < (teardown ? 1 : 2); ++i) {
         snprintf(copies[i].path, sizeof copies[i].path, "%s/libsprung-copy%d.so", dir, i);
         if (!copy_file(argv[1], copies[i].path)) {
             printf("FAIL: cannot copy %s to %s\n", argv[1], copies[i].path);
@@ -115,6 +191,10 @@ int main(int argc, char **argv)
         }
         if (!open_copy(&copies[i]))
             goto done;
+    }
+    if (teardown) {
+        result = teardown_at_unload(&copies[0]) ? 0 : 1;
+        goto done;
     }
     if (copies[0].handle == copies[1].handle || copies[0].acquire == copies[1].acquire) {
         printf("FAIL: the two dlopen calls gave the same copy of the library\n");
