@@ -4,8 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
+#include "util/worker_pool.h"
 #include "engine/decimator.h"
 #include "engine/engine_voices.h"
 #include "engine/mic_pan.h"
@@ -26,6 +28,17 @@
 /* Bends are smoothed by a one-pole of this time constant (per frame), so a
  * coarse controller does not step the pitch. */
 #define VOICES_BEND_SMOOTHING_MS 3.0
+/* The voices' steps go to a worker pool (util/worker_pool.h, one hand-over
+ * per output frame) of half the cores when the machine has this many cores
+ * and the voices together this many springs; SPRUNG_VOICE_THREADS=N forces
+ * N threads (1: none). On the idle 2-core machine 2 threads were 1.3x to
+ * 1.7x faster for 8 voices of 17 to 536 springs (docs/benchmarks.md,
+ * "Voices on the worker pool"), but a spinning pool on an oversubscribed
+ * machine loses badly (37x slower with a build running on the other
+ * core), so by default only where cores are to spare, as the simd
+ * backend's own pool. */
+#define VOICES_POOL_MIN_CORES 4
+#define VOICES_POOL_MIN_SPRINGS 256u
 
 typedef struct Voice {
     SprungState state;
@@ -42,6 +55,8 @@ typedef struct Voice {
     double scale;                   /* dt_v / dt */
     uint32_t quiet_frames;
     int primed;                     /* anchors: 0 until the first frame after a (re)start */
+    float *frame_out;               /* this frame's output, n_channels × oversampling */
+    float *frame_channels[SPRUNG_MAX_CHANNELS]; /* into frame_out, one per channel */
     /* Per-voice copies of what modulation writes (the views point here). */
     float *inv_mass, *drag;                               /* n_nodes */
     float *stiffness, *damping, *rest_length, *preload;   /* n_springs */
@@ -80,13 +95,19 @@ struct SprungEngineVoices {
     uint32_t max_triggers;
     float *mic_sum;                 /* followers hear the microphones summed over voices */
     Voice *voices;
+    /* The frame's sounding voices, in index order, stepped on the pool's
+     * workers (or here, without a pool) between the serial parts. */
+    uint32_t sounding[SPRUNG_MAX_VOICES];
+    uint32_t n_sounding;
+    const float *const *frame_inputs; /* the frame's audio inputs, for the steps */
+    uint32_t n_frame_inputs;
+    SprungWorkerPool *pool;           /* NULL: the voices step one after another here */
     /* Output: engine-rate buffers per channel (decimator inputs, or the
      * block's outputs without oversampling), one frame of one voice, and
      * the sinks for channels a block lacks. */
     SprungDecimator decimator;
     SprungDecimator *extra_decimators; /* channels 2.., two per decimator */
     uint32_t n_extra_decimators;
-    float *scratch;                 /* n_channels × oversampling */
     float *discard;                 /* max_block_frames × oversampling */
     float *discard_out;             /* max_block_frames */
     float *channels[SPRUNG_MAX_CHANNELS];
@@ -118,12 +139,14 @@ static void voice_free(Voice *v)
     free(v->root_increment);
     free(v->mic_gain_value);
     free(v->mic_pan);
+    free(v->frame_out);
 }
 
 void sprung_engine_voices_free(SprungEngineVoices *s)
 {
     if (!s)
         return;
+    sprung_worker_pool_free(s->pool); /* first: its threads step the voices */
     if (s->voices)
         for (uint32_t v = 0; v < s->n_voices; ++v)
             voice_free(&s->voices[v]);
@@ -139,7 +162,6 @@ void sprung_engine_voices_free(SprungEngineVoices *s)
     for (uint32_t k = 0; k < s->n_extra_decimators; ++k)
         sprung_decimator_free(&s->extra_decimators[k]);
     free(s->extra_decimators);
-    free(s->scratch);
     free(s->discard);
     free(s->discard_out);
     free(s);
@@ -202,6 +224,12 @@ static SprungStatus voice_new(SprungEngineVoices *s, const SprungEngineConfig *c
     v->root_increment = calloc(N1(c->n_exciters), sizeof(double));
     v->mic_gain_value = calloc(N1(c->n_microphones), sizeof(double));
     v->mic_pan = calloc(N1(c->n_microphones), sizeof *v->mic_pan);
+    v->frame_out = calloc((size_t)c->n_channels * config->oversampling, sizeof *v->frame_out);
+    if (!v->frame_out)
+        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
+                                "out of memory for the voices");
+    for (uint32_t ch = 0; ch < c->n_channels; ++ch)
+        v->frame_channels[ch] = v->frame_out + (size_t)ch * config->oversampling;
     if (!v->pulse_next || !v->starts || !v->events || !v->inv_mass || !v->drag ||
         !v->stiffness || !v->damping || !v->rest_length || !v->preload || !v->mic_left ||
         !v->mic_right || !v->mic_gain || !v->exciter_strength || !v->delay_steps ||
@@ -235,6 +263,32 @@ static SprungStatus voice_new(SprungEngineVoices *s, const SprungEngineConfig *c
     sprung_one_pole_init(&v->bend, 0.0, VOICES_BEND_SMOOTHING_MS, s->sample_rate);
     voice_views_set(s, v);
     return SPRUNG_OK;
+}
+
+/* Tests only (sprung_engine_voices_testing_pool_sabotage): a
+ * SprungWorkerPoolSabotage for the pools made from now on. */
+static int voices_pool_sabotage;
+
+void sprung_engine_voices_testing_pool_sabotage(int sabotage)
+{
+    voices_pool_sabotage = sabotage;
+}
+
+/* Worker threads for the voices' steps: SPRUNG_VOICE_THREADS=N, else the
+ * measured rule (VOICES_POOL_MIN_*), never more than the voices. */
+static uint32_t voices_pool_threads(const SprungEngineVoices *s)
+{
+    uint32_t threads = 1;
+    const char *setting = getenv("SPRUNG_VOICE_THREADS");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (setting && *setting)
+        threads = (uint32_t)strtoul(setting, NULL, 10);
+    else if (cores >= VOICES_POOL_MIN_CORES &&
+             (uint64_t)s->compiled->n_springs * s->n_voices >= VOICES_POOL_MIN_SPRINGS)
+        threads = (uint32_t)(cores / 2);
+    if (threads > s->n_voices)
+        threads = s->n_voices;
+    return threads < 1 ? 1 : threads;
 }
 
 SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *compiled,
@@ -282,14 +336,13 @@ SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *
     s->mic_sum = calloc(N1(c->n_microphones), sizeof *s->mic_sum);
     s->voices = calloc(s->n_voices, sizeof *s->voices);
     size_t steps = (size_t)config->max_block_frames * config->oversampling;
-    s->scratch = calloc((size_t)c->n_channels * config->oversampling, sizeof *s->scratch);
     s->discard = calloc(steps, sizeof *s->discard);
     s->discard_out = calloc(config->max_block_frames, sizeof *s->discard_out);
     s->n_extra_decimators = config->oversampling > 1 ? (c->n_channels - 1) / 2 : 0;
     s->extra_decimators = calloc(N1(s->n_extra_decimators), sizeof *s->extra_decimators);
     if (!s->routes || !s->mic_stereo || !s->preset_mic_gain || !s->preset_mic_pan ||
-        !s->triggers || !s->mic_sum || !s->voices ||
-        !s->scratch || !s->discard || !s->discard_out || !s->extra_decimators) {
+        !s->triggers || !s->mic_sum || !s->voices || !s->discard || !s->discard_out ||
+        !s->extra_decimators) {
         status = sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
                                   "out of memory for the voices");
         goto fail;
@@ -321,12 +374,21 @@ SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *
         if (status != SPRUNG_OK)
             goto fail;
     }
+    uint32_t threads = voices_pool_threads(s);
+    if (threads > 1 && sprung_worker_pool_new_sabotaged(threads, voices_pool_sabotage,
+                                                        &s->pool) != SPRUNG_OK)
+        s->pool = NULL; /* no threads to be had: the voices step here, as before */
     *out = s;
     return SPRUNG_OK;
 
 fail:
     sprung_engine_voices_free(s);
     return status;
+}
+
+uint32_t sprung_engine_voices_threads(const SprungEngineVoices *s)
+{
+    return s && s->pool ? sprung_worker_pool_workers(s->pool) : 1;
 }
 
 uint32_t sprung_engine_voices_count(const SprungEngineVoices *s)
@@ -635,6 +697,82 @@ static SPRUNG_REALTIME void voice_pitch(SprungEngineVoices *s, uint32_t index)
     }
 }
 
+/* Step 4's physics for the sounding voices worker `worker` of `n_workers`
+ * takes (every n_workers-th): each voice renders the frame's engine steps
+ * into its own frame_out. Voices share nothing they write, so the workers
+ * need no barrier; the caller sums them afterwards in index order (the same
+ * bits as one after another). A SprungWorkerTask. */
+static SPRUNG_REALTIME void voices_step_task(void *ctx, uint32_t worker, uint32_t n_workers)
+{
+    SprungEngineVoices *s = ctx;
+    for (uint32_t k = worker; k < s->n_sounding; k += n_workers) {
+        Voice *v = &s->voices[s->sounding[k]];
+        SprungFeatureIo io = {
+            .exciter_events = v->events,
+            .n_exciter_events = v->n_events,
+            .inputs = s->frame_inputs,
+            .n_inputs = s->n_frame_inputs,
+            .oversampling = s->oversampling,
+            .outputs = v->frame_channels,
+        };
+        v->backend.advance_features(v->backend.ctx, s->oversampling, v->starts, v->n_starts,
+                                    &io);
+        v->n_starts = 0;
+        v->n_events = 0;
+        v->primed = 1;
+    }
+}
+
+/* Steps 3 and 4 of frame f: the sounding voices' pitch, their steps (on the
+ * pool when there is one), then, in index order, their sum into the
+ * channels (a fading voice times its gain) and the microphones' sum, and
+ * step 5's freeing of a released voice that stayed silent. */
+static SPRUNG_REALTIME void voices_render_frame(SprungEngineVoices *s, uint32_t f)
+{
+    const SprungCompiled *c = s->compiled;
+    const uint32_t r = s->oversampling;
+    s->n_sounding = 0;
+    for (uint32_t index = 0; index < s->n_voices; ++index) {
+        if (s->allocator.slots[index].status == SPRUNG_VOICE_FREE)
+            continue;
+        voice_pitch(s, index);
+        s->sounding[s->n_sounding++] = index;
+    }
+    if (s->pool && s->n_sounding > 1)
+        sprung_worker_pool_run(s->pool, voices_step_task, s);
+    else
+        voices_step_task(s, 0, 1);
+
+    memset(s->mic_sum, 0, N1(c->n_microphones) * sizeof *s->mic_sum);
+    size_t first = (size_t)f * r;
+    for (uint32_t ch = 0; ch < c->n_channels; ++ch)
+        for (uint32_t k = 0; k < r; ++k)
+            s->channels[ch][first + k] = 0.0f;
+    for (uint32_t n = 0; n < s->n_sounding; ++n) {
+        uint32_t index = s->sounding[n];
+        Voice *v = &s->voices[index];
+        float gain = sprung_voice_fade_gain(&s->allocator, index);
+        float loudest = 0.0f;
+        for (uint32_t ch = 0; ch < c->n_channels; ++ch)
+            for (uint32_t k = 0; k < r; ++k) {
+                float sample = v->frame_channels[ch][k] * gain;
+                s->channels[ch][first + k] += sample;
+                float magnitude = fabsf(sample);
+                loudest = magnitude > loudest ? magnitude : loudest;
+            }
+        for (uint32_t i = 0; i < c->n_microphones; ++i)
+            s->mic_sum[i] += v->state.mic_value[i];
+        /* 5. A released voice that stays silent is freed. */
+        if (s->allocator.slots[index].status == SPRUNG_VOICE_RELEASED) {
+            v->quiet_frames = loudest < VOICES_QUIET_LEVEL ? v->quiet_frames + 1 : 0;
+            if (v->quiet_frames >= s->quiet_limit) {
+                sprung_voice_free(&s->allocator, index);
+                voice_rest(s, index);
+            }
+        }
+    }
+}
+
 SPRUNG_REALTIME void sprung_engine_voices_process(SprungEngineVoices *s,
                                                   const SprungBlock *block)
 {
@@ -654,9 +792,8 @@ SPRUNG_REALTIME void sprung_engine_voices_process(SprungEngineVoices *s,
         n_inputs = VOICES_MAX_INPUTS;
     float input_frame[VOICES_MAX_INPUTS];
     const float *inputs[VOICES_MAX_INPUTS];
-    float *outputs[SPRUNG_MAX_CHANNELS];
-    for (uint32_t ch = 0; ch < n_channels; ++ch)
-        outputs[ch] = s->scratch + (size_t)ch * r;
+    s->frame_inputs = inputs;
+    s->n_frame_inputs = n_inputs;
 
     uint32_t e = 0;
     for (uint32_t f = 0; f < block->n_frames; ++f) {
@@ -692,49 +829,7 @@ SPRUNG_REALTIME void sprung_engine_voices_process(SprungEngineVoices *s,
         }
 
         /* 3, 4. Pitch, then every sounding voice's steps, summed. */
-        memset(s->mic_sum, 0, N1(c->n_microphones) * sizeof *s->mic_sum);
-        size_t first = (size_t)f * r;
-        for (uint32_t ch = 0; ch < n_channels; ++ch)
-            for (uint32_t k = 0; k < r; ++k)
-                s->channels[ch][first + k] = 0.0f;
-        for (uint32_t index = 0; index < s->n_voices; ++index) {
-            Voice *v = &s->voices[index];
-            const SprungVoiceSlot *slot = &s->allocator.slots[index];
-            if (slot->status == SPRUNG_VOICE_FREE)
-                continue;
-            voice_pitch(s, index);
-            SprungFeatureIo io = {
-                .exciter_events = v->events,
-                .n_exciter_events = v->n_events,
-                .inputs = inputs,
-                .n_inputs = n_inputs,
-                .oversampling = r,
-                .outputs = outputs,
-            };
-            v->backend.advance_features(v->backend.ctx, r, v->starts, v->n_starts, &io);
-            v->n_starts = 0;
-            v->n_events = 0;
-            v->primed = 1;
-            float gain = sprung_voice_fade_gain(&s->allocator, index);
-            float loudest = 0.0f;
-            for (uint32_t ch = 0; ch < n_channels; ++ch)
-                for (uint32_t k = 0; k < r; ++k) {
-                    float sample = outputs[ch][k] * gain;
-                    s->channels[ch][first + k] += sample;
-                    float magnitude = fabsf(sample);
-                    loudest = magnitude > loudest ? magnitude : loudest;
-                }
-            for (uint32_t i = 0; i < c->n_microphones; ++i)
-                s->mic_sum[i] += v->state.mic_value[i];
-            /* 5. A released voice that stays silent is freed. */
-            if (slot->status == SPRUNG_VOICE_RELEASED) {
-                v->quiet_frames = loudest < VOICES_QUIET_LEVEL ? v->quiet_frames + 1 : 0;
-                if (v->quiet_frames >= s->quiet_limit) {
-                    sprung_voice_free(&s->allocator, index);
-                    voice_rest(s, index);
-                }
-            }
-        }
+        voices_render_frame(s, f);
 
         /* 5. Fades move on; finished ones restart from rest with their note. */
         uint32_t started[SPRUNG_MAX_VOICES];

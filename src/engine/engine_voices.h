@@ -23,9 +23,11 @@
  *   3. pitch: voice v playing note n with smoothed bend b steps with
  *      dt_v = dt·2^((n + b − root)/12), never above the rate of the highest
  *      playable note (the one the stability check passed);
- *   4. every sounding voice renders the frame's `oversampling` engine steps;
- *      the voices are summed at the engine rate (a fading voice times its
- *      raised-cosine gain), then decimated;
+ *   4. every sounding voice renders the frame's `oversampling` engine steps
+ *      (spread over a worker pool when there is one: voices share nothing
+ *      they write); the voices are summed at the engine rate in index
+ *      order (a fading voice times its raised-cosine gain), then
+ *      decimated;
  *   5. fades move on; a voice whose fade ended restarts from rest with its
  *      new note at the next frame; a released voice silent for 200 ms is
  *      freed.
@@ -73,6 +75,12 @@ double sprung_engine_voices_time_scale(const SprungEngineVoices *voices, uint32_
 /* The voice's allocator status (SprungVoiceStatus, voice_allocator.h) and
  * the note it plays (or, fading, played). */
 int sprung_engine_voices_slot(const SprungEngineVoices *voices, uint32_t voice, uint8_t *note);
+/* Threads stepping the voices: 1 without a pool (engine_voices.c says when
+ * there is one; SPRUNG_VOICE_THREADS=N forces N, at most the voices). */
+uint32_t sprung_engine_voices_threads(const SprungEngineVoices *voices);
+/* Tests only: voices created from now on get a pool with this deliberate
+ * protocol bug (util/worker_pool.h), for the ThreadSanitizer test. */
+void sprung_engine_voices_testing_pool_sabotage(int sabotage);
 /* An engine's voices; NULL for a singleton model (defined in engine.c). */
 const SprungEngineVoices *sprung_engine_voices_of(const SprungEngine *engine);
 

@@ -18,6 +18,9 @@
  *   pressure  a member channel's pressure reaches its note's voice only
  *   oscillator  a note-following oscillator plays its note and its bend
  *   blocks2   blocks, at oversampling 2
+ *   pool      the voices on a worker pool of 2 threads render the same
+ *             bits as on one (--sabotage: a racy pool, for the
+ *             ThreadSanitizer build, which must report it)
  * Built plain and with the RealtimeSanitizer runtime: every
  * sprung_engine_process call then runs in a real-time section. */
 #include <math.h>
@@ -27,6 +30,7 @@
 
 #include "engine/engine_voices.h"
 #include "engine/voice_allocator.h"
+#include "util/worker_pool.h"
 #include "sprung/sprung.h"
 #include "../modulation/rt_section.h"
 
@@ -123,29 +127,30 @@ static const char *instanced_extra =
     "\"range\": [0, 1000]},\n {\"source\": \"wob\", \"target\": \"s\", \"parameter\": "
     "\"damping\", \"range\": [0, 0.0001], \"offset\": 0.5, \"amount\": 0.5}]";
 
+/* Five notes on four voices (a steal at 9700), member-channel and master
+ * bends, pressure, a restrike: for instanced_extra. */
+static const SprungEvent scenario[] = {
+    {.frame = 10, .type = SPRUNG_EVENT_NOTE_ON, .channel = 1, .note = 60, .velocity = 100},
+    {.frame = 3000, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 67, .velocity = 90},
+    {.frame = 5001, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 2, .value = 12000},
+    {.frame = 5002, .type = SPRUNG_EVENT_CHANNEL_PRESSURE, .channel = 2, .value = 90},
+    {.frame = 7000, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 0, .value = 3000},
+    {.frame = 9000, .type = SPRUNG_EVENT_NOTE_OFF, .channel = 1, .note = 60},
+    {.frame = 9500, .type = SPRUNG_EVENT_NOTE_ON, .channel = 3, .note = 72, .velocity = 100},
+    {.frame = 9600, .type = SPRUNG_EVENT_NOTE_ON, .channel = 4, .note = 74, .velocity = 100},
+    {.frame = 9700, .type = SPRUNG_EVENT_NOTE_ON, .channel = 5, .note = 76, .velocity = 100},
+    {.frame = 9701, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 67, .velocity = 50},
+    {.frame = 15000, .type = SPRUNG_EVENT_NOTE_ON, .channel = 6, .note = 48, .velocity = 110},
+    {.frame = 15001, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 6, .value = 0},
+};
+#define N_SCENARIO (uint32_t)(sizeof scenario / sizeof scenario[0])
+
 static void test_blocks(void)
 {
     static const uint32_t sizes[] = {1, 7, 64, 512, 4096};
-    /* Five notes on four voices (a steal at 9700), member-channel and
-     * master bends, pressure, a restrike. */
-    SprungEvent events[] = {
-        {.frame = 10, .type = SPRUNG_EVENT_NOTE_ON, .channel = 1, .note = 60, .velocity = 100},
-        {.frame = 3000, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 67, .velocity = 90},
-        {.frame = 5001, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 2, .value = 12000},
-        {.frame = 5002, .type = SPRUNG_EVENT_CHANNEL_PRESSURE, .channel = 2, .value = 90},
-        {.frame = 7000, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 0, .value = 3000},
-        {.frame = 9000, .type = SPRUNG_EVENT_NOTE_OFF, .channel = 1, .note = 60},
-        {.frame = 9500, .type = SPRUNG_EVENT_NOTE_ON, .channel = 3, .note = 72, .velocity = 100},
-        {.frame = 9600, .type = SPRUNG_EVENT_NOTE_ON, .channel = 4, .note = 74, .velocity = 100},
-        {.frame = 9700, .type = SPRUNG_EVENT_NOTE_ON, .channel = 5, .note = 76, .velocity = 100},
-        {.frame = 9701, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 67, .velocity = 50},
-        {.frame = 15000, .type = SPRUNG_EVENT_NOTE_ON, .channel = 6, .note = 48, .velocity = 110},
-        {.frame = 15001, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 6, .value = 0},
-    };
-    uint32_t n_events = sizeof events / sizeof events[0];
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
         SprungEngine *engine = make_engine(preset(440, instanced_extra), 4096, NULL);
-        rt_render(engine, events, n_events, 24000, sizes[s], s ? left_b : left_a,
+        rt_render(engine, scenario, N_SCENARIO, 24000, sizes[s], s ? left_b : left_a,
                s ? right_b : right_a);
         if (s) {
             CHECK(!memcmp(left_a, left_b, 24000 * sizeof(float)) &&
@@ -161,6 +166,38 @@ static void test_blocks(void)
     }
     printf("blocks: ok (1, 7, 64, 512, 4096 bit-identical with voices, bends, pressure, a "
            "steal and a restrike, oversampling %u)\n", oversampling);
+}
+
+/* The voices stepped on a worker pool (SPRUNG_VOICE_THREADS=2: the
+ * engine's voices_step_task on two threads) render the same bits as one
+ * after another: the blocks scenario in blocks of 64. --sabotage gives the
+ * pool relaxed hand-over and completion, a race the ThreadSanitizer build
+ * of this test must report. */
+static void test_pool(int sabotage)
+{
+    setenv("SPRUNG_VOICE_THREADS", "1", 1);
+    SprungEngine *serial = make_engine(preset(440, instanced_extra), 4096, NULL);
+    CHECK(serial && sprung_engine_voices_threads(sprung_engine_voices_of(serial)) == 1,
+          "SPRUNG_VOICE_THREADS=1 still made a pool");
+    rt_render(serial, scenario, N_SCENARIO, 24000, 64, left_a, right_a);
+    sprung_engine_free(serial);
+
+    setenv("SPRUNG_VOICE_THREADS", "2", 1);
+    if (sabotage)
+        fprintf(stderr, "sabotage: the voices' pool hands over with relaxed atomics\n");
+    sprung_engine_voices_testing_pool_sabotage(sabotage ? SPRUNG_WORKER_POOL_SABOTAGE_RELAXED
+                                                        : SPRUNG_WORKER_POOL_CORRECT);
+    SprungEngine *pooled = make_engine(preset(440, instanced_extra), 4096, NULL);
+    sprung_engine_voices_testing_pool_sabotage(SPRUNG_WORKER_POOL_CORRECT);
+    unsetenv("SPRUNG_VOICE_THREADS");
+    CHECK(pooled && sprung_engine_voices_threads(sprung_engine_voices_of(pooled)) == 2,
+          "SPRUNG_VOICE_THREADS=2 made no pool of 2 threads");
+    rt_render(pooled, scenario, N_SCENARIO, 24000, 64, left_b, right_b);
+    sprung_engine_free(pooled);
+    CHECK(!memcmp(left_a, left_b, 24000 * sizeof(float)) &&
+              !memcmp(right_a, right_b, 24000 * sizeof(float)),
+          "the voices on 2 threads differ from the voices on 1");
+    printf("pool: ok (4 voices on 2 threads: the same bits as on 1)\n");
 }
 
 /* Zones set at run time by MPE Configuration Messages: an upper zone of 3
@@ -520,6 +557,8 @@ int main(int argc, char **argv)
         test_unstable();
     if (all || !strcmp(which, "blocks"))
         test_blocks();
+    if (all || !strcmp(which, "pool"))
+        test_pool(sabotage);
     if (all || !strcmp(which, "root"))
         test_root();
     if (all || !strcmp(which, "zones"))

@@ -4,8 +4,7 @@
 # and chosen at run time by CPU; elsewhere only the portable kernels.
 set(_simd_dir ${PROJECT_SOURCE_DIR}/src/backend/simd)
 set(_simd_sources ${_simd_dir}/simd_backend.c ${_simd_dir}/simd_records.c
-                  ${_simd_dir}/simd_lattice.c ${_simd_dir}/simd_pool.c
-                  ${_simd_dir}/simd_portable.c)
+                  ${_simd_dir}/simd_lattice.c ${_simd_dir}/simd_portable.c)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64|i[3-6]86)$")
   include(CheckCCompilerFlag)
   check_c_compiler_flag(-mavx2 SPRUNG_CC_HAS_MAVX2)

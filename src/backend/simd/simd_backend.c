@@ -31,7 +31,7 @@
 #include "backend/backend.h"
 #include "backend/feature_step.h"
 #include "backend/simd/simd_internal.h"
-#include "backend/simd/simd_pool.h"
+#include "util/worker_pool.h"
 #include "model/model.h"
 
 /* Below this many springs a step is too short (under ~80 µs) for two
@@ -147,7 +147,7 @@ typedef struct SimdBackend {
     uint32_t n_phase1, n_phase2;  /* springs of phase 1; units of phase 2
                                    * (records: bodies; lattice: body vectors,
                                    * then special bodies) */
-    SprungSimdPool *pool;
+    SprungWorkerPool *pool;
     uint32_t n_workers;
     /* Per worker: springs [spring_split[w], spring_split[w+1]), phase-2
      * units [node_split[w], node_split[w+1]). */
@@ -200,7 +200,7 @@ static void mix(const SimdBackend *self, float *left, float *right)
 static void barrier(SimdBackend *self, uint32_t worker, uint32_t n_workers)
 {
     if (n_workers > 1)
-        sprung_simd_pool_barrier(self->pool, worker);
+        sprung_worker_pool_barrier(self->pool, worker);
 }
 
 /* The steps of self->job, by every worker (alone: worker 0 of 1). Each
@@ -248,7 +248,7 @@ static void run_job(SimdBackend *self, SimdJob job)
         simd_lattice_refresh(&self->lattice);
     self->job = job;
     if (self->n_workers > 1)
-        sprung_simd_pool_run(self->pool, step_task, self);
+        sprung_worker_pool_run(self->pool, step_task, self);
     else
         step_task(self, 0, 1);
 }
@@ -306,7 +306,7 @@ static void simd_destroy(void *ctx)
     SimdBackend *self = ctx;
     if (!self)
         return;
-    sprung_simd_pool_free(self->pool);
+    sprung_worker_pool_free(self->pool);
     free(self->block);
     free(self);
 }
@@ -440,7 +440,7 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
     self->n_workers = threads_wanted(compiled->n_springs,
                                       (compiled->features & SPRUNG_FEATURE_VOICES) != 0);
     if (self->n_workers > 1 &&
-        sprung_simd_pool_new(self->n_workers, &self->pool) != SPRUNG_OK) {
+        sprung_worker_pool_new(self->n_workers, &self->pool) != SPRUNG_OK) {
         simd_destroy(self);
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
                                 "cannot start %u worker threads", self->n_workers);

@@ -1,4 +1,4 @@
-/* The SIMD backend's worker pool protocol (src/backend/simd/simd_pool.c):
+/* The worker pool's protocol (src/util/worker_pool.c):
  * hand-over, completion and the in-task barrier, exercised many times.
  *
  * Built twice (tests/simd/CMakeLists.txt):
@@ -15,13 +15,13 @@
  * expect_sanitizer.cmake wraps the sabotage runs and looks for the
  * sanitizer's own report, not just a failure.
  *
- * Usage: test_simd_pool [--sabotage] [PRESET.json ...] */
+ * Usage: test_worker_pool [--sabotage] [PRESET.json ...] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/simd/simd_pool.h"
+#include "util/worker_pool.h"
 
 #ifdef SPRUNG_TEST_RTSAN
 #  include "sprung/sprung.h"
@@ -40,7 +40,7 @@ void __rtsan_realtime_exit(void);
 enum { WORKERS = 3, RUNS = 500, MAX_WORKERS = 8 };
 
 typedef struct Job {
-    SprungSimdPool *pool;
+    SprungWorkerPool *pool;
     uint64_t round;                 /* written by the caller before each run */
     uint64_t partial[MAX_WORKERS];  /* worker w writes [w] */
     uint64_t seen_sum[MAX_WORKERS]; /* each worker's sum of all partials, after a barrier */
@@ -51,12 +51,12 @@ static void task(void *ctx, uint32_t worker, uint32_t n_workers)
 {
     Job *job = ctx;
     job->partial[worker] = job->round * (worker + 1);
-    sprung_simd_pool_barrier(job->pool, worker);
+    sprung_worker_pool_barrier(job->pool, worker);
     uint64_t sum = 0;
     for (uint32_t w = 0; w < n_workers; ++w)
         sum += job->partial[w];
     job->seen_sum[worker] = sum;
-    sprung_simd_pool_barrier(job->pool, worker);
+    sprung_worker_pool_barrier(job->pool, worker);
     job->second[worker] = job->seen_sum[(worker + 1) % n_workers];
 }
 
@@ -68,7 +68,7 @@ static uint32_t run_rounds(Job *job, uint32_t n_workers, uint32_t rounds)
     uint64_t expected_factor = (uint64_t)n_workers * (n_workers + 1) / 2;
     for (uint32_t r = 1; r <= rounds; ++r) {
         job->round = r;
-        sprung_simd_pool_run(job->pool, task, job);
+        sprung_worker_pool_run(job->pool, task, job);
         for (uint32_t w = 0; w < n_workers; ++w)
             wrong += job->seen_sum[w] != r * expected_factor ||
                      job->second[w] != r * expected_factor;
@@ -136,17 +136,17 @@ int main(int argc, char **argv)
     }
 #ifdef SPRUNG_TEST_RTSAN
     __rtsan_init();
-    SprungSimdPoolSabotage kind = SPRUNG_SIMD_POOL_SABOTAGE_MUTEX;
+    SprungWorkerPoolSabotage kind = SPRUNG_WORKER_POOL_SABOTAGE_MUTEX;
     const char *what = "a mutex and condition variable in the hand-over";
 #else
-    SprungSimdPoolSabotage kind = SPRUNG_SIMD_POOL_SABOTAGE_RELAXED;
+    SprungWorkerPoolSabotage kind = SPRUNG_WORKER_POOL_SABOTAGE_RELAXED;
     const char *what = "relaxed hand-over and completion";
 #endif
     int failures = 0;
     for (uint32_t n_workers = 1; n_workers <= WORKERS; ++n_workers) {
         Job job = {0};
-        SprungStatus status = sprung_simd_pool_new_sabotaged(
-            n_workers, sabotage ? kind : SPRUNG_SIMD_POOL_CORRECT, &job.pool);
+        SprungStatus status = sprung_worker_pool_new_sabotaged(
+            n_workers, sabotage ? kind : SPRUNG_WORKER_POOL_CORRECT, &job.pool);
         if (status != SPRUNG_OK) {
             fprintf(stderr, "FAIL cannot make a pool of %u\n", n_workers);
             return 1;
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
         REALTIME_ENTER();
         uint32_t wrong = run_rounds(&job, n_workers, RUNS);
         REALTIME_EXIT();
-        sprung_simd_pool_free(job.pool);
+        sprung_worker_pool_free(job.pool);
         if (wrong) {
             fprintf(stderr, "FAIL %u workers: %u wrong results\n", n_workers, wrong);
             failures++;

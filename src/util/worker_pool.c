@@ -1,6 +1,6 @@
-/* The SIMD backend's worker pool: lock-free hand-over, completion and
- * barrier, spinning briefly and then sleeping on a Linux futex (portable
- * builds without futex spin and yield). See simd_pool.h for the protocol.
+/* The worker pool: lock-free hand-over, completion and barrier, spinning
+ * briefly and then sleeping on a Linux futex (portable builds without futex
+ * spin and yield). See worker_pool.h for the protocol.
  * new/free: control thread; run/barrier: the caller thread and tasks. */
 #include <errno.h>
 #include <limits.h>
@@ -20,7 +20,7 @@
 #  include <xmmintrin.h>
 #endif
 
-#include "backend/simd/simd_pool.h"
+#include "util/worker_pool.h"
 
 /* Pause instructions before a waiter sleeps. Inside a block (barriers,
  * and the caller waiting for the workers' share) the partner is microseconds
@@ -35,21 +35,21 @@
 #define POOL_SLEEP_TIMEOUT_NS 20000000L /* a lost wake-up costs at most 20 ms */
 
 typedef struct PoolWorker {
-    SprungSimdPool *pool;
+    SprungWorkerPool *pool;
     pthread_t thread;
     uint32_t index;
     uint32_t barrier_sense; /* touched only by this worker */
     char pad[64];
 } PoolWorker;
 
-struct SprungSimdPool {
+struct SprungWorkerPool {
     uint32_t n_workers;
-    SprungSimdPoolSabotage sabotage;
+    SprungWorkerPoolSabotage sabotage;
     PoolWorker *workers; /* n_workers; [0] is the caller */
     uint32_t n_threads_started;
 
     /* The task: plain data, published by `generation`. */
-    SprungSimdTask task;
+    SprungWorkerTask task;
     void *ctx;
     int quit;
 
@@ -61,7 +61,7 @@ struct SprungSimdPool {
     _Alignas(64) _Atomic uint32_t barrier_sense;
     _Atomic uint32_t barrier_sleepers;
 
-    /* Only for SPRUNG_SIMD_POOL_SABOTAGE_MUTEX. */
+    /* Only for SPRUNG_WORKER_POOL_SABOTAGE_MUTEX. */
     pthread_mutex_t mutex;
     pthread_cond_t cond;
 };
@@ -123,7 +123,7 @@ static uint32_t wait_while_equal(_Atomic uint32_t *word, uint32_t value,
     return now;
 }
 
-void sprung_simd_set_flush_to_zero(void)
+void sprung_set_flush_to_zero(void)
 {
 #if defined(__SSE__)
     _mm_setcsr(_mm_getcsr() | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
@@ -134,16 +134,16 @@ void sprung_simd_set_flush_to_zero(void)
 #endif
 }
 
-static void worker_finish(SprungSimdPool *pool)
+static void worker_finish(SprungWorkerPool *pool)
 {
-    if (pool->sabotage == SPRUNG_SIMD_POOL_SABOTAGE_MUTEX) {
+    if (pool->sabotage == SPRUNG_WORKER_POOL_SABOTAGE_MUTEX) {
         pthread_mutex_lock(&pool->mutex);
         atomic_fetch_sub_explicit(&pool->remaining, 1, memory_order_seq_cst);
         pthread_cond_signal(&pool->cond);
         pthread_mutex_unlock(&pool->mutex);
         return;
     }
-    memory_order order = pool->sabotage == SPRUNG_SIMD_POOL_SABOTAGE_RELAXED
+    memory_order order = pool->sabotage == SPRUNG_WORKER_POOL_SABOTAGE_RELAXED
                              ? memory_order_relaxed
                              : memory_order_seq_cst; /* release, and Dekker with the sleeper flag */
     if (atomic_fetch_sub_explicit(&pool->remaining, 1, order) == 1 &&
@@ -154,11 +154,11 @@ static void worker_finish(SprungSimdPool *pool)
 static void *worker_main(void *arg)
 {
     PoolWorker *self = arg;
-    SprungSimdPool *pool = self->pool;
-    memory_order order = pool->sabotage == SPRUNG_SIMD_POOL_SABOTAGE_RELAXED
+    SprungWorkerPool *pool = self->pool;
+    memory_order order = pool->sabotage == SPRUNG_WORKER_POOL_SABOTAGE_RELAXED
                              ? memory_order_relaxed
                              : memory_order_acquire;
-    sprung_simd_set_flush_to_zero();
+    sprung_set_flush_to_zero();
     uint32_t seen = 0;
     for (;;) {
         seen = wait_while_equal(&pool->generation, seen, &pool->generation_sleepers, order,
@@ -171,18 +171,18 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-SprungStatus sprung_simd_pool_new(uint32_t n_workers, SprungSimdPool **out)
+SprungStatus sprung_worker_pool_new(uint32_t n_workers, SprungWorkerPool **out)
 {
-    return sprung_simd_pool_new_sabotaged(n_workers, SPRUNG_SIMD_POOL_CORRECT, out);
+    return sprung_worker_pool_new_sabotaged(n_workers, SPRUNG_WORKER_POOL_CORRECT, out);
 }
 
-SprungStatus sprung_simd_pool_new_sabotaged(uint32_t n_workers, SprungSimdPoolSabotage sabotage,
-                                            SprungSimdPool **out)
+SprungStatus sprung_worker_pool_new_sabotaged(uint32_t n_workers, SprungWorkerPoolSabotage sabotage,
+                                            SprungWorkerPool **out)
 {
     *out = NULL;
     if (n_workers < 1)
         n_workers = 1;
-    SprungSimdPool *pool = aligned_alloc(64, (sizeof *pool + 63) / 64 * 64);
+    SprungWorkerPool *pool = aligned_alloc(64, (sizeof *pool + 63) / 64 * 64);
     if (!pool)
         return SPRUNG_ERROR_NO_MEMORY;
     memset(pool, 0, sizeof *pool);
@@ -201,7 +201,7 @@ SprungStatus sprung_simd_pool_new_sabotaged(uint32_t n_workers, SprungSimdPoolSa
     }
     for (uint32_t w = 1; w < n_workers; ++w) {
         if (pthread_create(&pool->workers[w].thread, NULL, worker_main, &pool->workers[w])) {
-            sprung_simd_pool_free(pool);
+            sprung_worker_pool_free(pool);
             return SPRUNG_ERROR_NO_MEMORY;
         }
         pool->n_threads_started = w;
@@ -210,7 +210,7 @@ SprungStatus sprung_simd_pool_new_sabotaged(uint32_t n_workers, SprungSimdPoolSa
     return SPRUNG_OK;
 }
 
-void sprung_simd_pool_free(SprungSimdPool *pool)
+void sprung_worker_pool_free(SprungWorkerPool *pool)
 {
     if (!pool)
         return;
@@ -227,12 +227,12 @@ void sprung_simd_pool_free(SprungSimdPool *pool)
     free(pool);
 }
 
-uint32_t sprung_simd_pool_workers(const SprungSimdPool *pool)
+uint32_t sprung_worker_pool_workers(const SprungWorkerPool *pool)
 {
     return pool ? pool->n_workers : 1;
 }
 
-SprungStatus sprung_simd_pool_set_priority(SprungSimdPool *pool, int policy, int priority)
+SprungStatus sprung_worker_pool_set_priority(SprungWorkerPool *pool, int policy, int priority)
 {
     struct sched_param param = {.sched_priority = priority};
     for (uint32_t w = 1; w <= pool->n_threads_started; ++w)
@@ -241,7 +241,8 @@ SprungStatus sprung_simd_pool_set_priority(SprungSimdPool *pool, int policy, int
     return SPRUNG_OK;
 }
 
-SPRUNG_REALTIME void sprung_simd_pool_run(SprungSimdPool *pool, SprungSimdTask task, void *ctx)
+SPRUNG_REALTIME void sprung_worker_pool_run(SprungWorkerPool *pool, SprungWorkerTask task,
+                                            void *ctx)
 {
     if (pool->n_workers == 1) {
         task(ctx, 0, 1);
@@ -251,7 +252,7 @@ SPRUNG_REALTIME void sprung_simd_pool_run(SprungSimdPool *pool, SprungSimdTask t
     pool->ctx = ctx;
     atomic_store_explicit(&pool->remaining, pool->n_workers - 1, memory_order_relaxed);
 
-    if (pool->sabotage == SPRUNG_SIMD_POOL_SABOTAGE_MUTEX) {
+    if (pool->sabotage == SPRUNG_WORKER_POOL_SABOTAGE_MUTEX) {
         /* The bug: a lock (and a condition wait) on the audio thread. */
         pthread_mutex_lock(&pool->mutex);
         atomic_fetch_add_explicit(&pool->generation, 1, memory_order_seq_cst);
@@ -265,7 +266,7 @@ SPRUNG_REALTIME void sprung_simd_pool_run(SprungSimdPool *pool, SprungSimdTask t
         return;
     }
 
-    int relaxed = pool->sabotage == SPRUNG_SIMD_POOL_SABOTAGE_RELAXED;
+    int relaxed = pool->sabotage == SPRUNG_WORKER_POOL_SABOTAGE_RELAXED;
     atomic_fetch_add_explicit(&pool->generation, 1,
                               relaxed ? memory_order_relaxed : memory_order_seq_cst);
     if (atomic_load_explicit(&pool->generation_sleepers, memory_order_seq_cst))
@@ -287,7 +288,7 @@ SPRUNG_REALTIME void sprung_simd_pool_run(SprungSimdPool *pool, SprungSimdTask t
     atomic_store_explicit(&pool->caller_sleeping, 0, memory_order_relaxed);
 }
 
-SPRUNG_REALTIME void sprung_simd_pool_barrier(SprungSimdPool *pool, uint32_t worker)
+SPRUNG_REALTIME void sprung_worker_pool_barrier(SprungWorkerPool *pool, uint32_t worker)
 {
     uint32_t n = pool->n_workers;
     if (n == 1)
