@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench_gpu.h"
+#include "bench_output.h"
 #include "commands.h"
 #include "io/midi.h"
 #include "sprung/sprung.h"
@@ -425,16 +426,10 @@ static BenchResult *bench_results_add(const BenchOptions *options, BenchResults 
     return result;
 }
 
-/* One row of the table, printed as soon as it is measured. With JSON on
- * stdout, the table goes to stderr. */
-static FILE *bench_table_stream(const BenchOptions *options)
-{
-    return options->json_path && strcmp(options->json_path, "-") == 0 ? stderr : stdout;
-}
-
+/* One row of the table, printed as soon as it is measured. */
 static void bench_progress(const BenchOptions *options, const BenchResult *result)
 {
-    FILE *out = bench_table_stream(options);
+    FILE *out = bench_table_stream(options->json_path);
     if (result->error[0])
         fprintf(out, "%-7s %-9s %-26s  not measured: %s\n", result->backend, result->group,
                 result->name, result->error);
@@ -574,29 +569,6 @@ static void bench_cpu_name(char *out, size_t size)
     fclose(f);
 }
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
-static void json_number(FILE *out, double value)
-{
-    if (isfinite(value))
-        fprintf(out, "%.6g", value);
-    else
-        fputs("null", out);
-}
-
 /* ---- the issue's targets ---- */
 
 typedef struct BenchTarget {
@@ -639,27 +611,35 @@ static double bench_speedup(const BenchResults *results, const BenchResult *r)
     return reference->cpu_ns_per_spring_step / r->cpu_ns_per_spring_step;
 }
 
+/* The target a row is measured against, or NULL: only rows of the `bench`
+ * group that name a target model have one. */
+static const BenchTarget *bench_target_of(const BenchResult *r)
+{
+    if (r->error[0] || strcmp(r->group, "bench"))
+        return NULL;
+    for (size_t t = 0; t < BENCH_TARGET_COUNT; t++)
+        if (!strcmp(r->name, bench_targets[t].model))
+            return &bench_targets[t];
+    return NULL;
+}
+
 static void bench_print_targets(FILE *out, const BenchResults *results)
 {
     fprintf(out, "\ntargets at 48 kHz (share of one core from the CPU time, wall time in"
                  " brackets; speed-up over cpu in this run):\n");
     for (size_t i = 0; i < results->count; i++) {
         const BenchResult *r = &results->items[i];
-        if (r->error[0] || strcmp(r->group, "bench"))
+        const BenchTarget *target = bench_target_of(r);
+        if (!target)
             continue;
-        for (size_t t = 0; t < BENCH_TARGET_COUNT; t++) {
-            if (strcmp(r->name, bench_targets[t].model))
-                continue;
-            double percent = bench_core_percent(r, false);
-            double speedup = bench_speedup(results, r);
-            fprintf(out, "  %-7s %-14s %6.1f %% of a core (%.1f %% wall), target <= %.0f %%: %s",
-                    r->backend, r->name, percent, bench_core_percent(r, true),
-                    bench_targets[t].max_core_percent,
-                    percent <= bench_targets[t].max_core_percent ? "met" : "MISSED");
-            if (isfinite(speedup) && strcmp(r->backend, "cpu"))
-                fprintf(out, "; %.2fx the reference", speedup);
-            fputc('\n', out);
-        }
+        double percent = bench_core_percent(r, false);
+        double speedup = bench_speedup(results, r);
+        fprintf(out, "  %-7s %-14s %6.1f %% of a core (%.1f %% wall), target <= %.0f %%: %s",
+                r->backend, r->name, percent, bench_core_percent(r, true),
+                target->max_core_percent, percent <= target->max_core_percent ? "met" : "MISSED");
+        if (isfinite(speedup) && strcmp(r->backend, "cpu"))
+            fprintf(out, "; %.2fx the reference", speedup);
+        fputc('\n', out);
     }
 }
 
@@ -669,30 +649,34 @@ static void bench_write_targets_json(FILE *out, const BenchResults *results)
     bool first = true;
     for (size_t i = 0; i < results->count; i++) {
         const BenchResult *r = &results->items[i];
-        if (r->error[0] || strcmp(r->group, "bench"))
+        const BenchTarget *target = bench_target_of(r);
+        if (!target)
             continue;
-        for (size_t t = 0; t < BENCH_TARGET_COUNT; t++) {
-            if (strcmp(r->name, bench_targets[t].model))
-                continue;
-            fprintf(out, "%s\n    {\"backend\": ", first ? "" : ",");
-            first = false;
-            json_string(out, r->backend);
-            fprintf(out, ", \"model\": ");
-            json_string(out, r->name);
-            fprintf(out, ", \"core_percent\": ");
-            json_number(out, bench_core_percent(r, false));
-            fprintf(out, ", \"core_percent_wall\": ");
-            json_number(out, bench_core_percent(r, true));
-            fprintf(out, ", \"target_core_percent\": ");
-            json_number(out, bench_targets[t].max_core_percent);
-            fprintf(out, ", \"met\": %s, \"speedup_vs_cpu\": ",
-                    bench_core_percent(r, false) <= bench_targets[t].max_core_percent ? "true"
-                                                                                      : "false");
-            json_number(out, bench_speedup(results, r));
-            fputc('}', out);
-        }
+        fprintf(out, "%s\n    {\"backend\": ", first ? "" : ",");
+        first = false;
+        bench_json_string(out, r->backend);
+        bench_json_field_string(out, "model", r->name);
+        bench_json_field_number(out, "core_percent", bench_core_percent(r, false));
+        bench_json_field_number(out, "core_percent_wall", bench_core_percent(r, true));
+        bench_json_field_number(out, "target_core_percent", target->max_core_percent);
+        fprintf(out, ", \"met\": %s",
+                bench_core_percent(r, false) <= target->max_core_percent ? "true" : "false");
+        bench_json_field_number(out, "speedup_vs_cpu", bench_speedup(results, r));
+        fputc('}', out);
     }
     fputs("\n  ]", out);
+}
+
+/* `, "key": [v0, v1, ...]` */
+static void bench_json_field_list(FILE *out, const char *key, const double *values, int n)
+{
+    fprintf(out, ", \"%s\": [", key);
+    for (int k = 0; k < n; k++) {
+        if (k)
+            fputs(", ", out);
+        bench_json_number(out, values[k]);
+    }
+    fputc(']', out);
 }
 
 static void bench_write_json(FILE *out, const BenchOptions *options, const BenchResults *results)
@@ -700,20 +684,18 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
     char cpu[256];
     bench_cpu_name(cpu, sizeof cpu);
     fprintf(out, "{\n  \"sprung_bench\": 1,\n  \"machine\": {\"cpu\": ");
-    json_string(out, cpu);
+    bench_json_string(out, cpu);
     fprintf(out, ", \"cores\": %ld},\n  \"build\": {\"compiler\": ", sysconf(_SC_NPROCESSORS_ONLN));
 #if defined(__clang__)
-    json_string(out, "clang " __clang_version__);
+    bench_json_string(out, "clang " __clang_version__);
 #elif defined(__VERSION__)
-    json_string(out, __VERSION__);
+    bench_json_string(out, __VERSION__);
 #else
-    json_string(out, "unknown");
+    bench_json_string(out, "unknown");
 #endif
-    fprintf(out, ", \"build_type\": ");
-    json_string(out, SPRUNG_BUILD_TYPE);
+    bench_json_field_string(out, "build_type", SPRUNG_BUILD_TYPE);
     const char *threads = getenv("SPRUNG_SIMD_THREADS");
-    fprintf(out, ", \"simd_threads\": ");
-    json_string(out, threads && *threads ? threads : "auto");
+    bench_json_field_string(out, "simd_threads", threads && *threads ? threads : "auto");
     fprintf(out, "},\n"
                  "  \"sample_rate\": %.0f,\n  \"block_frames\": %d,\n  \"repeats\": %d,\n"
                  "  \"quick\": %s,\n  \"results\": [",
@@ -721,47 +703,27 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
     for (size_t i = 0; i < results->count; i++) {
         const BenchResult *r = &results->items[i];
         fprintf(out, "%s\n    {\"backend\": ", i ? "," : "");
-        json_string(out, r->backend);
-        fprintf(out, ", \"group\": ");
-        json_string(out, r->group);
-        fprintf(out, ", \"name\": ");
-        json_string(out, r->name);
+        bench_json_string(out, r->backend);
+        bench_json_field_string(out, "group", r->group);
+        bench_json_field_string(out, "name", r->name);
         fprintf(out, ", \"bodies\": %u, \"anchors\": %u, \"springs\": %u",
                 r->counts.bodies, r->counts.anchors, r->counts.springs);
         if (r->error[0]) {
-            fprintf(out, ", \"error\": ");
-            json_string(out, r->error);
+            bench_json_field_string(out, "error", r->error);
             fputc('}', out);
             continue;
         }
-        fprintf(out, ", \"oversampling\": %u, \"blocks\": %u, \"audio_seconds\": ",
-                r->oversampling, r->blocks);
-        json_number(out, r->audio_s);
-        fprintf(out, ", \"wall_seconds_median\": ");
-        json_number(out, r->median_wall_s);
-        fprintf(out, ", \"realtime_factor\": ");
-        json_number(out, r->realtime_factor);
-        fprintf(out, ", \"ns_per_spring_step\": ");
-        json_number(out, r->ns_per_spring_step);
-        fprintf(out, ", \"cpu_seconds_median\": ");
-        json_number(out, r->median_cpu_s);
-        fprintf(out, ", \"cpu_ns_per_spring_step\": ");
-        json_number(out, r->cpu_ns_per_spring_step);
-        fprintf(out, ", \"speedup_vs_cpu\": ");
-        json_number(out, bench_speedup(results, r));
-        fprintf(out, ", \"wall_seconds\": [");
-        for (int k = 0; k < r->repeats; k++) {
-            if (k)
-                fputs(", ", out);
-            json_number(out, r->wall_s[k]);
-        }
-        fputs("], \"cpu_seconds\": [", out);
-        for (int k = 0; k < r->repeats; k++) {
-            if (k)
-                fputs(", ", out);
-            json_number(out, r->cpu_s[k]);
-        }
-        fputs("]}", out);
+        fprintf(out, ", \"oversampling\": %u, \"blocks\": %u", r->oversampling, r->blocks);
+        bench_json_field_number(out, "audio_seconds", r->audio_s);
+        bench_json_field_number(out, "wall_seconds_median", r->median_wall_s);
+        bench_json_field_number(out, "realtime_factor", r->realtime_factor);
+        bench_json_field_number(out, "ns_per_spring_step", r->ns_per_spring_step);
+        bench_json_field_number(out, "cpu_seconds_median", r->median_cpu_s);
+        bench_json_field_number(out, "cpu_ns_per_spring_step", r->cpu_ns_per_spring_step);
+        bench_json_field_number(out, "speedup_vs_cpu", bench_speedup(results, r));
+        bench_json_field_list(out, "wall_seconds", r->wall_s, r->repeats);
+        bench_json_field_list(out, "cpu_seconds", r->cpu_s, r->repeats);
+        fputc('}', out);
     }
     fputs("\n  ]", out);
     bench_write_targets_json(out, results);
@@ -905,17 +867,11 @@ int sprung_cmd_bench(int argc, char **argv)
         return 2;
     }
 
-    FILE *json_out = NULL;
-    bool json_to_stdout = options.json_path && strcmp(options.json_path, "-") == 0;
-    if (options.json_path && !json_to_stdout) {
-        json_out = fopen(options.json_path, "w");
-        if (!json_out) {
-            fprintf(stderr, "sprung bench: cannot write %s: %s\n", options.json_path,
-                    strerror(errno));
-            return 1;
-        }
-    }
-    FILE *table = bench_table_stream(&options);
+    /* Opened before measuring, so a bad path does not cost a whole run. */
+    FILE *json = NULL;
+    if (options.json_path && !(json = bench_json_open(options.json_path)))
+        return 1;
+    FILE *table = bench_table_stream(options.json_path);
     fprintf(table, "sprung bench: backend %s, %d-frame blocks at %.0f Hz, median of %d%s\n\n",
             backend_arg, BENCH_BLOCK, BENCH_RATE, options.repeats,
             options.quick ? " (quick: not a measurement)" : "");
@@ -935,11 +891,9 @@ int sprung_cmd_bench(int argc, char **argv)
             failed = 1;
     bench_print_targets(table, &results);
 
-    if (json_to_stdout)
-        bench_write_json(stdout, &options, &results);
-    if (json_out) {
-        bench_write_json(json_out, &options, &results);
-        if (fclose(json_out) != 0) {
+    if (json) {
+        bench_write_json(json, &options, &results);
+        if (json != stdout && fclose(json) != 0) {
             fprintf(stderr, "sprung bench: cannot write %s\n", options.json_path);
             failed = 1;
         }

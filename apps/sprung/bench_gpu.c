@@ -5,16 +5,16 @@
  * event handling). Launch variants are chosen through the backends'
  * environment variables (docs/gpu.md), set here before each create. Table
  * and JSON; see docs/gpu.md for the figures. Command thread only. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend/backend.h"
 #include "backend/opencl/gpu_common.h"
 #include "bench_gpu.h"
+#include "bench_output.h"
+#include "cli.h"
 #include "engine/compiled.h"
 #include "model/model.h"
 #include "sprung/sprung.h"
@@ -67,13 +67,6 @@ typedef struct SizeResult {
     double us_per_block;
     char error[160];
 } SizeResult;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int compare_double(const void *a, const void *b)
 {
@@ -244,9 +237,9 @@ static void measure_overhead(Bench *bench, const GpuVariant *variant, uint32_t f
         int known = 1;
         for (uint32_t b = 0; b < blocks + 20; ++b) { /* 20 warm-up blocks */
             SprungPulseStart start = {.step = frames / 3, .slot = 0, .amplitude = 0.01f};
-            double t0 = now_s();
+            double t0 = cli_now_seconds();
             backend.advance(backend.ctx, frames, &start, b % 50 == 0 ? 1 : 0, left, right);
-            double t = now_s() - t0;
+            double t = cli_now_seconds() - t0;
             if (b < 20)
                 continue;
             uint32_t k = b - 20;
@@ -301,36 +294,16 @@ static void measure_size(Bench *bench, uint32_t springs, double seconds, SizeRes
     SprungPulseStart start = {.step = 0, .slot = 0, .amplitude = 0.01f};
     backend.advance(backend.ctx, frames, &start, 1, left, right); /* warm-up */
     uint32_t blocks = 0;
-    double t0 = now_s(), elapsed = 0.0;
+    double t0 = cli_now_seconds(), elapsed = 0.0;
     do {
         backend.advance(backend.ctx, frames, NULL, 0, left, right);
         blocks++;
-        elapsed = now_s() - t0;
+        elapsed = cli_now_seconds() - t0;
     } while (elapsed < seconds || blocks < 2);
     r->us_per_block = elapsed / blocks * 1e6;
     r->realtime_factor = blocks * frames / BENCH_GPU_RATE / elapsed;
     backend.destroy(backend.ctx);
     bench_release(bench);
-}
-
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; ++s) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', out);
-        if ((unsigned char)*s >= 0x20)
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-static void json_number(FILE *out, double value)
-{
-    if (isfinite(value))
-        fprintf(out, "%.6g", value);
-    else
-        fputs("null", out);
 }
 
 int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick)
@@ -341,8 +314,7 @@ int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick)
     size_t n_variants = is_cuda ? sizeof cuda_variants / sizeof cuda_variants[0]
                                 : sizeof opencl_variants / sizeof opencl_variants[0];
     uint32_t blocks = quick ? 200 : 10000;
-    int json_stdout = json_path && !strcmp(json_path, "-");
-    FILE *table = json_stdout ? stderr : stdout;
+    FILE *table = bench_table_stream(json_path);
 
     /* Which device, or why not. */
     char device[192] = "";
@@ -430,52 +402,41 @@ int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick)
         too_slow = r->realtime_factor < 0.01;
     }
 
-    FILE *json = json_stdout ? stdout : NULL;
-    if (json_path && !json_stdout) {
-        json = fopen(json_path, "w");
-        if (!json) {
-            fprintf(stderr, "sprung bench: cannot write %s: %s\n", json_path, strerror(errno));
-            failed = 1;
-        }
-    }
+    FILE *json = json_path ? bench_json_open(json_path) : NULL;
+    if (json_path && !json)
+        failed = 1;
     if (json) {
         fprintf(json, "{\n  \"backend\": ");
-        json_string(json, backend_spec);
+        bench_json_string(json, backend_spec);
         fprintf(json, ",\n  \"device\": ");
-        json_string(json, device);
+        bench_json_string(json, device);
         fprintf(json, ",\n  \"quick\": %s,\n  \"overhead\": [", quick ? "true" : "false");
         for (size_t i = 0; i < n_overheads; ++i) {
             const OverheadResult *r = &overheads[i];
             fprintf(json, "%s\n    {\"variant\": ", i ? "," : "");
-            json_string(json, r->variant);
-            fprintf(json, ", \"path\": ");
-            json_string(json, r->path);
-            fprintf(json, ", \"frames\": %u, \"blocks\": %u, \"p50_us\": ", r->frames, r->blocks);
-            json_number(json, r->p50);
-            fprintf(json, ", \"p99_us\": ");
-            json_number(json, r->p99);
-            fprintf(json, ", \"p999_us\": ");
-            json_number(json, r->p999);
-            fprintf(json, ", \"wall_p50_us\": ");
-            json_number(json, r->wall_p50);
-            fprintf(json, ", \"kernel_p50_us\": ");
-            json_number(json, r->kernel_p50 >= 0 ? r->kernel_p50 : NAN);
-            fprintf(json, ", \"error\": ");
-            json_string(json, r->error);
+            bench_json_string(json, r->variant);
+            bench_json_field_string(json, "path", r->path);
+            fprintf(json, ", \"frames\": %u, \"blocks\": %u", r->frames, r->blocks);
+            bench_json_field_number(json, "p50_us", r->p50);
+            bench_json_field_number(json, "p99_us", r->p99);
+            bench_json_field_number(json, "p999_us", r->p999);
+            bench_json_field_number(json, "wall_p50_us", r->wall_p50);
+            bench_json_field_number(json, "kernel_p50_us",
+                                    r->kernel_p50 >= 0 ? r->kernel_p50 : NAN);
+            bench_json_field_string(json, "error", r->error);
             fputc('}', json);
         }
         fprintf(json, "\n  ],\n  \"sizes\": [");
         for (size_t s = 0; s < 5; ++s) {
             const SizeResult *r = &sizes[s];
-            fprintf(json, "%s\n    {\"springs\": %u, \"bodies\": %u, \"path\": ", s ? "," : "",
-                    r->springs, r->bodies);
-            json_string(json, r->path);
-            fprintf(json, ", \"groups\": %u, \"realtime_factor\": ", r->groups);
-            json_number(json, r->error[0] ? NAN : r->realtime_factor);
-            fprintf(json, ", \"us_per_block\": ");
-            json_number(json, r->error[0] ? NAN : r->us_per_block);
-            fprintf(json, ", \"error\": ");
-            json_string(json, r->error);
+            fprintf(json, "%s\n    {\"springs\": %u, \"bodies\": %u", s ? "," : "", r->springs,
+                    r->bodies);
+            bench_json_field_string(json, "path", r->path);
+            fprintf(json, ", \"groups\": %u", r->groups);
+            bench_json_field_number(json, "realtime_factor",
+                                    r->error[0] ? NAN : r->realtime_factor);
+            bench_json_field_number(json, "us_per_block", r->error[0] ? NAN : r->us_per_block);
+            bench_json_field_string(json, "error", r->error);
             fputc('}', json);
         }
         fprintf(json, "\n  ]\n}\n");

@@ -114,6 +114,18 @@ int cli_parse_oversample(const char *command, const char *text, uint32_t *out)
     return 0;
 }
 
+int cli_parse_one_preset(const char *command, int argc, char **argv, int required,
+                         const char **preset)
+{
+    *preset = optind < argc ? argv[optind++] : NULL;
+    if (optind < argc)
+        return cli_usage_error(command, "unexpected argument '%s' (only one preset)",
+                               argv[optind]);
+    if (required && !*preset)
+        return cli_usage_error(command, "no preset given");
+    return 0;
+}
+
 double cli_now_seconds(void)
 {
     struct timespec ts;

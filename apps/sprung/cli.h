@@ -1,5 +1,6 @@
 /* Helpers shared by the subcommands of `sprung`: command-line errors in one
- * format, number parsing with ranges, and the getopt_long error cases.
+ * format, number parsing with ranges, the getopt_long error cases and the
+ * PRESET argument.
  * Command-line program only (these print and may be called before exit). */
 #ifndef SPRUNG_APP_CLI_H
 #define SPRUNG_APP_CLI_H
@@ -35,6 +36,13 @@ int cli_parse_double(const char *command, const char *option, const char *text, 
 /* A whole number in [min, max]. */
 int cli_parse_uint(const char *command, const char *option, const char *text, uint32_t min,
                    uint32_t max, uint32_t *out);
+
+/* After the option loop, for a command that takes one preset: the PRESET
+ * argument at argv[optind] into *preset (NULL when there is none),
+ * rejecting any after it and, when `required`, its absence. Returns 0, or
+ * reports the problem and returns CLI_EXIT_USAGE. */
+int cli_parse_one_preset(const char *command, int argc, char **argv, int required,
+                         const char **preset);
 
 /* Parses the options `validate` and `info` share: --sample-rate HZ,
  * --oversample N and --help. Returns -1 to go on (optind then indexes the

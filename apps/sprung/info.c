@@ -80,12 +80,9 @@ int sprung_cmd_info(int argc, char **argv)
     int r = cli_parse_rate_options(COMMAND, argc, argv, print_help, &sample_rate, &oversample);
     if (r >= 0)
         return r;
-    if (optind >= argc)
-        return cli_usage_error(COMMAND, "no preset given");
-    if (argc - optind > 1)
-        return cli_usage_error(COMMAND, "unexpected argument '%s' (only one preset)",
-                               argv[optind + 1]);
-    const char *path = argv[optind];
+    const char *path;
+    if ((r = cli_parse_one_preset(COMMAND, argc, argv, 1, &path)))
+        return r;
 
     SprungError error = {0};
     SprungModel *model = NULL;

@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "play_common.h"
+#include "engine_options.h"
 #include "play_jack.h"
 #include "play_watch.h"
 #include "sprung/sprung.h"
@@ -29,10 +29,9 @@
 typedef struct PlayOptions {
     const char *preset;
     const char *name;
-    const char *backend;
+    EngineOptions engine;
     int connect;
     double gain_db;
-    uint32_t oversample;
     int limiter, dc_blocker;
     double duration; /* 0: until stopped */
 } PlayOptions;
@@ -78,15 +77,13 @@ static void print_help(void)
            "  sprung play presets/marimba.json --connect\n");
 }
 
-enum { OPT_NAME = 256, OPT_CONNECT, OPT_BACKEND, OPT_GAIN, OPT_OVERSAMPLE, OPT_NO_LIMITER,
-       OPT_NO_DC, OPT_DURATION };
+enum { OPT_NAME = 256, OPT_CONNECT, OPT_GAIN, OPT_NO_LIMITER, OPT_NO_DC, OPT_DURATION };
 
 static const struct option play_options[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"connect", no_argument, NULL, OPT_CONNECT},
-    {"backend", required_argument, NULL, OPT_BACKEND},
+    ENGINE_LONG_OPTIONS,
     {"gain", required_argument, NULL, OPT_GAIN},
-    {"oversample", required_argument, NULL, OPT_OVERSAMPLE},
     {"no-limiter", no_argument, NULL, OPT_NO_LIMITER},
     {"no-dc-blocker", no_argument, NULL, OPT_NO_DC},
     {"duration", required_argument, NULL, OPT_DURATION},
@@ -96,7 +93,8 @@ static const struct option play_options[] = {
 
 static int parse_options(int argc, char **argv, PlayOptions *opt)
 {
-    *opt = (PlayOptions){.name = "sprung", .oversample = 1, .limiter = 1, .dc_blocker = 1};
+    *opt = (PlayOptions){.name = "sprung", .engine = engine_options_default(), .limiter = 1,
+                         .dc_blocker = 1};
     cli_getopt_reset();
     int c, r;
     while ((c = getopt_long(argc, argv, ":h", play_options, NULL)) != -1) {
@@ -104,13 +102,13 @@ static int parse_options(int argc, char **argv, PlayOptions *opt)
         case 'h': print_help(); return CLI_EXIT_OK;
         case OPT_NAME: opt->name = optarg; break;
         case OPT_CONNECT: opt->connect = 1; break;
-        case OPT_BACKEND: opt->backend = optarg; break;
-        case OPT_GAIN:
-            if ((r = cli_parse_double(COMMAND, "--gain", optarg, -60.0, 0, 24.0, &opt->gain_db)))
+        case ENGINE_OPT_BACKEND:
+        case ENGINE_OPT_OVERSAMPLE:
+            if ((r = engine_options_parse(COMMAND, c, optarg, &opt->engine)))
                 return r;
             break;
-        case OPT_OVERSAMPLE:
-            if ((r = cli_parse_oversample(COMMAND, optarg, &opt->oversample)))
+        case OPT_GAIN:
+            if ((r = cli_parse_double(COMMAND, "--gain", optarg, -60.0, 0, 24.0, &opt->gain_db)))
                 return r;
             break;
         case OPT_NO_LIMITER: opt->limiter = 0; break;
@@ -122,17 +120,12 @@ static int parse_options(int argc, char **argv, PlayOptions *opt)
         default: return cli_getopt_error(COMMAND, c, argv, play_options);
         }
     }
-    if (optind < argc)
-        opt->preset = argv[optind++];
-    if (optind < argc)
-        return cli_usage_error(COMMAND, "unexpected argument '%s' (only one preset)",
-                               argv[optind]);
-    if (!opt->preset)
-        return cli_usage_error(COMMAND, "no preset given");
+    if ((r = cli_parse_one_preset(COMMAND, argc, argv, 1, &opt->preset)))
+        return r;
     if (!opt->name[0])
         return cli_usage_error(COMMAND, "option '--name' needs a client name");
-    if (opt->backend && !opt->backend[0])
-        return cli_usage_error(COMMAND, "option '--backend' needs a backend name");
+    if ((r = engine_options_check(COMMAND, &opt->engine)))
+        return r;
     return -1;
 }
 
@@ -144,24 +137,26 @@ static void format_db(float linear, char *text, size_t size)
         snprintf(text, size, "  -inf dBFS");
 }
 
-/* Loads and compiles the preset; NULL after printing why. */
-static SprungEngine *build_engine(const PlayOptions *opt, double rate, int *backend_warned)
+/* Reads the preset file; NULL after printing why. */
+static SprungModel *load_preset(const char *path)
 {
     SprungModel *model = NULL;
     SprungError error = {0};
-    if (sprung_model_load_file(opt->preset, &model, &error) != SPRUNG_OK) {
+    if (sprung_model_load_file(path, &model, &error) != SPRUNG_OK) {
         fprintf(stderr, "%s\n", error.message);
         return NULL;
     }
-    SprungEngineConfig config = sprung_engine_config_default();
-    config.sample_rate = rate;
-    config.max_block_frames = PLAY_MAX_BLOCK;
-    config.oversampling = opt->oversample;
-    if (opt->backend)
-        config.backend = opt->backend;
-    SprungEngine *engine = NULL;
-    if (app_engine_new(COMMAND, &config, model, &engine, &error, backend_warned) != SPRUNG_OK)
-        fprintf(stderr, "%s\n", error.message);
+    return model;
+}
+
+/* Loads and compiles the preset; NULL after printing why. */
+static SprungEngine *build_engine(const PlayOptions *opt, double rate, int *backend_warned)
+{
+    SprungModel *model = load_preset(opt->preset);
+    if (!model)
+        return NULL;
+    SprungEngine *engine = engine_options_new_engine(COMMAND, &opt->engine, model, rate,
+                                                     PLAY_MAX_BLOCK, backend_warned);
     sprung_model_free(model);
     return engine;
 }
@@ -175,12 +170,9 @@ int sprung_cmd_play(int argc, char **argv)
     exit_code = CLI_EXIT_FAILURE;
 
     /* Check the preset before touching JACK: a typo should not need a server. */
-    SprungModel *check = NULL;
-    SprungError error = {0};
-    if (sprung_model_load_file(opt.preset, &check, &error) != SPRUNG_OK) {
-        fprintf(stderr, "%s\n", error.message);
+    SprungModel *check = load_preset(opt.preset);
+    if (!check)
         return CLI_EXIT_FAILURE;
-    }
     sprung_model_free(check);
 
     struct sigaction action;
@@ -200,6 +192,7 @@ int sprung_cmd_play(int argc, char **argv)
     PlayWatch *watch = NULL;
     const double rate = play_jack_sample_rate(jack);
     const uint32_t period = play_jack_buffer_size(jack);
+    SprungError error = {0};
     int backend_warned = 0;
 
     SprungEngine *engine = build_engine(&opt, rate, &backend_warned);
@@ -228,7 +221,7 @@ int sprung_cmd_play(int argc, char **argv)
             "sprung play: %s as JACK client '%s' at %.0f Hz, %u-frame periods (%.2f ms), "
             "backend %s, oversampling %u; Ctrl-C stops\n",
             opt.preset, play_jack_client_name(jack), rate, period, period * 1000.0 / rate,
-            backend_name, opt.oversample);
+            backend_name, opt.engine.oversample);
     watch = play_watch_open(opt.preset);
 
     const int status_line = isatty(STDOUT_FILENO);
@@ -272,15 +265,12 @@ int sprung_cmd_play(int argc, char **argv)
             load_max_seen = stats.load_max;
         SprungBreakerEvent trip;
         while (sprung_runner_next_breaker_event(runner, &trip)) {
-            char level[32];
-            app_describe_sample(trip.value, level, sizeof level);
             if (line_open)
                 fputc('\n', stdout), fflush(stdout), line_open = 0;
             fprintf(stderr, "sprung play: circuit breaker: %s on the %s channel at %.3f s; "
                             "faded out and reset\n",
                     trip.reason == SPRUNG_BREAKER_NONFINITE ? "non-finite sample" : "overload",
                     trip.channel ? "right" : "left", trip.frame / rate);
-            (void)level;
         }
         int too_large = atomic_load_explicit(&flags.buffer_too_large, memory_order_acquire);
         if (too_large != told_too_large) {

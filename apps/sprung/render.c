@@ -18,7 +18,7 @@
 #include "io/midi.h"
 #include "io/spectrogram.h"
 #include "io/wav.h"
-#include "play_common.h"
+#include "engine_options.h"
 #include "sprung/sprung.h"
 
 #define COMMAND "render"
@@ -38,9 +38,8 @@ typedef struct RenderOptions {
     int has_duration;
     double tail;
     double sample_rate;
-    uint32_t oversample;
     uint32_t block;
-    const char *backend;
+    EngineOptions engine;
 } RenderOptions;
 
 static void print_help(void)
@@ -91,8 +90,8 @@ static void print_help(void)
         RENDER_MAX_SECONDS);
 }
 
-enum { OPT_MIDI = 256, OPT_INPUT, OPT_DURATION, OPT_TAIL, OPT_SAMPLE_RATE, OPT_OVERSAMPLE, OPT_BLOCK,
-       OPT_SPECTROGRAM, OPT_BACKEND };
+enum { OPT_MIDI = 256, OPT_INPUT, OPT_DURATION, OPT_TAIL, OPT_SAMPLE_RATE, OPT_BLOCK,
+       OPT_SPECTROGRAM };
 
 static const struct option render_options[] = {
     {"midi", required_argument, NULL, OPT_MIDI},
@@ -101,10 +100,9 @@ static const struct option render_options[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"tail", required_argument, NULL, OPT_TAIL},
     {"sample-rate", required_argument, NULL, OPT_SAMPLE_RATE},
-    {"oversample", required_argument, NULL, OPT_OVERSAMPLE},
     {"block", required_argument, NULL, OPT_BLOCK},
     {"spectrogram", required_argument, NULL, OPT_SPECTROGRAM},
-    {"backend", required_argument, NULL, OPT_BACKEND},
+    ENGINE_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -112,8 +110,8 @@ static const struct option render_options[] = {
 /* Returns -1 to go on, or an exit code. */
 static int parse_options(int argc, char **argv, RenderOptions *opt)
 {
-    *opt = (RenderOptions){.duration = 2.0, .tail = 2.0, .sample_rate = 48000.0,
-                           .oversample = 1, .block = 256};
+    *opt = (RenderOptions){.duration = 2.0, .tail = 2.0, .sample_rate = 48000.0, .block = 256,
+                           .engine = engine_options_default()};
     cli_getopt_reset();
     int c, r;
     while ((c = getopt_long(argc, argv, ":o:h", render_options, NULL)) != -1) {
@@ -123,7 +121,11 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
         case OPT_INPUT: opt->input = optarg; break;
         case 'o': opt->output = optarg; break;
         case OPT_SPECTROGRAM: opt->spectrogram = optarg; break;
-        case OPT_BACKEND: opt->backend = optarg; break;
+        case ENGINE_OPT_BACKEND:
+        case ENGINE_OPT_OVERSAMPLE:
+            if ((r = engine_options_parse(COMMAND, c, optarg, &opt->engine)))
+                return r;
+            break;
         case OPT_DURATION:
             if ((r = cli_parse_double(COMMAND, "--duration", optarg, 0.0, 1,
                                       RENDER_MAX_SECONDS, &opt->duration)))
@@ -139,10 +141,6 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
             if ((r = cli_parse_sample_rate(COMMAND, optarg, &opt->sample_rate)))
                 return r;
             break;
-        case OPT_OVERSAMPLE:
-            if ((r = cli_parse_oversample(COMMAND, optarg, &opt->oversample)))
-                return r;
-            break;
         case OPT_BLOCK:
             if ((r = cli_parse_uint(COMMAND, "--block", optarg, 1, 65536, &opt->block)))
                 return r;
@@ -150,11 +148,8 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
         default: return cli_getopt_error(COMMAND, c, argv, render_options);
         }
     }
-    if (optind < argc)
-        opt->preset = argv[optind++];
-    if (optind < argc)
-        return cli_usage_error(COMMAND, "unexpected argument '%s' (only one preset)",
-                               argv[optind]);
+    if ((r = cli_parse_one_preset(COMMAND, argc, argv, 0, &opt->preset)))
+        return r;
     if (opt->output && !opt->output[0])
         return cli_usage_error(COMMAND, "option '--output' needs a file name");
     if (opt->spectrogram && !opt->spectrogram[0])
@@ -163,8 +158,8 @@ static int parse_options(int argc, char **argv, RenderOptions *opt)
         return cli_usage_error(COMMAND, "option '--midi' needs a file name");
     if (opt->input && !opt->input[0])
         return cli_usage_error(COMMAND, "option '--input' needs a file name");
-    if (opt->backend && !opt->backend[0])
-        return cli_usage_error(COMMAND, "option '--backend' needs a backend name");
+    if ((r = engine_options_check(COMMAND, &opt->engine)))
+        return r;
     return -1;
 }
 
@@ -186,6 +181,18 @@ static char *default_output_name(const char *preset)
         memcpy(name + n, ".wav", 5);
     }
     return name;
+}
+
+/* A sample the circuit breaker caught: "NaN", "+Inf", or its level
+ * ("+18.3 dBFS"). */
+static void describe_sample(float value, char *text, size_t size)
+{
+    if (isnan(value))
+        snprintf(text, size, "NaN");
+    else if (isinf(value))
+        snprintf(text, size, "%sInf", value < 0 ? "-" : "+");
+    else
+        snprintf(text, size, "%+.1f dBFS", 20.0 * log10(fabs((double)value) + 1e-30));
 }
 
 static void show_progress(double fraction, int *last_percent)
@@ -296,17 +303,11 @@ int sprung_cmd_render(int argc, char **argv)
         goto done;
     }
 
-    SprungEngineConfig config = sprung_engine_config_default();
-    config.sample_rate = rate;
-    config.max_block_frames = opt.block;
-    config.oversampling = opt.oversample;
-    if (opt.backend)
-        config.backend = opt.backend;
     int backend_warned = 0;
-    if (app_engine_new(COMMAND, &config, model, &engine, &error, &backend_warned) != SPRUNG_OK) {
-        fprintf(stderr, "%s\n", error.message);
+    engine = engine_options_new_engine(COMMAND, &opt.engine, model, rate, opt.block,
+                                       &backend_warned);
+    if (!engine)
         goto done;
-    }
     const uint64_t latency = sprung_engine_latency_frames(engine);
     /* The same runner as `sprung play`, with a neutral output stage. */
     SprungRunnerConfig runner_config = sprung_runner_config_default();
@@ -401,7 +402,7 @@ int sprung_cmd_render(int argc, char **argv)
                 goto done;
             }
             char level[32];
-            app_describe_sample(trip.value, level, sizeof level);
+            describe_sample(trip.value, level, sizeof level);
             fprintf(stderr,
                     "%s%s: warning: the circuit breaker tripped at %.4f s (frame %llu): the "
                     "%s channel stayed above %+.0f dBFS (%s) for %.0f ms; the sound was faded "
