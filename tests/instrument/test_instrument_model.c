@@ -7,6 +7,14 @@
 #include "instrument_test_util.h"
 #include "kitchen_sink.h"
 
+/* The models below are written with single quotes, for legibility. */
+static void double_quotes(char *json)
+{
+    for (char *p = json; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+}
+
 static void check_round_trip(void)
 {
     SprungModel *model = load_model(KITCHEN_SINK);
@@ -152,9 +160,7 @@ static void check_errors(void)
         const Case *c = &cases[i];
         char json[4096];
         snprintf(json, sizeof json, "%s", c->json);
-        for (char *p = json; *p; p++)
-            if (*p == '\'')
-                *p = '"';
+        double_quotes(json);
         SprungModel *model = NULL;
         SprungError error;
         SprungStatus status = sprung_model_load_string(json, "case.json", &model, &error);
@@ -178,9 +184,7 @@ static void check_engine_errors(void)
     /* An oscillator's fixed frequency at or above the Nyquist frequency. */
     char json[2048];
     snprintf(json, sizeof json, "%s", OSC(", 'frequency': 30000"));
-    for (char *p = json; *p; p++)
-        if (*p == '\'')
-            *p = '"';
+    double_quotes(json);
     SprungModel *model = load_model(json);
     SprungStatus status = sprung_engine_new(&config, model, &engine, &error);
     printf("%-34s %s\n", "oscillator above Nyquist", error.message);
@@ -198,9 +202,7 @@ static void check_engine_errors(void)
     snprintf(json, sizeof json, "%s",
              MODEL("'collisions': [{'id': 'k', 'body': 'b', 'plane': {'point': [0, 0, -1], "
                    "'normal': [0, 0, 1]}, 'stiffness': 1e12}]"));
-    for (char *p = json; *p; p++)
-        if (*p == '\'')
-            *p = '"';
+    double_quotes(json);
     model = load_model(json);
     config = sprung_engine_config_default();
     status = sprung_engine_new(&config, model, &engine, &error);
@@ -236,9 +238,7 @@ static void check_engine_errors(void)
     snprintf(json, sizeof json, "%s",
              MODEL("'sources': [{'id': 'l', 'type': 'lfo'}], 'routes': [{'source': 'l', "
                    "'target': 'b', 'parameter': 'mass', 'range': [0.001, 0.002]}]"));
-    for (char *p = json; *p; p++)
-        if (*p == '\'')
-            *p = '"';
+    double_quotes(json);
     model = load_model(json);
     status = sprung_engine_new(&config, model, &engine, &error);
     printf("%-34s %s\n", "opencl and modulation", error.message);

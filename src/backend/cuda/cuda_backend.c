@@ -464,6 +464,19 @@ static void cuda_drain(CudaBackend *self)
     cudaStreamSynchronize(self->stream);
 }
 
+/* After a block's kernel: `out_bytes` of output back into out_host, then
+ * the wait for them. */
+static cudaError_t cuda_read_and_wait(CudaBackend *self, size_t out_bytes)
+{
+    cudaError_t err = cudaMemcpyAsync(self->out_host, self->out_device, out_bytes,
+                                      cudaMemcpyDeviceToHost, self->stream);
+    if (err == cudaSuccess)
+        err = cudaEventRecord(self->done, self->stream);
+    if (err == cudaSuccess)
+        err = cuda_wait(self, self->done);
+    return err;
+}
+
 /* The plain launch once its inputs are on the device: the block kernel
  * (`late`), the cooperative kernel, or the feature kernel (`features`),
  * timed by events, then `out_bytes` of output back and the wait. */
@@ -482,12 +495,7 @@ static cudaError_t cuda_launch_and_wait(CudaBackend *self, const SprungCudaLate 
     if (err == cudaSuccess)
         err = cudaEventRecord(self->kernel_end, self->stream);
     if (err == cudaSuccess)
-        err = cudaMemcpyAsync(self->out_host, self->out_device, out_bytes,
-                              cudaMemcpyDeviceToHost, self->stream);
-    if (err == cudaSuccess)
-        err = cudaEventRecord(self->done, self->stream);
-    if (err == cudaSuccess)
-        err = cuda_wait(self, self->done);
+        err = cuda_read_and_wait(self, out_bytes);
     return err;
 }
 
@@ -548,12 +556,7 @@ static void cuda_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
         open_gate(self);
         self->prepared = 0;
         if (err == cudaSuccess)
-            err = cudaMemcpyAsync(self->out_host, self->out_device, out_bytes,
-                                  cudaMemcpyDeviceToHost, self->stream);
-        if (err == cudaSuccess)
-            err = cudaEventRecord(self->done, self->stream);
-        if (err == cudaSuccess)
-            err = cuda_wait(self, self->done);
+            err = cuda_read_and_wait(self, out_bytes);
         break;
     case LAUNCH_GRAPH:
         fill_inputs(inputs, n_steps, starts, n_starts);
