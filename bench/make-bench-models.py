@@ -6,9 +6,15 @@
                        of the mass-interaction benchmark meshes)
   net-1000x5000.json   1,000 bodies at random points in a 10 cm cube, each
                        joined to near neighbours: 5,000 springs, 24 anchors
+  voices-8x-mesh-10x12.json  a 10 x 12 membrane (262 springs) played in 8
+                       voices, with midi/voices-8x-mesh-10x12.mid holding
+                       an eight-note chord for 6 s: the voices' worker pool
+                       (SPRUNG_VOICE_THREADS) is measured on it
 
-Both are stable at 48 kHz without oversampling, carry one mallet and two
-microphones, and are deterministic (fixed seed). Standard library only."""
+All are stable at 48 kHz without oversampling, carry one mallet and two
+microphones, and are deterministic (fixed seed). Standard library only
+(the MIDI file through scripts/make-midi.py's writer)."""
+import importlib.util
 import json
 import math
 import os
@@ -123,6 +129,29 @@ def network(n_bodies=1000, n_springs=5000, n_anchors=24, size=0.1, stiffness=2e3
     }
 
 
+def voiced(model, count=8, root=72):
+    """The model in `count` voices, every playable note at or below the
+    root (voices above it step faster: past the mesh's stability limit)."""
+    model = dict(model, name=f"bench {count} voices of " + model["name"][len("bench "):])
+    model["voices"] = {"count": count, "root": root, "notes": [root - 24, root]}
+    return model
+
+
+def chord_midi(path, notes=(48, 51, 55, 58, 60, 63, 67, 70), seconds=6):
+    """Every voice busy: the notes struck 10 ms apart and held."""
+    spec = importlib.util.spec_from_file_location(
+        "make_midi", os.path.join(HERE, "..", "scripts", "make-midi.py"))
+    make_midi = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_midi)
+    phrase = make_midi.Phrase("bench chord", 60)
+    for k, note in enumerate(notes):
+        phrase.note(0.01 * k, seconds, note, 100)
+    phrase.write(path, 0.5)
+
+
 if __name__ == "__main__":
     write("mesh-20x30.json", mesh())
     write("net-1000x5000.json", network())
+    write("voices-8x-mesh-10x12.json", voiced(mesh(10, 12)))
+    os.makedirs(os.path.join(HERE, "midi"), exist_ok=True)
+    chord_midi(os.path.join(HERE, "midi", "voices-8x-mesh-10x12.mid"))

@@ -474,10 +474,10 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every *.json in `dir`, sorted; with `with_midi`, a preset plays
- * DIR/midi/<stem>.mid when there is one, else repeated strikes. */
+/* Every *.json in `dir`, sorted; each plays DIR/midi/<stem>.mid when there
+ * is one, else repeated strikes. */
 static int bench_directory(const BenchOptions *options, BenchResults *results,
-                           const char *group, const char *dir_path, bool with_midi)
+                           const char *group, const char *dir_path)
 {
     DIR *dir = opendir(dir_path);
     if (!dir) {
@@ -520,17 +520,15 @@ static int bench_directory(const BenchOptions *options, BenchResults *results,
         if (sprung_model_load_file(path, &model, &error) != SPRUNG_OK) {
             snprintf(result->error, sizeof result->error, "%s", error.message);
         } else {
-            if (with_midi) {
-                char midi_path[4096];
-                snprintf(midi_path, sizeof midi_path, "%s/midi/%s.mid", dir_path, stem);
-                if (access(midi_path, R_OK) == 0 &&
-                    sprung_midi_load_file(midi_path, &midi, &error) == SPRUNG_OK &&
-                    midi->n_events > 0)
-                    snprintf(result->name, sizeof result->name, "%s (+midi)", stem);
-                else if (midi) {
-                    sprung_midi_free(midi);
-                    midi = NULL;
-                }
+            char midi_path[4096];
+            snprintf(midi_path, sizeof midi_path, "%s/midi/%s.mid", dir_path, stem);
+            if (access(midi_path, R_OK) == 0 &&
+                sprung_midi_load_file(midi_path, &midi, &error) == SPRUNG_OK &&
+                midi->n_events > 0)
+                snprintf(result->name, sizeof result->name, "%s (+midi)", stem);
+            else if (midi) {
+                sprung_midi_free(midi);
+                midi = NULL;
             }
             bench_measure(options, model, midi, result);
         }
@@ -737,13 +735,13 @@ static void bench_usage(FILE *out)
             "                    [--presets DIR] [--models DIR]\n"
             "\n"
             "Measures the engine: synthetic networks of 10 to 100,000 springs, the\n"
-            "benchmark models (bench/*.json) and the factory presets (presets/*.json,\n"
-            "playing presets/midi/<name>.mid when it exists), in blocks of %d frames\n"
-            "at %.0f Hz. Reports the median of the repetitions as a real-time factor\n"
-            "(audio seconds rendered per wall second) and nanoseconds per spring-step\n"
-            "(wall time / (springs x engine steps)); the last column is the same\n"
-            "from the thread's CPU time, which other load on the machine does not\n"
-            "inflate (it misses a backend's helper threads and GPU time).\n"
+            "benchmark models (bench/*.json) and the factory presets (presets/*.json),\n"
+            "each playing midi/<name>.mid of its folder when it exists, in blocks of\n"
+            "%d frames at %.0f Hz. Reports the median of the repetitions as a\n"
+            "real-time factor (audio seconds rendered per wall second) and nanoseconds\n"
+            "per spring-step (wall time / (springs x engine steps)); the last column\n"
+            "is the same from the thread's CPU time, which other load on the machine\n"
+            "does not inflate (it misses a backend's helper threads and GPU time).\n"
             "\n"
             "  --backend NAMES  backends to measure, as in `sprung backends` (default\n"
             "                   cpu, the reference); 'all': every available one.\n"
@@ -883,8 +881,8 @@ int sprung_cmd_bench(int argc, char **argv)
     for (int b = 0; b < n_backends; b++) {
         options.backend = backends[b];
         failed |= bench_synthetic(&options, &results);
-        failed |= bench_directory(&options, &results, "bench", options.models_dir, false);
-        failed |= bench_directory(&options, &results, "preset", options.presets_dir, true);
+        failed |= bench_directory(&options, &results, "bench", options.models_dir);
+        failed |= bench_directory(&options, &results, "preset", options.presets_dir);
     }
     for (size_t i = 0; i < results.count; i++)
         if (results.items[i].error[0])
