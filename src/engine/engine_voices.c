@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "util/worker_pool.h"
 #include "engine/decimator.h"
 #include "engine/engine_voices.h"
 #include "engine/mic_pan.h"
@@ -18,6 +17,7 @@
 #include "engine/voice_pitch.h"
 #include "model/model.h"
 #include "model/model_modulation.h"
+#include "util/worker_pool.h"
 
 /* Audio input channels a block may pass (as engine.c). */
 #define VOICES_MAX_INPUTS 64u
@@ -103,8 +103,8 @@ struct SprungEngineVoices {
     uint32_t n_frame_inputs;
     SprungWorkerPool *pool;           /* NULL: the voices step one after another here */
     /* Output: engine-rate buffers per channel (decimator inputs, or the
-     * block's outputs without oversampling), one frame of one voice, and
-     * the sinks for channels a block lacks. */
+     * block's outputs without oversampling), and the sinks for channels a
+     * block lacks. */
     SprungDecimator decimator;
     SprungDecimator *extra_decimators; /* channels 2.., two per decimator */
     uint32_t n_extra_decimators;
