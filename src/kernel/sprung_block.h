@@ -367,8 +367,8 @@ SPRUNG_KERNEL_INLINE void sprung_block_feed_inputs(unsigned int frame, unsigned 
 /* A feature model's block on one work-group, the engine step of
  * sprung_step.h's second half: item 0 applies the starts and the notes,
  * reads the delays and the inputs and computes the exciter and collision
- * forces (few, and all before the barrier phase 2 reads them behind) while
- * every item computes its springs; every item integrates its nodes; item 0
+ * forces (there are few; phase 2 reads them after the barrier) while every
+ * item computes its springs; every item integrates its nodes; item 0
  * mixes the microphones into out[channel · n_steps + step] and writes the
  * delay lines (only item 0 touches them, so no barrier guards them). */
 SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned int items,
