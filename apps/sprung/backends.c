@@ -13,9 +13,10 @@ static void print_help(FILE *out)
             "usage: sprung backends\n"
             "\n"
             "Lists the simulation backends of this build: for each, whether it can run on\n"
-            "this machine, its devices (name and limits), or why it cannot. Choose one\n"
-            "with --backend NAME[:DEVICE] on the commands that simulate; 'auto' picks\n"
-            "the first available CPU backend of this list.\n");
+            "this machine, its devices (name and limits), or why it cannot, and the\n"
+            "preset features it lacks. Choose one with --backend NAME[:DEVICE] on the\n"
+            "commands that simulate; 'auto' picks the first available CPU backend of\n"
+            "this list.\n");
 }
 
 int sprung_cmd_backends(int argc, char **argv)
@@ -43,6 +44,9 @@ int sprung_cmd_backends(int argc, char **argv)
                info.description);
         if (!info.available)
             printf("         why: %s\n", info.reason);
+        if (info.lacks[0])
+            printf("         lacks: %s (a preset with them runs on another backend)\n",
+                   info.lacks);
         for (uint32_t d = 0; d < info.n_devices; ++d)
             printf("         %s:%u  %s\n", info.name, d, info.devices[d]);
     }

@@ -21,6 +21,8 @@ typedef struct SprungBackendInfo {
     uint32_t n_devices;
     char devices[SPRUNG_BACKEND_MAX_DEVICES][192]; /* name and limits, one line each */
     char reason[256];       /* why not, when !available */
+    char lacks[128];        /* the preset features it cannot run ("modulation, voices"),
+                               "" when it runs them all */
 } SprungBackendInfo;
 
 /* Backends compiled into this build, in the order "auto" prefers them. */

@@ -66,6 +66,8 @@ static void probe(const SprungBackendFactory *factory, SprungBackendInfo *info)
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", factory->name);
     snprintf(info->description, sizeof info->description, "%s", factory->description);
+    sprung_feature_names(SPRUNG_FEATURE_ALL & ~factory->features, info->lacks,
+                         sizeof info->lacks);
     factory->probe(info);
 }
 

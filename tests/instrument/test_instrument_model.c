@@ -249,6 +249,15 @@ static void check_engine_errors(void)
         CHECK(status != SPRUNG_OK, "opencl accepted a modulated model");
     sprung_engine_free(engine);
     sprung_model_free(model);
+
+    /* `sprung backends` says the same: what each backend lacks. */
+    for (uint32_t i = 0; i < sprung_backend_count(); i++) {
+        SprungBackendInfo info;
+        CHECK(sprung_backend_info(i, &info) == SPRUNG_OK, "backend %u: no info", i);
+        int gpu = !strcmp(info.name, "opencl") || !strcmp(info.name, "cuda");
+        CHECK(gpu ? !strcmp(info.lacks, "modulation, voices") : !info.lacks[0],
+              "%s lacks \"%s\"", info.name, info.lacks);
+    }
 }
 
 int main(void)
