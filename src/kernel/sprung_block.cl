@@ -15,7 +15,9 @@
  *                           collisions, delays, ...; sprung_block_run_features);
  *   sprung_multi_springs  \ the large-model fallback: one launch per phase
  *   sprung_multi_nodes    / and engine step over many work-groups (OpenCL
- *                           1.2 has no grid-wide barrier).
+ *                           1.2 has no grid-wide barrier);
+ *   sprung_multi_features_springs, sprung_multi_features_nodes: the same
+ *                           for a feature model.
  *
  * Block input buffer `inputs`: words n_steps, n_starts, 0, 0, then n_starts
  * SprungKernelPulseStart. Output: interleaved left/right per step. A feature
@@ -120,6 +122,55 @@ __kernel void sprung_multi_springs(__global const uchar *constants, const Sprung
     }
     if (step < n_steps)
         sprung_block_springs(item, items, &model, &view);
+}
+
+/* Large feature models, launch 1 of step `step`: item 0 finishes step - 1
+ * (microphones, delay writes) and does the serial part of `step` (starts,
+ * notes, delay reads, input feeds, exciter and collision forces); every
+ * item computes its springs. Launched once more with step == n_steps for
+ * the last step's finish. */
+__kernel void sprung_multi_features_springs(__global const uchar *constants,
+                                            const SprungBlockLayout layout,
+                                            const SprungBlockFeatureLayout features,
+                                            __global uint *state, __global const uint *inputs,
+                                            __global float *out, const uint step)
+{
+    unsigned int item = (unsigned int)get_global_id(0);
+    unsigned int items = (unsigned int)get_global_size(0);
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
+    SprungBlockFeatureInputs in = sprung_block_feature_inputs(inputs, constants, &features);
+    if (item == 0u) {
+        SprungFeatureModel fm = sprung_block_feature_model(constants, &features);
+        SprungFeatureState fs = sprung_block_feature_state((__global uchar *)state,
+                                                           (__global uchar *)state, &features);
+        if (step > 0u)
+            sprung_block_features_after(step - 1u, &in, &model, &view, &fm, &fs, out);
+        if (step < in.n_steps) {
+            unsigned int next_start, next_event;
+            sprung_block_features_seek(step, &in, &next_start, &next_event);
+            sprung_block_features_before(step, &in, &next_start, &next_event, &model, &view,
+                                         &fm, &fs);
+        }
+    }
+    if (step < in.n_steps)
+        sprung_block_springs(item, items, &model, &view);
+}
+
+/* Large feature models, launch 2 of step `step`: every item integrates its
+ * nodes with their constant forces, exciters and collisions. */
+__kernel void sprung_multi_features_nodes(__global const uchar *constants,
+                                          const SprungBlockLayout layout,
+                                          const SprungBlockFeatureLayout features,
+                                          __global uint *state)
+{
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
+    SprungFeatureModel fm = sprung_block_feature_model(constants, &features);
+    SprungFeatureState fs = sprung_block_feature_state((__global uchar *)state,
+                                                       (__global uchar *)state, &features);
+    sprung_block_nodes_features((unsigned int)get_global_id(0), (unsigned int)get_global_size(0),
+                                &model, &view, &fm, &fs);
 }
 
 /* Large models, launch 2 of step `step`: every item integrates its nodes. */

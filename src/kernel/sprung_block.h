@@ -346,72 +346,144 @@ sprung_block_feature_state(SPRUNG_STATE_SPACE unsigned char *state,
     (SPRUNG_BLOCK_HEADER_WORDS + 3u * (n_starts) + 4u * (n_events) +                         \
      (n_input_channels) * (n_frames))
 
-/* The audio input feeds of a step that reads frame `frame`: the driver's
- * part of the feature step that depends on where the samples are. */
-SPRUNG_KERNEL_INLINE void sprung_block_feed_inputs(unsigned int frame, unsigned int n_frames,
-                                                   SPRUNG_GLOBAL const float *samples,
-                                                   SPRUNG_GLOBAL const unsigned int *exciter_input,
-                                                   unsigned int n_input_channels,
+/* A feature block's inputs, located in its input buffer. */
+typedef struct SprungBlockFeatureInputs {
+    unsigned int n_steps, n_starts, n_events, oversampling;
+    unsigned int n_frames; /* ceil(n_steps / oversampling) */
+    SPRUNG_GLOBAL const SprungKernelPulseStart *starts;
+    SPRUNG_GLOBAL const SprungKernelExciterEvent *events;
+    SPRUNG_GLOBAL const float *samples; /* channel-major, n_frames each */
+    SPRUNG_GLOBAL const unsigned int *exciter_input; /* input channel per exciter */
+    unsigned int n_input_channels;
+} SprungBlockFeatureInputs;
+
+SPRUNG_KERNEL_INLINE SprungBlockFeatureInputs
+sprung_block_feature_inputs(SPRUNG_GLOBAL const unsigned int *inputs,
+                            SPRUNG_GLOBAL const unsigned char *constants,
+                            const SprungBlockFeatureLayout *features)
+{
+    SprungBlockFeatureInputs in;
+    in.n_steps = inputs[0];
+    in.n_starts = inputs[1];
+    in.n_events = inputs[2];
+    in.oversampling = inputs[3];
+    in.n_frames = (in.n_steps + in.oversampling - 1u) / in.oversampling;
+    SPRUNG_GLOBAL const unsigned int *words = inputs + SPRUNG_BLOCK_HEADER_WORDS;
+    in.starts = (SPRUNG_GLOBAL const SprungKernelPulseStart *)words;
+    in.events = (SPRUNG_GLOBAL const SprungKernelExciterEvent *)(words + 3u * in.n_starts);
+    in.samples = (SPRUNG_GLOBAL const float *)(words + 3u * in.n_starts + 4u * in.n_events);
+    in.exciter_input = SPRUNG_BLOCK_U(constants, features->exciter_input);
+    in.n_input_channels = features->n_input_channels;
+    return in;
+}
+
+/* The audio input feeds of step `step`: the driver's part of the feature
+ * step that depends on where the samples are. */
+SPRUNG_KERNEL_INLINE void sprung_block_feed_inputs(unsigned int step,
+                                                   const SprungBlockFeatureInputs *in,
                                                    const SprungFeatureModel *fm,
                                                    const SprungFeatureState *fs)
 {
+    unsigned int frame = step / in->oversampling;
     for (unsigned int e = 0; e < fm->n_exciters; ++e) {
         if (fm->exciter_kind[e] != SPRUNG_KERNEL_EXCITER_AUDIO_INPUT)
             continue;
-        unsigned int channel = exciter_input[e];
-        float input = channel < n_input_channels ? samples[channel * n_frames + frame] : 0.0f;
+        unsigned int channel = in->exciter_input[e];
+        float input = channel < in->n_input_channels
+                          ? in->samples[channel * in->n_frames + frame]
+                          : 0.0f;
         sprung_exciter_feed(e, input, fm, fs);
     }
 }
 
+/* Where the pulse starts and the notes of step `step` begin, for a driver
+ * that launches per step (the large-model paths): by scanning, there are
+ * few. */
+SPRUNG_KERNEL_INLINE void sprung_block_features_seek(unsigned int step,
+                                                     const SprungBlockFeatureInputs *in,
+                                                     unsigned int *next_start,
+                                                     unsigned int *next_event)
+{
+    unsigned int k = 0u;
+    while (k < in->n_starts && in->starts[k].step < step)
+        ++k;
+    *next_start = k;
+    k = 0u;
+    while (k < in->n_events && in->events[k].step < step)
+        ++k;
+    *next_event = k;
+}
+
+/* One item's serial part of feature step `step` before phase 1: the step's
+ * pulse starts and notes (from *next_start and *next_event on), the delay
+ * reads, the input feeds, the exciter and collision forces (there are few;
+ * phase 2 reads them after the barrier, or the next launch). */
+SPRUNG_KERNEL_INLINE void sprung_block_features_before(unsigned int step,
+                                                       const SprungBlockFeatureInputs *in,
+                                                       unsigned int *next_start,
+                                                       unsigned int *next_event,
+                                                       const SprungStepModel *m,
+                                                       const SprungStepState *st,
+                                                       const SprungFeatureModel *fm,
+                                                       const SprungFeatureState *fs)
+{
+    sprung_block_apply_starts(step, next_start, in->n_starts, in->starts, st);
+    sprung_features_begin(step, in->events, in->n_events, next_event, fm, fs);
+    sprung_block_feed_inputs(step, in, fm, fs);
+    sprung_features_forces(m, st, fm, fs);
+}
+
+/* The same item's part after phase 2 of `step`: the microphones into
+ * out[channel · n_steps + step], then the delay writes. */
+SPRUNG_KERNEL_INLINE void sprung_block_features_after(unsigned int step,
+                                                      const SprungBlockFeatureInputs *in,
+                                                      const SprungStepModel *m,
+                                                      const SprungStepState *st,
+                                                      const SprungFeatureModel *fm,
+                                                      const SprungFeatureState *fs,
+                                                      SPRUNG_GLOBAL float *out)
+{
+    float channel_sum[SPRUNG_MAX_CHANNELS];
+    sprung_microphones_mix_channels(m, st, fm, fs, channel_sum);
+    for (unsigned int c = 0u; c < fm->n_channels; ++c)
+        out[c * in->n_steps + step] = channel_sum[c];
+    sprung_delays_write(fm, fs);
+}
+
+/* Phase 2 of a feature model for the nodes this item owns. */
+SPRUNG_KERNEL_INLINE void sprung_block_nodes_features(unsigned int item, unsigned int items,
+                                                      const SprungStepModel *m,
+                                                      const SprungStepState *st,
+                                                      const SprungFeatureModel *fm,
+                                                      const SprungFeatureState *fs)
+{
+    for (unsigned int i = item; i < m->n_nodes; i += items)
+        sprung_node_integrate_features(i, m, st, fm, fs);
+}
+
 /* A feature model's block on one work-group, the engine step of
- * sprung_step.h's second half: item 0 applies the starts and the notes,
- * reads the delays and the inputs and computes the exciter and collision
- * forces (there are few; phase 2 reads them after the barrier) while every
- * item computes its springs; every item integrates its nodes; item 0
- * mixes the microphones into out[channel · n_steps + step] and writes the
- * delay lines (only item 0 touches them, so no barrier guards them). */
+ * sprung_step.h's second half: item 0 does the serial parts before phase 1
+ * while every item computes its springs; every item integrates its nodes;
+ * item 0 does the serial part after phase 2 (only item 0 touches the
+ * exciters and delays, so no barrier guards them). */
 SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned int items,
-                                                   SPRUNG_GLOBAL const unsigned int *inputs,
+                                                   const SprungBlockFeatureInputs *in,
                                                    const SprungStepModel *m,
                                                    const SprungStepState *st,
                                                    const SprungFeatureModel *fm,
                                                    const SprungFeatureState *fs,
-                                                   SPRUNG_GLOBAL const unsigned int *exciter_input,
-                                                   unsigned int n_input_channels,
                                                    SPRUNG_GLOBAL float *out)
 {
-    unsigned int n_steps = inputs[0], n_starts = inputs[1], n_events = inputs[2];
-    unsigned int oversampling = inputs[3];
-    unsigned int n_frames = (n_steps + oversampling - 1u) / oversampling;
-    SPRUNG_GLOBAL const unsigned int *words = inputs + SPRUNG_BLOCK_HEADER_WORDS;
-    SPRUNG_GLOBAL const SprungKernelPulseStart *starts =
-        (SPRUNG_GLOBAL const SprungKernelPulseStart *)words;
-    SPRUNG_GLOBAL const SprungKernelExciterEvent *events =
-        (SPRUNG_GLOBAL const SprungKernelExciterEvent *)(words + 3u * n_starts);
-    SPRUNG_GLOBAL const float *samples =
-        (SPRUNG_GLOBAL const float *)(words + 3u * n_starts + 4u * n_events);
     unsigned int next_start = 0u, next_event = 0u;
-    for (unsigned int step = 0u; step < n_steps; ++step) {
-        if (item == 0u) {
-            sprung_block_apply_starts(step, &next_start, n_starts, starts, st);
-            sprung_features_begin(step, events, n_events, &next_event, fm, fs);
-            sprung_block_feed_inputs(step / oversampling, n_frames, samples, exciter_input,
-                                     n_input_channels, fm, fs);
-            sprung_features_forces(m, st, fm, fs);
-        }
+    for (unsigned int step = 0u; step < in->n_steps; ++step) {
+        if (item == 0u)
+            sprung_block_features_before(step, in, &next_start, &next_event, m, st, fm, fs);
         sprung_block_springs(item, items, m, st);
         SPRUNG_BLOCK_BARRIER();
-        for (unsigned int i = item; i < m->n_nodes; i += items)
-            sprung_node_integrate_features(i, m, st, fm, fs);
+        sprung_block_nodes_features(item, items, m, st, fm, fs);
         SPRUNG_BLOCK_BARRIER();
-        if (item == 0u) {
-            float channel_sum[SPRUNG_MAX_CHANNELS];
-            sprung_microphones_mix_channels(m, st, fm, fs, channel_sum);
-            for (unsigned int c = 0u; c < fm->n_channels; ++c)
-                out[c * n_steps + step] = channel_sum[c];
-            sprung_delays_write(fm, fs);
-        }
+        if (item == 0u)
+            sprung_block_features_after(step, in, m, st, fm, fs, out);
     }
 }
 
@@ -428,9 +500,8 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features_at(
     SprungStepState view = sprung_block_state(state, layout);
     SprungFeatureModel feature_model = sprung_block_feature_model(constants, features);
     SprungFeatureState feature_view = sprung_block_feature_state(state, global_state, features);
-    sprung_block_run_features(item, items, inputs, &model, &view, &feature_model, &feature_view,
-                              SPRUNG_BLOCK_U(constants, features->exciter_input),
-                              features->n_input_channels, out);
+    SprungBlockFeatureInputs in = sprung_block_feature_inputs(inputs, constants, features);
+    sprung_block_run_features(item, items, &in, &model, &view, &feature_model, &feature_view, out);
 }
 
 #endif

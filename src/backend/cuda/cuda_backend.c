@@ -29,8 +29,8 @@
  * mailbox.
  *
  * Feature models (exciters, collisions, gravity, delays, channels) run the
- * feature kernel through advance_features: shared or global path (never
- * the cooperative one), plain launch from the buffer only. docs/gpu.md.
+ * feature kernels through advance_features, on every path, with the plain
+ * launch from the buffer only. docs/gpu.md.
  *
  * Threading: probe, create, destroy, sync_state, upload_state on the control
  * thread; advance and reset on the audio thread. advance() allocates
@@ -253,22 +253,14 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
     /* The shared copy: the state but its delay rings (sprung_block.h). */
     size_t shared_state_bytes = (size_t)sprung_gpu_layout(compiled, state).state_words * 4u;
     int fits_shared = shared_state_bytes + CUDA_SHARED_MARGIN <= prop.sharedMemPerBlockOptin;
-    if (self->features && sprung_gpu_env_is("SPRUNG_CUDA_PATH", "multi")) {
-        char names[256];
-        sprung_feature_names(compiled->features, names, sizeof names);
-        sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "SPRUNG_CUDA_PATH", 0, 0, NULL,
-                         "the multi path does not run a model with %s; use local or global",
-                         names);
-        goto fail;
-    }
     if (sprung_gpu_env_is("SPRUNG_CUDA_PATH", "multi") && cooperative)
         self->path = PATH_MULTI;
     else if (sprung_gpu_env_is("SPRUNG_CUDA_PATH", "global"))
         self->path = PATH_GLOBAL;
     else if (sprung_gpu_env_is("SPRUNG_CUDA_PATH", "local") && fits_shared)
         self->path = PATH_LOCAL;
-    else if (compiled->n_springs > multi_springs && cooperative && !self->features)
-        self->path = PATH_MULTI; /* a feature model stays on one thread block: docs/gpu.md */
+    else if (compiled->n_springs > multi_springs && cooperative)
+        self->path = PATH_MULTI;
     else
         self->path = fits_shared ? PATH_LOCAL : PATH_GLOBAL;
 
@@ -351,9 +343,16 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
     setup->mailbox = self->mailbox_device;
     setup->scratch_starts = self->scratch_device;
     if (self->path == PATH_MULTI) {
-        int per_sm = 0;
+        int per_sm = 0, per_sm_features = 0;
         setup->threads = 256;
-        CUDA_TRY(sprung_cuda_cooperative_occupancy(setup->threads, &per_sm), "occupancy");
+        CUDA_TRY(sprung_cuda_cooperative_occupancy(setup->threads, 0, &per_sm), "occupancy");
+        if (self->features) {
+            /* One grid size for both kernels: the one both fit. */
+            CUDA_TRY(sprung_cuda_cooperative_occupancy(setup->threads, 1, &per_sm_features),
+                     "occupancy");
+            if (per_sm_features < per_sm)
+                per_sm = per_sm_features;
+        }
         size_t most = (size_t)per_sm * (size_t)prop.multiProcessorCount;
         size_t need = (work + setup->threads - 1) / setup->threads;
         setup->blocks = (unsigned int)(need < most ? need : most);
@@ -477,21 +476,28 @@ static cudaError_t cuda_read_and_wait(CudaBackend *self, size_t out_bytes)
     return err;
 }
 
-/* The plain launch once its inputs are on the device: the block kernel
- * (`late`), the cooperative kernel, or the feature kernel (`features`),
- * timed by events, then `out_bytes` of output back and the wait. */
+/* The kernel of a block: the block kernel (`late`), its feature-model twin
+ * (`features`), or their cooperative versions on the multi path. */
+static cudaError_t cuda_launch(CudaBackend *self, const SprungCudaLate *late, int features)
+{
+    const SprungCudaLaunchSetup *setup = &self->setup;
+    if (self->path == PATH_MULTI)
+        return features ? sprung_cuda_launch_cooperative_features(setup, &self->feature_layout,
+                                                                  self->stream)
+                        : sprung_cuda_launch_cooperative(setup, self->stream);
+    return features ? sprung_cuda_launch_features(setup, &self->feature_layout, self->stream)
+                    : sprung_cuda_launch_block(setup, late, self->stream);
+}
+
+/* The plain launch once its inputs are on the device: its kernel
+ * (cuda_launch), timed by events, then `out_bytes` of output back and the
+ * wait. */
 static cudaError_t cuda_launch_and_wait(CudaBackend *self, const SprungCudaLate *late,
                                         int features, size_t out_bytes)
 {
     cudaError_t err = cudaEventRecord(self->kernel_start, self->stream);
     if (err == cudaSuccess)
-        err = features                     ? sprung_cuda_launch_features(&self->setup,
-                                                                         &self->feature_layout,
-                                                                         self->stream)
-              : self->path == PATH_MULTI ? sprung_cuda_launch_cooperative(&self->setup,
-                                                                            self->stream)
-                                         : sprung_cuda_launch_block(&self->setup, late,
-                                                                    self->stream);
+        err = cuda_launch(self, late, features);
     if (err == cudaSuccess)
         err = cudaEventRecord(self->kernel_end, self->stream);
     if (err == cudaSuccess)

@@ -126,6 +126,37 @@ __global__ void sprung_cuda_cooperative_kernel(const unsigned char *constants,
     }
 }
 
+/* Large feature models: the same over the whole grid, the serial parts of
+ * a step on its thread 0 (the order of sprung_block_run_features). */
+__global__ void sprung_cuda_cooperative_features_kernel(const unsigned char *constants,
+                                                        SprungBlockLayout layout,
+                                                        SprungBlockFeatureLayout features,
+                                                        unsigned int *state,
+                                                        const unsigned int *inputs, float *out)
+{
+    cg::grid_group grid = cg::this_grid();
+    unsigned int item = (unsigned int)grid.thread_rank();
+    unsigned int items = (unsigned int)grid.size();
+    unsigned char *bytes = (unsigned char *)state;
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state(bytes, &layout);
+    SprungFeatureModel fm = sprung_block_feature_model(constants, &features);
+    SprungFeatureState fs = sprung_block_feature_state(bytes, bytes, &features);
+    SprungBlockFeatureInputs in = sprung_block_feature_inputs(inputs, constants, &features);
+    unsigned int next_start = 0u, next_event = 0u;
+    for (unsigned int step = 0u; step < in.n_steps; ++step) {
+        if (item == 0u)
+            sprung_block_features_before(step, &in, &next_start, &next_event, &model, &view,
+                                         &fm, &fs);
+        sprung_block_springs(item, items, &model, &view);
+        grid.sync();
+        sprung_block_nodes_features(item, items, &model, &view, &fm, &fs);
+        grid.sync();
+        if (item == 0u)
+            sprung_block_features_after(step, &in, &model, &view, &fm, &fs, out);
+    }
+}
+
 /* Lives across blocks: polls the mailbox in pinned mapped memory, runs each
  * block it finds with the state kept in shared memory (when `shared`), and
  * writes the output straight into mapped host memory. */
@@ -198,11 +229,13 @@ cudaError_t sprung_cuda_prepare_kernels(unsigned int bytes)
     return err;
 }
 
-cudaError_t sprung_cuda_cooperative_occupancy(unsigned int threads, int *blocks_per_sm)
+cudaError_t sprung_cuda_cooperative_occupancy(unsigned int threads, int features,
+                                              int *blocks_per_sm)
 {
-    return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks_per_sm,
-                                                         sprung_cuda_cooperative_kernel,
-                                                         (int)threads, 0);
+    return features ? cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                          blocks_per_sm, sprung_cuda_cooperative_features_kernel, (int)threads, 0)
+                    : cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                          blocks_per_sm, sprung_cuda_cooperative_kernel, (int)threads, 0);
 }
 
 cudaError_t sprung_cuda_launch_block(const SprungCudaLaunchSetup *setup, const SprungCudaLate *late,
@@ -234,6 +267,21 @@ cudaError_t sprung_cuda_launch_cooperative(const SprungCudaLaunchSetup *setup,
     float *out = setup->out;
     void *args[] = {&constants, &layout, &state, &inputs, &out};
     return cudaLaunchCooperativeKernel((const void *)sprung_cuda_cooperative_kernel,
+                                       dim3(setup->blocks), dim3(setup->threads), args, 0, stream);
+}
+
+cudaError_t sprung_cuda_launch_cooperative_features(const SprungCudaLaunchSetup *setup,
+                                                    const SprungBlockFeatureLayout *features,
+                                                    cudaStream_t stream)
+{
+    const unsigned char *constants = setup->constants;
+    SprungBlockLayout layout = setup->layout;
+    SprungBlockFeatureLayout feature_layout = *features;
+    unsigned int *state = setup->state;
+    const unsigned int *inputs = setup->inputs;
+    float *out = setup->out;
+    void *args[] = {&constants, &layout, &feature_layout, &state, &inputs, &out};
+    return cudaLaunchCooperativeKernel((const void *)sprung_cuda_cooperative_features_kernel,
                                        dim3(setup->blocks), dim3(setup->threads), args, 0, stream);
 }
 

@@ -69,8 +69,10 @@ typedef struct SprungCudaLaunchSetup {
  * needs opting in). */
 cudaError_t sprung_cuda_prepare_kernels(unsigned int bytes);
 
-/* Blocks per SM the cooperative kernel can keep resident with `threads`. */
-cudaError_t sprung_cuda_cooperative_occupancy(unsigned int threads, int *blocks_per_sm);
+/* Blocks per SM the cooperative kernel (`features`: the feature model's)
+ * can keep resident with `threads`. */
+cudaError_t sprung_cuda_cooperative_occupancy(unsigned int threads, int features,
+                                              int *blocks_per_sm);
 
 /* One block on one thread block (state in shared memory when
  * setup->shared_bytes, else global). */
@@ -87,6 +89,12 @@ cudaError_t sprung_cuda_launch_features(const SprungCudaLaunchSetup *setup,
  * (cudaLaunchCooperativeKernel); late parameters from the buffer. */
 cudaError_t sprung_cuda_launch_cooperative(const SprungCudaLaunchSetup *setup,
                                            cudaStream_t stream);
+
+/* A feature model's block over setup->blocks thread blocks, its inputs as
+ * sprung_cuda_launch_features takes them. */
+cudaError_t sprung_cuda_launch_cooperative_features(const SprungCudaLaunchSetup *setup,
+                                                    const SprungBlockFeatureLayout *features,
+                                                    cudaStream_t stream);
 
 /* Copies the late parameters into __constant__ memory (the "constant"
  * variant), from pinned host memory: header words then starts. */

@@ -13,9 +13,10 @@
  *           no grid-wide barrier. Correct, but launch-bound: not real time.
  *
  * Feature models (exciters, collisions, gravity, delays, channels) run
- * sprung_block_features_kernel through advance_features, on the local or
- * global path (never multi), with either launch; advance() still runs the
- * plain kernel for them (tests step the physics alone). docs/gpu.md.
+ * sprung_block_features_kernel (or, on the multi path,
+ * sprung_multi_features_*) through advance_features, with either launch;
+ * advance() still runs the plain kernels for them (tests step the physics
+ * alone). docs/gpu.md.
  *
  * Launch (SPRUNG_OPENCL_LAUNCH): "plain" writes the block's inputs, enqueues
  * the kernel and the read of the output; "userevent" enqueues the next
@@ -60,6 +61,13 @@ _Static_assert(sizeof(SprungKernelPulseStart) == sizeof(SprungPulseStart),
 typedef enum OpenclPath { PATH_LOCAL, PATH_GLOBAL, PATH_MULTI } OpenclPath;
 typedef enum OpenclLaunch { LAUNCH_PLAIN, LAUNCH_USER_EVENT } OpenclLaunch;
 
+/* The large-model path's two kernels of an engine step (sprung_block.cl)
+ * and the index of their `step` argument. */
+typedef struct OpenclMulti {
+    cl_kernel springs, nodes;
+    cl_uint step_arg;
+} OpenclMulti;
+
 typedef struct OpenclDevice {
     cl_platform_id platform;
     cl_device_id device;
@@ -83,7 +91,7 @@ typedef struct OpenclBackend {
     cl_program program;
     cl_kernel block_kernel;
     cl_kernel features_kernel; /* feature models: advance_features (advance runs block_kernel) */
-    cl_kernel multi_springs, multi_nodes;
+    OpenclMulti multi, multi_features; /* multi path: plain, and a feature model's */
     size_t local_size, spring_global, node_global;
 
     cl_mem constants, state_buffer, inputs, outputs;
@@ -274,6 +282,42 @@ static cl_kernel opencl_block_kernel(OpenclBackend *self, int features, cl_int *
     return kernel;
 }
 
+/* Creates the multi path's kernels (`features`: a feature model's) with
+ * every argument set but the step: the constants, the layout, the feature
+ * layout (feature kernels only), the state, and for the springs' kernel
+ * the inputs and outputs. */
+static cl_int opencl_multi_kernels(OpenclBackend *self, int features, OpenclMulti *multi)
+{
+    cl_int err = CL_SUCCESS;
+    multi->springs = clCreateKernel(
+        self->program, features ? "sprung_multi_features_springs" : "sprung_multi_springs", &err);
+    if (err == CL_SUCCESS)
+        multi->nodes = clCreateKernel(
+            self->program, features ? "sprung_multi_features_nodes" : "sprung_multi_nodes", &err);
+    cl_kernel both[2] = {multi->springs, multi->nodes};
+    for (int k = 0; k < 2 && err == CL_SUCCESS; ++k) {
+        cl_uint arg = 0;
+        err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->constants);
+        if (err == CL_SUCCESS)
+            err = clSetKernelArg(both[k], arg++, sizeof self->layout, &self->layout);
+        if (err == CL_SUCCESS && features)
+            err = clSetKernelArg(both[k], arg++, sizeof self->feature_layout,
+                                 &self->feature_layout);
+        if (err == CL_SUCCESS)
+            err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->state_buffer);
+        if (err == CL_SUCCESS && k == 0) {
+            cl_uint zero = 0;
+            err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->inputs);
+            if (err == CL_SUCCESS)
+                err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->outputs);
+            multi->step_arg = arg;
+            if (err == CL_SUCCESS)
+                err = clSetKernelArg(both[k], arg++, sizeof zero, &zero);
+        }
+    }
+    return err;
+}
+
 static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *state,
                                   uint32_t device_index, const SprungEngineConfig *config,
                                   SprungBackend *out, SprungError *error)
@@ -333,22 +377,14 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     /* The local copy: the state but its delay rings (sprung_block.h). */
     size_t local_state_bytes = self->layout.state_words * 4u;
     int fits_local = local_state_bytes + OPENCL_LOCAL_MARGIN <= local_bytes;
-    if (self->features && sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "multi")) {
-        char names[256];
-        sprung_feature_names(compiled->features, names, sizeof names);
-        sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "SPRUNG_OPENCL_PATH", 0, 0, NULL,
-                         "the multi path does not run a model with %s; use local or global",
-                         names);
-        goto fail;
-    }
     if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "multi"))
         self->path = PATH_MULTI;
     else if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "global"))
         self->path = PATH_GLOBAL;
     else if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "local") && fits_local)
         self->path = PATH_LOCAL;
-    else if (compiled->n_springs > multi_springs && !self->features)
-        self->path = PATH_MULTI; /* a feature model stays on one work-group: see docs/gpu.md */
+    else if (compiled->n_springs > multi_springs)
+        self->path = PATH_MULTI;
     else
         self->path = fits_local ? PATH_LOCAL : PATH_GLOBAL;
     self->launch = sprung_gpu_env_is("SPRUNG_OPENCL_LAUNCH", "userevent") && self->path != PATH_MULTI
@@ -396,22 +432,12 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
 
     /* Kernels, with every argument set once here. */
     if (self->path == PATH_MULTI) {
-        self->multi_springs = clCreateKernel(self->program, "sprung_multi_springs", &err);
-        CL_TRY(err, "clCreateKernel (sprung_multi_springs)");
-        self->multi_nodes = clCreateKernel(self->program, "sprung_multi_nodes", &err);
-        CL_TRY(err, "clCreateKernel (sprung_multi_nodes)");
-        cl_uint zero = 0;
-        CL_TRY(clSetKernelArg(self->multi_springs, 0, sizeof(cl_mem), &self->constants), "args");
-        CL_TRY(clSetKernelArg(self->multi_springs, 1, sizeof self->layout, &self->layout), "args");
-        CL_TRY(clSetKernelArg(self->multi_springs, 2, sizeof(cl_mem), &self->state_buffer), "args");
-        CL_TRY(clSetKernelArg(self->multi_springs, 3, sizeof(cl_mem), &self->inputs), "args");
-        CL_TRY(clSetKernelArg(self->multi_springs, 4, sizeof(cl_mem), &self->outputs), "args");
-        CL_TRY(clSetKernelArg(self->multi_springs, 5, sizeof zero, &zero), "args");
-        CL_TRY(clSetKernelArg(self->multi_nodes, 0, sizeof(cl_mem), &self->constants), "args");
-        CL_TRY(clSetKernelArg(self->multi_nodes, 1, sizeof self->layout, &self->layout), "args");
-        CL_TRY(clSetKernelArg(self->multi_nodes, 2, sizeof(cl_mem), &self->state_buffer), "args");
+        CL_TRY(opencl_multi_kernels(self, 0, &self->multi), "the multi-path kernels");
+        if (self->features)
+            CL_TRY(opencl_multi_kernels(self, 1, &self->multi_features),
+                   "the multi-path feature kernels");
         size_t kernel_group = 0;
-        clGetKernelWorkGroupInfo(self->multi_springs, device, CL_KERNEL_WORK_GROUP_SIZE,
+        clGetKernelWorkGroupInfo(self->multi.springs, device, CL_KERNEL_WORK_GROUP_SIZE,
                                  sizeof kernel_group, &kernel_group, NULL);
         self->local_size = max_group < 256 ? max_group : 256;
         if (kernel_group && kernel_group < self->local_size)
@@ -533,18 +559,18 @@ static void opencl_drain(OpenclBackend *self)
     self->prepared = 0;
 }
 
-static cl_int opencl_enqueue_multi(OpenclBackend *self, uint32_t n_steps, cl_event *first,
-                                   cl_event *last)
+static cl_int opencl_enqueue_multi(OpenclBackend *self, const OpenclMulti *multi,
+                                   uint32_t n_steps, cl_event *first, cl_event *last)
 {
     cl_int err = CL_SUCCESS;
     for (cl_uint step = 0; step <= n_steps && err == CL_SUCCESS; ++step) {
-        err = clSetKernelArg(self->multi_springs, 5, sizeof step, &step);
+        err = clSetKernelArg(multi->springs, multi->step_arg, sizeof step, &step);
         if (err == CL_SUCCESS)
-            err = clEnqueueNDRangeKernel(self->queue, self->multi_springs, 1, NULL,
+            err = clEnqueueNDRangeKernel(self->queue, multi->springs, 1, NULL,
                                          step < n_steps ? &self->spring_global : &self->local_size,
                                          &self->local_size, 0, NULL, step == 0 ? first : NULL);
         if (err == CL_SUCCESS && step < n_steps)
-            err = clEnqueueNDRangeKernel(self->queue, self->multi_nodes, 1, NULL,
+            err = clEnqueueNDRangeKernel(self->queue, multi->nodes, 1, NULL,
                                          &self->node_global, &self->local_size, 0, NULL,
                                          step + 1 == n_steps ? last : NULL);
     }
@@ -560,13 +586,15 @@ static void opencl_begin_block(OpenclBackend *self, cl_kernel kernel)
         opencl_drain(self);
 }
 
-/* Runs one block of `kernel` whose inputs (`input_words` words) are in
- * staging_in[parity]: writes them (or completes the prepared launch's
- * gate), launches, reads `output_floats` floats back into staging_out and
- * waits. Then prepares the next block (userevent launch). */
-static cl_int opencl_run_block(OpenclBackend *self, cl_kernel kernel, uint32_t n_steps,
+/* Runs one block (`features`: of the feature model's kernels) whose
+ * inputs (`input_words` words) are in staging_in[parity]: writes them (or
+ * completes the prepared launch's gate), launches, reads `output_floats`
+ * floats back into staging_out and waits. Then prepares the next block
+ * (userevent launch). */
+static cl_int opencl_run_block(OpenclBackend *self, int features, uint32_t n_steps,
                                size_t input_words, size_t output_floats)
 {
+    cl_kernel kernel = features ? self->features_kernel : self->block_kernel;
     cl_event kernel_first = NULL, kernel_last = NULL, read = NULL;
     cl_int err = CL_SUCCESS;
     if (self->launch == LAUNCH_USER_EVENT) {
@@ -579,7 +607,8 @@ static cl_int opencl_run_block(OpenclBackend *self, cl_kernel kernel, uint32_t n
         err = clEnqueueWriteBuffer(self->queue, self->inputs, CL_FALSE, 0, input_words * 4u,
                                    self->staging_in[self->parity], 0, NULL, NULL);
         if (err == CL_SUCCESS && self->path == PATH_MULTI) {
-            err = opencl_enqueue_multi(self, n_steps, &kernel_first, &kernel_last);
+            err = opencl_enqueue_multi(self, features ? &self->multi_features : &self->multi,
+                                       n_steps, &kernel_first, &kernel_last);
         } else if (err == CL_SUCCESS) {
             err = clEnqueueNDRangeKernel(self->queue, kernel, 1, NULL, &self->local_size,
                                          &self->local_size, 0, NULL, &kernel_first);
@@ -634,7 +663,7 @@ static void opencl_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *
     in[0] = n_steps;
     in[1] = n_starts;
     memcpy(in + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
-    if (opencl_run_block(self, self->block_kernel, n_steps, SPRUNG_BLOCK_HEADER_WORDS + 3u * (size_t)n_starts,
+    if (opencl_run_block(self, 0, n_steps, SPRUNG_BLOCK_HEADER_WORDS + 3u * (size_t)n_starts,
                          2u * (size_t)n_steps) == CL_SUCCESS) {
         const float *interleaved = self->staging_out;
         for (uint32_t s = 0; s < n_steps; ++s) {
@@ -663,7 +692,7 @@ static void opencl_advance_features(void *ctx, uint32_t n_steps, const SprungPul
     opencl_begin_block(self, self->features_kernel);
     size_t words = sprung_gpu_pack_features(self->staging_in[self->parity], self->compiled,
                                             n_steps, starts, n_starts, io);
-    if (opencl_run_block(self, self->features_kernel, n_steps, words, (size_t)n_channels * n_steps) == CL_SUCCESS) {
+    if (opencl_run_block(self, 1, n_steps, words, (size_t)n_channels * n_steps) == CL_SUCCESS) {
         sprung_gpu_unpack_channels(self->staging_out, n_channels, n_steps, io);
     } else {
         for (uint32_t channel = 0; channel < n_channels; ++channel)
@@ -719,10 +748,11 @@ static void opencl_release(OpenclBackend *self)
         clReleaseKernel(self->block_kernel);
     if (self->features_kernel)
         clReleaseKernel(self->features_kernel);
-    if (self->multi_springs)
-        clReleaseKernel(self->multi_springs);
-    if (self->multi_nodes)
-        clReleaseKernel(self->multi_nodes);
+    cl_kernel multi[] = {self->multi.springs, self->multi.nodes, self->multi_features.springs,
+                         self->multi_features.nodes};
+    for (size_t i = 0; i < sizeof multi / sizeof multi[0]; ++i)
+        if (multi[i])
+            clReleaseKernel(multi[i]);
     if (self->program)
         clReleaseProgram(self->program);
     if (self->queue)
