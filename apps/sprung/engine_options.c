@@ -39,6 +39,7 @@ SprungEngine *engine_options_new_engine(const char *command, const EngineOptions
     config.sample_rate = sample_rate;
     config.max_block_frames = max_block_frames;
     config.oversampling = options->oversample;
+    config.worker_priority = options->worker_priority;
     if (options->backend)
         config.backend = options->backend;
     SprungEngine *engine = NULL;

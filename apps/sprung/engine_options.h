@@ -22,6 +22,8 @@ enum { ENGINE_OPT_BACKEND = 1024, ENGINE_OPT_OVERSAMPLE };
 typedef struct EngineOptions {
     const char *backend; /* NULL: auto */
     uint32_t oversample; /* engine steps per output sample: 1, 2 or 4 */
+    int worker_priority; /* not an option: the audio thread's real-time priority
+                            (play: JACK's), for the engine's worker threads; 0: none */
 } EngineOptions;
 
 /* Without the options: backend auto, no oversampling. */

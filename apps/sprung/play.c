@@ -191,6 +191,9 @@ int sprung_cmd_play(int argc, char **argv)
     SprungEngine *pending = NULL;
     PlayWatch *watch = NULL;
     const double rate = play_jack_sample_rate(jack);
+    /* The engine's worker threads (simd, voices) at the process thread's
+     * priority, which waits for them. */
+    opt.engine.worker_priority = play_jack_realtime_priority(jack);
     const uint32_t period = play_jack_buffer_size(jack);
     SprungError error = {0};
     int backend_warned = 0;

@@ -12,6 +12,7 @@
 
 #include <jack/jack.h>
 #include <jack/midiport.h>
+#include <jack/thread.h>
 
 #define PLAY_MAX_MIDI_EVENTS 1024
 
@@ -23,6 +24,7 @@ typedef struct JackApi {
     __typeof__(&jack_get_client_name) get_client_name;
     __typeof__(&jack_get_sample_rate) get_sample_rate;
     __typeof__(&jack_get_buffer_size) get_buffer_size;
+    __typeof__(&jack_client_real_time_priority) real_time_priority;
     __typeof__(&jack_port_register) port_register;
     __typeof__(&jack_port_get_buffer) port_get_buffer;
     __typeof__(&jack_port_name) port_name;
@@ -73,6 +75,7 @@ static int api_load(JackApi *api)
     LOAD(get_client_name, jack_get_client_name);
     LOAD(get_sample_rate, jack_get_sample_rate);
     LOAD(get_buffer_size, jack_get_buffer_size);
+    LOAD(real_time_priority, jack_client_real_time_priority);
     LOAD(port_register, jack_port_register);
     LOAD(port_get_buffer, jack_port_get_buffer);
     LOAD(port_name, jack_port_name);
@@ -205,6 +208,12 @@ double play_jack_sample_rate(const PlayJack *jack)
 uint32_t play_jack_buffer_size(const PlayJack *jack)
 {
     return jack->api.get_buffer_size(jack->client);
+}
+
+int play_jack_realtime_priority(const PlayJack *jack)
+{
+    int priority = jack->api.real_time_priority(jack->client);
+    return priority > 0 ? priority : 0;
 }
 
 const char *play_jack_client_name(const PlayJack *jack)

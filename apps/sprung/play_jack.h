@@ -28,6 +28,9 @@ PlayJack *play_jack_open(const char *name, PlayJackFlags *flags);
 
 double play_jack_sample_rate(const PlayJack *jack);
 uint32_t play_jack_buffer_size(const PlayJack *jack);
+/* The SCHED_FIFO priority of the client's process thread, 0 when JACK
+ * does not run it in real time. */
+int play_jack_realtime_priority(const PlayJack *jack);
 const char *play_jack_client_name(const PlayJack *jack);
 
 /* Registers the ports (midi_in, out_left, out_right, in_left, in_right),

@@ -26,6 +26,12 @@ typedef struct SprungEngineConfig {
     uint32_t oversampling;     /* 1, 2 or 4: engine steps per output frame */
     const char *backend;       /* "auto" (or NULL), "cpu", "simd", "opencl[:N]", "cuda[:N]";
                                   see sprung/backends.h. Copied, need not outlive new(). */
+    int worker_priority;       /* > 0: the SCHED_FIFO priority of the engine's worker
+                                  threads, normally the audio thread's (JACK:
+                                  jack_client_real_time_priority()), so that the audio
+                                  thread never waits for a worker that other threads can
+                                  preempt; 0: default scheduling, as does a priority the
+                                  process may not set. */
 } SprungEngineConfig;
 
 /* 48000 Hz, 4096 frames, no oversampling, backend "auto". */

@@ -93,6 +93,10 @@ static SprungStatus config_check(const SprungEngineConfig *config, SprungError *
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, ENGINE_CONFIG_SOURCE, 0, 0,
                                 "oversampling", "%u is not an oversampling factor (1, 2 or 4)",
                                 config->oversampling);
+    if (config->worker_priority < 0 || config->worker_priority > 99)
+        return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, ENGINE_CONFIG_SOURCE, 0, 0,
+                                "worker_priority", "%d is not a real-time priority (0: none, "
+                                "1..99)", config->worker_priority);
     if (config->backend && strlen(config->backend) >= sizeof ((SprungEngine *)0)->backend_spec)
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, ENGINE_CONFIG_SOURCE, 0, 0,
                                 "backend", "\"%.40s...\" is too long to be a backend name",

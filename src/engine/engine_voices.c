@@ -2,6 +2,7 @@
  * dilation, per-voice modulation (engine_voices.h says what happens per
  * frame). new/free on the control thread; the rest never allocates. */
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -378,6 +379,7 @@ SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *
     if (threads > 1 && sprung_worker_pool_new_sabotaged(threads, voices_pool_sabotage,
                                                         &s->pool) != SPRUNG_OK)
         s->pool = NULL; /* no threads to be had: the voices step here, as before */
+    sprung_worker_pool_match_audio(s->pool, config->worker_priority);
     *out = s;
     return SPRUNG_OK;
 
@@ -389,6 +391,13 @@ fail:
 uint32_t sprung_engine_voices_threads(const SprungEngineVoices *s)
 {
     return s && s->pool ? sprung_worker_pool_workers(s->pool) : 1;
+}
+
+int sprung_engine_voices_worker_priority(const SprungEngineVoices *s)
+{
+    int policy = 0, priority = 0;
+    sprung_worker_pool_priority(s ? s->pool : NULL, &policy, &priority);
+    return policy == SCHED_FIFO ? priority : 0;
 }
 
 uint32_t sprung_engine_voices_count(const SprungEngineVoices *s)

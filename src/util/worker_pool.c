@@ -241,6 +241,21 @@ SprungStatus sprung_worker_pool_set_priority(SprungWorkerPool *pool, int policy,
     return SPRUNG_OK;
 }
 
+void sprung_worker_pool_match_audio(SprungWorkerPool *pool, int priority)
+{
+    if (pool && priority > 0)
+        (void)sprung_worker_pool_set_priority(pool, SCHED_FIFO, priority);
+}
+
+void sprung_worker_pool_priority(const SprungWorkerPool *pool, int *policy, int *priority)
+{
+    struct sched_param param = {.sched_priority = 0};
+    *policy = SCHED_OTHER;
+    if (pool && pool->n_threads_started >= 1)
+        pthread_getschedparam(pool->workers[1].thread, policy, &param);
+    *priority = param.sched_priority;
+}
+
 SPRUNG_REALTIME void sprung_worker_pool_run(SprungWorkerPool *pool, SprungWorkerTask task,
                                             void *ctx)
 {

@@ -54,6 +54,13 @@ uint32_t sprung_worker_pool_workers(const SprungWorkerPool *pool);
  * caller needs the right to set it (RLIMIT_RTPRIO or CAP_SYS_NICE).
  * SPRUNG_ERROR_UNSUPPORTED when refused. */
 SprungStatus sprung_worker_pool_set_priority(SprungWorkerPool *pool, int policy, int priority);
+/* The same for an engine's worker_priority (SprungEngineConfig): SCHED_FIFO
+ * at `priority` when it is > 0, nothing otherwise. A refusal leaves the
+ * workers as they were: the pool still works, it only loses the guarantee. */
+void sprung_worker_pool_match_audio(SprungWorkerPool *pool, int priority);
+/* The scheduling policy and priority of the pool's worker threads (the
+ * first worker's; SCHED_OTHER and 0 without threads). */
+void sprung_worker_pool_priority(const SprungWorkerPool *pool, int *policy, int *priority);
 /* Tests only: a pool with a deliberate protocol bug. */
 SprungStatus sprung_worker_pool_new_sabotaged(uint32_t n_workers, SprungWorkerPoolSabotage sabotage,
                                             SprungWorkerPool **out);

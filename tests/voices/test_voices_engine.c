@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine_voices.h"
 #include "engine/voice_allocator.h"
@@ -60,6 +61,7 @@ static char *preset(double hz, const char *extra)
 }
 
 static uint32_t oversampling = 1;
+static int worker_priority = 0; /* SprungEngineConfig.worker_priority of make_engine */
 
 static SprungEngine *make_engine(const char *json, uint32_t max_block, SprungError *error)
 {
@@ -72,6 +74,7 @@ static SprungEngine *make_engine(const char *json, uint32_t max_block, SprungErr
     SprungEngineConfig config = sprung_engine_config_default();
     config.max_block_frames = max_block;
     config.oversampling = oversampling;
+    config.worker_priority = worker_priority;
     config.backend = "cpu";
     SprungEngine *engine = NULL;
     SprungStatus status = sprung_engine_new(&config, model, &engine, error);
@@ -187,17 +190,25 @@ static void test_pool(int sabotage)
         fprintf(stderr, "sabotage: the voices' pool hands over with relaxed atomics\n");
     sprung_engine_voices_testing_pool_sabotage(sabotage ? SPRUNG_WORKER_POOL_SABOTAGE_RELAXED
                                                         : SPRUNG_WORKER_POOL_CORRECT);
+    worker_priority = 1; /* the lowest real-time priority, to see it arrive */
     SprungEngine *pooled = make_engine(preset(440, instanced_extra), 4096, NULL);
+    worker_priority = 0;
     sprung_engine_voices_testing_pool_sabotage(SPRUNG_WORKER_POOL_CORRECT);
     unsetenv("SPRUNG_VOICE_THREADS");
-    CHECK(pooled && sprung_engine_voices_threads(sprung_engine_voices_of(pooled)) == 2,
+    const SprungEngineVoices *voices = sprung_engine_voices_of(pooled);
+    CHECK(pooled && sprung_engine_voices_threads(voices) == 2,
           "SPRUNG_VOICE_THREADS=2 made no pool of 2 threads");
+    /* root may set it (as the audio group may, through RLIMIT_RTPRIO). */
+    int priority = sprung_engine_voices_worker_priority(voices);
+    CHECK(geteuid() != 0 || priority == 1, "worker_priority 1 did not reach the workers (%d)",
+          priority);
     rt_render(pooled, scenario, N_SCENARIO, 24000, 64, left_b, right_b);
     sprung_engine_free(pooled);
     CHECK(!memcmp(left_a, left_b, 24000 * sizeof(float)) &&
               !memcmp(right_a, right_b, 24000 * sizeof(float)),
           "the voices on 2 threads differ from the voices on 1");
-    printf("pool: ok (4 voices on 2 threads: the same bits as on 1)\n");
+    printf("pool: ok (4 voices on 2 threads at SCHED_FIFO priority %d: the same bits as on "
+           "1)\n", priority);
 }
 
 /* Zones set at run time by MPE Configuration Messages: an upper zone of 3

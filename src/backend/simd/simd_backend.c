@@ -445,6 +445,7 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
                                 "cannot start %u worker threads", self->n_workers);
     }
+    sprung_worker_pool_match_audio(self->pool, config->worker_priority);
     split_work(self);
     simd_upload_state(self);
     *out = (SprungBackend){
