@@ -1,10 +1,11 @@
 /* A panned microphone's pan law, g·cos((pan + 1)π/4) to the left and
- * g·sin((pan + 1)π/4) to the right (compile.c sets the preset's, the modulation the routed ones), with the
- * cosine and sine kept for the current pan: a route that modulates a
- * microphone's gain every output frame then costs two multiplies, not two
- * libm calls (those were a third of the vibraphone preset's render time).
- * The gains come out bit for bit as computed afresh. Private to
- * src/engine/; audio thread, no allocation. */
+ * g·sin((pan + 1)π/4) to the right (compile.c sets the preset's gains, the
+ * modulation the routed ones), with the cosine and sine kept for the
+ * current pan: a route that modulates a microphone's gain every output
+ * frame then costs two multiplies, not two libm calls (those were a third
+ * of the vibraphone preset's render time). The gains come out bit for bit
+ * as computed afresh. Private to src/engine/; audio thread, no
+ * allocation. */
 #ifndef SPRUNG_ENGINE_MIC_PAN_H
 #define SPRUNG_ENGINE_MIC_PAN_H
 

@@ -811,11 +811,10 @@ typedef struct SprungKernelExciterEvent {
 
 /* The notes of step `step` (events from *next on, sorted by step), then
  * every delay line's output. */
-SPRUNG_KERNEL_INLINE void sprung_features_begin(unsigned int step,
-                                                SPRUNG_GLOBAL const SprungKernelExciterEvent *events,
-                                                unsigned int n_events, unsigned int *next,
-                                                const SprungFeatureModel *fm,
-                                                const SprungFeatureState *fs)
+SPRUNG_KERNEL_INLINE void
+sprung_features_begin(unsigned int step, SPRUNG_GLOBAL const SprungKernelExciterEvent *events,
+                      unsigned int n_events, unsigned int *next, const SprungFeatureModel *fm,
+                      const SprungFeatureState *fs)
 {
     unsigned int k = *next;
     for (; k < n_events && events[k].step == step; ++k)
@@ -826,7 +825,8 @@ SPRUNG_KERNEL_INLINE void sprung_features_begin(unsigned int step,
 }
 
 /* Phase 1's other forces, from the pre-step state like the springs'. */
-SPRUNG_KERNEL_INLINE void sprung_features_forces(const SprungStepModel *m, const SprungStepState *st,
+SPRUNG_KERNEL_INLINE void sprung_features_forces(const SprungStepModel *m,
+                                                 const SprungStepState *st,
                                                  const SprungFeatureModel *fm,
                                                  const SprungFeatureState *fs)
 {

@@ -49,7 +49,8 @@ static void compare_with_reference(const SprungModel *model, uint32_t oversampli
         for (size_t i = 0; i < r->n_frames; i++)
             diff = fmax(diff, fabs((double)a[i] - (double)b[i]));
         double top = peak(a, r->n_frames);
-        printf("oversampling %u, channel %u on %s: max |diff| %.3g of the reference's peak %.3g%s\n",
+        printf("oversampling %u, channel %u on %s: max |diff| %.3g of the reference's peak "
+               "%.3g%s\n",
                oversampling, ch, backend, diff, top, diff == 0.0 ? " (bit-identical)" : "");
         CHECK(diff <= 1e-3 * top, "oversampling %u, channel %u: %s differs from the reference",
               oversampling, ch, backend);

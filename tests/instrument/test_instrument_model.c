@@ -243,8 +243,8 @@ static void check_engine_errors(void)
     status = sprung_engine_new(&config, model, &engine, &error);
     printf("%-34s %s\n", "opencl and modulation", error.message);
     if (status == SPRUNG_ERROR_UNSUPPORTED && strstr(error.message, "does not implement"))
-        CHECK(strstr(error.message, "modulation"), "opencl's refusal does not say what it lacks: %s",
-              error.message);
+        CHECK(strstr(error.message, "modulation"),
+              "opencl's refusal does not say what it lacks: %s", error.message);
     else
         CHECK(status != SPRUNG_OK, "opencl accepted a modulated model");
     sprung_engine_free(engine);

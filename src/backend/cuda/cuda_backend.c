@@ -249,7 +249,8 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
     if (cap >= 32 && cap < max_threads)
         max_threads = cap;
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
-    unsigned long multi_springs = sprung_gpu_env_number("SPRUNG_CUDA_MULTI_SPRINGS", 32ul * max_threads);
+    unsigned long multi_springs =
+        sprung_gpu_env_number("SPRUNG_CUDA_MULTI_SPRINGS", 32ul * max_threads);
     /* The shared copy: the state but its delay rings (sprung_block.h). */
     size_t shared_state_bytes = (size_t)sprung_gpu_layout(compiled, state).state_words * 4u;
     int fits_shared = shared_state_bytes + CUDA_SHARED_MARGIN <= prop.sharedMemPerBlockOptin;

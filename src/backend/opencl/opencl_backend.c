@@ -387,9 +387,8 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
         self->path = PATH_MULTI;
     else
         self->path = fits_local ? PATH_LOCAL : PATH_GLOBAL;
-    self->launch = sprung_gpu_env_is("SPRUNG_OPENCL_LAUNCH", "userevent") && self->path != PATH_MULTI
-                       ? LAUNCH_USER_EVENT
-                       : LAUNCH_PLAIN;
+    int user_event = sprung_gpu_env_is("SPRUNG_OPENCL_LAUNCH", "userevent");
+    self->launch = user_event && self->path != PATH_MULTI ? LAUNCH_USER_EVENT : LAUNCH_PLAIN;
     self->spin = sprung_gpu_env_is("SPRUNG_OPENCL_WAIT", "spin");
 
     self->context = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
@@ -415,7 +414,8 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     CL_TRY(err, "clCreateBuffer (outputs)");
     for (int i = 0; i < 2; ++i) {
         self->staging_in_buffer[i] = clCreateBuffer(
-            self->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, self->input_bytes, NULL, &err);
+            self->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, self->input_bytes, NULL,
+            &err);
         CL_TRY(err, "clCreateBuffer (pinned input staging)");
         self->staging_in[i] = clEnqueueMapBuffer(self->queue, self->staging_in_buffer[i], CL_TRUE,
                                                  CL_MAP_WRITE, 0, self->input_bytes, 0, NULL,
