@@ -56,6 +56,14 @@ SPRUNG_API const char *sprung_engine_backend_name(const SprungEngine *engine);
  * (0 without oversampling). */
 SPRUNG_API uint32_t sprung_engine_latency_frames(const SprungEngine *engine);
 
+/* Gives the engine's worker threads (if it has any) SCHED_FIFO `priority`,
+ * as SprungEngineConfig.worker_priority does at creation, for a host that
+ * learns its audio thread's priority only once it runs (the LV2 plugin). A
+ * control thread; it may run while process() runs on the audio thread: it
+ * changes only the workers' scheduling. A priority the process may not set
+ * leaves them as they were. */
+SPRUNG_API void sprung_engine_set_worker_priority(SprungEngine *engine, int priority);
+
 /* ---- Audio thread ---- */
 
 /* Renders one block. Each event applies at its exact frame, so the output

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +70,7 @@ typedef enum WorkKind {
     WORK_RECOMPILE,     /* compile the current preset at another oversampling */
     WORK_FREE_ENGINE,   /* an engine the runner retired */
     WORK_LOG,           /* something run() wants the host's log to say */
+    WORK_SET_PRIORITY,  /* the audio thread's real-time priority, for an engine's workers */
 } WorkKind;
 
 typedef enum LogCode {
@@ -99,6 +101,14 @@ typedef struct WorkFree {
     uint32_t kind;
     SprungEngine *engine;
 } WorkFree;
+
+/* The engine the runner plays; messages reach the worker in order, so it
+ * is freed (WORK_FREE_ENGINE) only after this one. */
+typedef struct WorkPriority {
+    uint32_t kind;
+    int priority;
+    SprungEngine *engine;
+} WorkPriority;
 
 typedef struct WorkLog {
     uint32_t kind;
@@ -151,6 +161,8 @@ typedef struct Plugin {
     int activated;
     int running;               /* run() has been called with this runner */
     SprungEngine *pending;     /* compiled, not yet taken by the runner */
+    SprungEngine *live;        /* the one last handed to the runner */
+    int priority_checked;      /* run() has read its thread's scheduling */
     uint32_t pending_latency;
     SprungEngine *parked[PARKED_CAPACITY];
     uint32_t n_parked;
@@ -176,6 +188,9 @@ typedef struct Plugin {
 
     /* Values save() may read while run() writes them. */
     _Atomic float gain_db;     /* in effect (port or restored) */
+    /* The run() thread's real-time priority (0: none, or not known yet),
+     * for the worker threads of the engines compiled from then on. */
+    _Atomic int audio_priority;
     _Atomic float macro[SPRUNG_LV2_MACROS];
 
     /* ---- Worker / save / restore: the preset in effect ---- */
@@ -311,6 +326,7 @@ static SprungStatus compile_preset(const Plugin *self, const char *json, const c
     config.sample_rate = self->sample_rate;
     config.max_block_frames = self->max_block;
     config.oversampling = oversampling;
+    config.worker_priority = atomic_load_explicit(&self->audio_priority, memory_order_relaxed);
     status = sprung_engine_new(&config, model, out, &error);
     if (status == SPRUNG_ERROR_UNSTABLE) {
         SprungAnalysis analysis;
@@ -410,6 +426,36 @@ static SPRUNG_REALTIME void dispose_engine(Plugin *self, SprungEngine *engine)
      * (PARKED_CAPACITY engines refused by the worker in a row). */
 }
 
+/* The engine the runner now plays: its worker threads (if it has any) go
+ * to the audio thread's priority once that is known; the worker sets it
+ * (a system call; an engine compiled before run() first ran has none). */
+static SPRUNG_REALTIME void engine_live(Plugin *self, SprungEngine *engine)
+{
+    self->live = engine;
+    int priority = atomic_load_explicit(&self->audio_priority, memory_order_relaxed);
+    if (priority > 0) {
+        WorkPriority message = {.kind = WORK_SET_PRIORITY, .priority = priority,
+                                .engine = engine};
+        if (!send_work(self, sizeof message, &message))
+            send_log(self, LOG_WORK_QUEUE_FULL, WORK_SET_PRIORITY, 0);
+    }
+}
+
+/* The first run(): the host's audio thread, whose SCHED_FIFO/RR priority
+ * the engines' workers must have (they are waited for; at a lower priority
+ * other threads could preempt them). LV2 tells it no earlier. */
+static SPRUNG_REALTIME void check_audio_priority(Plugin *self)
+{
+    self->priority_checked = 1;
+    int policy = SCHED_OTHER;
+    struct sched_param param = {.sched_priority = 0};
+    if (pthread_getschedparam(pthread_self(), &policy, &param) != 0 ||
+        (policy != SCHED_FIFO && policy != SCHED_RR) || param.sched_priority < 1)
+        return;
+    atomic_store_explicit(&self->audio_priority, param.sched_priority, memory_order_relaxed);
+    engine_live(self, self->live);
+}
+
 static SPRUNG_REALTIME void handle_engines(Plugin *self)
 {
     /* Parked engines first, in order, while the worker takes them. */
@@ -432,6 +478,7 @@ static SPRUNG_REALTIME void handle_engines(Plugin *self)
         dispose_engine(self, old);
     }
     if (self->pending && sprung_runner_offer_engine(self->runner, self->pending)) {
+        engine_live(self, self->pending);
         self->pending = NULL;
         self->latency = self->pending_latency;
     }
@@ -796,6 +843,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate,
         return NULL;
     }
     self->latency = sprung_engine_latency_frames(engine);
+    self->live = engine;
     self->oversampling = used;
     set_preset_record(self, json, NULL, used);
     self->applied_gain_db = 0.0f;
@@ -832,6 +880,8 @@ static SPRUNG_REALTIME void run(LV2_Handle instance, uint32_t n_samples)
     }
     self->running = 1;
     self->logs_this_run = 0;
+    if (!self->priority_checked)
+        check_audio_priority(self);
     if (self->sabotage & SPRUNG_LV2_TESTING_ALLOCATE_IN_RUN) {
         volatile char *leak = malloc(64);
         if (leak)
@@ -1030,6 +1080,11 @@ static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function r
         log_from_run(self, (const WorkLog *)data);
         return LV2_WORKER_SUCCESS;
     }
+    if (kind == WORK_SET_PRIORITY && size >= sizeof(WorkPriority)) {
+        const WorkPriority *request = (const WorkPriority *)data;
+        sprung_engine_set_worker_priority(request->engine, request->priority);
+        return LV2_WORKER_SUCCESS;
+    }
     if ((kind != WORK_LOAD_PATH && kind != WORK_RECOMPILE) ||
         size < offsetof(WorkLoad, path))
         return LV2_WORKER_ERR_UNKNOWN;
@@ -1114,6 +1169,7 @@ static SPRUNG_REALTIME LV2_Worker_Status work_response(LV2_Handle instance, uint
     self->pending_latency = response.latency;
     self->oversampling = response.oversampling;
     if (self->runner && sprung_runner_offer_engine(self->runner, self->pending)) {
+        engine_live(self, self->pending);
         self->pending = NULL;
         self->latency = response.latency;
     }
@@ -1330,6 +1386,7 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
         sprung_engine_free(self->pending);
         self->pending = NULL;
         if (sprung_runner_offer_engine(self->runner, engine)) {
+            self->live = engine; /* compiled with the priority, if known */
             self->latency = latency;
         } else {
             self->pending = engine;
@@ -1350,6 +1407,7 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
         }
         sprung_runner_free(self->runner);
         self->runner = runner;
+        self->live = engine;
         self->running = 0;
         sprung_engine_free(self->pending);
         self->pending = NULL;

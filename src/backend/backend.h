@@ -97,6 +97,11 @@ typedef struct SprungBackend {
      * factory must not declare SPRUNG_FEATURE_VOICES). */
     void (*set_views)(void *ctx, const SprungStepModel *model,
                       const SprungFeatureModel *feature_model);
+
+    /* Optional: gives the backend's worker threads, if any, SCHED_FIFO
+     * `priority` (sprung_engine_set_worker_priority). Control thread, even
+     * while advance() runs. NULL: the backend has no worker threads. */
+    void (*set_worker_priority)(void *ctx, int priority);
 } SprungBackend;
 
 /* Exciter events one advance_features() call may carry. */

@@ -268,6 +268,15 @@ uint32_t sprung_engine_latency_frames(const SprungEngine *engine)
     return engine ? engine->decimator.latency_frames : 0;
 }
 
+void sprung_engine_set_worker_priority(SprungEngine *engine, int priority)
+{
+    if (!engine || priority < 1 || priority > 99)
+        return;
+    if (engine->backend.set_worker_priority)
+        engine->backend.set_worker_priority(engine->backend.ctx, priority);
+    sprung_engine_voices_set_worker_priority(engine->voices, priority);
+}
+
 /* ---- Audio thread ---- */
 
 /* Flush-to-zero and denormals-are-zero while the engine simulates: decaying

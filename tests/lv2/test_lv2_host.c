@@ -24,13 +24,22 @@
  *              real-time section while presets load, controls move and
  *              hostile atoms arrive; --sabotage makes run() allocate (the
  *              test-only hook), which RTSan must report
- * Usage: test_lv2_host exact|state|hostile|realtime [--sabotage] PRESET_DIR */
+ *   priority   run() from a SCHED_FIFO thread, a voiced preset whose voices
+ *              get a worker pool (SPRUNG_VOICE_THREADS=2): the pool's thread
+ *              takes the audio thread's priority, for the engine made at
+ *              instantiate (set from the first run) and for one loaded
+ *              after; exit 77 where no SCHED_FIFO thread can be made
+ * Usage: test_lv2_host exact|state|hostile|realtime|priority [--sabotage] PRESET_DIR */
+#include <dirent.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <lilv/lilv.h>
@@ -348,14 +357,20 @@ static void host_set_oversampling(Host *h, uint32_t frame, int32_t factor)
                    sizeof factor);
 }
 
-/* Ends the sequence, runs the plugin (in a real-time section when asked),
- * then its worker. */
-static void host_run(Host *h, uint32_t n)
+/* Ends the control sequence and readies the notify port for run(). */
+static void host_end(Host *h)
 {
     lv2_atom_forge_pop(&h->forge, &h->seq_frame);
     LV2_Atom *notify = (LV2_Atom *)h->notify;
     notify->type = 0;
     notify->size = SEQ_BYTES - sizeof(LV2_Atom);
+}
+
+/* Ends the sequence, runs the plugin (in a real-time section when asked),
+ * then its worker. */
+static void host_run(Host *h, uint32_t n)
+{
+    host_end(h);
     RT_ENTER();
     lilv_instance_run(h->instance, n);
     RT_EXIT();
@@ -1179,6 +1194,124 @@ static void test_realtime(int sabotage)
 #endif
 }
 
+/* ---- priority ---- */
+
+#define PRIORITY_TEST 7 /* SCHED_FIFO priority of the test's "audio thread" */
+
+/* Threads of this process other than the caller at SCHED_FIFO `priority`
+ * (/proc/self/task/TID/stat: field 40 rt_priority, 41 policy). */
+static int fifo_threads_besides_me(int priority)
+{
+    char me[32];
+    snprintf(me, sizeof me, "%ld", (long)syscall(SYS_gettid));
+    DIR *tasks = opendir("/proc/self/task");
+    int count = 0;
+    struct dirent *task;
+    while (tasks && (task = readdir(tasks))) {
+        if (task->d_name[0] == '.' || !strcmp(task->d_name, me))
+            continue;
+        char path[64], line[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", task->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        /* After the command name in parentheses, fields 3 onwards. */
+        const char *after = strrchr(line, ')');
+        long field[64] = {0};
+        int k = 3;
+        for (const char *p = after ? after + 2 : line; *p && k < 64; ++k) {
+            while (*p == ' ')
+                ++p;
+            field[k] = strtol(p, NULL, 10);
+            while (*p && *p != ' ')
+                ++p;
+        }
+        if (field[41] == SCHED_FIFO && field[40] == priority)
+            count++;
+    }
+    if (tasks)
+        closedir(tasks);
+    return count;
+}
+
+typedef struct RunJob {
+    Host *h;
+    uint32_t n;
+} RunJob;
+
+static void *run_job(void *arg)
+{
+    RunJob *job = arg;
+    lilv_instance_run(job->h->instance, job->n);
+    return NULL;
+}
+
+/* host_run as a real host runs: run() on its audio thread, here a
+ * SCHED_FIFO thread at PRIORITY_TEST, and the worker on another thread at
+ * normal priority (this one), which starts no thread at the audio
+ * thread's priority by inheritance. Returns pthread_create's error. */
+static int host_run_at_priority(Host *h, uint32_t n)
+{
+    host_end(h);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+    pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+    struct sched_param param = {.sched_priority = PRIORITY_TEST};
+    pthread_attr_setschedparam(&attr, &param);
+    RunJob job = {h, n};
+    pthread_t audio;
+    int err = pthread_create(&audio, &attr, run_job, &job);
+    pthread_attr_destroy(&attr);
+    if (err)
+        return err;
+    pthread_join(audio, NULL);
+    host_run_worker(h);
+    return 0;
+}
+
+/* The voiced default preset, instantiated here (a host's main thread);
+ * runs; then the same preset loaded again (a new engine, compiled by the
+ * worker). */
+static int test_priority(void)
+{
+    setenv("SPRUNG_VOICE_THREADS", "2", 1);
+    setenv("SPRUNG_LV2_DEFAULT_PRESET", preset_path("mpe-pad.json"), 1);
+    Host *h = host_new(0, 1);
+    lilv_instance_activate(h->instance);
+    CHECK(fifo_threads_besides_me(PRIORITY_TEST) == 0, "a thread at priority %d before run()",
+          PRIORITY_TEST);
+    for (int block = 0; block < 4; ++block) {
+        host_begin(h);
+        int err = host_run_at_priority(h, 256);
+        if (err) {
+            printf("SKIP: no SCHED_FIFO thread here (%s): run as root or with "
+                   "RLIMIT_RTPRIO\n", strerror(err));
+            host_free(h);
+            return 77;
+        }
+    }
+    int first = fifo_threads_besides_me(PRIORITY_TEST);
+    CHECK(first >= 1, "the engine from instantiate: no worker at priority %d after run()",
+          PRIORITY_TEST);
+    host_begin(h);
+    host_set_preset(h, 0, preset_path("mpe-pad.json"));
+    host_run_at_priority(h, 256);
+    for (int block = 0; block < 8; ++block) {
+        host_begin(h);
+        host_run_at_priority(h, 256);
+    }
+    int loaded = fifo_threads_besides_me(PRIORITY_TEST);
+    CHECK(loaded >= 1, "the loaded engine: no worker at priority %d", PRIORITY_TEST);
+    printf("priority: workers at SCHED_FIFO %d: %d after the first run(), %d after a preset "
+           "load\n", PRIORITY_TEST, first, loaded);
+    host_free(h);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
 #ifdef SPRUNG_LV2_HAVE_RTSAN
@@ -1192,7 +1325,8 @@ int main(int argc, char **argv)
         arg++;
     }
     if (arg >= argc) {
-        fprintf(stderr, "usage: %s exact|state|hostile|realtime [--sabotage] PRESET_DIR\n",
+        fprintf(stderr,
+                "usage: %s exact|state|hostile|realtime|priority [--sabotage] PRESET_DIR\n",
                 argv[0]);
         return 2;
     }
@@ -1207,7 +1341,10 @@ int main(int argc, char **argv)
         test_hostile();
     else if (!strcmp(test, "realtime"))
         test_realtime(sabotage);
-    else {
+    else if (!strcmp(test, "priority")) {
+        if (test_priority() == 77)
+            return 77;
+    } else {
         fprintf(stderr, "unknown test '%s'\n", test);
         return 2;
     }

@@ -301,6 +301,12 @@ static void simd_reset(void *ctx)
     simd_upload_state(self);
 }
 
+static void simd_set_worker_priority(void *ctx, int priority)
+{
+    SimdBackend *self = ctx;
+    sprung_worker_pool_match_audio(self->pool, priority);
+}
+
 static void simd_destroy(void *ctx)
 {
     SimdBackend *self = ctx;
@@ -458,6 +464,7 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
         .destroy = simd_destroy,
         .advance_features = simd_advance_features,
         .set_views = simd_set_views,
+        .set_worker_priority = simd_set_worker_priority,
     };
     return SPRUNG_OK;
 }
