@@ -56,13 +56,12 @@ SPRUNG_API const char *sprung_engine_backend_name(const SprungEngine *engine);
  * (0 without oversampling). */
 SPRUNG_API uint32_t sprung_engine_latency_frames(const SprungEngine *engine);
 
-/* Gives the engine's worker threads (if it has any) SCHED_FIFO `priority`,
- * as SprungEngineConfig.worker_priority does at creation, for a host that
- * learns its audio thread's priority only once it runs (the LV2 plugin). A
- * control thread; it may run while process() runs on the audio thread: it
- * changes only the workers' scheduling. A priority the process may not set
- * leaves them as they were. */
-SPRUNG_API void sprung_engine_set_worker_priority(SprungEngine *engine, int priority);
+/* Worker threads the engine hands work to and waits for (the simd
+ * backend's, the voices'); 0: none. Their priority is fixed at creation
+ * (SprungEngineConfig.worker_priority), so a host that learns its audio
+ * thread's priority only once it runs (the LV2 plugin) makes a new engine
+ * when this is not 0. Any thread; it reads what creation fixed. */
+SPRUNG_API uint32_t sprung_engine_worker_threads(const SprungEngine *engine);
 
 /* ---- Audio thread ---- */
 

@@ -70,7 +70,6 @@ typedef enum WorkKind {
     WORK_RECOMPILE,     /* compile the current preset at another oversampling */
     WORK_FREE_ENGINE,   /* an engine the runner retired */
     WORK_LOG,           /* something run() wants the host's log to say */
-    WORK_SET_PRIORITY,  /* the audio thread's real-time priority, for an engine's workers */
 } WorkKind;
 
 typedef enum LogCode {
@@ -101,14 +100,6 @@ typedef struct WorkFree {
     uint32_t kind;
     SprungEngine *engine;
 } WorkFree;
-
-/* The engine the runner plays; messages reach the worker in order, so it
- * is freed (WORK_FREE_ENGINE) only after this one. */
-typedef struct WorkPriority {
-    uint32_t kind;
-    int priority;
-    SprungEngine *engine;
-} WorkPriority;
 
 typedef struct WorkLog {
     uint32_t kind;
@@ -161,7 +152,7 @@ typedef struct Plugin {
     int activated;
     int running;               /* run() has been called with this runner */
     SprungEngine *pending;     /* compiled, not yet taken by the runner */
-    SprungEngine *live;        /* the one last handed to the runner */
+    SprungEngine *live;        /* the one last handed to the runner (not owned) */
     int priority_checked;      /* run() has read its thread's scheduling */
     uint32_t pending_latency;
     SprungEngine *parked[PARKED_CAPACITY];
@@ -426,24 +417,20 @@ static SPRUNG_REALTIME void dispose_engine(Plugin *self, SprungEngine *engine)
      * (PARKED_CAPACITY engines refused by the worker in a row). */
 }
 
-/* The engine the runner now plays: its worker threads (if it has any) go
- * to the audio thread's priority once that is known; the worker sets it
- * (a system call; an engine compiled before run() first ran has none). */
-static SPRUNG_REALTIME void engine_live(Plugin *self, SprungEngine *engine)
+/* Asks the worker for the current preset compiled again at `oversampling`. */
+static SPRUNG_REALTIME void request_recompile(Plugin *self, uint32_t oversampling)
 {
-    self->live = engine;
-    int priority = atomic_load_explicit(&self->audio_priority, memory_order_relaxed);
-    if (priority > 0) {
-        WorkPriority message = {.kind = WORK_SET_PRIORITY, .priority = priority,
-                                .engine = engine};
-        if (!send_work(self, sizeof message, &message))
-            send_log(self, LOG_WORK_QUEUE_FULL, WORK_SET_PRIORITY, 0);
-    }
+    WorkLoad message = {.kind = WORK_RECOMPILE, .oversampling = oversampling};
+    if (!send_work(self, (uint32_t)offsetof(WorkLoad, path), &message))
+        send_log(self, LOG_WORK_QUEUE_FULL, WORK_RECOMPILE, 0);
 }
 
 /* The first run(): the host's audio thread, whose SCHED_FIFO/RR priority
- * the engines' workers must have (they are waited for; at a lower priority
- * other threads could preempt them). LV2 tells it no earlier. */
+ * the engines' worker threads must have (it waits for them; below it other
+ * threads could preempt them). LV2 tells it no earlier, and a thread's
+ * priority is fixed when its engine is made, so every engine compiled from
+ * now on gets it, and one already playing with worker threads is compiled
+ * again (its swap is the usual crossfade, before any note as a rule). */
 static SPRUNG_REALTIME void check_audio_priority(Plugin *self)
 {
     self->priority_checked = 1;
@@ -453,7 +440,8 @@ static SPRUNG_REALTIME void check_audio_priority(Plugin *self)
         (policy != SCHED_FIFO && policy != SCHED_RR) || param.sched_priority < 1)
         return;
     atomic_store_explicit(&self->audio_priority, param.sched_priority, memory_order_relaxed);
-    engine_live(self, self->live);
+    if (sprung_engine_worker_threads(self->live) > 0)
+        request_recompile(self, self->oversampling);
 }
 
 static SPRUNG_REALTIME void handle_engines(Plugin *self)
@@ -478,7 +466,7 @@ static SPRUNG_REALTIME void handle_engines(Plugin *self)
         dispose_engine(self, old);
     }
     if (self->pending && sprung_runner_offer_engine(self->runner, self->pending)) {
-        engine_live(self, self->pending);
+        self->live = self->pending;
         self->pending = NULL;
         self->latency = self->pending_latency;
     }
@@ -638,9 +626,7 @@ static SPRUNG_REALTIME void handle_object(Plugin *self, const LV2_Atom_Object *o
         if ((uint32_t)factor == self->oversampling)
             return;
         self->oversampling = (uint32_t)factor;
-        WorkLoad message = {.kind = WORK_RECOMPILE, .oversampling = (uint32_t)factor};
-        if (!send_work(self, (uint32_t)offsetof(WorkLoad, path), &message))
-            send_log(self, LOG_WORK_QUEUE_FULL, WORK_RECOMPILE, 0);
+        request_recompile(self, (uint32_t)factor);
     } else {
         send_log(self, LOG_UNKNOWN_PROPERTY, property, 0);
     }
@@ -1080,11 +1066,6 @@ static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function r
         log_from_run(self, (const WorkLog *)data);
         return LV2_WORKER_SUCCESS;
     }
-    if (kind == WORK_SET_PRIORITY && size >= sizeof(WorkPriority)) {
-        const WorkPriority *request = (const WorkPriority *)data;
-        sprung_engine_set_worker_priority(request->engine, request->priority);
-        return LV2_WORKER_SUCCESS;
-    }
     if ((kind != WORK_LOAD_PATH && kind != WORK_RECOMPILE) ||
         size < offsetof(WorkLoad, path))
         return LV2_WORKER_ERR_UNKNOWN;
@@ -1169,7 +1150,7 @@ static SPRUNG_REALTIME LV2_Worker_Status work_response(LV2_Handle instance, uint
     self->pending_latency = response.latency;
     self->oversampling = response.oversampling;
     if (self->runner && sprung_runner_offer_engine(self->runner, self->pending)) {
-        engine_live(self, self->pending);
+        self->live = self->pending;
         self->pending = NULL;
         self->latency = response.latency;
     }
@@ -1386,7 +1367,7 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
         sprung_engine_free(self->pending);
         self->pending = NULL;
         if (sprung_runner_offer_engine(self->runner, engine)) {
-            self->live = engine; /* compiled with the priority, if known */
+            self->live = engine;
             self->latency = latency;
         } else {
             self->pending = engine;

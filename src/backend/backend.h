@@ -98,10 +98,9 @@ typedef struct SprungBackend {
     void (*set_views)(void *ctx, const SprungStepModel *model,
                       const SprungFeatureModel *feature_model);
 
-    /* Optional: gives the backend's worker threads, if any, SCHED_FIFO
-     * `priority` (sprung_engine_set_worker_priority). Control thread, even
-     * while advance() runs. NULL: the backend has no worker threads. */
-    void (*set_worker_priority)(void *ctx, int priority);
+    /* Optional: the worker threads advance() hands work to
+     * (sprung_engine_worker_threads). NULL: none. */
+    uint32_t (*worker_threads)(void *ctx);
 } SprungBackend;
 
 /* Exciter events one advance_features() call may carry. */

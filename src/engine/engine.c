@@ -268,13 +268,14 @@ uint32_t sprung_engine_latency_frames(const SprungEngine *engine)
     return engine ? engine->decimator.latency_frames : 0;
 }
 
-void sprung_engine_set_worker_priority(SprungEngine *engine, int priority)
+uint32_t sprung_engine_worker_threads(const SprungEngine *engine)
 {
-    if (!engine || priority < 1 || priority > 99)
-        return;
-    if (engine->backend.set_worker_priority)
-        engine->backend.set_worker_priority(engine->backend.ctx, priority);
-    sprung_engine_voices_set_worker_priority(engine->voices, priority);
+    if (!engine)
+        return 0;
+    uint32_t threads = sprung_engine_voices_threads(engine->voices) - 1;
+    if (engine->backend.worker_threads)
+        threads += engine->backend.worker_threads(engine->backend.ctx);
+    return threads;
 }
 
 /* ---- Audio thread ---- */

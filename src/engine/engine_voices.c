@@ -393,12 +393,6 @@ uint32_t sprung_engine_voices_threads(const SprungEngineVoices *s)
     return s && s->pool ? sprung_worker_pool_workers(s->pool) : 1;
 }
 
-void sprung_engine_voices_set_worker_priority(SprungEngineVoices *s, int priority)
-{
-    if (s)
-        sprung_worker_pool_match_audio(s->pool, priority);
-}
-
 int sprung_engine_voices_worker_priority(const SprungEngineVoices *s)
 {
     int policy = 0, priority = 0;

@@ -78,9 +78,6 @@ int sprung_engine_voices_slot(const SprungEngineVoices *voices, uint32_t voice, 
 /* Threads stepping the voices: 1 without a pool (engine_voices.c says when
  * there is one; SPRUNG_VOICE_THREADS=N forces N, at most the voices). */
 uint32_t sprung_engine_voices_threads(const SprungEngineVoices *voices);
-/* Control thread, even while process runs: the workers' priority, as
- * sprung_engine_set_worker_priority says. */
-void sprung_engine_voices_set_worker_priority(SprungEngineVoices *voices, int priority);
 /* Their SCHED_FIFO priority (SprungEngineConfig.worker_priority); 0 when
  * they run with default scheduling or there are none. */
 int sprung_engine_voices_worker_priority(const SprungEngineVoices *voices);

@@ -301,10 +301,10 @@ static void simd_reset(void *ctx)
     simd_upload_state(self);
 }
 
-static void simd_set_worker_priority(void *ctx, int priority)
+static uint32_t simd_worker_threads(void *ctx)
 {
-    SimdBackend *self = ctx;
-    sprung_worker_pool_match_audio(self->pool, priority);
+    const SimdBackend *self = ctx;
+    return self->pool ? sprung_worker_pool_workers(self->pool) - 1 : 0;
 }
 
 static void simd_destroy(void *ctx)
@@ -464,7 +464,7 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
         .destroy = simd_destroy,
         .advance_features = simd_advance_features,
         .set_views = simd_set_views,
-        .set_worker_priority = simd_set_worker_priority,
+        .worker_threads = simd_worker_threads,
     };
     return SPRUNG_OK;
 }
