@@ -1,5 +1,5 @@
-/* Helpers of the keeper's tests: a monotonic clock, whether an OpenCL
- * platform is installed, and (test_keeper_opencl.c, test_keeper_cuda.c)
+/* Helpers of the keeper's tests: a monotonic clock, a numeric setting in
+ * the environment, whether an OpenCL platform is installed, and (test_keeper_opencl.c, test_keeper_cuda.c)
  * keeper_runs(), which holds one reference with the wanted work on a private
  * segment and watches this process's slot until it shows enough spins, or
  * errors, or 10 s pass. */
@@ -20,6 +20,14 @@ static inline double keeper_test_now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* Sets the keeper setting `name` (an environment variable) to `value`. */
+static inline void keeper_test_setenv_number(const char *name, long value)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%ld", value);
+    setenv(name, text, 1);
 }
 
 /* OpenCL platforms the ICD loader finds (0 without the loader). */

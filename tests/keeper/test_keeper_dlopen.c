@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keeper_test_runs.h"
 #include "sprung/keeper.h"
 
 typedef SprungStatus (*AcquireFn)(SprungKeeperWork, int *);
@@ -170,9 +171,7 @@ int main(int argc, char **argv)
         printf("sabotage: participant id = pid (SPRUNG_KEEPER_SABOTAGE=pid-identity)\n");
     }
     if (teardown) {
-        char text[16];
-        snprintf(text, sizeof text, "%d", TEARDOWN_MS);
-        setenv("SPRUNG_KEEPER_TEST_DESTROY_MS", text, 1);
+        keeper_test_setenv_number("SPRUNG_KEEPER_TEST_DESTROY_MS", (long)TEARDOWN_MS);
         setenv("SPRUNG_KEEPER_LINGER_MS", "0", 1);
     }
 

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keeper_test_runs.h"
 #include "sprung/keeper.h"
 
 #define MAX_CHILDREN 8
@@ -80,12 +81,9 @@ static pid_t spawn(const char *seconds, const char *stay)
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        char text[32];
         setenv("SPRUNG_KEEPER_SHM", shm_name, 1);
-        snprintf(text, sizeof text, "%u", stale_ms);
-        setenv("SPRUNG_KEEPER_STALE_MS", text, 1);
-        snprintf(text, sizeof text, "%u", linger_ms);
-        setenv("SPRUNG_KEEPER_LINGER_MS", text, 1);
+        keeper_test_setenv_number("SPRUNG_KEEPER_STALE_MS", (long)stale_ms);
+        keeper_test_setenv_number("SPRUNG_KEEPER_LINGER_MS", (long)linger_ms);
         setenv("SPRUNG_KEEPER_PERIOD_US", "2000", 1);
         if (sabotage)
             setenv("SPRUNG_KEEPER_SABOTAGE", sabotage, 1);

@@ -81,15 +81,11 @@ static void nap_ms(int ms)
  * set-up and tear-down take the times given. */
 static void configure(const char *name, const char *sabotage, int setup_ms, int destroy_ms)
 {
-    char text[32];
     shm_unlink(name);
     setenv("SPRUNG_KEEPER_SHM", name, 1);
-    snprintf(text, sizeof text, "%d", STALE_MS);
-    setenv("SPRUNG_KEEPER_STALE_MS", text, 1);
-    snprintf(text, sizeof text, "%d", setup_ms);
-    setenv("SPRUNG_KEEPER_TEST_SETUP_MS", text, 1);
-    snprintf(text, sizeof text, "%d", destroy_ms);
-    setenv("SPRUNG_KEEPER_TEST_DESTROY_MS", text, 1);
+    keeper_test_setenv_number("SPRUNG_KEEPER_STALE_MS", (long)STALE_MS);
+    keeper_test_setenv_number("SPRUNG_KEEPER_TEST_SETUP_MS", (long)setup_ms);
+    keeper_test_setenv_number("SPRUNG_KEEPER_TEST_DESTROY_MS", (long)destroy_ms);
     setenv("SPRUNG_KEEPER_SPIN_US", "500", 1);
     setenv("SPRUNG_KEEPER_PERIOD_US", "2000", 1);
     setenv("SPRUNG_KEEPER_LINGER_MS", "0", 1);

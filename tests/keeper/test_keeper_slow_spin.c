@@ -94,12 +94,9 @@ int main(int argc, char **argv)
     char name[64];
     snprintf(name, sizeof name, "/sprung-keeper-test-slow-%d", (int)getpid());
     shm_unlink(name);
-    char text[32];
     setenv("SPRUNG_KEEPER_SHM", name, 1);
-    snprintf(text, sizeof text, "%d", STALE_MS);
-    setenv("SPRUNG_KEEPER_STALE_MS", text, 1);
-    snprintf(text, sizeof text, "%d", SPIN_US);
-    setenv("SPRUNG_KEEPER_SPIN_US", text, 1);
+    keeper_test_setenv_number("SPRUNG_KEEPER_STALE_MS", (long)STALE_MS);
+    keeper_test_setenv_number("SPRUNG_KEEPER_SPIN_US", (long)SPIN_US);
     setenv("SPRUNG_KEEPER_PERIOD_US", "2000", 1);
     setenv("SPRUNG_KEEPER_LINGER_MS", "0", 1);
     unsetenv("SPRUNG_KEEPER_WORK");
