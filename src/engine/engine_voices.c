@@ -100,7 +100,8 @@ struct SprungEngineVoices {
      * workers (or here, without a pool) between the serial parts. */
     uint32_t sounding[SPRUNG_MAX_VOICES];
     uint32_t n_sounding;
-    const float *const *frame_inputs; /* the frame's audio inputs, for the steps */
+    const float *const *frame_inputs; /* the frame's audio inputs, for the steps
+                                         (process's own array: only while it runs) */
     uint32_t n_frame_inputs;
     SprungWorkerPool *pool;           /* NULL: the voices step one after another here */
     /* Output: engine-rate buffers per channel (decimator inputs, or the

@@ -21,7 +21,7 @@ static void check_config(const SprungModel *model)
 {
     SprungEngineConfig good = sprung_engine_config_default();
     CHECK(good.sample_rate == 48000.0 && good.max_block_frames == 4096 &&
-              good.oversampling == 1,
+              good.oversampling == 1 && good.worker_priority == 0,
           "defaults changed");
     const double bad_rates[] = {0.0, 7999.0, 384001.0, NAN, INFINITY, -48000.0};
     for (int i = 0; i < 6; i++) {
@@ -41,10 +41,17 @@ static void check_config(const SprungModel *model)
         config.oversampling = bad_factors[i];
         expect_config_error(model, config, "oversampling");
     }
+    const int bad_priorities[] = {-1, 100};
+    for (int i = 0; i < 2; i++) {
+        SprungEngineConfig config = good;
+        config.worker_priority = bad_priorities[i];
+        expect_config_error(model, config, "worker_priority");
+    }
     /* The extremes of the ranges are fine. */
     SprungEngineConfig edge = good;
     edge.sample_rate = 8000.0;
     edge.max_block_frames = 1;
+    edge.worker_priority = 99; /* with no worker threads, nothing to set */
     SprungEngine *engine = NULL;
     CHECK(sprung_engine_new(&edge, model, &engine, NULL) == SPRUNG_OK && engine,
           "8000 Hz, 1-frame blocks rejected");
