@@ -38,6 +38,30 @@ typedef struct SprungExciterEvent {
     float increment;
 } SprungExciterEvent;
 
+/* One word that modulation changed, for a backend with its own copy of the
+ * compiled block and the state (SprungBackend.applies_writes): word
+ * `target` of the compiled block (or of the state block, with
+ * SPRUNG_BLOCK_WRITE_STATE set), in 4-byte words from its start, takes the
+ * value `bits` (src/engine/modulation_writes.h). As the kernel's
+ * SprungKernelWrite. */
+typedef struct SprungModulationWrite {
+    uint32_t target;
+    uint32_t bits;
+} SprungModulationWrite;
+
+/* Writes one advance_features() call may carry (a run with more is split
+ * at a frame): every word a frame may change, for every frame of the
+ * longest block, but no more than 8 MiB of them. */
+#define SPRUNG_BACKEND_MAX_WRITES (1u << 20)
+static inline uint32_t sprung_backend_write_capacity(const SprungCompiled *compiled,
+                                                     uint32_t max_block_frames)
+{
+    uint64_t all = (uint64_t)compiled->max_frame_writes * max_block_frames;
+    uint64_t capacity = all < SPRUNG_BACKEND_MAX_WRITES ? all : SPRUNG_BACKEND_MAX_WRITES;
+    return (uint32_t)(capacity > compiled->max_frame_writes ? capacity
+                                                            : compiled->max_frame_writes);
+}
+
 /* What a feature model's block needs beyond pulse starts (advance_features). */
 typedef struct SprungFeatureIo {
     const SprungExciterEvent *exciter_events; /* sorted by step */
@@ -50,6 +74,11 @@ typedef struct SprungFeatureIo {
     uint32_t oversampling;
     /* compiled->n_channels engine-rate buffers, from the run's first step. */
     float *const *outputs;
+    /* Backends with applies_writes only: before the first step of output
+     * frame f of the run, writes[frame_writes[f] .. frame_writes[f + 1])
+     * take effect. NULL (or no writes): the constants stay as they are. */
+    const SprungModulationWrite *writes;
+    const uint32_t *frame_writes; /* ceil(n_steps / oversampling) + 1 entries */
 } SprungFeatureIo;
 
 typedef struct SprungBackend {
@@ -101,6 +130,13 @@ typedef struct SprungBackend {
     /* Optional: the worker threads advance() hands work to
      * (sprung_engine_worker_threads). NULL: none. */
     uint32_t (*worker_threads)(void *ctx);
+
+    /* 1: the backend steps its own copy of the constants (a GPU), so the
+     * engine hands it a modulated model's whole block in one
+     * advance_features() call with the words modulation changed
+     * (SprungFeatureIo.writes). 0: it reads the compiled arrays in place,
+     * and a modulated model is stepped one output frame per call. */
+    int applies_writes;
 } SprungBackend;
 
 /* Exciter events one advance_features() call may carry. */

@@ -104,6 +104,7 @@ void sprung_feature_names(uint32_t features, char *buffer, size_t size)
         {SPRUNG_FEATURE_GRAVITY, "gravity"},
         {SPRUNG_FEATURE_MODULATION, "modulation"},
         {SPRUNG_FEATURE_VOICES, "voices"},
+        {SPRUNG_FEATURE_MIC_FOLLOWER, "microphone followers"},
     };
     size_t used = 0;
     if (size)

@@ -13,6 +13,7 @@
 
 #include "engine/compiled.h"
 #include "engine/mic_pan.h"
+#include "engine/modulation_writes.h"
 #include "model/model_modulation.h"
 
 #define SPRUNG_COMPILED_ALIGN 64u
@@ -392,15 +393,22 @@ static void compile_features(const SprungModel *model, SprungCompiled *c)
 }
 
 /* Marks the nodes and springs whose constants a parameter route rewrites
- * (engine_modulation.c's apply_route). */
+ * (engine_modulation.c's apply_route), counts the words the routes may
+ * rewrite in a frame, and notes followers that hear a microphone. */
 static void compile_modulated(const SprungModel *model, SprungCompiled *c)
 {
     if (!model->instrument)
         return;
+    for (uint32_t i = 0; i < model->instrument->n_sources; ++i) {
+        const SprungModelSource *source = &model->instrument->sources[i];
+        if (source->type == SPRUNG_SOURCE_FOLLOWER && source->input < 0)
+            c->features |= SPRUNG_FEATURE_MIC_FOLLOWER;
+    }
     for (uint32_t r = 0; r < model->instrument->n_routes; ++r) {
         const SprungModelRoute *route = &model->instrument->routes[r];
         if (route->kind != SPRUNG_ROUTE_PARAMETER)
             continue;
+        c->max_frame_writes += sprung_route_word_count(route->parameter);
         switch (route->parameter) {
         case SPRUNG_TARGET_BODY_MASS:
         case SPRUNG_TARGET_BODY_DRAG:
@@ -634,8 +642,8 @@ SprungStatus sprung_compiled_new(const SprungModel *model, double engine_rate,
 
     compile_features(model, c);
     /* Modulation and voices (model_modulation.h): host-side, but the
-     * backend must step exactly what the engine asks, frame by frame, and
-     * read arrays the engine rewrites (the CPU backends do). */
+     * backend must see the arrays the engine rewrites between frames (the
+     * CPU backends read them in place; the GPUs get them as writes). */
     if (model->instrument && (model->instrument->n_sources || model->instrument->n_routes))
         c->features |= SPRUNG_FEATURE_MODULATION;
     compile_modulated(model, c);

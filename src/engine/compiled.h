@@ -43,6 +43,10 @@ enum {
     SPRUNG_FEATURE_MODULATION = 1 << 9,      /* "sources"/"routes": the engine rewrites
                                                 compiled arrays between output frames */
     SPRUNG_FEATURE_VOICES = 1 << 10,         /* "voices": instanced mode */
+    SPRUNG_FEATURE_MIC_FOLLOWER = 1 << 11,   /* a follower hears a microphone: the route
+                                                values of a frame depend on the frame
+                                                before, so a block cannot be worked out
+                                                ahead of its launch */
     SPRUNG_FEATURE_ALL = 0x7FFFFFFF, /* the reference backend implements every feature */
 };
 
@@ -61,6 +65,8 @@ typedef struct SprungCompiled {
     uint32_t n_shape_samples; /* Σ mallet_steps */
 
     uint32_t features;  /* SPRUNG_FEATURE_* bits this model uses */
+    uint32_t max_frame_writes; /* words of this block and the state's that modulation may
+                                  rewrite in one output frame (an upper bound; 0: none) */
 
     /* Features (kernel/sprung_step.h, second half); all 0 without them. */
     uint32_t n_exciters;     /* oscillators, plucks, bows, audio inputs, in that order */

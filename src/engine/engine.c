@@ -3,7 +3,9 @@
  * runs in a backend (src/backend/); the engine turns events into mallet
  * pulses at their exact engine step, splits each block into runs between
  * events, and decimates the engine-rate mix to the output rate. Modulated
- * models render frame by frame (engine_modulation.h); instanced models
+ * models render frame by frame (engine_modulation.h), or, on a backend
+ * with its own copy of the constants, a block at a time with the words
+ * modulation changed in each frame (modulation_writes.h); instanced models
  * ("voices") are handed whole to engine_voices.c. */
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "engine/engine_modulation.h"
 #include "engine/engine_voices.h"
 #include "engine/engine_internal.h"
+#include "engine/modulation_writes.h"
 #include "model/analysis.h"
 #include "model/model.h"
 #include "model/model_modulation.h"
@@ -56,9 +59,15 @@ struct SprungEngine {
     float *run_channels[SPRUNG_MAX_CHANNELS]; /* ... from the current run's first step */
     const float *run_inputs[ENGINE_MAX_INPUTS];
 
-    /* Modulated models (engine_modulation.h): rendered one frame at a time. */
+    /* Modulated models (engine_modulation.h): rendered one frame at a time,
+     * or, when the backend applies writes, a block per call with the words
+     * each frame changed. */
     SprungEngineModulation *modulation;
     SprungEvent *frame_events; /* ENGINE_FRAME_EVENTS + the modulation's extra */
+    SprungModulationWatch *watch;  /* NULL: frame by frame */
+    SprungModulationWrite *writes; /* this run's, write_capacity */
+    uint32_t write_capacity;
+    uint32_t *frame_writes;        /* per frame of the run: its first write; max_block_frames + 1 */
 
     /* Instanced models ("voices", engine_voices.h): they render the block. */
     SprungEngineVoices *voices;
@@ -230,6 +239,23 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
             goto fail;
         }
     }
+    if (engine->modulation && engine->backend.applies_writes) {
+        status = sprung_modulation_watch_new(model, engine->compiled, &engine->state,
+                                             &engine->watch, error);
+        if (status != SPRUNG_OK)
+            goto fail;
+        engine->write_capacity =
+            sprung_backend_write_capacity(engine->compiled, config->max_block_frames);
+        engine->writes = calloc(engine->write_capacity ? engine->write_capacity : 1,
+                                sizeof *engine->writes);
+        engine->frame_writes = calloc((size_t)config->max_block_frames + 1u,
+                                      sizeof *engine->frame_writes);
+        if (!engine->writes || !engine->frame_writes) {
+            status = sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
+                                      "out of memory for the modulation writes");
+            goto fail;
+        }
+    }
 
     *out = engine;
     return SPRUNG_OK;
@@ -246,6 +272,9 @@ void sprung_engine_free(SprungEngine *engine)
     sprung_engine_voices_free(engine->voices);
     sprung_engine_modulation_free(engine->modulation);
     free(engine->frame_events);
+    sprung_modulation_watch_free(engine->watch);
+    free(engine->writes);
+    free(engine->frame_writes);
     for (uint32_t k = 0; k < engine->n_extra_decimators; ++k)
         sprung_decimator_free(&engine->extra_decimators[k]);
     free(engine->extra_decimators);
@@ -465,14 +494,14 @@ static uint32_t event_add_exciter_notes(SprungEngine *engine, const SprungEvent 
     return n_events;
 }
 
-/* A block of a model with features: like the base path, plus exciter notes,
- * audio inputs and more than two output channels. */
-static SPRUNG_REALTIME void process_features(SprungEngine *engine, const SprungBlock *block)
+/* A feature block's engine-rate channel buffers: the decimators' inputs,
+ * or, without oversampling, the block's outputs (a sink for channels the
+ * block lacks). */
+static void features_begin(SprungEngine *engine, const SprungBlock *block)
 {
     const SprungCompiled *c = engine->compiled;
-    const uint32_t r = engine->config.oversampling;
     for (uint32_t ch = 0; ch < c->n_channels; ++ch) {
-        if (r > 1)
+        if (engine->config.oversampling > 1)
             engine->channels[ch] =
                 ch < 2 ? sprung_decimator_input(&engine->decimator, ch)
                        : sprung_decimator_input(&engine->extra_decimators[(ch - 2) / 2],
@@ -480,10 +509,67 @@ static SPRUNG_REALTIME void process_features(SprungEngine *engine, const SprungB
         else
             engine->channels[ch] = ch < block->n_outputs ? block->outputs[ch] : engine->discard;
     }
+}
+
+/* Frames [run_first, run_end) of a feature block in one advance_features()
+ * call, with the run's n_starts pulse starts and n_notes exciter notes, and
+ * (`writes`) the modulation writes frame_writes[0 .. run_end - run_first]
+ * locate. */
+static void features_run(SprungEngine *engine, const SprungBlock *block, uint32_t run_first,
+                         uint32_t run_end, uint32_t n_starts, uint32_t n_notes, int writes)
+{
+    const SprungCompiled *c = engine->compiled;
+    const uint32_t r = engine->config.oversampling;
     uint32_t n_inputs = block->inputs ? block->n_inputs : 0;
     if (n_inputs > ENGINE_MAX_INPUTS)
         n_inputs = ENGINE_MAX_INPUTS;
+    size_t first = (size_t)run_first * r;
+    for (uint32_t ch = 0; ch < c->n_channels; ++ch)
+        engine->run_channels[ch] = engine->channels[ch] + first;
+    for (uint32_t ch = 0; ch < n_inputs; ++ch)
+        engine->run_inputs[ch] = block->inputs[ch] ? block->inputs[ch] + run_first : NULL;
+    SprungFeatureIo io = {
+        .exciter_events = engine->exciter_events,
+        .n_exciter_events = n_notes,
+        .inputs = engine->run_inputs,
+        .n_inputs = n_inputs,
+        .oversampling = r,
+        .outputs = engine->run_channels,
+        .writes = writes ? engine->writes : NULL,
+        .frame_writes = writes ? engine->frame_writes : NULL,
+    };
+    uint32_t n_steps = (run_end - run_first) * r;
+    engine->backend.advance_features(engine->backend.ctx, n_steps, engine->pulse_starts,
+                                     n_starts, &io);
+    engine->steps += n_steps;
+}
 
+/* After a feature block's runs: decimation, and silence in the outputs no
+ * channel uses. */
+static void features_end(SprungEngine *engine, const SprungBlock *block)
+{
+    const SprungCompiled *c = engine->compiled;
+    if (engine->config.oversampling > 1) {
+        sprung_decimator_run(&engine->decimator, block->n_frames, block->outputs[0],
+                             block->outputs[1]);
+        for (uint32_t k = 0; k < engine->n_extra_decimators; ++k) {
+            uint32_t ch = 2 + 2 * k;
+            sprung_decimator_run(&engine->extra_decimators[k], block->n_frames,
+                                 ch < block->n_outputs ? block->outputs[ch] : engine->discard_out,
+                                 ch + 1 < block->n_outputs ? block->outputs[ch + 1]
+                                                           : engine->discard_out);
+        }
+    }
+    for (uint32_t channel = c->n_channels; channel < block->n_outputs; ++channel)
+        memset(block->outputs[channel], 0, (size_t)block->n_frames * sizeof(float));
+}
+
+/* A block of a model with features: like the base path, plus exciter notes,
+ * audio inputs and more than two output channels. */
+static SPRUNG_REALTIME void process_features(SprungEngine *engine, const SprungBlock *block)
+{
+    const uint32_t r = engine->config.oversampling;
+    features_begin(engine, block);
     uint32_t run_first = 0, e = 0;
     while (run_first < block->n_frames) {
         uint32_t n_starts = 0, n_notes = 0;
@@ -504,39 +590,10 @@ static SPRUNG_REALTIME void process_features(SprungEngine *engine, const SprungB
             n_starts = event_add_pulses(engine, event, step, n_starts);
             n_notes = event_add_exciter_notes(engine, event, step, n_notes);
         }
-        size_t first = (size_t)run_first * r;
-        for (uint32_t ch = 0; ch < c->n_channels; ++ch)
-            engine->run_channels[ch] = engine->channels[ch] + first;
-        for (uint32_t ch = 0; ch < n_inputs; ++ch)
-            engine->run_inputs[ch] = block->inputs[ch] ? block->inputs[ch] + run_first : NULL;
-        SprungFeatureIo io = {
-            .exciter_events = engine->exciter_events,
-            .n_exciter_events = n_notes,
-            .inputs = engine->run_inputs,
-            .n_inputs = n_inputs,
-            .oversampling = r,
-            .outputs = engine->run_channels,
-        };
-        uint32_t n_steps = (run_end - run_first) * r;
-        engine->backend.advance_features(engine->backend.ctx, n_steps, engine->pulse_starts,
-                                         n_starts, &io);
-        engine->steps += n_steps;
+        features_run(engine, block, run_first, run_end, n_starts, n_notes, 0);
         run_first = run_end;
     }
-
-    if (r > 1) {
-        sprung_decimator_run(&engine->decimator, block->n_frames, block->outputs[0],
-                             block->outputs[1]);
-        for (uint32_t k = 0; k < engine->n_extra_decimators; ++k) {
-            uint32_t ch = 2 + 2 * k;
-            sprung_decimator_run(&engine->extra_decimators[k], block->n_frames,
-                                 ch < block->n_outputs ? block->outputs[ch] : engine->discard_out,
-                                 ch + 1 < block->n_outputs ? block->outputs[ch + 1]
-                                                           : engine->discard_out);
-        }
-    }
-    for (uint32_t channel = c->n_channels; channel < block->n_outputs; ++channel)
-        memset(block->outputs[channel], 0, (size_t)block->n_frames * sizeof(float));
+    features_end(engine, block);
 }
 
 /* A modulated model, one output frame at a time (the output does not depend
@@ -581,6 +638,65 @@ static SPRUNG_REALTIME void process_modulated(SprungEngine *engine, const Sprung
         memset(block->outputs[channel], 0, (size_t)block->n_frames * sizeof(float));
 }
 
+/* A modulated model on a backend that applies writes: the frames' events
+ * and modulation as process_modulated works them out, frame by frame on the
+ * host, but the physics of the whole block in one advance_features() call
+ * carrying each frame's notes at its step and the words its modulation
+ * changed (modulation_writes.h). A run is cut at a frame only when its
+ * starts, notes or writes would not fit; the bits are those of
+ * process_modulated. */
+static SPRUNG_REALTIME void process_modulated_block(SprungEngine *engine,
+                                                   const SprungBlock *block)
+{
+    const uint32_t r = engine->config.oversampling;
+    float input_frame[ENGINE_MAX_INPUTS];
+    uint32_t n_inputs = block->inputs ? block->n_inputs : 0;
+    if (n_inputs > ENGINE_MAX_INPUTS)
+        n_inputs = ENGINE_MAX_INPUTS;
+    features_begin(engine, block);
+    uint32_t run_first = 0, e = 0, n_starts = 0, n_notes = 0, n_writes = 0;
+    for (uint32_t f = 0; f < block->n_frames; ++f) {
+        uint32_t first = e;
+        while (e < block->n_events && block->events[e].frame == f)
+            ++e;
+        uint32_t n_host = e - first < ENGINE_FRAME_EVENTS ? e - first : ENGINE_FRAME_EVENTS;
+        for (uint32_t ch = 0; ch < n_inputs; ++ch)
+            input_frame[ch] = block->inputs[ch] ? block->inputs[ch][f] : 0.0f;
+        uint32_t n_frame_notes = sprung_engine_modulation_frame(
+            engine->modulation, engine->compiled, &engine->state, block->events + first, n_host,
+            n_inputs ? input_frame : NULL, n_inputs, engine->frame_events);
+
+        uint32_t pulses = 0, notes = 0;
+        for (uint32_t k = 0; k < n_frame_notes; ++k) {
+            pulses += event_pulse_count(engine, &engine->frame_events[k]);
+            notes += event_exciter_count(engine, &engine->frame_events[k]);
+        }
+        int full = n_starts + pulses > SPRUNG_BACKEND_MAX_PULSE_STARTS ||
+                   n_notes + notes > SPRUNG_BACKEND_MAX_EXCITER_EVENTS ||
+                   n_writes + engine->compiled->max_frame_writes > engine->write_capacity;
+        if (full && f > run_first) {
+            engine->frame_writes[f - run_first] = n_writes;
+            features_run(engine, block, run_first, f, n_starts, n_notes, 1);
+            run_first = f;
+            n_starts = n_notes = n_writes = 0;
+        }
+        uint32_t step = (f - run_first) * r;
+        for (uint32_t k = 0; k < n_frame_notes; ++k) {
+            const SprungEvent *note = &engine->frame_events[k];
+            /* A single frame with more starts than fit keeps the newest. */
+            if (n_starts + event_pulse_count(engine, note) > SPRUNG_BACKEND_MAX_PULSE_STARTS)
+                n_starts = 0;
+            n_starts = event_add_pulses(engine, note, step, n_starts);
+            n_notes = event_add_exciter_notes(engine, note, step, n_notes);
+        }
+        engine->frame_writes[f - run_first] = n_writes;
+        n_writes += sprung_modulation_watch_collect(engine->watch, engine->writes + n_writes);
+    }
+    engine->frame_writes[block->n_frames - run_first] = n_writes;
+    features_run(engine, block, run_first, block->n_frames, n_starts, n_notes, 1);
+    features_end(engine, block);
+}
+
 SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine, const SprungBlock *block)
 {
     if (!engine || !block) {
@@ -600,7 +716,10 @@ SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engine, const S
         return SPRUNG_OK;
     }
     if (engine->modulation) {
-        process_modulated(engine, block);
+        if (engine->watch)
+            process_modulated_block(engine, block);
+        else
+            process_modulated(engine, block);
         float_mode_exit(saved);
         return SPRUNG_OK;
     }
@@ -671,6 +790,8 @@ SPRUNG_REALTIME void sprung_engine_reset(SprungEngine *engine)
                engine->compiled->n_exciters ? engine->compiled->n_exciters : 1);
     if (engine->modulation)
         sprung_engine_modulation_reset(engine->modulation, engine->compiled, &engine->state);
+    if (engine->watch)
+        sprung_modulation_watch_resend(engine->watch);
     if (engine->voices)
         sprung_engine_voices_reset(engine->voices);
     engine->steps = 0;

@@ -17,7 +17,8 @@
  *   sprung_multi_nodes    / and engine step over many work-groups (OpenCL
  *                           1.2 has no grid-wide barrier);
  *   sprung_multi_features_springs, sprung_multi_features_nodes: the same
- *                           for a feature model.
+ *                           for a feature model, and sprung_multi_features_writes
+ *                           before a step whose frame has modulation writes.
  *
  * Block input buffer `inputs`: words n_steps, n_starts, 0, 0, then n_starts
  * SprungKernelPulseStart. Output: interleaved left/right per step. A feature
@@ -60,7 +61,7 @@ __kernel void sprung_block_kernel(__global const uchar *constants, const SprungB
     state_from_local(state, local_state, layout.state_words);
 }
 
-__kernel void sprung_block_features_kernel(__global const uchar *constants,
+__kernel void sprung_block_features_kernel(__global uchar *constants,
                                            const SprungBlockLayout layout,
                                            const SprungBlockFeatureLayout features,
                                            __global uint *state, __global const uint *inputs,
@@ -84,7 +85,7 @@ __kernel void sprung_block_kernel(__global const uchar *constants, const SprungB
     sprung_block_run(item, items, inputs[0], inputs[1], SPRUNG_STARTS(inputs), &model, &view, out);
 }
 
-__kernel void sprung_block_features_kernel(__global const uchar *constants,
+__kernel void sprung_block_features_kernel(__global uchar *constants,
                                            const SprungBlockLayout layout,
                                            const SprungBlockFeatureLayout features,
                                            __global uint *state, __global const uint *inputs,
@@ -124,11 +125,34 @@ __kernel void sprung_multi_springs(__global const uchar *constants, const Sprung
         sprung_block_springs(item, items, &model, &view);
 }
 
+/* Large feature models with modulation, before launch 1 of a step that
+ * begins a frame with writes: one item finishes step - 1 (its microphones
+ * read gains the writes may change), then applies the frame's writes;
+ * launch 1 then skips that finish. */
+__kernel void sprung_multi_features_writes(__global uchar *constants,
+                                           const SprungBlockLayout layout,
+                                           const SprungBlockFeatureLayout features,
+                                           __global uint *state, __global const uint *inputs,
+                                           __global float *out, const uint step)
+{
+    SprungStepModel model = sprung_block_model(constants, &layout);
+    SprungStepState view = sprung_block_state((__global uchar *)state, &layout);
+    SprungBlockFeatureInputs in = sprung_block_feature_inputs(inputs, constants, &features);
+    SprungFeatureModel fm = sprung_block_feature_model(constants, &features);
+    SprungFeatureState fs = sprung_block_feature_state((__global uchar *)state,
+                                                       (__global uchar *)state, &features);
+    if (step > 0u)
+        sprung_block_features_after(step - 1u, &in, &model, &view, &fm, &fs, out);
+    unsigned int first, end;
+    if (sprung_block_frame_writes(step, &in, &first, &end))
+        sprung_block_apply_writes(0u, 1u, first, end, &in, (__global uint *)constants, state);
+}
+
 /* Large feature models, launch 1 of step `step`: item 0 finishes step - 1
- * (microphones, delay writes) and does the serial part of `step` (starts,
- * notes, delay reads, input feeds, exciter and collision forces); every
- * item computes its springs. Launched once more with step == n_steps for
- * the last step's finish. */
+ * (microphones, delay writes; unless sprung_multi_features_writes did)
+ * and does the serial part of `step` (starts, notes, delay reads, input
+ * feeds, exciter and collision forces); every item computes its springs.
+ * Launched once more with step == n_steps for the last step's finish. */
 __kernel void sprung_multi_features_springs(__global const uchar *constants,
                                             const SprungBlockLayout layout,
                                             const SprungBlockFeatureLayout features,
@@ -144,7 +168,9 @@ __kernel void sprung_multi_features_springs(__global const uchar *constants,
         SprungFeatureModel fm = sprung_block_feature_model(constants, &features);
         SprungFeatureState fs = sprung_block_feature_state((__global uchar *)state,
                                                            (__global uchar *)state, &features);
-        if (step > 0u)
+        unsigned int first, end;
+        int finished = step < in.n_steps && sprung_block_frame_writes(step, &in, &first, &end);
+        if (step > 0u && !finished)
             sprung_block_features_after(step - 1u, &in, &model, &view, &fm, &fs, out);
         if (step < in.n_steps) {
             unsigned int next_start, next_event;

@@ -336,23 +336,39 @@ sprung_block_feature_state(SPRUNG_STATE_SPACE unsigned char *state,
     return fs;
 }
 
+/* A modulation write (the host's SprungModulationWrite, backend/backend.h):
+ * word `target` of the compiled block, or of the state block when
+ * SPRUNG_BLOCK_WRITE_STATE is set, takes the value `bits`. The engine works
+ * modulation out on the host frame by frame and hands over only the words
+ * that changed; the kernel applies a frame's writes before its first step. */
+#define SPRUNG_BLOCK_WRITE_STATE 0x80000000u
+typedef struct SprungKernelWrite {
+    unsigned int target;
+    unsigned int bits;
+} SprungKernelWrite;
+
 /* A feature model's block input buffer, in 4-byte words: the header
- * (n_steps, n_starts, n_events, oversampling), the starts
+ * (n_steps, n_starts, n_events, oversampling, n_writes), the starts
  * (SprungKernelPulseStart, 3 words each), the exciter notes
- * (SprungKernelExciterEvent, 4 words each), then n_input_channels channels
- * of n_frames = ceil(n_steps / oversampling) audio input samples each,
- * channel after channel (engine step s reads frame s / oversampling). */
-#define SPRUNG_BLOCK_FEATURE_WORDS(n_starts, n_events, n_input_channels, n_frames)            \
-    (SPRUNG_BLOCK_HEADER_WORDS + 3u * (n_starts) + 4u * (n_events) +                         \
-     (n_input_channels) * (n_frames))
+ * (SprungKernelExciterEvent, 4 words each), n_input_channels channels of
+ * n_frames = ceil(n_steps / oversampling) audio input samples each, channel
+ * after channel (engine step s reads frame s / oversampling), then, when
+ * n_writes > 0, where each frame's writes begin (n_frames + 1 words) and the
+ * writes (SprungKernelWrite, 2 words each). */
+#define SPRUNG_BLOCK_FEATURE_HEADER_WORDS 5u
+#define SPRUNG_BLOCK_FEATURE_WORDS(n_starts, n_events, n_input_channels, n_frames, n_writes)  \
+    (SPRUNG_BLOCK_FEATURE_HEADER_WORDS + 3u * (n_starts) + 4u * (n_events) +                 \
+     (n_input_channels) * (n_frames) + ((n_writes) ? (n_frames) + 1u + 2u * (n_writes) : 0u))
 
 /* A feature block's inputs, located in its input buffer. */
 typedef struct SprungBlockFeatureInputs {
-    unsigned int n_steps, n_starts, n_events, oversampling;
+    unsigned int n_steps, n_starts, n_events, oversampling, n_writes;
     unsigned int n_frames; /* ceil(n_steps / oversampling) */
     SPRUNG_GLOBAL const SprungKernelPulseStart *starts;
     SPRUNG_GLOBAL const SprungKernelExciterEvent *events;
     SPRUNG_GLOBAL const float *samples; /* channel-major, n_frames each */
+    SPRUNG_GLOBAL const unsigned int *frame_writes; /* n_frames + 1 */
+    SPRUNG_GLOBAL const SprungKernelWrite *writes;
     SPRUNG_GLOBAL const unsigned int *exciter_input; /* input channel per exciter */
     unsigned int n_input_channels;
 } SprungBlockFeatureInputs;
@@ -367,14 +383,54 @@ sprung_block_feature_inputs(SPRUNG_GLOBAL const unsigned int *inputs,
     in.n_starts = inputs[1];
     in.n_events = inputs[2];
     in.oversampling = inputs[3];
+    in.n_writes = inputs[4];
     in.n_frames = (in.n_steps + in.oversampling - 1u) / in.oversampling;
-    SPRUNG_GLOBAL const unsigned int *words = inputs + SPRUNG_BLOCK_HEADER_WORDS;
+    SPRUNG_GLOBAL const unsigned int *words = inputs + SPRUNG_BLOCK_FEATURE_HEADER_WORDS;
     in.starts = (SPRUNG_GLOBAL const SprungKernelPulseStart *)words;
-    in.events = (SPRUNG_GLOBAL const SprungKernelExciterEvent *)(words + 3u * in.n_starts);
-    in.samples = (SPRUNG_GLOBAL const float *)(words + 3u * in.n_starts + 4u * in.n_events);
+    words += 3u * in.n_starts;
+    in.events = (SPRUNG_GLOBAL const SprungKernelExciterEvent *)words;
+    words += 4u * in.n_events;
+    in.samples = (SPRUNG_GLOBAL const float *)words;
+    words += features->n_input_channels * in.n_frames;
+    in.frame_writes = words;
+    in.writes = (SPRUNG_GLOBAL const SprungKernelWrite *)(words + in.n_frames + 1u);
     in.exciter_input = SPRUNG_BLOCK_U(constants, features->exciter_input);
     in.n_input_channels = features->n_input_channels;
     return in;
+}
+
+/* Whether engine step `step` begins an output frame with modulation
+ * writes, which are then writes[*first .. *end). The same answer for every
+ * item (it reads only the inputs), so a barrier may depend on it. */
+SPRUNG_KERNEL_INLINE int sprung_block_frame_writes(unsigned int step,
+                                                   const SprungBlockFeatureInputs *in,
+                                                   unsigned int *first, unsigned int *end)
+{
+    if (in->n_writes == 0u || step % in->oversampling != 0u)
+        return 0;
+    unsigned int frame = step / in->oversampling;
+    *first = in->frame_writes[frame];
+    *end = in->frame_writes[frame + 1u];
+    return *first < *end;
+}
+
+/* This item's share of writes [first, end): into the compiled block
+ * (`constant_words`) or the state (`state_words`: where the kernel keeps
+ * it; the words written lie before the delay rings). Targets are distinct,
+ * so the items never write one word twice. */
+SPRUNG_KERNEL_INLINE void sprung_block_apply_writes(unsigned int item, unsigned int items,
+                                                    unsigned int first, unsigned int end,
+                                                    const SprungBlockFeatureInputs *in,
+                                                    SPRUNG_GLOBAL unsigned int *constant_words,
+                                                    SPRUNG_STATE_SPACE unsigned int *state_words)
+{
+    for (unsigned int w = first + item; w < end; w += items) {
+        unsigned int target = in->writes[w].target;
+        if (target & SPRUNG_BLOCK_WRITE_STATE)
+            state_words[target & ~SPRUNG_BLOCK_WRITE_STATE] = in->writes[w].bits;
+        else
+            constant_words[target] = in->writes[w].bits;
+    }
 }
 
 /* The audio input feeds of step `step`: the driver's part of the feature
@@ -465,17 +521,29 @@ SPRUNG_KERNEL_INLINE void sprung_block_nodes_features(unsigned int item, unsigne
  * sprung_step.h's second half: item 0 does the serial parts before phase 1
  * while every item computes its springs; every item integrates its nodes;
  * item 0 does the serial part after phase 2 (only item 0 touches the
- * exciters and delays, so no barrier guards them). */
+ * exciters and delays, so no barrier guards them). A frame with modulation
+ * writes first waits for item 0's mix of the last step (it reads gains a
+ * write may change), then every item writes its share, then all wait
+ * again before anyone reads the constants. */
 SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned int items,
                                                    const SprungBlockFeatureInputs *in,
                                                    const SprungStepModel *m,
                                                    const SprungStepState *st,
                                                    const SprungFeatureModel *fm,
                                                    const SprungFeatureState *fs,
+                                                   SPRUNG_GLOBAL unsigned int *constant_words,
+                                                   SPRUNG_STATE_SPACE unsigned int *state_words,
                                                    SPRUNG_GLOBAL float *out)
 {
     unsigned int next_start = 0u, next_event = 0u;
     for (unsigned int step = 0u; step < in->n_steps; ++step) {
+        unsigned int first_write, end_write;
+        if (sprung_block_frame_writes(step, in, &first_write, &end_write)) {
+            SPRUNG_BLOCK_BARRIER();
+            sprung_block_apply_writes(item, items, first_write, end_write, in, constant_words,
+                                      state_words);
+            SPRUNG_BLOCK_BARRIER();
+        }
         if (item == 0u)
             sprung_block_features_before(step, in, &next_start, &next_event, m, st, fm, fs);
         sprung_block_springs(item, items, m, st);
@@ -491,7 +559,7 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned i
  * (`state`: the global state block, or its local/shared copy of the first
  * state_words words; `global_state`: the global block, for the rings). */
 SPRUNG_BLOCK_INLINE void sprung_block_run_features_at(
-    unsigned int item, unsigned int items, SPRUNG_GLOBAL const unsigned char *constants,
+    unsigned int item, unsigned int items, SPRUNG_GLOBAL unsigned char *constants,
     const SprungBlockLayout *layout, const SprungBlockFeatureLayout *features,
     SPRUNG_STATE_SPACE unsigned char *state, SPRUNG_GLOBAL unsigned char *global_state,
     SPRUNG_GLOBAL const unsigned int *inputs, SPRUNG_GLOBAL float *out)
@@ -501,7 +569,9 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features_at(
     SprungFeatureModel feature_model = sprung_block_feature_model(constants, features);
     SprungFeatureState feature_view = sprung_block_feature_state(state, global_state, features);
     SprungBlockFeatureInputs in = sprung_block_feature_inputs(inputs, constants, features);
-    sprung_block_run_features(item, items, &in, &model, &view, &feature_model, &feature_view, out);
+    sprung_block_run_features(item, items, &in, &model, &view, &feature_model, &feature_view,
+                              (SPRUNG_GLOBAL unsigned int *)constants,
+                              (SPRUNG_STATE_SPACE unsigned int *)state, out);
 }
 
 #endif

@@ -5,7 +5,14 @@
  * rendered with blocks of 1, 7, 64, 512 and 4096 frames, at oversampling 1
  * and 2, with notes on several channels and two input channels, gives the
  * same bits every time. Also: reset returns to the initial state (a second
- * render after sprung_engine_reset is identical to the first).
+ * render after sprung_engine_reset is identical to the first). Then the
+ * same checks on the kitchen sink with modulation (MODULATED_SINK: a route
+ * on every parameter a route can reach, an LFO, an envelope, a follower of
+ * an input, a constant and a Note Trigger), which a GPU backend renders a
+ * block per launch with each frame's modulation writes
+ * (engine/modulation_writes.h). The constant holds an anchor away from its
+ * rest position: written once, it must be written again after a reset,
+ * which puts the backend's anchors back at rest.
  *
  * Usage: test_instrument_blocks [BACKEND]: on another backend than the
  * reference (a GPU backend's feature kernel; its path and launch come from
@@ -58,13 +65,67 @@ static void compare_with_reference(const SprungModel *model, uint32_t oversampli
     free(want);
 }
 
-int main(int argc, char **argv)
+/* The kitchen sink's sources and routes for MODULATED_SINK. */
+#define MODULATION_SECTIONS                                                                      \
+    " \"sources\": [{\"id\": \"lfo\", \"type\": \"lfo\", \"rate_hz\": 7},\n"                     \
+    "  {\"id\": \"clock\", \"type\": \"lfo\", \"shape\": \"square\", \"rate_hz\": 6},\n"        \
+    "  {\"id\": \"env\", \"type\": \"envelope\", \"attack_ms\": 20, \"decay_ms\": 50,"             \
+    " \"sustain\": 0.4, \"release_ms\": 30},\n"                                                  \
+    "  {\"id\": \"ear\", \"type\": \"follower\", \"input\": 0, \"release_ms\": 20},\n"           \
+    "  {\"id\": \"fixed\", \"type\": \"constant\", \"value\": 1}],\n"                                \
+    " \"routes\": [\n"                                                                          \
+    "  {\"source\": \"lfo\", \"target\": \"s1\", \"parameter\": \"stiffness\","                    \
+    " \"range\": [2500, 3500], \"offset\": 0.5, \"amount\": 0.5},\n"                              \
+    "  {\"source\": \"ear\", \"target\": \"s4\", \"parameter\": \"stiffness\","                    \
+    " \"range\": [3000, 3600]},\n"                                                               \
+    "  {\"source\": \"lfo\", \"target\": \"s2\", \"parameter\": \"damping\","                      \
+    " \"range\": [0, 0.002], \"offset\": 0.5, \"amount\": 0.5},\n"                                \
+    "  {\"source\": \"env\", \"target\": \"s3\", \"parameter\": \"rest_length\","                  \
+    " \"range\": [0.03, 0.027]},\n"                                                              \
+    "  {\"source\": \"env\", \"target\": \"b3\", \"parameter\": \"mass\","                         \
+    " \"range\": [0.001, 0.0008]},\n"                                                            \
+    "  {\"source\": \"lfo\", \"target\": \"b1\", \"parameter\": \"drag\","                         \
+    " \"range\": [0.0003, 0.0007], \"offset\": 0.5, \"amount\": 0.5},\n"                          \
+    "  {\"source\": \"lfo\", \"target\": \"right\", \"parameter\": \"x\","                         \
+    " \"range\": [0.199, 0.201], \"offset\": 0.5, \"amount\": 0.5},\n"                            \
+    "  {\"source\": \"fixed\", \"target\": \"peg\", \"parameter\": \"y\", \"range\": [0, 0.001]},\n" \
+    "  {\"source\": \"env\", \"target\": \"mp\", \"parameter\": \"gain\", \"range\": [10, 30]},\n"  \
+    "  {\"source\": \"lfo\", \"target\": \"mp\", \"parameter\": \"pan\", \"range\": [-0.8, 0.8],"   \
+    " \"offset\": 0.5, \"amount\": 0.5},\n"                                                      \
+    "  {\"source\": \"lfo\", \"target\": \"o1\", \"parameter\": \"amplitude\","                    \
+    " \"range\": [0.01, 0.03], \"offset\": 0.5, \"amount\": 0.5},\n"                              \
+    "  {\"source\": \"env\", \"target\": \"o4\", \"parameter\": \"frequency\","                    \
+    " \"range\": [300, 500]},\n"                                                                 \
+    "  {\"source\": \"lfo\", \"target\": \"echo\", \"parameter\": \"time_ms\","                    \
+    " \"range\": [2, 4], \"offset\": 0.5, \"amount\": 0.5},\n"                                    \
+    "  {\"source\": \"lfo\", \"target\": \"m\", \"parameter\": \"strength\","                      \
+    " \"range\": [0.0003, 0.0007], \"offset\": 0.5, \"amount\": 0.5},\n"                          \
+    "  {\"source\": \"clock\", \"note_trigger\": {\"note\": 33, \"velocity\": 90, \"channel\": 1},"  \
+    " \"offset\": 0.5, \"amount\": 0.5}]}\n"
+
+/* The kitchen sink with MODULATION_SECTIONS in place of its closing brace. */
+static char *modulated_sink(void)
 {
-    if (argc > 1) {
-        instrument_backend = argv[1];
-        skip_unless_runs(instrument_backend);
+    size_t keep = strlen(KITCHEN_SINK);
+    while (keep && KITCHEN_SINK[keep - 1] != '}')
+        --keep;
+    keep -= 1;
+    size_t size = keep + sizeof ",\n" MODULATION_SECTIONS;
+    char *text = malloc(size);
+    if (!text) {
+        fprintf(stderr, "FAIL: out of memory\n");
+        exit(1);
     }
-    SprungModel *model = load_model(KITCHEN_SINK);
+    memcpy(text, KITCHEN_SINK, keep);
+    snprintf(text + keep, size - keep, ",\n%s", MODULATION_SECTIONS);
+    return text;
+}
+
+/* Every check above on the model in `json`. */
+static void check_blocks(const char *json, const char *name)
+{
+    printf("---- %s\n", name);
+    SprungModel *model = load_model(json);
     const size_t n = 9000;
     float *inputs = calloc(2 * n, sizeof *inputs);
     uint32_t seed = 1;
@@ -128,8 +189,21 @@ int main(int argc, char **argv)
         free(reference);
         sprung_engine_free(engine);
     }
-    printf("blocks of 1, 7, 64, 512, 4096 give the same bits at oversampling 1 and 2\n");
+    printf("%s: blocks of 1, 7, 64, 512, 4096 give the same bits at oversampling 1 and 2\n",
+           name);
     free(inputs);
     sprung_model_free(model);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        instrument_backend = argv[1];
+        skip_unless_runs(instrument_backend);
+    }
+    check_blocks(KITCHEN_SINK, "kitchen sink");
+    char *modulated = modulated_sink();
+    check_blocks(modulated, "kitchen sink with modulation");
+    free(modulated);
     return finish("instrument_blocks");
 }

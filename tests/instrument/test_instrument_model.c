@@ -225,8 +225,9 @@ static void check_engine_errors(void)
           "auto did not pick cpu for a model of 6 springs");
     sprung_engine_free(engine);
     engine = NULL;
-    /* opencl, where it can run, runs every feature but modulation and
-     * voices; a model with those is refused with what it lacks named. */
+    /* opencl, where it can run, runs every feature but voices and
+     * followers of a microphone; a model with those is refused with what it
+     * lacks named. */
     config.backend = "opencl";
     status = sprung_engine_new(&config, model, &engine, &error);
     printf("%-34s %s\n", "opencl and features", status == SPRUNG_OK ? "runs" : error.message);
@@ -241,12 +242,25 @@ static void check_engine_errors(void)
     double_quotes(json);
     model = load_model(json);
     status = sprung_engine_new(&config, model, &engine, &error);
-    printf("%-34s %s\n", "opencl and modulation", error.message);
+    printf("%-34s %s\n", "opencl and modulation", status == SPRUNG_OK ? "runs" : error.message);
+    CHECK(status == SPRUNG_OK || !strstr(error.message, "does not implement"),
+          "opencl refused modulation: %s", error.message);
+    sprung_engine_free(engine);
+    engine = NULL;
+    sprung_model_free(model);
+    snprintf(json, sizeof json, "%s",
+             MODEL("'sources': [{'id': 'f', 'type': 'follower', 'microphone': 'mic'}], "
+                   "'routes': [{'source': 'f', 'target': 'b', 'parameter': 'mass', "
+                   "'range': [0.001, 0.002]}]"));
+    double_quotes(json);
+    model = load_model(json);
+    status = sprung_engine_new(&config, model, &engine, &error);
+    printf("%-34s %s\n", "opencl and a microphone follower", error.message);
     if (status == SPRUNG_ERROR_UNSUPPORTED && strstr(error.message, "does not implement"))
-        CHECK(strstr(error.message, "modulation"),
+        CHECK(strstr(error.message, "microphone followers"),
               "opencl's refusal does not say what it lacks: %s", error.message);
     else
-        CHECK(status != SPRUNG_OK, "opencl accepted a modulated model");
+        CHECK(status != SPRUNG_OK, "opencl accepted a model that follows a microphone");
     sprung_engine_free(engine);
     sprung_model_free(model);
 
@@ -255,7 +269,7 @@ static void check_engine_errors(void)
         SprungBackendInfo info;
         CHECK(sprung_backend_info(i, &info) == SPRUNG_OK, "backend %u: no info", i);
         int gpu = !strcmp(info.name, "opencl") || !strcmp(info.name, "cuda");
-        CHECK(gpu ? !strcmp(info.lacks, "modulation, voices") : !info.lacks[0],
+        CHECK(gpu ? !strcmp(info.lacks, "voices, microphone followers") : !info.lacks[0],
               "%s lacks \"%s\"", info.name, info.lacks);
     }
 }

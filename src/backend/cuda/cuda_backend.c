@@ -716,6 +716,7 @@ static void cuda_fill_vtable(CudaBackend *self, SprungBackend *out)
         .upload_state = cuda_upload,
         .destroy = cuda_destroy,
         .advance_features = self->features ? cuda_advance_features : NULL,
+        .applies_writes = 1,
     };
 }
 

@@ -79,7 +79,7 @@ __global__ void sprung_cuda_block_kernel(const unsigned char *constants, SprungB
 
 /* A feature model's block (sprung_block_run_features) on one thread block,
  * its inputs from the buffer (header, starts, notes, audio inputs). */
-__global__ void sprung_cuda_features_kernel(const unsigned char *constants,
+__global__ void sprung_cuda_features_kernel(unsigned char *constants,
                                             SprungBlockLayout layout,
                                             SprungBlockFeatureLayout features, unsigned int *state,
                                             const unsigned int *inputs, float *out,
@@ -127,8 +127,9 @@ __global__ void sprung_cuda_cooperative_kernel(const unsigned char *constants,
 }
 
 /* Large feature models: the same over the whole grid, the serial parts of
- * a step on its thread 0 (the order of sprung_block_run_features). */
-__global__ void sprung_cuda_cooperative_features_kernel(const unsigned char *constants,
+ * a step on its thread 0 (the order of sprung_block_run_features, whose
+ * barriers around a frame's modulation writes become grid barriers). */
+__global__ void sprung_cuda_cooperative_features_kernel(unsigned char *constants,
                                                         SprungBlockLayout layout,
                                                         SprungBlockFeatureLayout features,
                                                         unsigned int *state,
@@ -145,6 +146,13 @@ __global__ void sprung_cuda_cooperative_features_kernel(const unsigned char *con
     SprungBlockFeatureInputs in = sprung_block_feature_inputs(inputs, constants, &features);
     unsigned int next_start = 0u, next_event = 0u;
     for (unsigned int step = 0u; step < in.n_steps; ++step) {
+        unsigned int first_write, end_write;
+        if (sprung_block_frame_writes(step, &in, &first_write, &end_write)) {
+            grid.sync();
+            sprung_block_apply_writes(item, items, first_write, end_write, &in,
+                                      (unsigned int *)constants, state);
+            grid.sync();
+        }
         if (item == 0u)
             sprung_block_features_before(step, &in, &next_start, &next_event, &model, &view,
                                          &fm, &fs);
@@ -274,7 +282,7 @@ cudaError_t sprung_cuda_launch_cooperative_features(const SprungCudaLaunchSetup 
                                                     const SprungBlockFeatureLayout *features,
                                                     cudaStream_t stream)
 {
-    const unsigned char *constants = setup->constants;
+    unsigned char *constants = setup->constants;
     SprungBlockLayout layout = setup->layout;
     SprungBlockFeatureLayout feature_layout = *features;
     unsigned int *state = setup->state;

@@ -52,7 +52,7 @@ typedef struct SprungCudaMailbox {
 
 /* Everything a launch needs that does not change between blocks. */
 typedef struct SprungCudaLaunchSetup {
-    const unsigned char *constants; /* device */
+    unsigned char *constants; /* device; a modulated model's kernel writes into it */
     unsigned int *state;            /* device */
     unsigned int *inputs;           /* device: header + starts */
     float *out;                     /* device (or mapped host for the persistent kernel) */

@@ -20,12 +20,18 @@
 
 #define SPRUNG_GPU_STATS_MAGIC 0x53475055u /* "SGPU" */
 
-/* The features both GPU backends run: all but the two the engine drives
- * between output frames (route values written into the constants, each
- * voice's own views), since a launch per frame is never acceptable; those
- * wait for modulation and voices computed on the device. */
+_Static_assert(sizeof(SprungKernelWrite) == sizeof(SprungModulationWrite),
+               "modulation writes upload unchanged");
+
+/* The features both GPU backends run: all but two. Modulation comes as
+ * the words it changed, frame by frame, applied by the kernel
+ * (SprungFeatureIo.writes), which needs every frame's values before the
+ * launch: a follower that hears a microphone needs the frame before, so it
+ * would take a launch per frame, which is never acceptable. Voices step
+ * each voice with its own views, one frame at a time (engine_voices.c);
+ * they wait for voices as work-groups of one launch. */
 #define SPRUNG_GPU_FEATURES \
-    (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_MODULATION | SPRUNG_FEATURE_VOICES))
+    (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_VOICES | SPRUNG_FEATURE_MIC_FOLLOWER))
 
 /* A variant setting from the environment (read at create): a number, or
  * `fallback` when unset or not a number. */
@@ -224,15 +230,16 @@ static inline SprungBlockFeatureLayout sprung_gpu_feature_layout(const SprungCom
  * `max_frames` output frames (sprung_block_run_features). */
 static inline size_t sprung_gpu_feature_input_bytes(const SprungCompiled *c, uint32_t max_frames)
 {
-    return 4u * (size_t)SPRUNG_BLOCK_FEATURE_WORDS(SPRUNG_BACKEND_MAX_PULSE_STARTS,
-                                                   SPRUNG_BACKEND_MAX_EXCITER_EVENTS,
-                                                   c->n_input_channels, max_frames);
+    return 4u * (size_t)SPRUNG_BLOCK_FEATURE_WORDS(
+                    SPRUNG_BACKEND_MAX_PULSE_STARTS, SPRUNG_BACKEND_MAX_EXCITER_EVENTS,
+                    c->n_input_channels, max_frames, sprung_backend_write_capacity(c, max_frames));
 }
 
 /* Writes a feature model's block inputs into `words` (sized by
- * sprung_gpu_feature_input_bytes): header, starts, notes, then the audio
- * inputs the block reads (silence for a channel the host lacks). Returns
- * the number of words written. Audio thread: copies only. */
+ * sprung_gpu_feature_input_bytes): header, starts, notes, the audio inputs
+ * the block reads (silence for a channel the host lacks), then the
+ * modulation writes. Returns the number of words written. Audio thread:
+ * copies only. */
 static inline size_t sprung_gpu_pack_features(uint32_t *words, const SprungCompiled *c,
                                               uint32_t n_steps, const SprungPulseStart *starts,
                                               uint32_t n_starts, const SprungFeatureIo *io)
@@ -242,8 +249,10 @@ static inline size_t sprung_gpu_pack_features(uint32_t *words, const SprungCompi
     words[0] = n_steps;
     words[1] = n_starts;
     words[2] = n_events;
+    uint32_t n_writes = io->writes ? io->frame_writes[n_frames] : 0u;
     words[3] = io->oversampling;
-    uint32_t *next = words + SPRUNG_BLOCK_HEADER_WORDS;
+    words[4] = n_writes;
+    uint32_t *next = words + SPRUNG_BLOCK_FEATURE_HEADER_WORDS;
     memcpy(next, starts, (size_t)n_starts * sizeof *starts);
     next += 3u * n_starts;
     memcpy(next, io->exciter_events, (size_t)n_events * sizeof *io->exciter_events);
@@ -256,7 +265,21 @@ static inline size_t sprung_gpu_pack_features(uint32_t *words, const SprungCompi
         else
             memset(to, 0, (size_t)n_frames * sizeof *to);
     }
-    return SPRUNG_BLOCK_FEATURE_WORDS(n_starts, n_events, c->n_input_channels, n_frames);
+    if (n_writes) {
+        next = (uint32_t *)(samples + (size_t)c->n_input_channels * n_frames);
+        memcpy(next, io->frame_writes, ((size_t)n_frames + 1u) * sizeof *next);
+        next += n_frames + 1u;
+        memcpy(next, io->writes, (size_t)n_writes * sizeof *io->writes);
+    }
+    return SPRUNG_BLOCK_FEATURE_WORDS(n_starts, n_events, c->n_input_channels, n_frames,
+                                      n_writes);
+}
+
+/* Whether a run's frame f starts with modulation writes (the host's side of
+ * sprung_block_frame_writes, for a driver that launches per step). */
+static inline int sprung_gpu_frame_has_writes(const SprungFeatureIo *io, uint32_t frame)
+{
+    return io->writes && io->frame_writes[frame] < io->frame_writes[frame + 1u];
 }
 
 /* Copies a feature block's output (channel after channel, n_steps each)

@@ -12,11 +12,12 @@
  *           work-groups, two launches per engine step, since OpenCL 1.2 has
  *           no grid-wide barrier. Correct, but launch-bound: not real time.
  *
- * Feature models (exciters, collisions, gravity, delays, channels) run
- * sprung_block_features_kernel (or, on the multi path,
+ * Feature models (exciters, collisions, gravity, delays, channels,
+ * modulation) run sprung_block_features_kernel (or, on the multi path,
  * sprung_multi_features_*) through advance_features, with either launch;
  * advance() still runs the plain kernels for them (tests step the physics
- * alone). docs/gpu.md.
+ * alone). A modulated model's constants buffer is writable: the kernel
+ * applies each frame's modulation writes to it. docs/gpu.md.
  *
  * Launch (SPRUNG_OPENCL_LAUNCH): "plain" writes the block's inputs, enqueues
  * the kernel and the read of the output; "userevent" enqueues the next
@@ -61,10 +62,11 @@ _Static_assert(sizeof(SprungKernelPulseStart) == sizeof(SprungPulseStart),
 typedef enum OpenclPath { PATH_LOCAL, PATH_GLOBAL, PATH_MULTI } OpenclPath;
 typedef enum OpenclLaunch { LAUNCH_PLAIN, LAUNCH_USER_EVENT } OpenclLaunch;
 
-/* The large-model path's two kernels of an engine step (sprung_block.cl)
- * and the index of their `step` argument. */
+/* The large-model path's two kernels of an engine step (sprung_block.cl),
+ * a feature model's third one for a frame's modulation writes, and the
+ * index of their `step` argument. */
 typedef struct OpenclMulti {
-    cl_kernel springs, nodes;
+    cl_kernel springs, nodes, writes;
     cl_uint step_arg;
 } OpenclMulti;
 
@@ -284,8 +286,8 @@ static cl_kernel opencl_block_kernel(OpenclBackend *self, int features, cl_int *
 
 /* Creates the multi path's kernels (`features`: a feature model's) with
  * every argument set but the step: the constants, the layout, the feature
- * layout (feature kernels only), the state, and for the springs' kernel
- * the inputs and outputs. */
+ * layout (feature kernels only), the state, and for the springs' and the
+ * writes' kernels the inputs and outputs. */
 static cl_int opencl_multi_kernels(OpenclBackend *self, int features, OpenclMulti *multi)
 {
     cl_int err = CL_SUCCESS;
@@ -294,25 +296,29 @@ static cl_int opencl_multi_kernels(OpenclBackend *self, int features, OpenclMult
     if (err == CL_SUCCESS)
         multi->nodes = clCreateKernel(
             self->program, features ? "sprung_multi_features_nodes" : "sprung_multi_nodes", &err);
-    cl_kernel both[2] = {multi->springs, multi->nodes};
-    for (int k = 0; k < 2 && err == CL_SUCCESS; ++k) {
+    if (err == CL_SUCCESS && features)
+        multi->writes = clCreateKernel(self->program, "sprung_multi_features_writes", &err);
+    cl_kernel kernels[3] = {multi->springs, multi->writes, multi->nodes};
+    for (int k = 0; k < 3 && err == CL_SUCCESS; ++k) {
+        if (!kernels[k])
+            continue;
         cl_uint arg = 0;
-        err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->constants);
+        err = clSetKernelArg(kernels[k], arg++, sizeof(cl_mem), &self->constants);
         if (err == CL_SUCCESS)
-            err = clSetKernelArg(both[k], arg++, sizeof self->layout, &self->layout);
+            err = clSetKernelArg(kernels[k], arg++, sizeof self->layout, &self->layout);
         if (err == CL_SUCCESS && features)
-            err = clSetKernelArg(both[k], arg++, sizeof self->feature_layout,
+            err = clSetKernelArg(kernels[k], arg++, sizeof self->feature_layout,
                                  &self->feature_layout);
         if (err == CL_SUCCESS)
-            err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->state_buffer);
-        if (err == CL_SUCCESS && k == 0) {
+            err = clSetKernelArg(kernels[k], arg++, sizeof(cl_mem), &self->state_buffer);
+        if (err == CL_SUCCESS && kernels[k] != multi->nodes) {
             cl_uint zero = 0;
-            err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->inputs);
+            err = clSetKernelArg(kernels[k], arg++, sizeof(cl_mem), &self->inputs);
             if (err == CL_SUCCESS)
-                err = clSetKernelArg(both[k], arg++, sizeof(cl_mem), &self->outputs);
+                err = clSetKernelArg(kernels[k], arg++, sizeof(cl_mem), &self->outputs);
             multi->step_arg = arg;
             if (err == CL_SUCCESS)
-                err = clSetKernelArg(both[k], arg++, sizeof zero, &zero);
+                err = clSetKernelArg(kernels[k], arg++, sizeof zero, &zero);
         }
     }
     return err;
@@ -399,8 +405,11 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
         CL_SUCCESS)
         goto fail;
 
-    /* Buffers: the compiled block and the state block upload unchanged. */
-    self->constants = clCreateBuffer(self->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+    /* Buffers: the compiled block and the state block upload unchanged;
+     * modulation writes into the compiled block's copy. */
+    cl_mem_flags constant_access =
+        compiled->max_frame_writes ? CL_MEM_READ_WRITE : CL_MEM_READ_ONLY;
+    self->constants = clCreateBuffer(self->context, constant_access | CL_MEM_COPY_HOST_PTR,
                                      compiled->block_bytes, compiled->block, &err);
     CL_TRY(err, "clCreateBuffer (constants)");
     self->state_buffer = clCreateBuffer(self->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
@@ -548,7 +557,7 @@ static void opencl_drain(OpenclBackend *self)
     /* An empty block: no steps, starts or notes (oversampling 1 keeps the
      * feature kernel's frame count defined). */
     uint32_t *in = self->staging_in[self->parity];
-    in[0] = in[1] = in[2] = 0;
+    in[0] = in[1] = in[2] = in[4] = 0;
     in[3] = 1;
     clSetUserEventStatus(self->gate, CL_COMPLETE);
     clFinish(self->queue);
@@ -559,12 +568,25 @@ static void opencl_drain(OpenclBackend *self)
     self->prepared = 0;
 }
 
+/* A block on the multi path: two launches per step, and before a step that
+ * begins a frame with modulation writes (`io`: a feature model's block),
+ * one single-item launch that applies them (sprung_multi_features_writes). */
 static cl_int opencl_enqueue_multi(OpenclBackend *self, const OpenclMulti *multi,
-                                   uint32_t n_steps, cl_event *first, cl_event *last)
+                                   uint32_t n_steps, const SprungFeatureIo *io, cl_event *first,
+                                   cl_event *last)
 {
     cl_int err = CL_SUCCESS;
+    const size_t one = 1;
     for (cl_uint step = 0; step <= n_steps && err == CL_SUCCESS; ++step) {
-        err = clSetKernelArg(multi->springs, multi->step_arg, sizeof step, &step);
+        if (io && step < n_steps && step % io->oversampling == 0 &&
+            sprung_gpu_frame_has_writes(io, step / io->oversampling)) {
+            err = clSetKernelArg(multi->writes, multi->step_arg, sizeof step, &step);
+            if (err == CL_SUCCESS)
+                err = clEnqueueNDRangeKernel(self->queue, multi->writes, 1, NULL, &one, &one, 0,
+                                             NULL, NULL);
+        }
+        if (err == CL_SUCCESS)
+            err = clSetKernelArg(multi->springs, multi->step_arg, sizeof step, &step);
         if (err == CL_SUCCESS)
             err = clEnqueueNDRangeKernel(self->queue, multi->springs, 1, NULL,
                                          step < n_steps ? &self->spring_global : &self->local_size,
@@ -586,14 +608,15 @@ static void opencl_begin_block(OpenclBackend *self, cl_kernel kernel)
         opencl_drain(self);
 }
 
-/* Runs one block (`features`: of the feature model's kernels) whose
+/* Runs one block (`features`: a feature model's, with its `io`) whose
  * inputs (`input_words` words) are in staging_in[parity]: writes them (or
  * completes the prepared launch's gate), launches, reads `output_floats`
  * floats back into staging_out and waits. Then prepares the next block
  * (userevent launch). */
-static cl_int opencl_run_block(OpenclBackend *self, int features, uint32_t n_steps,
+static cl_int opencl_run_block(OpenclBackend *self, const SprungFeatureIo *io, uint32_t n_steps,
                                size_t input_words, size_t output_floats)
 {
+    int features = io != NULL;
     cl_kernel kernel = features ? self->features_kernel : self->block_kernel;
     cl_event kernel_first = NULL, kernel_last = NULL, read = NULL;
     cl_int err = CL_SUCCESS;
@@ -608,7 +631,7 @@ static cl_int opencl_run_block(OpenclBackend *self, int features, uint32_t n_ste
                                    self->staging_in[self->parity], 0, NULL, NULL);
         if (err == CL_SUCCESS && self->path == PATH_MULTI) {
             err = opencl_enqueue_multi(self, features ? &self->multi_features : &self->multi,
-                                       n_steps, &kernel_first, &kernel_last);
+                                       n_steps, io, &kernel_first, &kernel_last);
         } else if (err == CL_SUCCESS) {
             err = clEnqueueNDRangeKernel(self->queue, kernel, 1, NULL, &self->local_size,
                                          &self->local_size, 0, NULL, &kernel_first);
@@ -663,7 +686,7 @@ static void opencl_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *
     in[0] = n_steps;
     in[1] = n_starts;
     memcpy(in + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
-    if (opencl_run_block(self, 0, n_steps, SPRUNG_BLOCK_HEADER_WORDS + 3u * (size_t)n_starts,
+    if (opencl_run_block(self, NULL, n_steps, SPRUNG_BLOCK_HEADER_WORDS + 3u * (size_t)n_starts,
                          2u * (size_t)n_steps) == CL_SUCCESS) {
         const float *interleaved = self->staging_out;
         for (uint32_t s = 0; s < n_steps; ++s) {
@@ -692,7 +715,7 @@ static void opencl_advance_features(void *ctx, uint32_t n_steps, const SprungPul
     opencl_begin_block(self, self->features_kernel);
     size_t words = sprung_gpu_pack_features(self->staging_in[self->parity], self->compiled,
                                             n_steps, starts, n_starts, io);
-    if (opencl_run_block(self, 1, n_steps, words, (size_t)n_channels * n_steps) == CL_SUCCESS) {
+    if (opencl_run_block(self, io, n_steps, words, (size_t)n_channels * n_steps) == CL_SUCCESS) {
         sprung_gpu_unpack_channels(self->staging_out, n_channels, n_steps, io);
     } else {
         for (uint32_t channel = 0; channel < n_channels; ++channel)
@@ -749,7 +772,7 @@ static void opencl_release(OpenclBackend *self)
     if (self->features_kernel)
         clReleaseKernel(self->features_kernel);
     cl_kernel multi[] = {self->multi.springs, self->multi.nodes, self->multi_features.springs,
-                         self->multi_features.nodes};
+                         self->multi_features.nodes, self->multi_features.writes};
     for (size_t i = 0; i < sizeof multi / sizeof multi[0]; ++i)
         if (multi[i])
             clReleaseKernel(multi[i]);
@@ -780,6 +803,7 @@ static void opencl_fill_vtable(OpenclBackend *self, SprungBackend *out)
         .upload_state = opencl_upload,
         .destroy = opencl_destroy,
         .advance_features = self->features ? opencl_advance_features : NULL,
+        .applies_writes = 1,
     };
 }
 

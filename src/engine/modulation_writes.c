@@ -1,0 +1,178 @@
+/* Modulation's changes as word writes (modulation_writes.h). new/free on
+ * the control thread; collect and resend never allocate. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/modulation_writes.h"
+#include "kernel/sprung_block.h"
+#include "model/model.h"
+
+/* Most words one route writes: a microphone's gain and its two panned gains. */
+#define ROUTE_MAX_WORDS 3u
+
+typedef struct WatchedWord {
+    uint32_t target;       /* SprungModulationWrite.target */
+    const uint32_t *host;  /* the engine's copy of the word */
+} WatchedWord;
+
+struct SprungModulationWatch {
+    uint32_t n_words;
+    WatchedWord *words;    /* sorted by target, each once */
+    uint32_t *sent;        /* the value last handed over, per word */
+    int resend;            /* 1: hand over every word at the next collect */
+};
+
+uint32_t sprung_route_word_count(SprungTargetParameter parameter)
+{
+    switch (parameter) {
+    case SPRUNG_TARGET_BODY_MASS:
+    case SPRUNG_TARGET_BODY_DRAG:
+    case SPRUNG_TARGET_SPRING_STIFFNESS:
+    case SPRUNG_TARGET_SPRING_DAMPING:
+    case SPRUNG_TARGET_OSCILLATOR_AMPLITUDE:
+    case SPRUNG_TARGET_DELAY_TIME:
+        return 1;
+    case SPRUNG_TARGET_ANCHOR_X:
+    case SPRUNG_TARGET_ANCHOR_Y:
+    case SPRUNG_TARGET_ANCHOR_Z:
+    case SPRUNG_TARGET_SPRING_REST_LENGTH:
+        return 2; /* displacement and velocity; rest length and preload */
+    case SPRUNG_TARGET_MIC_GAIN:
+    case SPRUNG_TARGET_MIC_PAN:
+        return ROUTE_MAX_WORDS;
+    default:
+        return 0;
+    }
+}
+
+/* The words route writes, as addresses in the engine's blocks (the same
+ * assignments as engine_modulation.c's apply_route); returns how many. */
+static uint32_t route_words(const SprungModelRoute *route, const SprungCompiled *c,
+                            const SprungState *s, const void *word[ROUTE_MAX_WORDS])
+{
+    uint32_t i = route->object;
+    switch (route->parameter) {
+    case SPRUNG_TARGET_BODY_MASS:
+        word[0] = &c->inv_mass[i];
+        return 1;
+    case SPRUNG_TARGET_BODY_DRAG:
+        word[0] = &c->drag[i];
+        return 1;
+    case SPRUNG_TARGET_ANCHOR_X:
+        word[0] = &s->ux[c->n_bodies + i];
+        word[1] = &s->vx[c->n_bodies + i];
+        return 2;
+    case SPRUNG_TARGET_ANCHOR_Y:
+        word[0] = &s->uy[c->n_bodies + i];
+        word[1] = &s->vy[c->n_bodies + i];
+        return 2;
+    case SPRUNG_TARGET_ANCHOR_Z:
+        word[0] = &s->uz[c->n_bodies + i];
+        word[1] = &s->vz[c->n_bodies + i];
+        return 2;
+    case SPRUNG_TARGET_SPRING_STIFFNESS:
+        word[0] = &c->spring_stiffness[i];
+        return 1;
+    case SPRUNG_TARGET_SPRING_DAMPING:
+        word[0] = &c->spring_damping[i];
+        return 1;
+    case SPRUNG_TARGET_SPRING_REST_LENGTH:
+        word[0] = &c->spring_rest_length[i];
+        word[1] = &c->spring_preload[i];
+        return 2;
+    case SPRUNG_TARGET_MIC_GAIN:
+    case SPRUNG_TARGET_MIC_PAN:
+        word[0] = &c->mic_gain[i];
+        word[1] = &c->mic_gain_left[i];
+        word[2] = &c->mic_gain_right[i];
+        return 3;
+    case SPRUNG_TARGET_OSCILLATOR_AMPLITUDE:
+        word[0] = &c->exciter_strength[i];
+        return 1;
+    case SPRUNG_TARGET_DELAY_TIME:
+        word[0] = &c->delay_steps[i];
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int word_order(const void *a, const void *b)
+{
+    uint32_t x = ((const WatchedWord *)a)->target, y = ((const WatchedWord *)b)->target;
+    return x < y ? -1 : x > y;
+}
+
+SprungStatus sprung_modulation_watch_new(const SprungModel *model, const SprungCompiled *compiled,
+                                         const SprungState *state, SprungModulationWatch **out,
+                                         SprungError *error)
+{
+    *out = NULL;
+    SprungModulationWatch *watch = calloc(1, sizeof *watch);
+    uint32_t capacity = compiled->max_frame_writes ? compiled->max_frame_writes : 1;
+    if (watch) {
+        watch->words = calloc(capacity, sizeof *watch->words);
+        watch->sent = calloc(capacity, sizeof *watch->sent);
+    }
+    if (!watch || !watch->words || !watch->sent) {
+        sprung_modulation_watch_free(watch);
+        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, model->source, 0, 0, NULL,
+                                "out of memory for the modulation writes");
+    }
+    const SprungModelInstrument *spec = model->instrument;
+    for (uint32_t r = 0; spec && r < spec->n_routes; ++r) {
+        const SprungModelRoute *route = &spec->routes[r];
+        if (route->kind != SPRUNG_ROUTE_PARAMETER)
+            continue;
+        const void *word[ROUTE_MAX_WORDS];
+        uint32_t n = route_words(route, compiled, state, word);
+        for (uint32_t k = 0; k < n && watch->n_words < capacity; ++k) {
+            int in_state = (const char *)word[k] >= (const char *)state->block &&
+                           (const char *)word[k] < (const char *)state->block + state->block_bytes;
+            size_t offset = in_state ? (size_t)((const char *)word[k] - (const char *)state->block)
+                                     : sprung_compiled_offset(compiled, word[k]);
+            watch->words[watch->n_words++] = (WatchedWord){
+                .target = (uint32_t)(offset / 4u) | (in_state ? SPRUNG_BLOCK_WRITE_STATE : 0u),
+                .host = (const uint32_t *)word[k]};
+        }
+    }
+    /* Two routes on one parameter write one word: watch it once. */
+    qsort(watch->words, watch->n_words, sizeof *watch->words, word_order);
+    uint32_t unique = 0;
+    for (uint32_t w = 0; w < watch->n_words; ++w)
+        if (unique == 0 || watch->words[unique - 1].target != watch->words[w].target)
+            watch->words[unique++] = watch->words[w];
+    watch->n_words = unique;
+    watch->resend = 1;
+    *out = watch;
+    return SPRUNG_OK;
+}
+
+void sprung_modulation_watch_free(SprungModulationWatch *watch)
+{
+    if (!watch)
+        return;
+    free(watch->words);
+    free(watch->sent);
+    free(watch);
+}
+
+SPRUNG_REALTIME uint32_t sprung_modulation_watch_collect(SprungModulationWatch *watch,
+                                                         SprungModulationWrite *out)
+{
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < watch->n_words; ++w) {
+        uint32_t bits = *watch->words[w].host;
+        if (!watch->resend && bits == watch->sent[w])
+            continue;
+        watch->sent[w] = bits;
+        out[n++] = (SprungModulationWrite){.target = watch->words[w].target, .bits = bits};
+    }
+    watch->resend = 0;
+    return n;
+}
+
+SPRUNG_REALTIME void sprung_modulation_watch_resend(SprungModulationWatch *watch)
+{
+    watch->resend = 1;
+}
