@@ -135,3 +135,15 @@ void sprung_decimator_run(SprungDecimator *d, uint32_t n_frames, float *left, fl
                 d->history * sizeof *d->buffer[channel]);
     }
 }
+
+void sprung_decimators_run(SprungDecimator *stereo, SprungDecimator *extra, uint32_t n_extra,
+                           uint32_t n_frames, float *const *outputs, uint32_t n_outputs,
+                           float *discard)
+{
+    sprung_decimator_run(stereo, n_frames, outputs[0], outputs[1]);
+    for (uint32_t k = 0; k < n_extra; ++k) {
+        uint32_t ch = 2 + 2 * k;
+        sprung_decimator_run(&extra[k], n_frames, ch < n_outputs ? outputs[ch] : discard,
+                             ch + 1 < n_outputs ? outputs[ch + 1] : discard);
+    }
+}

@@ -54,4 +54,11 @@ float *sprung_decimator_input(SprungDecimator *decimator, unsigned channel);
 void sprung_decimator_run(SprungDecimator *decimator, uint32_t n_frames, float *left,
                           float *right);
 
+/* A block's channels: 0 and 1 through `stereo`, 2.. in pairs through
+ * extra[0 .. n_extra); each into outputs[channel] when channel < n_outputs,
+ * else into `discard` (n_frames floats). */
+void sprung_decimators_run(SprungDecimator *stereo, SprungDecimator *extra, uint32_t n_extra,
+                           uint32_t n_frames, float *const *outputs, uint32_t n_outputs,
+                           float *discard);
+
 #endif

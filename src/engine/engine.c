@@ -549,17 +549,10 @@ static void features_run(SprungEngine *engine, const SprungBlock *block, uint32_
 static void features_end(SprungEngine *engine, const SprungBlock *block)
 {
     const SprungCompiled *c = engine->compiled;
-    if (engine->config.oversampling > 1) {
-        sprung_decimator_run(&engine->decimator, block->n_frames, block->outputs[0],
-                             block->outputs[1]);
-        for (uint32_t k = 0; k < engine->n_extra_decimators; ++k) {
-            uint32_t ch = 2 + 2 * k;
-            sprung_decimator_run(&engine->extra_decimators[k], block->n_frames,
-                                 ch < block->n_outputs ? block->outputs[ch] : engine->discard_out,
-                                 ch + 1 < block->n_outputs ? block->outputs[ch + 1]
-                                                           : engine->discard_out);
-        }
-    }
+    if (engine->config.oversampling > 1)
+        sprung_decimators_run(&engine->decimator, engine->extra_decimators,
+                              engine->n_extra_decimators, block->n_frames, block->outputs,
+                              block->n_outputs, engine->discard_out);
     for (uint32_t channel = c->n_channels; channel < block->n_outputs; ++channel)
         memset(block->outputs[channel], 0, (size_t)block->n_frames * sizeof(float));
 }

@@ -856,17 +856,9 @@ SPRUNG_REALTIME void sprung_engine_voices_process(SprungEngineVoices *s,
         }
     }
 
-    if (r > 1) {
-        sprung_decimator_run(&s->decimator, block->n_frames, block->outputs[0],
-                             block->outputs[1]);
-        for (uint32_t k = 0; k < s->n_extra_decimators; ++k) {
-            uint32_t ch = 2 + 2 * k;
-            sprung_decimator_run(&s->extra_decimators[k], block->n_frames,
-                                 ch < block->n_outputs ? block->outputs[ch] : s->discard_out,
-                                 ch + 1 < block->n_outputs ? block->outputs[ch + 1]
-                                                           : s->discard_out);
-        }
-    }
+    if (r > 1)
+        sprung_decimators_run(&s->decimator, s->extra_decimators, s->n_extra_decimators,
+                              block->n_frames, block->outputs, block->n_outputs, s->discard_out);
     for (uint32_t ch = n_channels; ch < block->n_outputs; ++ch)
         memset(block->outputs[ch], 0, (size_t)block->n_frames * sizeof(float));
 }
