@@ -246,10 +246,10 @@ static inline size_t sprung_gpu_pack_features(uint32_t *words, const SprungCompi
 {
     uint32_t n_events = io->n_exciter_events;
     uint32_t n_frames = (n_steps + io->oversampling - 1u) / io->oversampling;
+    uint32_t n_writes = io->writes ? io->frame_writes[n_frames] : 0u;
     words[0] = n_steps;
     words[1] = n_starts;
     words[2] = n_events;
-    uint32_t n_writes = io->writes ? io->frame_writes[n_frames] : 0u;
     words[3] = io->oversampling;
     words[4] = n_writes;
     uint32_t *next = words + SPRUNG_BLOCK_FEATURE_HEADER_WORDS;
