@@ -46,55 +46,57 @@ uint32_t sprung_route_word_count(SprungTargetParameter parameter)
 }
 
 /* The words route writes, as addresses in the engine's blocks (the same
- * assignments as engine_modulation.c's apply_route); returns how many. */
+ * assignments as engine_modulation.c's apply_route); each case fills the
+ * sprung_route_word_count() words it returns. */
 static uint32_t route_words(const SprungModelRoute *route, const SprungCompiled *c,
                             const SprungState *s, const void *word[ROUTE_MAX_WORDS])
 {
-    uint32_t i = route->object;
+    uint32_t i = route->object, anchor = c->n_bodies + route->object;
     switch (route->parameter) {
     case SPRUNG_TARGET_BODY_MASS:
         word[0] = &c->inv_mass[i];
-        return 1;
+        break;
     case SPRUNG_TARGET_BODY_DRAG:
         word[0] = &c->drag[i];
-        return 1;
+        break;
     case SPRUNG_TARGET_ANCHOR_X:
-        word[0] = &s->ux[c->n_bodies + i];
-        word[1] = &s->vx[c->n_bodies + i];
-        return 2;
+        word[0] = &s->ux[anchor];
+        word[1] = &s->vx[anchor];
+        break;
     case SPRUNG_TARGET_ANCHOR_Y:
-        word[0] = &s->uy[c->n_bodies + i];
-        word[1] = &s->vy[c->n_bodies + i];
-        return 2;
+        word[0] = &s->uy[anchor];
+        word[1] = &s->vy[anchor];
+        break;
     case SPRUNG_TARGET_ANCHOR_Z:
-        word[0] = &s->uz[c->n_bodies + i];
-        word[1] = &s->vz[c->n_bodies + i];
-        return 2;
+        word[0] = &s->uz[anchor];
+        word[1] = &s->vz[anchor];
+        break;
     case SPRUNG_TARGET_SPRING_STIFFNESS:
         word[0] = &c->spring_stiffness[i];
-        return 1;
+        break;
     case SPRUNG_TARGET_SPRING_DAMPING:
         word[0] = &c->spring_damping[i];
-        return 1;
+        break;
     case SPRUNG_TARGET_SPRING_REST_LENGTH:
         word[0] = &c->spring_rest_length[i];
         word[1] = &c->spring_preload[i];
-        return 2;
+        break;
     case SPRUNG_TARGET_MIC_GAIN:
     case SPRUNG_TARGET_MIC_PAN:
         word[0] = &c->mic_gain[i];
         word[1] = &c->mic_gain_left[i];
         word[2] = &c->mic_gain_right[i];
-        return 3;
+        break;
     case SPRUNG_TARGET_OSCILLATOR_AMPLITUDE:
         word[0] = &c->exciter_strength[i];
-        return 1;
+        break;
     case SPRUNG_TARGET_DELAY_TIME:
         word[0] = &c->delay_steps[i];
-        return 1;
+        break;
     default:
-        return 0;
+        break;
     }
+    return sprung_route_word_count(route->parameter);
 }
 
 static int word_order(const void *a, const void *b)

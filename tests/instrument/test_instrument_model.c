@@ -175,6 +175,20 @@ static void check_errors(void)
     }
 }
 
+
+/* opencl (`config`), where it can run, accepts `model`: no "does not
+ * implement" refusal for `what` it uses. */
+static void check_opencl_runs(const SprungEngineConfig *config, const SprungModel *model,
+                              const char *what)
+{
+    SprungEngine *engine = NULL;
+    SprungError error;
+    SprungStatus status = sprung_engine_new(config, model, &engine, &error);
+    printf("opencl and %-23s %s\n", what, status == SPRUNG_OK ? "runs" : error.message);
+    CHECK(status == SPRUNG_OK || !strstr(error.message, "does not implement"),
+          "opencl refused %s: %s", what, error.message);
+    sprung_engine_free(engine);
+}
 static void check_engine_errors(void)
 {
     SprungEngineConfig config = sprung_engine_config_default();
@@ -229,24 +243,14 @@ static void check_engine_errors(void)
      * followers of a microphone; a model with those is refused with what it
      * lacks named. */
     config.backend = "opencl";
-    status = sprung_engine_new(&config, model, &engine, &error);
-    printf("%-34s %s\n", "opencl and features", status == SPRUNG_OK ? "runs" : error.message);
-    CHECK(status == SPRUNG_OK || !strstr(error.message, "does not implement"),
-          "opencl refused the kitchen sink's features: %s", error.message);
-    sprung_engine_free(engine);
-    engine = NULL;
+    check_opencl_runs(&config, model, "features");
     sprung_model_free(model);
     snprintf(json, sizeof json, "%s",
              MODEL("'sources': [{'id': 'l', 'type': 'lfo'}], 'routes': [{'source': 'l', "
                    "'target': 'b', 'parameter': 'mass', 'range': [0.001, 0.002]}]"));
     double_quotes(json);
     model = load_model(json);
-    status = sprung_engine_new(&config, model, &engine, &error);
-    printf("%-34s %s\n", "opencl and modulation", status == SPRUNG_OK ? "runs" : error.message);
-    CHECK(status == SPRUNG_OK || !strstr(error.message, "does not implement"),
-          "opencl refused modulation: %s", error.message);
-    sprung_engine_free(engine);
-    engine = NULL;
+    check_opencl_runs(&config, model, "modulation");
     sprung_model_free(model);
     snprintf(json, sizeof json, "%s",
              MODEL("'sources': [{'id': 'f', 'type': 'follower', 'microphone': 'mic'}], "
