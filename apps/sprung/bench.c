@@ -7,7 +7,8 @@
  * then the issue's targets: the share of one core that mesh-20x30 and
  * net-1000x5000 need at 48 kHz, and each backend's speed-up over the
  * reference (cpu) measured in the same run. Runs on the command's (control)
- * thread; a backend may use helper threads (simd: --threads). See
+ * thread; a backend may use helper threads (simd: --threads). The voices
+ * sweep (--voices; GPU backends by default) is bench_voices.c's. See
  * docs/benchmarks.md for the figures and how to read them. */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 
 #include "bench_gpu.h"
 #include "bench_output.h"
+#include "bench_voices.h"
 #include "commands.h"
 #include "io/midi.h"
 #include "sprung/sprung.h"
@@ -35,6 +37,15 @@
 #endif
 
 enum { BENCH_BLOCK = 256, BENCH_MAX_NAME = 256 };
+
+/* Which backends get the voices sweep: by default only the GPU ones (it
+ * takes a few seconds per backend and answers the GPU question). */
+typedef enum BenchVoicesMode {
+    BENCH_VOICES_GPU = 0, /* default */
+    BENCH_VOICES_ALL,     /* --voices */
+    BENCH_VOICES_ONLY,    /* --voices-only: the sweep alone */
+    BENCH_VOICES_NONE,    /* --no-voices */
+} BenchVoicesMode;
 static const double BENCH_RATE = 48000.0;
 
 typedef struct BenchOptions {
@@ -46,6 +57,7 @@ typedef struct BenchOptions {
     double target_wall_s;    /* wall time of one repetition */
     int repeats;
     uint32_t max_synthetic_springs;
+    BenchVoicesMode voices;  /* the voices sweep (bench_voices.h) */
 } BenchOptions;
 
 typedef struct BenchResult {
@@ -677,7 +689,8 @@ static void bench_json_field_list(FILE *out, const char *key, const double *valu
     fputc(']', out);
 }
 
-static void bench_write_json(FILE *out, const BenchOptions *options, const BenchResults *results)
+static void bench_write_json(FILE *out, const BenchOptions *options, const BenchResults *results,
+                             const BenchVoices *voices)
 {
     char cpu[256];
     bench_cpu_name(cpu, sizeof cpu);
@@ -725,6 +738,8 @@ static void bench_write_json(FILE *out, const BenchOptions *options, const Bench
     }
     fputs("\n  ]", out);
     bench_write_targets_json(out, results);
+    if (voices)
+        bench_voices_write_json(voices, out);
     fputs("\n}\n", out);
 }
 
@@ -732,6 +747,7 @@ static void bench_usage(FILE *out)
 {
     fprintf(out,
             "usage: sprung bench [--backend NAME[,NAME...]|all] [--quick] [--json FILE|-]\n"
+            "                    [--voices|--voices-only|--no-voices]\n"
             "                    [--presets DIR] [--models DIR]\n"
             "\n"
             "Measures the engine: synthetic networks of 10 to 100,000 springs, the\n"
@@ -751,6 +767,15 @@ static void bench_usage(FILE *out)
             "                   in a list (cuda,cpu) it plays the models and presets\n"
             "  --quick          a short smoke run (networks up to 10,000 springs, one\n"
             "                   repetition of ~0.02 s each): checks, does not measure\n"
+            "  --voices         also sweep voices on every backend named: for meshes of\n"
+            "                   about 100, 300, 1,000, 3,000 and 10,000 springs (quick:\n"
+            "                   100 and 1,000), how many voices (1, 2, 4, ... %u, each\n"
+            "                   a held note) render a 128-frame block in less time\n"
+            "                   than it lasts (median); p50/p99 per count, JSON key\n"
+            "                   \"voices\". On by default only for GPU backends (opencl,\n"
+            "                   cuda); ~0.5 s of audio per count, seconds per backend\n"
+            "  --voices-only    the voices sweep alone, on every backend named\n"
+            "  --no-voices      no voices sweep, not even for a GPU backend\n"
             "  --json FILE      also write the results as JSON to FILE ('-': stdout,\n"
             "                   the table then goes to stderr)\n"
             "  --threads N      worker threads of the simd backend for one network\n"
@@ -758,7 +783,8 @@ static void bench_usage(FILE *out)
             "  --presets DIR    factory presets to measure (default %s/presets)\n"
             "  --models DIR     benchmark models to measure (default %s/bench)\n"
             "  --help           this text\n",
-            BENCH_BLOCK, BENCH_RATE, SPRUNG_SOURCE_DIR, SPRUNG_SOURCE_DIR);
+            BENCH_BLOCK, BENCH_RATE, bench_voices_limit(), SPRUNG_SOURCE_DIR,
+            SPRUNG_SOURCE_DIR);
 }
 
 enum { BENCH_MAX_BACKENDS = 16 };
@@ -787,6 +813,11 @@ static int bench_backend_list(const char *arg, char names[][32], int max)
             start++;
     }
     return n;
+}
+
+static bool bench_is_gpu(const char *backend)
+{
+    return !strncmp(backend, "opencl", 6) || !strncmp(backend, "cuda", 4);
 }
 
 static bool bench_option_takes_value(const char *arg)
@@ -818,6 +849,12 @@ int sprung_cmd_bench(int argc, char **argv)
             return 0;
         } else if (strcmp(arg, "--quick") == 0) {
             options.quick = true;
+        } else if (strcmp(arg, "--voices") == 0) {
+            options.voices = BENCH_VOICES_ALL;
+        } else if (strcmp(arg, "--voices-only") == 0) {
+            options.voices = BENCH_VOICES_ONLY;
+        } else if (strcmp(arg, "--no-voices") == 0) {
+            options.voices = BENCH_VOICES_NONE;
         } else if (bench_option_takes_value(arg) && has_value) {
             const char *value = argv[++i];
             if (strcmp(arg, "--json") == 0)
@@ -853,9 +890,10 @@ int sprung_cmd_bench(int argc, char **argv)
     /* One GPU backend alone: its own benchmark (per-block launch overhead
      * for each pipeline variant, real-time factor against model size). In
      * a list ("cuda,cpu") it plays the networks, models and presets. */
-    if (!strchr(backend_arg, ',') &&
-        (!strncmp(backend_arg, "opencl", 6) || !strncmp(backend_arg, "cuda", 4)))
-        return sprung_bench_gpu(backend_arg, options.json_path, options.quick);
+    if (!strchr(backend_arg, ',') && bench_is_gpu(backend_arg) &&
+        options.voices != BENCH_VOICES_ONLY)
+        return sprung_bench_gpu(backend_arg, options.json_path, options.quick,
+                                options.voices != BENCH_VOICES_NONE);
 
     char backends[BENCH_MAX_BACKENDS][32];
     int n_backends = bench_backend_list(backend_arg, backends, BENCH_MAX_BACKENDS);
@@ -870,32 +908,49 @@ int sprung_cmd_bench(int argc, char **argv)
     if (options.json_path && !(json = bench_json_open(options.json_path)))
         return 1;
     FILE *table = bench_table_stream(options.json_path);
-    fprintf(table, "sprung bench: backend %s, %d-frame blocks at %.0f Hz, median of %d%s\n\n",
-            backend_arg, BENCH_BLOCK, BENCH_RATE, options.repeats,
-            options.quick ? " (quick: not a measurement)" : "");
-    fprintf(table, "%-7s %-9s %-26s %7s %8s %3s %12s %12s %12s\n", "backend", "group", "name",
-            "bodies", "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
-
+    bool voices_only = options.voices == BENCH_VOICES_ONLY;
     BenchResults results = {0};
     int failed = 0;
-    for (int b = 0; b < n_backends; b++) {
-        options.backend = backends[b];
-        failed |= bench_synthetic(&options, &results);
-        failed |= bench_directory(&options, &results, "bench", options.models_dir);
-        failed |= bench_directory(&options, &results, "preset", options.presets_dir);
+    if (!voices_only) {
+        fprintf(table, "sprung bench: backend %s, %d-frame blocks at %.0f Hz, median of %d%s\n\n",
+                backend_arg, BENCH_BLOCK, BENCH_RATE, options.repeats,
+                options.quick ? " (quick: not a measurement)" : "");
+        fprintf(table, "%-7s %-9s %-26s %7s %8s %3s %12s %12s %12s\n", "backend", "group",
+                "name", "bodies", "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
+        for (int b = 0; b < n_backends; b++) {
+            options.backend = backends[b];
+            failed |= bench_synthetic(&options, &results);
+            failed |= bench_directory(&options, &results, "bench", options.models_dir);
+            failed |= bench_directory(&options, &results, "preset", options.presets_dir);
+        }
+        for (size_t i = 0; i < results.count; i++)
+            if (results.items[i].error[0])
+                failed = 1;
+        bench_print_targets(table, &results);
+    } else {
+        fprintf(table, "sprung bench: backend %s, voices only\n", backend_arg);
     }
-    for (size_t i = 0; i < results.count; i++)
-        if (results.items[i].error[0])
-            failed = 1;
-    bench_print_targets(table, &results);
+
+    /* The voices sweep, after the rest so its table stays in one piece. */
+    BenchVoices voices = {.quick = options.quick};
+    bool swept = false;
+    for (int b = 0; b < n_backends; b++)
+        if (options.voices == BENCH_VOICES_ALL || voices_only ||
+            (options.voices == BENCH_VOICES_GPU && bench_is_gpu(backends[b]))) {
+            failed |= bench_voices_run(&voices, backends[b], table);
+            swept = true;
+        }
+    if (swept)
+        bench_voices_print_summary(&voices, table);
 
     if (json) {
-        bench_write_json(json, &options, &results);
+        bench_write_json(json, &options, &results, swept ? &voices : NULL);
         if (json != stdout && fclose(json) != 0) {
             fprintf(stderr, "sprung bench: cannot write %s\n", options.json_path);
             failed = 1;
         }
     }
     free(results.items);
+    bench_voices_free(&voices);
     return failed ? 1 : 0;
 }

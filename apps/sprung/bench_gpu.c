@@ -14,6 +14,7 @@
 #include "backend/opencl/gpu_common.h"
 #include "bench_gpu.h"
 #include "bench_output.h"
+#include "bench_voices.h"
 #include "cli.h"
 #include "engine/compiled.h"
 #include "model/model.h"
@@ -306,7 +307,7 @@ static void measure_size(Bench *bench, uint32_t springs, double seconds, SizeRes
     bench_release(bench);
 }
 
-int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick)
+int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick, int voices)
 {
     int is_cuda = !strncmp(backend_spec, "cuda", 4);
     Bench bench = {.backend = backend_spec, .api = is_cuda ? "CUDA" : "OPENCL"};
@@ -402,6 +403,13 @@ int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick)
         too_slow = r->realtime_factor < 0.01;
     }
 
+    /* 3. Voices of a mesh in real time at 128 frames, all in one engine. */
+    BenchVoices voice_results = {.quick = quick};
+    if (voices) {
+        failed |= bench_voices_run(&voice_results, backend_spec, table);
+        bench_voices_print_summary(&voice_results, table);
+    }
+
     FILE *json = json_path ? bench_json_open(json_path) : NULL;
     if (json_path && !json)
         failed = 1;
@@ -439,7 +447,10 @@ int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick)
             bench_json_field_string(json, "error", r->error);
             fputc('}', json);
         }
-        fprintf(json, "\n  ]\n}\n");
+        fprintf(json, "\n  ]");
+        if (voices)
+            bench_voices_write_json(&voice_results, json);
+        fprintf(json, "\n}\n");
         if (json != stdout && fclose(json) != 0)
             failed = 1;
     }
@@ -447,5 +458,6 @@ int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick)
     set_env(bench.api, "WAIT", NULL);
     set_env(bench.api, "PARAMS", NULL);
     free(overheads);
+    bench_voices_free(&voice_results);
     return failed ? 1 : 0;
 }

@@ -9,8 +9,9 @@
  * 128 and 512 frames for every launch variant, and the real-time factor
  * against model size from 100 to 1,000,000 springs. Prints a table to
  * stdout (stderr when the JSON goes to stdout) and JSON to `json_path`
- * ("-": stdout; NULL: none). Returns the exit code: 0, 1 when a
+ * ("-": stdout; NULL: none). With `voices`, then the voices sweep
+ * (bench_voices.h; JSON key "voices"). Returns the exit code: 0, 1 when a
  * measurement failed, 2 when the backend cannot run here. */
-int sprung_bench_gpu(const char *backend, const char *json_path, int quick);
+int sprung_bench_gpu(const char *backend, const char *json_path, int quick, int voices);
 
 #endif

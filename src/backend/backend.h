@@ -81,6 +81,20 @@ typedef struct SprungFeatureIo {
     const uint32_t *frame_writes; /* ceil(n_steps / oversampling) + 1 entries */
 } SprungFeatureIo;
 
+/* One voice's share of an advance_voices() call: advance_features()'s
+ * arguments for the backend's copy number `voice` of the compiled block and
+ * the state (its writes' targets are offsets in that voice's copies), and
+ * the voice's time step for each output frame of the run (frame_dt:
+ * ceil(n_steps / oversampling) entries, in place of the compiled dt: a
+ * voice's pitch is its dt, src/engine/engine_voices.c). */
+typedef struct SprungVoiceRun {
+    uint32_t voice;
+    const SprungPulseStart *starts; /* sorted by step */
+    uint32_t n_starts;
+    SprungFeatureIo io;
+    const float *frame_dt;
+} SprungVoiceRun;
+
 typedef struct SprungBackend {
     const char *name;
     void *ctx;
@@ -137,6 +151,17 @@ typedef struct SprungBackend {
      * (SprungFeatureIo.writes). 0: it reads the compiled arrays in place,
      * and a modulated model is stepped one output frame per call. */
     int applies_writes;
+
+    /* A backend from its factory's create_voices (instanced mode on a GPU)
+     * has these two and no set_views. advance_voices: runs[0 .. n_runs)
+     * advance n_steps engine steps each, in one launch (a work-group per
+     * run), each as advance_features() on its voice's copies; n_runs is at
+     * most the voices created. reset_voice: that voice's state back to the
+     * compiled initial state (its copy of the constants keeps what writes
+     * made it; the engine hands those words over again). Audio thread. */
+    void (*advance_voices)(void *ctx, uint32_t n_steps, uint32_t n_runs,
+                           const SprungVoiceRun *runs);
+    void (*reset_voice)(void *ctx, uint32_t voice);
 } SprungBackend;
 
 /* Exciter events one advance_features() call may carry. */
@@ -162,6 +187,17 @@ typedef struct SprungBackendFactory {
     SprungStatus (*create)(const SprungCompiled *compiled, SprungState *state, uint32_t device,
                            const SprungEngineConfig *config, SprungBackend *out,
                            SprungError *error);
+
+    /* Optional: one backend for all n_voices voices of an instanced model
+     * (SPRUNG_FEATURE_VOICES), with a copy of the compiled block and of the
+     * state per voice, stepped by advance_voices; states[v] is the engine's
+     * host copy of voice v's state (upload_state and sync_state move all of
+     * them). NULL: the engine creates a backend per voice and steps each
+     * with set_views. */
+    SprungStatus (*create_voices)(const SprungCompiled *compiled, uint32_t n_voices,
+                                  SprungState *const *states, uint32_t device,
+                                  const SprungEngineConfig *config, SprungBackend *out,
+                                  SprungError *error);
 } SprungBackendFactory;
 
 extern const SprungBackendFactory sprung_backend_cpu_factory;
@@ -176,6 +212,13 @@ void sprung_feature_names(uint32_t features, char *buffer, size_t size);
  * here fails with SPRUNG_ERROR_UNSUPPORTED and the probe's reason. */
 SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *state,
                                    const SprungEngineConfig *config, SprungBackend *out,
+                                   SprungError *error);
+
+/* The factory and device sprung_backend_create would use, after the same
+ * checks (engine_voices.c then calls create or create_voices itself). */
+SprungStatus sprung_backend_choose(const SprungCompiled *compiled,
+                                   const SprungEngineConfig *config,
+                                   const SprungBackendFactory **factory, uint32_t *device,
                                    SprungError *error);
 
 #endif

@@ -129,13 +129,15 @@ static void known_names(char *buffer, size_t size)
         used += (size_t)snprintf(buffer + used, size - used, ", %s", factories[i]->name);
 }
 
-SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *state,
-                                   const SprungEngineConfig *config, SprungBackend *out,
+SprungStatus sprung_backend_choose(const SprungCompiled *compiled,
+                                   const SprungEngineConfig *config,
+                                   const SprungBackendFactory **chosen, uint32_t *chosen_device,
                                    SprungError *error)
 {
     const char *spec = config->backend ? config->backend : "auto";
     SprungBackendInfo info;
-
+    *chosen = NULL;
+    *chosen_device = 0;
     if (!strcmp(spec, "auto")) {
         for (size_t i = 0; i < sizeof auto_order / sizeof auto_order[0]; ++i) {
             const SprungBackendFactory *factory = find(auto_order[i], strlen(auto_order[i]));
@@ -143,13 +145,14 @@ SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *
                 compiled->n_springs < factory->auto_min_springs)
                 continue;
             probe(factory, &info);
-            if (info.available)
-                return factory->create(compiled, state, 0, config, out, error);
+            if (info.available) {
+                *chosen = factory;
+                return SPRUNG_OK;
+            }
         }
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
                                 "backend", "no backend can run here");
     }
-
     /* "name" or "name:device" */
     const char *colon = strchr(spec, ':');
     size_t name_length = colon ? (size_t)(colon - spec) : strlen(spec);
@@ -190,5 +193,19 @@ SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *
                                 "backend", "backend \"%s\" has %u device%s; there is no device %u",
                                 factory->name, info.n_devices, info.n_devices == 1 ? "" : "s",
                                 device);
+    *chosen = factory;
+    *chosen_device = device;
+    return SPRUNG_OK;
+}
+
+SprungStatus sprung_backend_create(const SprungCompiled *compiled, SprungState *state,
+                                   const SprungEngineConfig *config, SprungBackend *out,
+                                   SprungError *error)
+{
+    const SprungBackendFactory *factory;
+    uint32_t device;
+    SprungStatus status = sprung_backend_choose(compiled, config, &factory, &device, error);
+    if (status != SPRUNG_OK)
+        return status;
     return factory->create(compiled, state, device, config, out, error);
 }

@@ -1,119 +1,17 @@
 /* Instanced mode: voices, allocation and stealing, MPE pitch by time
  * dilation, per-voice modulation (engine_voices.h says what happens per
- * frame). new/free on the control thread; the rest never allocates. */
+ * frame), and the voices stepped by a backend each, frame by frame (one
+ * backend for all of them, a GPU's: engine_voices_batch.c). new/free on the
+ * control thread; the rest never allocates. */
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
-#include "engine/decimator.h"
-#include "engine/engine_voices.h"
-#include "engine/mic_pan.h"
-#include "engine/modulation.h"
-#include "engine/mpe.h"
-#include "engine/smoothing.h"
-#include "engine/voice_allocator.h"
+#include "engine/engine_voices_internal.h"
 #include "engine/voice_pitch.h"
 #include "model/model.h"
-#include "model/model_modulation.h"
-#include "util/worker_pool.h"
-
-/* Audio input channels a block may pass (as engine.c). */
-#define VOICES_MAX_INPUTS 64u
-/* A released voice whose output stays below this for VOICES_QUIET_SECONDS
- * is freed (and reset to rest). */
-#define VOICES_QUIET_LEVEL 1e-6f
-#define VOICES_QUIET_SECONDS 0.2
-/* Bends are smoothed by a one-pole of this time constant (per frame), so a
- * coarse controller does not step the pitch. */
-#define VOICES_BEND_SMOOTHING_MS 3.0
-/* The voices' steps go to a worker pool (util/worker_pool.h, one hand-over
- * per output frame) of half the cores when the machine has this many cores
- * and the voices together this many springs; SPRUNG_VOICE_THREADS=N forces
- * N threads (1: none). On the idle 2-core machine 2 threads were 1.3x to
- * 1.7x faster for 8 voices of 17 to 536 springs (docs/benchmarks.md,
- * "Voices on the worker pool"), but a spinning pool on an oversubscribed
- * machine loses badly (37x slower with a build running on the other
- * core), so by default only where cores are to spare, as the simd
- * backend's own pool. */
-#define VOICES_POOL_MIN_CORES 4
-#define VOICES_POOL_MIN_SPRINGS 256u
-
-typedef struct Voice {
-    SprungState state;
-    SprungBackend backend;
-    int has_backend;
-    SprungStepModel model;          /* this voice's kernel views */
-    SprungFeatureModel feature_model;
-    uint32_t *pulse_next;           /* per mallet: ring position of its next pulse */
-    SprungPulseStart *starts;       /* this frame's, capacity max_starts */
-    uint32_t n_starts;
-    SprungExciterEvent *events;     /* this frame's, capacity max_events */
-    uint32_t n_events;
-    SprungOnePole bend;             /* semitones */
-    double scale;                   /* dt_v / dt */
-    uint32_t quiet_frames;
-    int primed;                     /* anchors: 0 until the first frame after a (re)start */
-    float *frame_out;               /* this frame's output, n_channels × oversampling */
-    float *frame_channels[SPRUNG_MAX_CHANNELS]; /* into frame_out, one per channel */
-    /* Per-voice copies of what modulation writes (the views point here). */
-    float *inv_mass, *drag;                               /* n_nodes */
-    float *stiffness, *damping, *rest_length, *preload;   /* n_springs */
-    float *mic_left, *mic_right, *mic_gain;               /* n_mics */
-    float *exciter_strength;                              /* n_exciters */
-    uint32_t *delay_steps;                                /* n_delays */
-    double *mallet_strength;                              /* n_mallets, read at each strike */
-    double *exciter_frequency;                            /* n_exciters, read at each note-on */
-    double *root_increment;     /* n_exciters: an oscillator's phase per step at scale 1,
-                                   fixed at its note-on (bends scale it) */
-    double *mic_gain_value;                               /* n_mics, the route values */
-    SprungMicPan *mic_pan;                                /* n_mics, with the pan law */
-} Voice;
-
-struct SprungEngineVoices {
-    SprungCompiled *compiled;
-    uint32_t n_voices;
-    uint32_t oversampling;
-    uint32_t max_block_frames;
-    double sample_rate;
-    double root;
-    int note_low, note_high;
-    double max_scale;               /* the highest playable note's time scale */
-    uint32_t quiet_limit;           /* frames */
-    uint32_t max_starts, max_events;
-    SprungVoiceAllocator allocator;
-    SprungModulation *modulation;   /* always: the MPE state lives in it */
-    SprungMpe *mpe;
-    uint32_t n_routes;
-    SprungModelRoute *routes;
-    int *mic_stereo;
-    double *preset_mic_gain;     /* the preset's values */
-    SprungMicPan *preset_mic_pan;
-    double frame_time;
-    SprungTriggerEvent *triggers;
-    uint32_t max_triggers;
-    float *mic_sum;                 /* followers hear the microphones summed over voices */
-    Voice *voices;
-    /* The frame's sounding voices, in index order, stepped on the pool's
-     * workers (or here, without a pool) between the serial parts. */
-    uint32_t sounding[SPRUNG_MAX_VOICES];
-    uint32_t n_sounding;
-    const float *const *frame_inputs; /* the frame's audio inputs, for the steps
-                                         (process's own array: only while it runs) */
-    uint32_t n_frame_inputs;
-    SprungWorkerPool *pool;           /* NULL: the voices step one after another here */
-    /* Output: engine-rate buffers per channel (decimator inputs, or the
-     * block's outputs without oversampling), and the sinks for channels a
-     * block lacks. */
-    SprungDecimator decimator;
-    SprungDecimator *extra_decimators; /* channels 2.., two per decimator */
-    uint32_t n_extra_decimators;
-    float *discard;                 /* max_block_frames × oversampling */
-    float *discard_out;             /* max_block_frames */
-    float *channels[SPRUNG_MAX_CHANNELS];
-};
 
 /* ---- Control thread ---- */
 
@@ -149,6 +47,7 @@ void sprung_engine_voices_free(SprungEngineVoices *s)
     if (!s)
         return;
     sprung_worker_pool_free(s->pool); /* first: its threads step the voices */
+    sprung_voices_batch_free(s);
     if (s->voices)
         for (uint32_t v = 0; v < s->n_voices; ++v)
             voice_free(&s->voices[v]);
@@ -168,8 +67,6 @@ void sprung_engine_voices_free(SprungEngineVoices *s)
     free(s->discard_out);
     free(s);
 }
-
-#define N1(n) ((n) ? (size_t)(n) : 1u)
 
 /* The per-voice arrays back to the preset's values. */
 static SPRUNG_REALTIME void voice_arrays_reset(const SprungEngineVoices *s, Voice *v)
@@ -196,10 +93,14 @@ static SPRUNG_REALTIME void voice_arrays_reset(const SprungEngineVoices *s, Voic
 static SPRUNG_REALTIME void voice_views_set(const SprungEngineVoices *s, Voice *v)
 {
     v->model.dt = (float)(s->compiled->dt * v->scale);
-    v->backend.set_views(v->backend.ctx, &v->model, &v->feature_model);
+    if (v->has_backend)
+        v->backend.set_views(v->backend.ctx, &v->model, &v->feature_model);
 }
 
-static SprungStatus voice_new(SprungEngineVoices *s, const SprungEngineConfig *config, Voice *v,
+/* Voice v's state, arrays and views; and its own backend from `factory`
+ * unless the voices share one (batch mode). */
+static SprungStatus voice_new(SprungEngineVoices *s, const SprungEngineConfig *config,
+                              const SprungBackendFactory *factory, uint32_t device, Voice *v,
                               SprungError *error)
 {
     const SprungCompiled *c = s->compiled;
@@ -208,8 +109,8 @@ static SprungStatus voice_new(SprungEngineVoices *s, const SprungEngineConfig *c
         return sprung_error_set(error, status, NULL, 0, 0, NULL,
                                 "out of memory for the voices' state");
     v->pulse_next = calloc(N1(c->n_mallets), sizeof *v->pulse_next);
-    v->starts = calloc(s->max_starts, sizeof *v->starts);
-    v->events = calloc(s->max_events, sizeof *v->events);
+    v->starts = calloc(s->starts_capacity, sizeof *v->starts);
+    v->events = calloc(s->events_capacity, sizeof *v->events);
     v->inv_mass = calloc(N1(c->n_nodes), sizeof(float));
     v->drag = calloc(N1(c->n_nodes), sizeof(float));
     v->stiffness = calloc(N1(c->n_springs), sizeof(float));
@@ -240,14 +141,18 @@ static SprungStatus voice_new(SprungEngineVoices *s, const SprungEngineConfig *c
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
                                 "out of memory for the voices");
     voice_arrays_reset(s, v);
-    status = sprung_backend_create(c, &v->state, config, &v->backend, error);
-    if (status != SPRUNG_OK)
-        return status;
-    v->has_backend = 1;
-    if (!v->backend.set_views || !v->backend.advance_features)
-        return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
-                                "backend", "backend \"%s\" cannot play voices (instanced mode); "
-                                "use cpu", v->backend.name);
+    if (!factory->create_voices) {
+        status = factory->create(c, &v->state, device, config, &v->backend, error);
+        if (status != SPRUNG_OK)
+            return status;
+        v->has_backend = 1;
+        if (!v->backend.set_views || !v->backend.advance_features)
+            return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
+                                    "backend",
+                                    "backend \"%s\" cannot play voices (instanced mode); "
+                                    "use cpu",
+                                    v->backend.name);
+    }
     v->model = sprung_compiled_step_model(c);
     v->feature_model = sprung_compiled_feature_model(c);
     v->model.inv_mass = v->inv_mass;
@@ -290,6 +195,8 @@ static uint32_t voices_pool_threads(const SprungEngineVoices *s)
         threads = (uint32_t)(cores / 2);
     if (threads > s->n_voices)
         threads = s->n_voices;
+    if (s->has_batch)
+        threads = 1; /* the backend steps every voice in one launch */
     return threads < 1 ? 1 : threads;
 }
 
@@ -319,6 +226,23 @@ SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *
     /* A frame may strike a voice a few times (a restrike, a restart). */
     s->max_starts = 4 * c->n_mallets + 4;
     s->max_events = 4 * c->n_exciters + 4;
+    const SprungBackendFactory *factory;
+    uint32_t device;
+    status = sprung_backend_choose(c, config, &factory, &device, error);
+    if (status != SPRUNG_OK)
+        goto fail;
+    /* Batch mode buffers a run of frames: room for runs of many frames,
+     * cut short when a frame's worth is not left (engine_voices_batch.c). */
+    int batch = factory->create_voices != NULL;
+    s->starts_capacity = batch ? SPRUNG_BACKEND_MAX_PULSE_STARTS : s->max_starts;
+    s->events_capacity = batch ? SPRUNG_BACKEND_MAX_EXCITER_EVENTS : s->max_events;
+    if (s->starts_capacity < s->max_starts || s->events_capacity < s->max_events) {
+        status = sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
+                                  "backend", "backend \"%s\": a frame of these voices may "
+                                  "strike more mallets or exciters than it takes; use cpu",
+                                  factory->name);
+        goto fail;
+    }
     double fade_frames = round(spec->steal_fade_ms * 1e-3 * config->sample_rate);
     sprung_voice_allocator_init(&s->allocator, s->n_voices,
                                 fade_frames < 1.0 ? 1u : (uint32_t)fade_frames);
@@ -372,7 +296,12 @@ SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *
         goto fail;
     }
     for (uint32_t v = 0; v < s->n_voices; ++v) {
-        status = voice_new(s, config, &s->voices[v], error);
+        status = voice_new(s, config, factory, device, &s->voices[v], error);
+        if (status != SPRUNG_OK)
+            goto fail;
+    }
+    if (batch) {
+        status = sprung_voices_batch_new(s, model, factory, device, config, error);
         if (status != SPRUNG_OK)
             goto fail;
     }
@@ -411,8 +340,9 @@ const SprungState *sprung_engine_voices_state(const SprungEngineVoices *s, uint3
     if (!s || voice >= s->n_voices)
         return NULL;
     Voice *v = &s->voices[voice];
-    if (v->backend.sync_state)
-        v->backend.sync_state(v->backend.ctx);
+    const SprungBackend *backend = s->has_batch ? &s->batch : &v->backend;
+    if (backend->sync_state)
+        backend->sync_state(backend->ctx);
     return &v->state;
 }
 
@@ -460,15 +390,15 @@ static SPRUNG_REALTIME double oscillator_root_increment(const SprungEngineVoices
 static SPRUNG_REALTIME void voice_strike(SprungEngineVoices *s, Voice *v, uint8_t velocity)
 {
     const SprungCompiled *c = s->compiled;
-    for (uint32_t m = 0; m < c->n_mallets && v->n_starts < s->max_starts; ++m) {
+    for (uint32_t m = 0; m < c->n_mallets && v->n_starts < s->starts_capacity; ++m) {
         uint32_t slot = m * SPRUNG_PULSE_SLOTS + v->pulse_next[m];
         v->pulse_next[m] = (v->pulse_next[m] + 1) % SPRUNG_PULSE_SLOTS;
         double impulse = v->mallet_strength[m] * velocity / 127.0 / v->scale;
         v->starts[v->n_starts++] =
-            (SprungPulseStart){.step = 0, .slot = slot, .amplitude = (float)impulse};
+            (SprungPulseStart){.step = s->frame_step, .slot = slot, .amplitude = (float)impulse};
     }
     double vel = velocity / 127.0;
-    for (uint32_t e = 0; e < c->n_exciters && v->n_events < s->max_events; ++e) {
+    for (uint32_t e = 0; e < c->n_exciters && v->n_events < s->events_capacity; ++e) {
         uint32_t kind = c->exciter_kind[e];
         if (kind == SPRUNG_KERNEL_EXCITER_AUDIO_INPUT && !c->exciter_gated[e])
             continue;
@@ -483,8 +413,10 @@ static SPRUNG_REALTIME void voice_strike(SprungEngineVoices *s, Voice *v, uint8_
         } else if (kind == SPRUNG_KERNEL_EXCITER_BOW) {
             increment = c->exciter_speed[e] * vel;
         }
-        v->events[v->n_events++] = (SprungExciterEvent){
-            .step = 0, .exciter = e, .velocity = (float)vel, .increment = (float)increment};
+        v->events[v->n_events++] = (SprungExciterEvent){.step = s->frame_step,
+                                                        .exciter = e,
+                                                        .velocity = (float)vel,
+                                                        .increment = (float)increment};
     }
 }
 
@@ -492,12 +424,12 @@ static SPRUNG_REALTIME void voice_strike(SprungEngineVoices *s, Voice *v, uint8_
 static SPRUNG_REALTIME void voice_release(SprungEngineVoices *s, Voice *v)
 {
     const SprungCompiled *c = s->compiled;
-    for (uint32_t e = 0; e < c->n_exciters && v->n_events < s->max_events; ++e) {
+    for (uint32_t e = 0; e < c->n_exciters && v->n_events < s->events_capacity; ++e) {
         uint32_t kind = c->exciter_kind[e];
         if (kind == SPRUNG_KERNEL_EXCITER_PLUCK ||
             (kind == SPRUNG_KERNEL_EXCITER_AUDIO_INPUT && !c->exciter_gated[e]))
             continue;
-        v->events[v->n_events++] = (SprungExciterEvent){.step = 0, .exciter = e};
+        v->events[v->n_events++] = (SprungExciterEvent){.step = s->frame_step, .exciter = e};
     }
 }
 
@@ -516,6 +448,7 @@ static SPRUNG_REALTIME void voice_start(SprungEngineVoices *s, uint32_t index)
     v->scale = voice_scale(s, v, slot->note.note);
     voice_views_set(s, v);
     v->quiet_frames = 0;
+    v->quiet_restart = 1;
     sprung_modulation_note_on(s->modulation, index, slot->note.channel, slot->note.note,
                               slot->note.velocity);
     voice_strike(s, v, slot->note.velocity);
@@ -523,13 +456,23 @@ static SPRUNG_REALTIME void voice_start(SprungEngineVoices *s, uint32_t index)
 
 /* Voice `index` back to rest (its arrays keep their modulated values:
  * shared routes set them again next frame, per-voice smoothers restart). */
-static SPRUNG_REALTIME void voice_rest(SprungEngineVoices *s, uint32_t index)
+SPRUNG_REALTIME void sprung_voices_rest(SprungEngineVoices *s, uint32_t index)
 {
     Voice *v = &s->voices[index];
-    v->backend.reset(v->backend.ctx);
+    if (s->has_batch) {
+        /* The host's copy is the backend's only in what modulation writes:
+         * both go back to rest, and every watched word goes over again. */
+        s->batch.reset_voice(s->batch.ctx, index);
+        sprung_state_reset(s->compiled, &v->state);
+        sprung_modulation_watch_resend(v->run.watch);
+        v->run.quiet = 0;
+    } else {
+        v->backend.reset(v->backend.ctx);
+    }
     memset(v->pulse_next, 0, N1(s->compiled->n_mallets) * sizeof *v->pulse_next);
     v->primed = 0;
     v->quiet_frames = 0;
+    v->quiet_restart = 1;
     sprung_modulation_voice_started(s->modulation, index);
 }
 
@@ -546,6 +489,7 @@ static SPRUNG_REALTIME void note_on(SprungEngineVoices *s, uint8_t channel, uint
     } else if (a.action == SPRUNG_VOICE_RESTRIKE) {
         Voice *v = &s->voices[a.voice];
         v->quiet_frames = 0;
+        v->quiet_restart = 1;
         sprung_modulation_note_on(s->modulation, a.voice, channel, note, velocity);
         voice_strike(s, v, velocity);
     }
@@ -680,7 +624,7 @@ static SPRUNG_REALTIME void apply_route(SprungEngineVoices *s, Voice *v,
 
 /* Follows the voice's bend: a new time step, and its oscillators' phase
  * increments (and partial counts) with it. */
-static SPRUNG_REALTIME void voice_pitch(SprungEngineVoices *s, uint32_t index)
+SPRUNG_REALTIME void sprung_voices_pitch(SprungEngineVoices *s, uint32_t index)
 {
     Voice *v = &s->voices[index];
     const SprungVoiceSlot *slot = &s->allocator.slots[index];
@@ -733,6 +677,27 @@ static SPRUNG_REALTIME void voices_step_task(void *ctx, uint32_t worker, uint32_
     }
 }
 
+SPRUNG_REALTIME float sprung_voices_add(SprungEngineVoices *s, float *const *voice_channels,
+                                        size_t offset, float gain, size_t first)
+{
+    float loudest = 0.0f;
+    for (uint32_t ch = 0; ch < s->compiled->n_channels; ++ch)
+        for (uint32_t k = 0; k < s->oversampling; ++k) {
+            float sample = voice_channels[ch][offset + k] * gain;
+            s->channels[ch][first + k] += sample;
+            float magnitude = fabsf(sample);
+            loudest = magnitude > loudest ? magnitude : loudest;
+        }
+    return loudest;
+}
+
+SPRUNG_REALTIME int sprung_voices_quiet(const SprungEngineVoices *s, uint32_t *quiet_frames,
+                                        float loudest)
+{
+    *quiet_frames = loudest < VOICES_QUIET_LEVEL ? *quiet_frames + 1 : 0;
+    return *quiet_frames >= s->quiet_limit;
+}
+
 /* Steps 3 and 4 of frame f: the sounding voices' pitch, their steps (on the
  * pool when there is one), then, in index order, their sum into the
  * channels (a fading voice times its gain) and the microphones' sum, and
@@ -745,7 +710,7 @@ static SPRUNG_REALTIME void voices_render_frame(SprungEngineVoices *s, uint32_t 
     for (uint32_t index = 0; index < s->n_voices; ++index) {
         if (s->allocator.slots[index].status == SPRUNG_VOICE_FREE)
             continue;
-        voice_pitch(s, index);
+        sprung_voices_pitch(s, index);
         s->sounding[s->n_sounding++] = index;
     }
     if (s->pool && s->n_sounding > 1)
@@ -762,23 +727,68 @@ static SPRUNG_REALTIME void voices_render_frame(SprungEngineVoices *s, uint32_t 
         uint32_t index = s->sounding[n];
         Voice *v = &s->voices[index];
         float gain = sprung_voice_fade_gain(&s->allocator, index);
-        float loudest = 0.0f;
-        for (uint32_t ch = 0; ch < c->n_channels; ++ch)
-            for (uint32_t k = 0; k < r; ++k) {
-                float sample = v->frame_channels[ch][k] * gain;
-                s->channels[ch][first + k] += sample;
-                float magnitude = fabsf(sample);
-                loudest = magnitude > loudest ? magnitude : loudest;
-            }
+        float loudest = sprung_voices_add(s, v->frame_channels, 0, gain, first);
         for (uint32_t i = 0; i < c->n_microphones; ++i)
             s->mic_sum[i] += v->state.mic_value[i];
         /* 5. A released voice that stays silent is freed. */
+        if (s->allocator.slots[index].status == SPRUNG_VOICE_RELEASED &&
+            sprung_voices_quiet(s, &v->quiet_frames, loudest)) {
+            sprung_voice_free(&s->allocator, index);
+            sprung_voices_rest(s, index);
+        }
+    }
+}
+
+SPRUNG_REALTIME void sprung_voices_frame_control(SprungEngineVoices *s, const SprungBlock *block,
+                                                 uint32_t f, uint32_t *next_event,
+                                                 uint32_t n_inputs, float *input_frame,
+                                                 const float **inputs)
+{
+    const SprungCompiled *c = s->compiled;
+    /* 1. The host's events at f. */
+    uint32_t e = *next_event;
+    for (; e < block->n_events && block->events[e].frame == f; ++e)
+        host_event(s, &block->events[e]);
+    *next_event = e;
+
+    /* 2. Modulation: sources, Note Triggers (notes at f), routes. */
+    for (uint32_t ch = 0; ch < n_inputs; ++ch) {
+        input_frame[ch] = block->inputs[ch] ? block->inputs[ch][f] : 0.0f;
+        inputs[ch] = block->inputs[ch] ? block->inputs[ch] + f : NULL;
+    }
+    SprungModulationInputs sensed = {n_inputs ? input_frame : NULL, n_inputs, s->mic_sum,
+                                     c->n_microphones};
+    uint32_t n_triggers = sprung_modulation_frame(s->modulation, &sensed, s->triggers);
+    for (uint32_t t = 0; t < n_triggers; ++t) {
+        const SprungTriggerEvent *trigger = &s->triggers[t];
+        if (trigger->on)
+            note_on(s, trigger->channel, trigger->note, trigger->velocity);
+        else
+            note_off(s, trigger->channel, trigger->note);
+    }
+    for (uint32_t route = 0; route < s->n_routes; ++route) {
+        if (s->routes[route].kind != SPRUNG_ROUTE_PARAMETER)
+            continue;
+        int per_voice = sprung_modulation_route_per_voice(s->modulation, route);
+        double shared = per_voice ? 0.0 : sprung_modulation_route_value(s->modulation, route, 0);
+        for (uint32_t v = 0; v < s->n_voices; ++v)
+            apply_route(s, &s->voices[v], &s->routes[route],
+                        per_voice ? sprung_modulation_route_value(s->modulation, route, v)
+                                  : shared);
+    }
+}
+
+SPRUNG_REALTIME void sprung_voices_restart(SprungEngineVoices *s, const uint32_t *started,
+                                           uint32_t n)
+{
+    for (uint32_t k = 0; k < n; ++k) {
+        uint32_t index = started[k];
+        sprung_voices_rest(s, index);
+        voice_start(s, index);
         if (s->allocator.slots[index].status == SPRUNG_VOICE_RELEASED) {
-            v->quiet_frames = loudest < VOICES_QUIET_LEVEL ? v->quiet_frames + 1 : 0;
-            if (v->quiet_frames >= s->quiet_limit) {
-                sprung_voice_free(&s->allocator, index);
-                voice_rest(s, index);
-            }
+            const SprungVoiceNote *note = &s->allocator.slots[index].note;
+            sprung_modulation_note_off(s->modulation, index, note->channel, note->note);
+            voice_release(s, &s->voices[index]);
         }
     }
 }
@@ -800,59 +810,23 @@ SPRUNG_REALTIME void sprung_engine_voices_process(SprungEngineVoices *s,
     uint32_t n_inputs = block->inputs ? block->n_inputs : 0;
     if (n_inputs > VOICES_MAX_INPUTS)
         n_inputs = VOICES_MAX_INPUTS;
-    float input_frame[VOICES_MAX_INPUTS];
-    const float *inputs[VOICES_MAX_INPUTS];
-    s->frame_inputs = inputs;
-    s->n_frame_inputs = n_inputs;
 
-    uint32_t e = 0;
-    for (uint32_t f = 0; f < block->n_frames; ++f) {
-        /* 1. The host's events at f. */
-        for (; e < block->n_events && block->events[e].frame == f; ++e)
-            host_event(s, &block->events[e]);
-
-        /* 2. Modulation: sources, Note Triggers (notes at f), routes. */
-        for (uint32_t ch = 0; ch < n_inputs; ++ch) {
-            input_frame[ch] = block->inputs[ch] ? block->inputs[ch][f] : 0.0f;
-            inputs[ch] = block->inputs[ch] ? block->inputs[ch] + f : NULL;
-        }
-        SprungModulationInputs sensed = {n_inputs ? input_frame : NULL, n_inputs, s->mic_sum,
-                                         c->n_microphones};
-        uint32_t n_triggers = sprung_modulation_frame(s->modulation, &sensed, s->triggers);
-        for (uint32_t t = 0; t < n_triggers; ++t) {
-            const SprungTriggerEvent *trigger = &s->triggers[t];
-            if (trigger->on)
-                note_on(s, trigger->channel, trigger->note, trigger->velocity);
-            else
-                note_off(s, trigger->channel, trigger->note);
-        }
-        for (uint32_t route = 0; route < s->n_routes; ++route) {
-            if (s->routes[route].kind != SPRUNG_ROUTE_PARAMETER)
-                continue;
-            int per_voice = sprung_modulation_route_per_voice(s->modulation, route);
-            double shared = per_voice ? 0.0 : sprung_modulation_route_value(s->modulation,
-                                                                            route, 0);
-            for (uint32_t v = 0; v < s->n_voices; ++v)
-                apply_route(s, &s->voices[v], &s->routes[route],
-                            per_voice ? sprung_modulation_route_value(s->modulation, route, v)
-                                      : shared);
-        }
-
-        /* 3, 4. Pitch, then every sounding voice's steps, summed. */
-        voices_render_frame(s, f);
-
-        /* 5. Fades move on; finished ones restart from rest with their note. */
-        uint32_t started[SPRUNG_MAX_VOICES];
-        uint32_t n_started = sprung_voice_allocator_advance(&s->allocator, 1, started);
-        for (uint32_t k = 0; k < n_started; ++k) {
-            uint32_t index = started[k];
-            voice_rest(s, index);
-            voice_start(s, index);
-            if (s->allocator.slots[index].status == SPRUNG_VOICE_RELEASED) {
-                const SprungVoiceNote *note = &s->allocator.slots[index].note;
-                sprung_modulation_note_off(s->modulation, index, note->channel, note->note);
-                voice_release(s, &s->voices[index]);
-            }
+    if (s->has_batch) {
+        sprung_voices_batch_process(s, block, n_inputs);
+    } else {
+        float input_frame[VOICES_MAX_INPUTS];
+        const float *inputs[VOICES_MAX_INPUTS];
+        s->frame_inputs = inputs;
+        s->n_frame_inputs = n_inputs;
+        uint32_t e = 0;
+        for (uint32_t f = 0; f < block->n_frames; ++f) {
+            sprung_voices_frame_control(s, block, f, &e, n_inputs, input_frame, inputs);
+            /* 3, 4. Pitch, then every sounding voice's steps, summed. */
+            voices_render_frame(s, f);
+            /* 5. Fades move on; finished ones restart from rest with their note. */
+            uint32_t started[SPRUNG_MAX_VOICES];
+            uint32_t n_started = sprung_voice_allocator_advance(&s->allocator, 1, started);
+            sprung_voices_restart(s, started, n_started);
         }
     }
 
@@ -869,7 +843,7 @@ SPRUNG_REALTIME void sprung_engine_voices_reset(SprungEngineVoices *s)
     sprung_modulation_reset(s->modulation);
     for (uint32_t index = 0; index < s->n_voices; ++index) {
         Voice *v = &s->voices[index];
-        voice_rest(s, index);
+        sprung_voices_rest(s, index);
         voice_arrays_reset(s, v);
         v->n_starts = 0;
         v->n_events = 0;

@@ -2,6 +2,9 @@
  * network's moving state (SprungState) stepped by its own backend with its
  * own kernel view of the constants (its time step, and per-voice copies of
  * the arrays modulation writes); springs and other constants are shared.
+ * A backend that steps every voice in one launch (a GPU's create_voices)
+ * takes them all instead, a run of frames at a time, with the same result
+ * (engine_voices_batch.c).
  * The engine hands a whole block to sprung_engine_voices_process when the
  * model has "voices". Private to libsprung.
  *
@@ -53,8 +56,9 @@
 typedef struct SprungEngineVoices SprungEngineVoices;
 
 /* For a model with "voices" compiled into `compiled` (which outlives the
- * voices). Creates config->backend once per voice; fails with
- * SPRUNG_ERROR_UNSUPPORTED when that backend cannot play voices. */
+ * voices). Creates config->backend once per voice, or once for all of them
+ * when it can (create_voices); fails with SPRUNG_ERROR_UNSUPPORTED when
+ * that backend cannot play voices. */
 SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *compiled,
                                       const SprungEngineConfig *config,
                                       SprungEngineVoices **out, SprungError *error);

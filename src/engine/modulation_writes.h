@@ -32,9 +32,24 @@ uint32_t sprung_route_word_count(SprungTargetParameter parameter);
 SprungStatus sprung_modulation_watch_new(const SprungModel *model, const SprungCompiled *compiled,
                                          const SprungState *state, SprungModulationWatch **out,
                                          SprungError *error);
+/* The same for one voice of an instanced model (engine_voices.c): the
+ * words live in the voice's own arrays (its kernel views `voice_model` and
+ * `voice_features`) and its state, and go to the backend's copies for that
+ * voice at the compiled block's and the state block's offsets. Also
+ * watches every oscillator's increment and harmonics in the state, which
+ * the voice's pitch rewrites. */
+SprungStatus sprung_modulation_watch_new_voice(const SprungModel *model,
+                                               const SprungCompiled *compiled,
+                                               const SprungStepModel *voice_model,
+                                               const SprungFeatureModel *voice_features,
+                                               const SprungState *voice_state,
+                                               SprungModulationWatch **out, SprungError *error);
 void sprung_modulation_watch_free(SprungModulationWatch *watch);
 
-/* Appends to `out` (room for compiled->max_frame_writes) a write for every
+/* The words watched: most writes one collect returns. */
+uint32_t sprung_modulation_watch_words(const SprungModulationWatch *watch);
+
+/* Appends to `out` (room for sprung_modulation_watch_words()) a write for every
  * watched word changed since it was last handed over; returns how many. */
 SPRUNG_REALTIME uint32_t sprung_modulation_watch_collect(SprungModulationWatch *watch,
                                                          SprungModulationWrite *out);

@@ -13,6 +13,10 @@
  *   sprung_block_kernel   one work-group renders a whole block;
  *   sprung_block_features_kernel  the same for a feature model (exciters,
  *                           collisions, delays, ...; sprung_block_run_features);
+ *   sprung_voices_features_kernel  several voices of an instanced model, a
+ *                           work-group per voice, each on its own copy of
+ *                           the constants and the state (launch table:
+ *                           sprung_block.h, SprungKernelVoiceRun);
  *   sprung_multi_springs  \ the large-model fallback: one launch per phase
  *   sprung_multi_nodes    / and engine step over many work-groups (OpenCL
  *                           1.2 has no grid-wide barrier);
@@ -70,8 +74,24 @@ __kernel void sprung_block_features_kernel(__global uchar *constants,
     state_to_local(local_state, state, layout.state_words);
     sprung_block_run_features_at((unsigned int)get_local_id(0), (unsigned int)get_local_size(0),
                                  constants, &layout, &features, (__local uchar *)local_state,
-                                 (__global uchar *)state, inputs, out);
+                                 (__global uchar *)state, inputs, NULL, out);
     state_from_local(state, local_state, layout.state_words);
+}
+
+__kernel void sprung_voices_features_kernel(__global uchar *constants, const uint constants_stride,
+                                            const SprungBlockLayout layout,
+                                            const SprungBlockFeatureLayout features,
+                                            __global uchar *state, const uint state_stride,
+                                            __global const uint *inputs, __global float *out,
+                                            __local uint *local_state)
+{
+    SprungKernelVoiceRun run = sprung_block_voice_run(inputs, (uint)get_group_id(0));
+    __global uchar *voice_state = state + (size_t)run.voice * state_stride;
+    state_to_local(local_state, (__global const uint *)voice_state, layout.state_words);
+    sprung_block_run_voice_at((uint)get_local_id(0), (uint)get_local_size(0), &run,
+                              constants + (size_t)run.voice * constants_stride, &layout,
+                              &features, (__local uchar *)local_state, voice_state, inputs, out);
+    state_from_local((__global uint *)voice_state, local_state, layout.state_words);
 }
 #else
 __kernel void sprung_block_kernel(__global const uchar *constants, const SprungBlockLayout layout,
@@ -93,7 +113,20 @@ __kernel void sprung_block_features_kernel(__global uchar *constants,
 {
     sprung_block_run_features_at((unsigned int)get_local_id(0), (unsigned int)get_local_size(0),
                                  constants, &layout, &features, (__global uchar *)state,
-                                 (__global uchar *)state, inputs, out);
+                                 (__global uchar *)state, inputs, NULL, out);
+}
+
+__kernel void sprung_voices_features_kernel(__global uchar *constants, const uint constants_stride,
+                                            const SprungBlockLayout layout,
+                                            const SprungBlockFeatureLayout features,
+                                            __global uchar *state, const uint state_stride,
+                                            __global const uint *inputs, __global float *out)
+{
+    SprungKernelVoiceRun run = sprung_block_voice_run(inputs, (uint)get_group_id(0));
+    __global uchar *voice_state = state + (size_t)run.voice * state_stride;
+    sprung_block_run_voice_at((uint)get_local_id(0), (uint)get_local_size(0), &run,
+                              constants + (size_t)run.voice * constants_stride, &layout,
+                              &features, voice_state, voice_state, inputs, out);
 }
 
 /* Large models, launch 1 of step `step`: item 0 mixes step - 1 (the state

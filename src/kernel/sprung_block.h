@@ -524,13 +524,21 @@ SPRUNG_KERNEL_INLINE void sprung_block_nodes_features(unsigned int item, unsigne
  * exciters and delays, so no barrier guards them). A frame with modulation
  * writes first waits for item 0's mix of the last step (it reads gains a
  * write may change), then every item writes its share, then all wait
- * again before anyone reads the constants. */
+ * again before anyone reads the constants.
+ *
+ * frame_dt (a voice's block, sprung_voices_features_kernel): output frame
+ * f steps with time step frame_dt[f] in place of m->dt (a voice's pitch is
+ * its time step, src/engine/engine_voices.c). dt is read only by the node
+ * integration (sprung_node_advance), from each item's own copy of the
+ * model, so every item sets its copy and no barrier is needed. NULL: m->dt
+ * throughout, as before. */
 SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned int items,
                                                    const SprungBlockFeatureInputs *in,
-                                                   const SprungStepModel *m,
+                                                   SprungStepModel *m,
                                                    const SprungStepState *st,
                                                    const SprungFeatureModel *fm,
                                                    const SprungFeatureState *fs,
+                                                   SPRUNG_GLOBAL const float *frame_dt,
                                                    SPRUNG_GLOBAL unsigned int *constant_words,
                                                    SPRUNG_STATE_SPACE unsigned int *state_words,
                                                    SPRUNG_GLOBAL float *out)
@@ -538,6 +546,8 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned i
     unsigned int next_start = 0u, next_event = 0u;
     for (unsigned int step = 0u; step < in->n_steps; ++step) {
         unsigned int first_write, end_write;
+        if (frame_dt && step % in->oversampling == 0u)
+            m->dt = frame_dt[step / in->oversampling];
         if (sprung_block_frame_writes(step, in, &first_write, &end_write)) {
             SPRUNG_BLOCK_BARRIER();
             sprung_block_apply_writes(item, items, first_write, end_write, in, constant_words,
@@ -557,12 +567,14 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features(unsigned int item, unsigned i
 
 /* The same from the blocks' bases, as the drivers' kernels receive them
  * (`state`: the global state block, or its local/shared copy of the first
- * state_words words; `global_state`: the global block, for the rings). */
+ * state_words words; `global_state`: the global block, for the rings;
+ * frame_dt: NULL, or a voice's time step per output frame). */
 SPRUNG_BLOCK_INLINE void sprung_block_run_features_at(
     unsigned int item, unsigned int items, SPRUNG_GLOBAL unsigned char *constants,
     const SprungBlockLayout *layout, const SprungBlockFeatureLayout *features,
     SPRUNG_STATE_SPACE unsigned char *state, SPRUNG_GLOBAL unsigned char *global_state,
-    SPRUNG_GLOBAL const unsigned int *inputs, SPRUNG_GLOBAL float *out)
+    SPRUNG_GLOBAL const unsigned int *inputs, SPRUNG_GLOBAL const float *frame_dt,
+    SPRUNG_GLOBAL float *out)
 {
     SprungStepModel model = sprung_block_model(constants, layout);
     SprungStepState view = sprung_block_state(state, layout);
@@ -570,8 +582,58 @@ SPRUNG_BLOCK_INLINE void sprung_block_run_features_at(
     SprungFeatureState feature_view = sprung_block_feature_state(state, global_state, features);
     SprungBlockFeatureInputs in = sprung_block_feature_inputs(inputs, constants, features);
     sprung_block_run_features(item, items, &in, &model, &view, &feature_model, &feature_view,
-                              (SPRUNG_GLOBAL unsigned int *)constants,
+                              frame_dt, (SPRUNG_GLOBAL unsigned int *)constants,
                               (SPRUNG_STATE_SPACE unsigned int *)state, out);
+}
+
+/* ---- voices: several voices' blocks in one launch (advance_voices) ----
+ *
+ * Work-group g runs entry g of a launch table at the start of the input
+ * buffer: which voice (its copy of the compiled block lies at constants +
+ * voice × the constants stride, its state at state + voice × the state
+ * stride, strides in bytes, kernel arguments), and where in the same
+ * buffer its inputs are, in 4-byte words from the buffer's start: its
+ * feature inputs (SPRUNG_BLOCK_FEATURE_WORDS, as a single block's, its
+ * writes' targets offsets into that voice's copies) and its time step per
+ * output frame (n_frames floats); and where its output goes, in floats
+ * from the output buffer's start (n_channels × n_steps, channel after
+ * channel). A voice appears at most once per launch. */
+typedef struct SprungKernelVoiceRun {
+    unsigned int voice;
+    unsigned int inputs;
+    unsigned int frame_dt;
+    unsigned int out;
+} SprungKernelVoiceRun;
+#define SPRUNG_BLOCK_VOICE_RUN_WORDS 4u
+
+/* Entry `run` of the launch table at the start of `inputs`. */
+SPRUNG_KERNEL_INLINE SprungKernelVoiceRun
+sprung_block_voice_run(SPRUNG_GLOBAL const unsigned int *inputs, unsigned int run)
+{
+    SPRUNG_GLOBAL const unsigned int *entry = inputs + SPRUNG_BLOCK_VOICE_RUN_WORDS * run;
+    SprungKernelVoiceRun r;
+    r.voice = entry[0];
+    r.inputs = entry[1];
+    r.frame_dt = entry[2];
+    r.out = entry[3];
+    return r;
+}
+
+/* One voice's block (`run`), from that voice's copies: `constants` and
+ * `global_state` are already the voice's (base + voice × stride), `state`
+ * where the kernel keeps it (the voice's global block, or the group's local
+ * copy); `inputs` and `out` are the whole launch's buffers. */
+SPRUNG_BLOCK_INLINE void sprung_block_run_voice_at(
+    unsigned int item, unsigned int items, const SprungKernelVoiceRun *run,
+    SPRUNG_GLOBAL unsigned char *constants, const SprungBlockLayout *layout,
+    const SprungBlockFeatureLayout *features, SPRUNG_STATE_SPACE unsigned char *state,
+    SPRUNG_GLOBAL unsigned char *global_state, SPRUNG_GLOBAL const unsigned int *inputs,
+    SPRUNG_GLOBAL float *out)
+{
+    sprung_block_run_features_at(item, items, constants, layout, features, state, global_state,
+                                 inputs + run->inputs,
+                                 (SPRUNG_GLOBAL const float *)(inputs + run->frame_dt),
+                                 out + run->out);
 }
 
 #endif

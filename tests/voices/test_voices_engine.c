@@ -21,6 +21,12 @@
  *   pool      the voices on a worker pool of 2 threads render the same
  *             bits as on one (--sabotage: a racy pool, for the
  *             ThreadSanitizer build, which must report it)
+ *   batch B   (not in "all") on backend B, which steps every voice in one
+ *             launch (engine_voices_batch.c: opencl, cuda), the same bits
+ *             as the reference for block sizes 1 to 4096, oversampling 1
+ *             and 2: the blocks scenario, and a voice freed after 200 ms of
+ *             silence whose next note comes in the same block; exit 77
+ *             when B cannot run here
  * Built plain and with the RealtimeSanitizer runtime: every
  * sprung_engine_process call then runs in a real-time section. */
 #include <math.h>
@@ -61,6 +67,7 @@ static char *preset(double hz, const char *extra)
 }
 
 static uint32_t oversampling = 1;
+static const char *backend = "cpu"; /* SprungEngineConfig.backend of make_engine */
 static int worker_priority = 0; /* SprungEngineConfig.worker_priority of make_engine */
 
 static SprungEngine *make_engine(const char *json, uint32_t max_block, SprungError *error)
@@ -75,7 +82,7 @@ static SprungEngine *make_engine(const char *json, uint32_t max_block, SprungErr
     config.max_block_frames = max_block;
     config.oversampling = oversampling;
     config.worker_priority = worker_priority;
-    config.backend = "cpu";
+    config.backend = backend;
     SprungEngine *engine = NULL;
     SprungStatus status = sprung_engine_new(&config, model, &engine, error);
     sprung_model_free(model);
@@ -548,6 +555,108 @@ static void test_root(void)
     printf("root: ok (bit-identical to the singleton network)\n");
 }
 
+/* Renders `json` with `events` for n frames on `on` in blocks of `block`
+ * into left_b/right_b. */
+static void render_on(const char *on, const char *json, const SprungEvent *events,
+                      uint32_t n_events, uint32_t n, uint32_t block)
+{
+    const char *saved = backend;
+    backend = on;
+    SprungError error;
+    SprungEngine *engine = make_engine(json, 4096, &error);
+    backend = saved;
+    CHECK(engine, "%s: %s", on, error.message);
+    rt_render(engine, events, n_events, n, block, left_b, right_b);
+    sprung_engine_free(engine);
+}
+
+/* The batch path against the reference: `json` on the reference in blocks
+ * of 512, then on `on` in every block size, compared bit for bit. */
+static void compare_batch(const char *on, const char *name, const char *json,
+                          const SprungEvent *events, uint32_t n_events, uint32_t n)
+{
+    static const uint32_t sizes[] = {1, 7, 64, 512, 4096};
+    render_on("cpu", json, events, n_events, n, 512);
+    memcpy(left_a, left_b, n * sizeof(float));
+    memcpy(right_a, right_b, n * sizeof(float));
+    double peak = 0;
+    for (uint32_t k = 0; k < n; ++k)
+        peak = fmax(peak, fabs(left_a[k]));
+    CHECK(peak > 1e-3 && isfinite(peak), "%s: nothing sounds (peak %g)", name, peak);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+        render_on(on, json, events, n_events, n, sizes[s]);
+        uint32_t first = n;
+        for (uint32_t k = 0; k < n && first == n; ++k)
+            if (memcmp(&left_a[k], &left_b[k], sizeof(float)) ||
+                memcmp(&right_a[k], &right_b[k], sizeof(float)))
+                first = k;
+        CHECK(first == n,
+              "%s, oversampling %u: %s in blocks of %u differs from the reference from frame "
+              "%u (%g against %g)",
+              name, oversampling, on, sizes[s], first, first < n ? left_b[first] : 0.0,
+              first < n ? left_a[first] : 0.0);
+    }
+    printf("batch: %s on %s: the reference's bits in blocks of 1, 7, 64, 512, 4096 "
+           "(oversampling %u)\n", name, on, oversampling);
+}
+
+/* Two voices of a damped body: v0 is released, falls silent and is freed
+ * 200 ms later, in the middle of a block of 4096 whose later note takes it
+ * (a voice still held would have been stolen, with a fade, instead). */
+static const char *freeing_json =
+    "{ \"sprung\": 1, \"bodies\": [ {\"id\": \"b\", \"position\": [0, 0, 0], "
+    "\"mass\": 0.001} ], \"anchors\": [ {\"id\": \"a\", \"position\": [0, 0, 0.1]} ],"
+    " \"springs\": [ {\"id\": \"s\", \"from\": \"a\", \"to\": \"b\", \"stiffness\": 7.6,"
+    " \"damping\": 0.2} ], \"mallets\": [ {\"id\": \"m\", \"target\": \"b\", "
+    "\"direction\": [0, 0, 1], \"strength\": 0.001} ], \"microphones\": [ {\"id\": "
+    "\"mic\", \"target\": \"b\", \"axis\": [0, 0, 1], \"gain\": 1000} ], "
+    "\"voices\": {\"count\": 2, \"root\": 60, \"notes\": [36, 84]} }";
+
+static void test_batch(const char *on)
+{
+    for (uint32_t i = 0; i < sprung_backend_count(); i++) {
+        SprungBackendInfo info;
+        if (sprung_backend_info(i, &info) == SPRUNG_OK && !strcmp(info.name, on)) {
+            if (!info.available) {
+                printf("SKIP: backend %s cannot run here: %s\n", on, info.reason);
+                exit(77);
+            }
+            break;
+        }
+        if (i + 1 == sprung_backend_count()) {
+            printf("SKIP: backend %s is not in this build\n", on);
+            exit(77);
+        }
+    }
+    /* When is v0 freed? Find it on the reference, then strike in that
+     * block after it. */
+    SprungEvent freeing[] = {
+        {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .note = 60, .velocity = 100},
+        {.frame = 10, .type = SPRUNG_EVENT_NOTE_ON, .note = 62, .velocity = 100},
+        {.frame = 20, .type = SPRUNG_EVENT_NOTE_OFF, .note = 60},
+        {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .note = 64, .velocity = 120},
+    };
+    SprungEngine *engine = make_engine(freeing_json, 4096, NULL);
+    rt_render(engine, freeing, 3, 64, 64, left_a, right_a);
+    uint32_t freed_at = 64;
+    for (; freed_at < N; ++freed_at) {
+        rt_render(engine, NULL, 0, 1, 1, left_a, right_a);
+        if (sprung_engine_voices_slot(sprung_engine_voices_of(engine), 0, NULL) ==
+            SPRUNG_VOICE_FREE)
+            break;
+    }
+    sprung_engine_free(engine);
+    CHECK(freed_at < N / 2, "the released voice was never freed");
+    freeing[3].frame = freed_at + 100;
+    uint32_t n = freed_at + 9000;
+    for (oversampling = 1; oversampling <= 2; ++oversampling) {
+        compare_batch(on, "voices, bends, pressure, a steal, a restrike",
+                      preset(440, instanced_extra), scenario, N_SCENARIO, 24000);
+        compare_batch(on, "a voice freed and taken in one block", freeing_json, freeing, 4, n);
+    }
+    oversampling = 1;
+}
+
 int main(int argc, char **argv)
 {
     RT_INIT();
@@ -578,6 +687,8 @@ int main(int argc, char **argv)
         test_pressure();
     if (all || !strcmp(which, "oscillator"))
         test_oscillator();
+    if (!strcmp(which, "batch"))
+        test_batch(argc > 2 ? argv[2] : "opencl");
     if (all || !strcmp(which, "blocks2")) {
         oversampling = 2;
         test_blocks();

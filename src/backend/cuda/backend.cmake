@@ -44,7 +44,8 @@ endif()
 
 add_subdirectory(${PROJECT_SOURCE_DIR}/src/backend/cuda ${PROJECT_BINARY_DIR}/src/backend/cuda)
 add_subdirectory(${PROJECT_SOURCE_DIR}/src/keeper ${PROJECT_BINARY_DIR}/src/keeper)
-target_sources(sprung_objects PRIVATE ${PROJECT_SOURCE_DIR}/src/backend/cuda/cuda_backend.c)
+target_sources(sprung_objects PRIVATE ${PROJECT_SOURCE_DIR}/src/backend/cuda/cuda_backend.c
+                                      ${PROJECT_SOURCE_DIR}/src/backend/cuda/cuda_voices.c)
 target_compile_definitions(sprung_objects PRIVATE SPRUNG_HAVE_CUDA)
 target_include_directories(sprung_objects PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
 list(APPEND SPRUNG_CORE_LIBS sprung_cuda_kernels sprung_keeper_cuda CUDA::cudart_static)

@@ -30,7 +30,8 @@
  *
  * Feature models (exciters, collisions, gravity, delays, channels) run the
  * feature kernels through advance_features, on every path, with the plain
- * launch from the buffer only. docs/gpu.md.
+ * launch from the buffer only. docs/gpu.md. An instanced model's voices
+ * run as thread blocks of one launch: cuda_voices.c (create_voices).
  *
  * Threading: probe, create, destroy, sync_state, upload_state on the control
  * thread; advance and reset on the audio thread. advance() allocates
@@ -44,6 +45,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_launch.h"
+#include "backend/cuda/cuda_voices.h"
 #include "backend/opencl/gpu_common.h"
 #include "sprung/keeper.h"
 
@@ -360,6 +362,11 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
         if (setup->blocks < 1)
             setup->blocks = 1;
     } else {
+        int kernel_threads = 0;
+        CUDA_TRY(sprung_cuda_block_max_threads(self->features, &kernel_threads),
+                 "cudaFuncGetAttributes");
+        if (kernel_threads >= 32 && (unsigned int)kernel_threads < max_threads)
+            max_threads = (unsigned int)kernel_threads / 32u * 32u;
         size_t want = (work + 31) / 32 * 32;
         setup->threads = (unsigned int)(want < 32 ? 32 : want < max_threads ? want : max_threads);
         setup->blocks = 1;
@@ -726,4 +733,5 @@ const SprungBackendFactory sprung_backend_cuda_factory = {
     .features = SPRUNG_GPU_FEATURES,
     .probe = cuda_probe,
     .create = cuda_create,
+    .create_voices = sprung_cuda_create_voices,
 };

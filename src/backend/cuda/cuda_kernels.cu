@@ -1,6 +1,7 @@
 /* The CUDA driver of the block kernel (src/kernel/sprung_block.h, written
  * once for C, OpenCL C and CUDA C): the block kernel on one thread block
  * (state in shared memory while it fits) and its feature-model twin, the
+ * voices kernel (a thread block per voice of an instanced model), the
  * cooperative kernel for large
  * models (grid barrier per phase), and the persistent kernel that polls a
  * mailbox in pinned mapped memory. Built by nvcc with --fmad=false
@@ -93,10 +94,38 @@ __global__ void sprung_cuda_features_kernel(unsigned char *constants,
         bytes = (unsigned char *)sprung_shared_state;
     }
     sprung_block_run_features_at(item, items, constants, &layout, &features, bytes,
-                                 (unsigned char *)state, inputs, out);
+                                 (unsigned char *)state, inputs, NULL, out);
     if (shared) {
         __syncthreads();
         copy_words(state, sprung_shared_state, layout.state_words);
+    }
+}
+
+/* Several voices' blocks in one launch (advance_voices): thread block b
+ * runs entry b of the launch table at the start of `inputs`
+ * (sprung_block.h, SprungKernelVoiceRun) on its voice's copies of the
+ * compiled block and the state (base + voice × stride), the state in shared
+ * memory when `shared` (the rings stay in the voice's global block). */
+__global__ void sprung_cuda_voices_kernel(unsigned char *constants, unsigned int constants_stride,
+                                          SprungBlockLayout layout,
+                                          SprungBlockFeatureLayout features, unsigned char *state,
+                                          unsigned int state_stride, const unsigned int *inputs,
+                                          float *out, unsigned int shared)
+{
+    unsigned int item = threadIdx.x, items = blockDim.x;
+    SprungKernelVoiceRun run = sprung_block_voice_run(inputs, blockIdx.x);
+    unsigned char *voice_state = state + (size_t)run.voice * state_stride;
+    unsigned char *bytes = voice_state;
+    if (shared) {
+        copy_words(sprung_shared_state, (const unsigned int *)voice_state, layout.state_words);
+        __syncthreads();
+        bytes = (unsigned char *)sprung_shared_state;
+    }
+    sprung_block_run_voice_at(item, items, &run, constants + (size_t)run.voice * constants_stride,
+                              &layout, &features, bytes, voice_state, inputs, out);
+    if (shared) {
+        __syncthreads();
+        copy_words((unsigned int *)voice_state, sprung_shared_state, layout.state_words);
     }
 }
 
@@ -237,6 +266,25 @@ cudaError_t sprung_cuda_prepare_kernels(unsigned int bytes)
     return err;
 }
 
+cudaError_t sprung_cuda_block_max_threads(int features, int *max_threads)
+{
+    /* The persistent kernel stands in for a plain model's launch variants. */
+    const void *kernels[] = {features ? (const void *)sprung_cuda_features_kernel
+                                      : (const void *)sprung_cuda_block_kernel,
+                             (const void *)sprung_cuda_persistent_kernel};
+    int most = 1024;
+    for (int k = 0; k < (features ? 1 : 2); ++k) {
+        struct cudaFuncAttributes attributes;
+        cudaError_t err = cudaFuncGetAttributes(&attributes, kernels[k]);
+        if (err != cudaSuccess)
+            return err;
+        if (attributes.maxThreadsPerBlock < most)
+            most = attributes.maxThreadsPerBlock;
+    }
+    *max_threads = most;
+    return cudaSuccess;
+}
+
 cudaError_t sprung_cuda_cooperative_occupancy(unsigned int threads, int features,
                                               int *blocks_per_sm)
 {
@@ -291,6 +339,29 @@ cudaError_t sprung_cuda_launch_cooperative_features(const SprungCudaLaunchSetup 
     void *args[] = {&constants, &layout, &feature_layout, &state, &inputs, &out};
     return cudaLaunchCooperativeKernel((const void *)sprung_cuda_cooperative_features_kernel,
                                        dim3(setup->blocks), dim3(setup->threads), args, 0, stream);
+}
+
+cudaError_t sprung_cuda_prepare_voices(unsigned int shared_bytes, int *max_threads)
+{
+    cudaError_t err = cudaSuccess;
+    if (shared_bytes)
+        err = cudaFuncSetAttribute(sprung_cuda_voices_kernel,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)shared_bytes);
+    struct cudaFuncAttributes attributes;
+    if (err == cudaSuccess)
+        err = cudaFuncGetAttributes(&attributes, sprung_cuda_voices_kernel);
+    if (err == cudaSuccess)
+        *max_threads = attributes.maxThreadsPerBlock;
+    return err;
+}
+
+cudaError_t sprung_cuda_launch_voices(const SprungCudaVoicesSetup *setup, unsigned int n_runs,
+                                      cudaStream_t stream)
+{
+    sprung_cuda_voices_kernel<<<n_runs, setup->threads, setup->shared_bytes, stream>>>(
+        setup->constants, setup->constants_stride, setup->layout, setup->features, setup->state,
+        setup->state_stride, setup->inputs, setup->out, setup->shared_bytes ? 1u : 0u);
+    return cudaGetLastError();
 }
 
 cudaError_t sprung_cuda_set_constant(const unsigned int *host_inputs, size_t bytes,

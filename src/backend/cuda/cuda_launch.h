@@ -69,6 +69,11 @@ typedef struct SprungCudaLaunchSetup {
  * needs opting in). */
 cudaError_t sprung_cuda_prepare_kernels(unsigned int bytes);
 
+/* The most threads per block the one-block kernels (`features`: the
+ * feature model's) can be launched with: their register use may allow
+ * fewer than the device's limit (the feature kernel: about 256). */
+cudaError_t sprung_cuda_block_max_threads(int features, int *max_threads);
+
 /* Blocks per SM the cooperative kernel (`features`: the feature model's)
  * can keep resident with `threads`. */
 cudaError_t sprung_cuda_cooperative_occupancy(unsigned int threads, int features,
@@ -95,6 +100,31 @@ cudaError_t sprung_cuda_launch_cooperative(const SprungCudaLaunchSetup *setup,
 cudaError_t sprung_cuda_launch_cooperative_features(const SprungCudaLaunchSetup *setup,
                                                     const SprungBlockFeatureLayout *features,
                                                     cudaStream_t stream);
+
+/* What a voices launch (advance_voices) needs that does not change between
+ * blocks: n_voices copies of the compiled block and of the state at these
+ * strides (bytes), the inputs (launch table first: sprung_block.h,
+ * SprungKernelVoiceRun) and outputs. */
+typedef struct SprungCudaVoicesSetup {
+    unsigned char *constants; /* device */
+    unsigned int constants_stride;
+    unsigned char *state;     /* device */
+    unsigned int state_stride;
+    const unsigned int *inputs; /* device */
+    float *out;               /* device */
+    SprungBlockLayout layout;
+    SprungBlockFeatureLayout features;
+    unsigned int threads;      /* per block (a voice) */
+    unsigned int shared_bytes; /* dynamic shared memory: a voice's state, or 0 */
+} SprungCudaVoicesSetup;
+
+/* Raises the voices kernel's dynamic shared memory limit to shared_bytes
+ * (0: leaves it) and says how many threads per block it can take. */
+cudaError_t sprung_cuda_prepare_voices(unsigned int shared_bytes, int *max_threads);
+
+/* n_runs thread blocks, block b running the table's entry b. */
+cudaError_t sprung_cuda_launch_voices(const SprungCudaVoicesSetup *setup, unsigned int n_runs,
+                                      cudaStream_t stream);
 
 /* Copies the late parameters into __constant__ memory (the "constant"
  * variant), from pinned host memory: header words then starts. */

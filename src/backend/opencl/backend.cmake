@@ -30,7 +30,8 @@ add_custom_command(
   COMMENT "Embedding the OpenCL kernel sources"
   VERBATIM)
 target_sources(sprung_objects PRIVATE
-  ${PROJECT_SOURCE_DIR}/src/backend/opencl/opencl_backend.c ${SPRUNG_OPENCL_KERNEL_C})
+  ${PROJECT_SOURCE_DIR}/src/backend/opencl/opencl_backend.c
+  ${PROJECT_SOURCE_DIR}/src/backend/opencl/opencl_voices.c ${SPRUNG_OPENCL_KERNEL_C})
 target_compile_definitions(sprung_objects PRIVATE SPRUNG_HAVE_OPENCL)
 target_include_directories(sprung_objects PRIVATE ${OpenCL_INCLUDE_DIRS})
 list(APPEND SPRUNG_CORE_LIBS OpenCL::OpenCL)

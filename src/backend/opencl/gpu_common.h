@@ -23,15 +23,14 @@
 _Static_assert(sizeof(SprungKernelWrite) == sizeof(SprungModulationWrite),
                "modulation writes upload unchanged");
 
-/* The features both GPU backends run: all but two. Modulation comes as
+/* The features both GPU backends run: all but one. Modulation comes as
  * the words it changed, frame by frame, applied by the kernel
  * (SprungFeatureIo.writes), which needs every frame's values before the
  * launch: a follower that hears a microphone needs the frame before, so it
- * would take a launch per frame, which is never acceptable. Voices step
- * each voice with its own views, one frame at a time (engine_voices.c);
- * they wait for voices as work-groups of one launch. */
-#define SPRUNG_GPU_FEATURES \
-    (SPRUNG_FEATURE_ALL & ~(SPRUNG_FEATURE_VOICES | SPRUNG_FEATURE_MIC_FOLLOWER))
+ * would take a launch per frame, which is never acceptable. Voices run as
+ * work-groups of one launch, each on its own copies (the factories'
+ * create_voices, advance_voices). */
+#define SPRUNG_GPU_FEATURES (SPRUNG_FEATURE_ALL & ~SPRUNG_FEATURE_MIC_FOLLOWER)
 
 /* A variant setting from the environment (read at create): a number, or
  * `fallback` when unset or not a number. */
@@ -290,6 +289,67 @@ static inline void sprung_gpu_unpack_channels(const float *out, uint32_t n_chann
     for (uint32_t channel = 0; channel < n_channels; ++channel)
         memcpy(io->outputs[channel], out + (size_t)channel * n_steps,
                (size_t)n_steps * sizeof *out);
+}
+
+/* ---- voices (advance_voices): a work-group per run in one launch ---- */
+
+/* Size of the voices kernel's input buffer, bytes, for n_voices runs of up
+ * to `max_frames` output frames: per run a launch-table entry, a feature
+ * block's inputs with every start, note and write a run may carry, and a
+ * time step per frame (sprung_block.h, SprungKernelVoiceRun). */
+static inline size_t sprung_gpu_voices_input_bytes(const SprungCompiled *c, uint32_t max_frames,
+                                                   uint32_t n_voices)
+{
+    size_t per_run = 4u * (size_t)(SPRUNG_BLOCK_VOICE_RUN_WORDS + max_frames) +
+                     sprung_gpu_feature_input_bytes(c, max_frames);
+    return per_run * n_voices;
+}
+
+/* Writes the launch table and every run's inputs into `words` (sized by
+ * sprung_gpu_voices_input_bytes): run r's feature inputs as
+ * sprung_gpu_pack_features packs a block's, then its frame_dt; its output
+ * at r × n_channels × n_steps floats. Returns the words written, or 0 when
+ * a run names a voice past n_voices (an engine bug: the caller then
+ * renders silence, never another voice's memory). Audio thread: copies
+ * only. */
+static inline size_t sprung_gpu_pack_voices(uint32_t *words, const SprungCompiled *c,
+                                            uint32_t n_voices, uint32_t n_steps, uint32_t n_runs,
+                                            const SprungVoiceRun *runs)
+{
+    size_t next = (size_t)SPRUNG_BLOCK_VOICE_RUN_WORDS * n_runs;
+    for (uint32_t r = 0; r < n_runs; ++r) {
+        const SprungVoiceRun *run = &runs[r];
+        if (run->voice >= n_voices)
+            return 0;
+        uint32_t n_frames = (n_steps + run->io.oversampling - 1u) / run->io.oversampling;
+        uint32_t *entry = words + (size_t)SPRUNG_BLOCK_VOICE_RUN_WORDS * r;
+        entry[0] = run->voice;
+        entry[1] = (uint32_t)next;
+        next += sprung_gpu_pack_features(words + next, c, n_steps, run->starts, run->n_starts,
+                                         &run->io);
+        entry[2] = (uint32_t)next;
+        memcpy(words + next, run->frame_dt, (size_t)n_frames * sizeof(float));
+        next += n_frames;
+        entry[3] = r * c->n_channels * n_steps;
+    }
+    return next;
+}
+
+/* Copies run r's output (at r × n_channels × n_steps in `out`) into its
+ * engine buffers, for every run; with `ok` 0 (a failed launch), silence. */
+static inline void sprung_gpu_unpack_voices(const float *out, int ok, uint32_t n_channels,
+                                            uint32_t n_steps, uint32_t n_runs,
+                                            const SprungVoiceRun *runs)
+{
+    for (uint32_t r = 0; r < n_runs; ++r) {
+        if (ok) {
+            sprung_gpu_unpack_channels(out + (size_t)r * n_channels * n_steps, n_channels,
+                                       n_steps, &runs[r].io);
+            continue;
+        }
+        for (uint32_t channel = 0; channel < n_channels; ++channel)
+            memset(runs[r].io.outputs[channel], 0, (size_t)n_steps * sizeof(float));
+    }
 }
 
 #endif

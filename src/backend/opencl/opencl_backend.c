@@ -17,7 +17,9 @@
  * sprung_multi_features_*) through advance_features, with either launch;
  * advance() still runs the plain kernels for them (tests step the physics
  * alone). A modulated model's constants buffer is writable: the kernel
- * applies each frame's modulation writes to it. docs/gpu.md.
+ * applies each frame's modulation writes to it. docs/gpu.md. An instanced
+ * model's voices run as work-groups of one launch: opencl_voices.c
+ * (create_voices).
  *
  * Launch (SPRUNG_OPENCL_LAUNCH): "plain" writes the block's inputs, enqueues
  * the kernel and the read of the output; "userevent" enqueues the next
@@ -35,13 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#  define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
-
 #include "backend/backend.h"
 #include "backend/opencl/gpu_common.h"
+#include "backend/opencl/opencl_internal.h"
 #include "kernel/sprung_block.h"
 #include "sprung/keeper.h"
 
@@ -51,10 +49,6 @@ extern const size_t sprung_opencl_kernel_source_size;
 #define OPENCL_MAX_PLATFORMS 8u
 #define OPENCL_INPUT_BYTES \
     (SPRUNG_BLOCK_HEADER_WORDS * 4u + SPRUNG_BACKEND_MAX_PULSE_STARTS * sizeof(SprungKernelPulseStart))
-
-/* Local memory the kernel needs besides the state (none today; a margin
- * for the driver's own use). */
-#define OPENCL_LOCAL_MARGIN 1024u
 
 _Static_assert(sizeof(SprungKernelPulseStart) == sizeof(SprungPulseStart),
                "pulse starts upload unchanged");
@@ -69,11 +63,6 @@ typedef struct OpenclMulti {
     cl_kernel springs, nodes, writes;
     cl_uint step_arg;
 } OpenclMulti;
-
-typedef struct OpenclDevice {
-    cl_platform_id platform;
-    cl_device_id device;
-} OpenclDevice;
 
 typedef struct OpenclBackend {
     SprungGpuStats stats; /* first: see gpu_stats.h */
@@ -113,7 +102,7 @@ typedef struct OpenclBackend {
 
 /* ---- errors and devices ---- */
 
-static const char *cl_error_name(cl_int code)
+const char *sprung_opencl_error_name(cl_int code)
 {
     switch (code) {
     case CL_SUCCESS: return "CL_SUCCESS";
@@ -138,9 +127,7 @@ static const char *cl_error_name(cl_int code)
     }
 }
 
-/* Every device of every platform, in platform order: --backend opencl:N
- * picks entry N. */
-static cl_int opencl_devices(OpenclDevice *out, uint32_t capacity, uint32_t *count)
+cl_int sprung_opencl_devices(OpenclDevice *out, uint32_t capacity, uint32_t *count)
 {
     cl_platform_id platforms[OPENCL_MAX_PLATFORMS];
     cl_uint n_platforms = 0;
@@ -187,11 +174,11 @@ static void opencl_probe(SprungBackendInfo *info)
 {
     OpenclDevice devices[SPRUNG_BACKEND_MAX_DEVICES];
     uint32_t count = 0;
-    cl_int err = opencl_devices(devices, SPRUNG_BACKEND_MAX_DEVICES, &count);
+    cl_int err = sprung_opencl_devices(devices, SPRUNG_BACKEND_MAX_DEVICES, &count);
     if (err != CL_SUCCESS) {
         snprintf(info->reason, sizeof info->reason,
                  "no OpenCL platform: clGetPlatformIDs says %s (%d); install a driver, e.g. "
-                 "pocl-opencl-icd for the CPU", cl_error_name(err), err);
+                 "pocl-opencl-icd for the CPU", sprung_opencl_error_name(err), err);
         return;
     }
     if (count == 0) {
@@ -215,23 +202,33 @@ static size_t round_up(size_t value, size_t multiple)
 static void opencl_release(OpenclBackend *self);
 static void opencl_fill_vtable(OpenclBackend *self, SprungBackend *out);
 
-#define CL_TRY(call, what)                                                                     \
-    do {                                                                                       \
-        cl_int err_ = (call);                                                                  \
-        if (err_ != CL_SUCCESS) {                                                              \
-            sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "opencl backend", 0, 0, NULL,    \
-                             "%s failed: %s (%d)", what, cl_error_name(err_), err_);           \
-            goto fail;                                                                         \
-        }                                                                                      \
-    } while (0)
+OpenclLimits sprung_opencl_limits(cl_device_id device)
+{
+    OpenclLimits limits = {0};
+    size_t device_max_group = 1, item_sizes[3] = {1, 1, 1};
+    cl_device_fp_config fp = 0;
+    clGetDeviceInfo(device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof limits.local_bytes,
+                    &limits.local_bytes, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof device_max_group,
+                    &device_max_group, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_sizes, item_sizes, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof limits.type, &limits.type, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    limits.exact_math = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+    limits.max_group = device_max_group < item_sizes[0] ? device_max_group : item_sizes[0];
+    size_t group_cap = sprung_gpu_env_number("SPRUNG_OPENCL_WORK_GROUP", 1024);
+    if (group_cap >= 1 && group_cap < limits.max_group)
+        limits.max_group = group_cap;
+    return limits;
+}
 
-static cl_int opencl_build(OpenclBackend *self, cl_device_id device, int exact, int local_state,
-                           SprungError *error)
+cl_int sprung_opencl_build(cl_context context, cl_device_id device, int exact, int local_state,
+                           cl_program *program, SprungError *error)
 {
     const char *source = sprung_opencl_kernel_source;
     size_t length = sprung_opencl_kernel_source_size;
     cl_int err = CL_SUCCESS;
-    self->program = clCreateProgramWithSource(self->context, 1, &source, &length, &err);
+    *program = clCreateProgramWithSource(context, 1, &source, &length, &err);
     if (err != CL_SUCCESS)
         return err;
     /* No -cl-mad-enable, no -cl-fast-relaxed-math: the reference's bits
@@ -242,13 +239,14 @@ static cl_int opencl_build(OpenclBackend *self, cl_device_id device, int exact, 
     snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-denorms-are-zero%s%s",
              exact ? " -cl-fp32-correctly-rounded-divide-sqrt" : "",
              local_state ? " -DSPRUNG_LOCAL_STATE=1 -DSPRUNG_STATE_SPACE=__local" : "");
-    err = clBuildProgram(self->program, 1, &device, options, NULL, NULL);
+    err = clBuildProgram(*program, 1, &device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         char log[200] = "";
-        clGetProgramBuildInfo(self->program, device, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL);
+        clGetProgramBuildInfo(*program, device, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL);
         log[sizeof log - 1] = '\0';
         sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "src/kernel/sprung_block.cl", 0, 0, NULL,
-                         "the OpenCL kernel does not build (%s): %s", cl_error_name(err), log);
+                         "the OpenCL kernel does not build (%s): %s",
+                         sprung_opencl_error_name(err), log);
     }
     return err;
 }
@@ -330,11 +328,11 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
 {
     OpenclDevice devices[SPRUNG_BACKEND_MAX_DEVICES];
     uint32_t count = 0;
-    cl_int err = opencl_devices(devices, SPRUNG_BACKEND_MAX_DEVICES, &count);
+    cl_int err = sprung_opencl_devices(devices, SPRUNG_BACKEND_MAX_DEVICES, &count);
     if (err != CL_SUCCESS || device_index >= count)
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "opencl backend", 0, 0, NULL,
                                 "no OpenCL device %u (%u found; %s)", device_index, count,
-                                cl_error_name(err));
+                                sprung_opencl_error_name(err));
     if (compiled->block_bytes > 0xFFFFFFF0u || state->block_bytes > 0xFFFFFFF0u)
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "opencl backend", 0, 0, NULL,
                                 "model too large: offsets past 4 GiB");
@@ -359,22 +357,11 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
                             : OPENCL_INPUT_BYTES;
 
     /* Exact math needs correctly rounded division and sqrt. */
-    cl_device_fp_config fp = 0;
-    clGetDeviceInfo(device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
-    self->stats.exact_math = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
-
-    cl_ulong local_bytes = 0;
-    size_t device_max_group = 1, item_sizes[3] = {1, 1, 1};
-    cl_device_type type = 0;
-    clGetDeviceInfo(device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_bytes, &local_bytes, NULL);
-    clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof device_max_group,
-                    &device_max_group, NULL);
-    clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_sizes, item_sizes, NULL);
-    clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    size_t max_group = device_max_group < item_sizes[0] ? device_max_group : item_sizes[0];
-    size_t group_cap = sprung_gpu_env_number("SPRUNG_OPENCL_WORK_GROUP", 1024);
-    if (group_cap >= 1 && group_cap < max_group)
-        max_group = group_cap;
+    OpenclLimits limits = sprung_opencl_limits(device);
+    self->stats.exact_math = limits.exact_math;
+    cl_ulong local_bytes = limits.local_bytes;
+    cl_device_type type = limits.type;
+    size_t max_group = limits.max_group;
 
     /* Choose the path. */
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
@@ -382,7 +369,7 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
         "SPRUNG_OPENCL_MULTI_SPRINGS", (type & CL_DEVICE_TYPE_GPU) ? 32ul * max_group : 1ul << 20);
     /* The local copy: the state but its delay rings (sprung_block.h). */
     size_t local_state_bytes = self->layout.state_words * 4u;
-    int fits_local = local_state_bytes + OPENCL_LOCAL_MARGIN <= local_bytes;
+    int fits_local = local_state_bytes + SPRUNG_OPENCL_LOCAL_MARGIN <= local_bytes;
     if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "multi"))
         self->path = PATH_MULTI;
     else if (sprung_gpu_env_is("SPRUNG_OPENCL_PATH", "global"))
@@ -401,8 +388,8 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     CL_TRY(err, "clCreateContext");
     self->queue = clCreateCommandQueue(self->context, device, CL_QUEUE_PROFILING_ENABLE, &err);
     CL_TRY(err, "clCreateCommandQueue");
-    if (opencl_build(self, device, self->stats.exact_math, self->path == PATH_LOCAL, error) !=
-        CL_SUCCESS)
+    if (sprung_opencl_build(self->context, device, self->stats.exact_math,
+                            self->path == PATH_LOCAL, &self->program, error) != CL_SUCCESS)
         goto fail;
 
     /* Buffers: the compiled block and the state block upload unchanged;
@@ -517,7 +504,7 @@ static cl_int opencl_wait(const OpenclBackend *self, cl_event event)
     return err != CL_SUCCESS ? err : status < 0 ? status : CL_SUCCESS;
 }
 
-static double event_span_s(cl_event first, cl_event last)
+double sprung_opencl_event_span_s(cl_event first, cl_event last)
 {
     cl_ulong start = 0, end = 0;
     if (clGetEventProfilingInfo(first, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) !=
@@ -647,7 +634,7 @@ static cl_int opencl_run_block(OpenclBackend *self, const SprungFeatureIo *io, u
     if (err == CL_SUCCESS)
         err = opencl_wait(self, read);
     self->stats.last_kernel_s = err == CL_SUCCESS && kernel_first && kernel_last
-                                    ? event_span_s(kernel_first, kernel_last)
+                                    ? sprung_opencl_event_span_s(kernel_first, kernel_last)
                                     : -1.0;
     if (read)
         clReleaseEvent(read);
@@ -813,4 +800,5 @@ const SprungBackendFactory sprung_backend_opencl_factory = {
     .features = SPRUNG_GPU_FEATURES,
     .probe = opencl_probe,
     .create = opencl_create,
+    .create_voices = sprung_opencl_create_voices,
 };
