@@ -91,4 +91,10 @@ void sprung_engine_voices_testing_pool_sabotage(int sabotage);
 /* An engine's voices; NULL for a singleton model (defined in engine.c). */
 const SprungEngineVoices *sprung_engine_voices_of(const SprungEngine *engine);
 
+/* Tests only: voices created from now on use `factory` (device 0) in place
+ * of the backend config->backend names; NULL restores that. So a test can
+ * drive the batch path (engine_voices_batch.c) with a backend of its own. */
+struct SprungBackendFactory;
+void sprung_engine_voices_testing_factory(const struct SprungBackendFactory *factory);
+
 #endif

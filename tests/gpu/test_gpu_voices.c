@@ -33,6 +33,7 @@
  * voices', every run voice 0's copies, or skips the reset_voice: the test
  * must then fail (tests/gpu/CMakeLists.txt). */
 #include "../instrument/kitchen_sink.h"
+#include "../voices/cpu_voice.h"
 #include "gpu_test_util.h"
 
 #ifdef SPRUNG_TEST_HAVE_OPENCL
@@ -303,58 +304,27 @@ static void make_inputs(Setup *s, uint32_t v, uint32_t n_frames, VoiceIo *io)
 
 /* ---- the CPU reference's side ---- */
 
-typedef struct CpuVoice {
-    SprungState state;
-    unsigned char *constants; /* this voice's copy of the compiled block */
-    SprungBackend backend;
-    SprungStepModel model;
-    SprungFeatureModel feature_model;
-} CpuVoice;
-
-/* Voice v's run on the reference: per output frame its writes into the
- * voice's copies, set_views with the frame's dt, then one
+/* Voice v's run on the reference (cpu_voice.h): per output frame its
+ * writes into the voice's copies, set_views with the frame's dt, then one
  * advance_features() call for the frame's steps. */
 static void cpu_run(CpuVoice *cv, const Setup *s, uint32_t n_frames, const VoiceIo *io)
 {
+    static CpuVoiceScratch scratch;
     const SprungCompiled *c = s->c;
-    uint32_t next_start = 0, next_event = 0;
-    for (uint32_t f = 0; f < n_frames; ++f) {
-        for (uint32_t w = io->frame_writes[f]; w < io->frame_writes[f + 1]; ++w) {
-            uint32_t target = io->writes[w].target;
-            uint32_t *words = target & SPRUNG_BLOCK_WRITE_STATE ? (uint32_t *)cv->state.block
-                                                                : (uint32_t *)cv->constants;
-            words[target & ~SPRUNG_BLOCK_WRITE_STATE] = io->writes[w].bits;
-        }
-        cv->model.dt = io->frame_dt[f];
-        cv->backend.set_views(cv->backend.ctx, &cv->model, &cv->feature_model);
-        uint32_t first_step = f * s->os, end_step = first_step + s->os;
-        SprungPulseStart starts[MAX_TEST_STARTS];
-        SprungExciterEvent events[MAX_TEST_EVENTS];
-        uint32_t n_starts = 0, n_events = 0;
-        for (; next_start < io->n_starts && io->starts[next_start].step < end_step; ++next_start) {
-            starts[n_starts] = io->starts[next_start];
-            starts[n_starts++].step -= first_step;
-        }
-        for (; next_event < io->n_events && io->events[next_event].step < end_step; ++next_event) {
-            events[n_events] = io->events[next_event];
-            events[n_events++].step -= first_step;
-        }
-        const float *inputs[SPRUNG_MAX_CHANNELS];
-        float *outputs[SPRUNG_MAX_CHANNELS];
-        for (uint32_t ch = 0; ch < c->n_input_channels; ++ch)
-            inputs[ch] = io->inputs[ch] + f;
-        for (uint32_t ch = 0; ch < c->n_channels; ++ch)
-            outputs[ch] = io->cpu_out[ch] + first_step;
-        SprungFeatureIo frame_io = {
-            .exciter_events = events,
-            .n_exciter_events = n_events,
-            .inputs = inputs,
-            .n_inputs = c->n_input_channels,
-            .oversampling = s->os,
-            .outputs = outputs,
-        };
-        cv->backend.advance_features(cv->backend.ctx, s->os, starts, n_starts, &frame_io);
-    }
+    SprungVoiceRun run = {
+        .starts = io->starts,
+        .n_starts = io->n_starts,
+        .io = {.exciter_events = io->events,
+               .n_exciter_events = io->n_events,
+               .inputs = io->inputs,
+               .n_inputs = c->n_input_channels,
+               .oversampling = s->os,
+               .outputs = io->cpu_out,
+               .writes = io->writes,
+               .frame_writes = io->frame_writes},
+        .frame_dt = io->frame_dt,
+    };
+    cpu_voice_run(cv, c, n_frames * s->os, &run, &scratch);
 }
 
 /* Comparisons: bit-identical, or (models with transcendentals only) within
@@ -523,26 +493,20 @@ static void run_case(const char *backend, const SprungBackendFactory *factory,
     memset(cpu, 0, sizeof cpu);
     memset(io, 0, sizeof io);
     for (uint32_t v = 0; v < N_VOICES; ++v) {
-        if (sprung_state_new(c, &gpu_states[v]) != SPRUNG_OK ||
-            sprung_state_new(c, &cpu[v].state) != SPRUNG_OK) {
+        if (sprung_state_new(c, &gpu_states[v]) != SPRUNG_OK) {
             fprintf(stderr, "out of memory\n");
             exit(2);
         }
         gpu_state_list[v] = &gpu_states[v];
-        cpu[v].constants = gpu_alloc(c->block_bytes);
-        memcpy(cpu[v].constants, c->block, c->block_bytes);
-        if (sprung_backend_cpu_factory.create(c, &cpu[v].state, 0, &config, &cpu[v].backend,
-                                              &error) != SPRUNG_OK) {
+        SprungStatus status = cpu_voice_new(c, &config, &cpu[v], &error);
+        if (status == SPRUNG_ERROR_NO_MEMORY) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        if (status != SPRUNG_OK) {
             fprintf(stderr, "FAIL: cpu backend: %s\n", error.message);
             exit(1);
         }
-        /* The voice's views of its own copy (the layout the kernel uses;
-         * its offsets are checked against the compiled arrays by
-         * gpu_block_c and the conformance test). */
-        SprungBlockLayout layout = sprung_gpu_layout(c, &cpu[v].state);
-        SprungBlockFeatureLayout feature_layout = sprung_gpu_feature_layout(c, &cpu[v].state);
-        cpu[v].model = sprung_block_model(cpu[v].constants, &layout);
-        cpu[v].feature_model = sprung_block_feature_model(cpu[v].constants, &feature_layout);
         io[v].input_data = gpu_alloc((size_t)(c->n_input_channels + 1u) * MAX_FRAMES *
                                      sizeof(float));
         io[v].writes = gpu_alloc((size_t)(s.write_capacity + 1u) * sizeof *io[v].writes);
@@ -671,10 +635,8 @@ static void run_case(const char *backend, const SprungBackendFactory *factory,
 
     gpu.destroy(gpu.ctx);
     for (uint32_t v = 0; v < N_VOICES; ++v) {
-        cpu[v].backend.destroy(cpu[v].backend.ctx);
-        sprung_state_free(&cpu[v].state);
+        cpu_voice_free(&cpu[v]);
         sprung_state_free(&gpu_states[v]);
-        free(cpu[v].constants);
         free(io[v].input_data);
         free(io[v].writes);
         free(io[v].gpu_data);

@@ -27,6 +27,15 @@
  *             and 2: the blocks scenario, and a voice freed after 200 ms of
  *             silence whose next note comes in the same block; exit 77
  *             when B cannot run here
+ *   batch_cpu (not in "all") batch B on the test's own batch backend, the
+ *             CPU reference behind create_voices/advance_voices
+ *             (cpu_batch_backend.h), installed with
+ *             sprung_engine_voices_testing_factory: the batch planner
+ *             without a GPU (and, here only, routes on an anchor's position
+ *             and a note-following oscillator under bends: per-frame state
+ *             writes), and in the RealtimeSanitizer build in real-time
+ *             sections; --sabotage makes its advance_voices allocate, which
+ *             that build must catch
  * Built plain and with the RealtimeSanitizer runtime: every
  * sprung_engine_process call then runs in a real-time section. */
 #include <math.h>
@@ -35,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_batch_backend.h"
 #include "engine/engine_voices.h"
 #include "engine/voice_allocator.h"
 #include "util/worker_pool.h"
@@ -555,15 +565,25 @@ static void test_root(void)
     printf("root: ok (bit-identical to the singleton network)\n");
 }
 
+/* The factory `on` names when it is the test's batch backend, else NULL. */
+static const SprungBackendFactory *test_factory(const char *on)
+{
+    return !strcmp(on, cpu_batch_factory.name) ? &cpu_batch_factory : NULL;
+}
+
 /* Renders `json` with `events` for n frames on `on` in blocks of `block`
- * into left_b/right_b. */
+ * into left_b/right_b. The test's batch backend goes in through the hook
+ * (its engine otherwise configured for cpu), for this engine only. */
 static void render_on(const char *on, const char *json, const SprungEvent *events,
                       uint32_t n_events, uint32_t n, uint32_t block)
 {
     const char *saved = backend;
-    backend = on;
+    const SprungBackendFactory *factory = test_factory(on);
+    backend = factory ? "cpu" : on;
+    sprung_engine_voices_testing_factory(factory);
     SprungError error;
     SprungEngine *engine = make_engine(json, 4096, &error);
+    sprung_engine_voices_testing_factory(NULL);
     backend = saved;
     CHECK(engine, "%s: %s", on, error.message);
     rt_render(engine, events, n_events, n, block, left_b, right_b);
@@ -583,8 +603,24 @@ static void compare_batch(const char *on, const char *name, const char *json,
     for (uint32_t k = 0; k < n; ++k)
         peak = fmax(peak, fabs(left_a[k]));
     CHECK(peak > 1e-3 && isfinite(peak), "%s: nothing sounds (peak %g)", name, peak);
+    uint64_t calls = 0, resets = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+        cpu_batch_stats_clear();
         render_on(on, json, events, n_events, n, sizes[s]);
+        if (test_factory(on)) {
+            /* The batch path ran, and (in blocks of more than a frame) in
+             * runs of more than one frame: else it proves nothing. */
+            const CpuBatchStats *stats = cpu_batch_stats();
+            CHECK(stats->created == 1 && stats->calls > 0,
+                  "%s in blocks of %u: the engine did not use %s's create_voices (%u) and "
+                  "advance_voices (%llu calls)",
+                  name, sizes[s], on, stats->created, (unsigned long long)stats->calls);
+            CHECK(sizes[s] == 1 || stats->most_steps > oversampling,
+                  "%s in blocks of %u: no run longer than one frame (%u steps at most)", name,
+                  sizes[s], stats->most_steps);
+            calls += stats->calls;
+            resets += stats->voice_resets;
+        }
         uint32_t first = n;
         for (uint32_t k = 0; k < n && first == n; ++k)
             if (memcmp(&left_a[k], &left_b[k], sizeof(float)) ||
@@ -598,6 +634,9 @@ static void compare_batch(const char *on, const char *name, const char *json,
     }
     printf("batch: %s on %s: the reference's bits in blocks of 1, 7, 64, 512, 4096 "
            "(oversampling %u)\n", name, on, oversampling);
+    if (test_factory(on))
+        printf("  (%llu advance_voices calls, %llu reset_voice calls)\n",
+               (unsigned long long)calls, (unsigned long long)resets);
 }
 
 /* Two voices of a damped body: v0 is released, falls silent and is freed
@@ -612,9 +651,40 @@ static const char *freeing_json =
     "\"mic\", \"target\": \"b\", \"axis\": [0, 0, 1], \"gain\": 1000} ], "
     "\"voices\": {\"count\": 2, \"root\": 60, \"notes\": [36, 84]} }";
 
+/* Per-frame state writes (for the test's batch backend): a per-note
+ * envelope and a free LFO move the anchor (its displacement and velocity),
+ * and a note-following oscillator's increment and harmonics follow bends,
+ * some on consecutive frames and mid-block: each write must land on its
+ * frame of the run. */
+static const char *moving_extra =
+    ",\n \"oscillators\": [{\"id\": \"o\", \"target\": \"b\", \"direction\": "
+    "[0, 0, 1], \"waveform\": \"saw\", \"amplitude\": 0.002}],\n"
+    " \"voices\": {\"count\": 3, \"root\": 60, \"notes\": [36, 84]},\n"
+    " \"mpe\": {\"lower\": 15},\n"
+    " \"sources\": [{\"id\": \"env\", \"type\": \"envelope\", \"attack_ms\": 3, "
+    "\"release_ms\": 20},\n {\"id\": \"wob\", \"type\": \"lfo\", \"rate_hz\": 11}],\n"
+    " \"routes\": [{\"source\": \"env\", \"target\": \"a\", \"parameter\": \"z\", "
+    "\"range\": [0.1, 0.1002]},\n {\"source\": \"wob\", \"target\": \"a\", "
+    "\"parameter\": \"x\", \"range\": [-0.0001, 0.0001]}]";
+
+static const SprungEvent moving[] = {
+    {.frame = 5, .type = SPRUNG_EVENT_NOTE_ON, .channel = 1, .note = 60, .velocity = 100},
+    {.frame = 300, .type = SPRUNG_EVENT_NOTE_ON, .channel = 2, .note = 64, .velocity = 90},
+    {.frame = 1001, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 1, .value = 8192 + 3000},
+    {.frame = 1500, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 2, .value = 8192 - 4000},
+    {.frame = 2003, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 1, .value = 8192 + 6000},
+    {.frame = 2004, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 1, .value = 8192 + 7000},
+    {.frame = 2005, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 1, .value = 8192 + 8000},
+    {.frame = 3000, .type = SPRUNG_EVENT_NOTE_OFF, .channel = 1, .note = 60},
+    {.frame = 3500, .type = SPRUNG_EVENT_NOTE_ON, .channel = 3, .note = 67, .velocity = 110},
+    {.frame = 4001, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 0, .value = 8192 + 2000},
+    {.frame = 4700, .type = SPRUNG_EVENT_PITCH_BEND, .channel = 3, .value = 8192 - 8000},
+};
+#define N_MOVING (uint32_t)(sizeof moving / sizeof moving[0])
+
 static void test_batch(const char *on)
 {
-    for (uint32_t i = 0; i < sprung_backend_count(); i++) {
+    for (uint32_t i = 0; !test_factory(on) && i < sprung_backend_count(); i++) {
         SprungBackendInfo info;
         if (sprung_backend_info(i, &info) == SPRUNG_OK && !strcmp(info.name, on)) {
             if (!info.available) {
@@ -653,6 +723,9 @@ static void test_batch(const char *on)
         compare_batch(on, "voices, bends, pressure, a steal, a restrike",
                       preset(440, instanced_extra), scenario, N_SCENARIO, 24000);
         compare_batch(on, "a voice freed and taken in one block", freeing_json, freeing, 4, n);
+        if (test_factory(on))
+            compare_batch(on, "an anchor moved and an oscillator bent, frame by frame",
+                          preset(330, moving_extra), moving, N_MOVING, 6000);
     }
     oversampling = 1;
 }
@@ -689,6 +762,12 @@ int main(int argc, char **argv)
         test_oscillator();
     if (!strcmp(which, "batch"))
         test_batch(argc > 2 ? argv[2] : "opencl");
+    if (!strcmp(which, "batch_cpu")) {
+        if (sabotage)
+            fprintf(stderr, "sabotage: the batch backend's advance_voices allocates\n");
+        cpu_batch_sabotage(sabotage);
+        test_batch(cpu_batch_factory.name);
+    }
     if (all || !strcmp(which, "blocks2")) {
         oversampling = 2;
         test_blocks();
