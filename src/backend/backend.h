@@ -49,17 +49,28 @@ typedef struct SprungModulationWrite {
     uint32_t bits;
 } SprungModulationWrite;
 
-/* Writes one advance_features() call may carry (a run with more is split
- * at a frame): every word a frame may change, for every frame of the
- * longest block, but no more than 8 MiB of them. */
+/* Words modulation may change in one output frame: every word a route can
+ * write (compiled->max_frame_writes) and, for an instanced model, each
+ * exciter's increment and harmonics, which a voice's pitch rewrites
+ * (modulation_writes.h: sprung_modulation_watch_new_voice watches no more). */
+static inline uint32_t sprung_backend_frame_writes(const SprungCompiled *compiled)
+{
+    uint32_t pitch = (compiled->features & SPRUNG_FEATURE_VOICES) ? 2u * compiled->n_exciters : 0u;
+    return compiled->max_frame_writes + pitch;
+}
+
+/* Writes one advance_features() call (or one voice's run of an
+ * advance_voices() call) may carry, a run with more being split at a
+ * frame: every word a frame may change, for every frame of the longest
+ * block, but no more than 8 MiB of them. */
 #define SPRUNG_BACKEND_MAX_WRITES (1u << 20)
 static inline uint32_t sprung_backend_write_capacity(const SprungCompiled *compiled,
                                                      uint32_t max_block_frames)
 {
-    uint64_t all = (uint64_t)compiled->max_frame_writes * max_block_frames;
+    uint64_t per_frame = sprung_backend_frame_writes(compiled);
+    uint64_t all = per_frame * max_block_frames;
     uint64_t capacity = all < SPRUNG_BACKEND_MAX_WRITES ? all : SPRUNG_BACKEND_MAX_WRITES;
-    return (uint32_t)(capacity > compiled->max_frame_writes ? capacity
-                                                            : compiled->max_frame_writes);
+    return (uint32_t)(capacity > per_frame ? capacity : per_frame);
 }
 
 /* What a feature model's block needs beyond pulse starts (advance_features). */

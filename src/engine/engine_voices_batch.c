@@ -41,12 +41,12 @@ SprungStatus sprung_voices_batch_new(SprungEngineVoices *s, const SprungModel *m
             model, c, &v->model, &v->feature_model, &v->state, &run->watch, error);
         if (status != SPRUNG_OK)
             return status;
-        /* Every watched word in every frame of the longest block, within
-         * the backend's limit (a longer run is cut). */
-        uint64_t words = sprung_modulation_watch_words(run->watch);
-        uint64_t capacity = words * frames;
-        capacity = capacity < SPRUNG_BACKEND_MAX_WRITES ? capacity : SPRUNG_BACKEND_MAX_WRITES;
-        s->writes_capacity = (uint32_t)(capacity > words ? capacity : words);
+        /* What the backend's buffers take (a longer run is cut): at least
+         * one frame's worth of every watched word. */
+        s->writes_capacity = sprung_backend_write_capacity(c, (uint32_t)frames);
+        if (sprung_modulation_watch_words(run->watch) > sprung_backend_frame_writes(c))
+            return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, NULL, 0, 0, NULL,
+                                    "a voice watches more words than a frame may write");
         run->writes = calloc(N1(s->writes_capacity), sizeof *run->writes);
         run->frame_writes = calloc(frames + 1, sizeof *run->frame_writes);
         run->frame_dt = calloc(frames, sizeof *run->frame_dt);
