@@ -437,20 +437,24 @@ static void test_order(void)
  * after the strike), where a hard cut would jump the most. */
 #define STEAL_AT 4812u
 
+/* Two voices of a body at rest on a damped spring (rest length = initial
+ * distance): struck and released, it falls silent within 200 ms (test_free;
+ * test_batch frees one in the middle of a block of 4096 whose later note
+ * takes it: a voice still held would be stolen, with a fade, instead). */
+static const char *freeing_json =
+    "{ \"sprung\": 1, \"bodies\": [ {\"id\": \"b\", \"position\": [0, 0, 0], "
+    "\"mass\": 0.001} ], \"anchors\": [ {\"id\": \"a\", \"position\": [0, 0, 0.1]} ],"
+    " \"springs\": [ {\"id\": \"s\", \"from\": \"a\", \"to\": \"b\", \"stiffness\": 7.6,"
+    " \"damping\": 0.2} ], \"mallets\": [ {\"id\": \"m\", \"target\": \"b\", "
+    "\"direction\": [0, 0, 1], \"strength\": 0.001} ], \"microphones\": [ {\"id\": "
+    "\"mic\", \"target\": \"b\", \"axis\": [0, 0, 1], \"gain\": 1000} ], "
+    "\"voices\": {\"count\": 2, \"root\": 60, \"notes\": [36, 84]} }";
+
 /* A released voice that has gone silent is freed (after 200 ms below
  * 10⁻⁶) and is then the first choice again, before a released one. */
 static void test_free(void)
 {
-    /* A body at rest on a damped spring (rest length = initial distance). */
-    const char *json =
-        "{ \"sprung\": 1, \"bodies\": [ {\"id\": \"b\", \"position\": [0, 0, 0], "
-        "\"mass\": 0.001} ], \"anchors\": [ {\"id\": \"a\", \"position\": [0, 0, 0.1]} ],"
-        " \"springs\": [ {\"id\": \"s\", \"from\": \"a\", \"to\": \"b\", \"stiffness\": 7.6,"
-        " \"damping\": 0.2} ], \"mallets\": [ {\"id\": \"m\", \"target\": \"b\", "
-        "\"direction\": [0, 0, 1], \"strength\": 0.001} ], \"microphones\": [ {\"id\": "
-        "\"mic\", \"target\": \"b\", \"axis\": [0, 0, 1], \"gain\": 1000} ], "
-        "\"voices\": {\"count\": 2, \"root\": 60, \"notes\": [36, 84]} }";
-    SprungEngine *engine = make_engine(json, 4096, NULL);
+    SprungEngine *engine = make_engine(freeing_json, 4096, NULL);
     SprungEvent events[] = {
         {.frame = 0, .type = SPRUNG_EVENT_NOTE_ON, .note = 60, .velocity = 100},  /* v0 */
         {.frame = 10, .type = SPRUNG_EVENT_NOTE_ON, .note = 62, .velocity = 100}, /* v1 */
@@ -638,18 +642,6 @@ static void compare_batch(const char *on, const char *name, const char *json,
         printf("  (%llu advance_voices calls, %llu reset_voice calls)\n",
                (unsigned long long)calls, (unsigned long long)resets);
 }
-
-/* Two voices of a damped body: v0 is released, falls silent and is freed
- * 200 ms later, in the middle of a block of 4096 whose later note takes it
- * (a voice still held would have been stolen, with a fade, instead). */
-static const char *freeing_json =
-    "{ \"sprung\": 1, \"bodies\": [ {\"id\": \"b\", \"position\": [0, 0, 0], "
-    "\"mass\": 0.001} ], \"anchors\": [ {\"id\": \"a\", \"position\": [0, 0, 0.1]} ],"
-    " \"springs\": [ {\"id\": \"s\", \"from\": \"a\", \"to\": \"b\", \"stiffness\": 7.6,"
-    " \"damping\": 0.2} ], \"mallets\": [ {\"id\": \"m\", \"target\": \"b\", "
-    "\"direction\": [0, 0, 1], \"strength\": 0.001} ], \"microphones\": [ {\"id\": "
-    "\"mic\", \"target\": \"b\", \"axis\": [0, 0, 1], \"gain\": 1000} ], "
-    "\"voices\": {\"count\": 2, \"root\": 60, \"notes\": [36, 84]} }";
 
 /* Per-frame state writes (for the test's batch backend): a per-note
  * envelope and a free LFO move the anchor (its displacement and velocity),

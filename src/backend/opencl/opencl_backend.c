@@ -504,6 +504,19 @@ static cl_int opencl_wait(const OpenclBackend *self, cl_event event)
     return err != CL_SUCCESS ? err : status < 0 ? status : CL_SUCCESS;
 }
 
+void sprung_opencl_release_base(cl_program program, cl_command_queue queue, cl_context context,
+                                int keeper_held)
+{
+    if (program)
+        clReleaseProgram(program);
+    if (queue)
+        clReleaseCommandQueue(queue);
+    if (context)
+        clReleaseContext(context);
+    if (keeper_held)
+        sprung_keeper_release();
+}
+
 double sprung_opencl_event_span_s(cl_event first, cl_event last)
 {
     cl_ulong start = 0, end = 0;
@@ -763,14 +776,7 @@ static void opencl_release(OpenclBackend *self)
     for (size_t i = 0; i < sizeof multi / sizeof multi[0]; ++i)
         if (multi[i])
             clReleaseKernel(multi[i]);
-    if (self->program)
-        clReleaseProgram(self->program);
-    if (self->queue)
-        clReleaseCommandQueue(self->queue);
-    if (self->context)
-        clReleaseContext(self->context);
-    if (self->keeper_held)
-        sprung_keeper_release();
+    sprung_opencl_release_base(self->program, self->queue, self->context, self->keeper_held);
     free(self);
 }
 

@@ -63,6 +63,11 @@ cl_int sprung_opencl_build(cl_context context, cl_device_id device, int exact, i
  * queue); < 0 when unknown. */
 double sprung_opencl_event_span_s(cl_event first, cl_event last);
 
+/* The last of a backend's release: its program, queue and context (each
+ * when made) and, when it took one, its keeper reference. */
+void sprung_opencl_release_base(cl_program program, cl_command_queue queue, cl_context context,
+                                int keeper_held);
+
 /* The factory's create_voices (opencl_voices.c). */
 SprungStatus sprung_opencl_create_voices(const SprungCompiled *compiled, uint32_t n_voices,
                                          SprungState *const *states, uint32_t device,

@@ -175,14 +175,7 @@ static void voices_release(OpenclVoices *self)
             clReleaseMemObject(buffers[i]);
     if (self->kernel)
         clReleaseKernel(self->kernel);
-    if (self->program)
-        clReleaseProgram(self->program);
-    if (self->queue)
-        clReleaseCommandQueue(self->queue);
-    if (self->context)
-        clReleaseContext(self->context);
-    if (self->keeper_held)
-        sprung_keeper_release();
+    sprung_opencl_release_base(self->program, self->queue, self->context, self->keeper_held);
     free(self->states);
     free(self);
 }
