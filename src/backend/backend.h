@@ -90,6 +90,11 @@ typedef struct SprungFeatureIo {
      * take effect. NULL (or no writes): the constants stay as they are. */
     const SprungModulationWrite *writes;
     const uint32_t *frame_writes; /* ceil(n_steps / oversampling) + 1 entries */
+    /* Backends with applies_writes only: NULL, or where every microphone's
+     * value (SprungState.mic_value) after each output frame's last step
+     * goes, n_microphones floats per frame of the run: what the host's
+     * followers of a microphone hear (engine.c). Never for voices. */
+    float *mic_frames;
 } SprungFeatureIo;
 
 /* One voice's share of an advance_voices() call: advance_features()'s

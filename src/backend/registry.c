@@ -115,11 +115,18 @@ void sprung_feature_names(uint32_t features, char *buffer, size_t size)
                                      names[i].name);
 }
 
-/* The features the model uses that `factory` does not implement. */
+/* The features the model uses that `factory` does not implement. A
+ * backend that steps every voice in one launch (create_voices) cannot let
+ * a follower hear the voices' microphones frame by frame, so voices with a
+ * microphone follower are left to the backends that step voice by voice. */
 static uint32_t missing_features(const SprungBackendFactory *factory,
                                  const SprungCompiled *compiled)
 {
-    return compiled->features & ~factory->features;
+    uint32_t missing = compiled->features & ~factory->features;
+    const uint32_t voices_following = SPRUNG_FEATURE_VOICES | SPRUNG_FEATURE_MIC_FOLLOWER;
+    if (factory->create_voices && (compiled->features & voices_following) == voices_following)
+        missing |= SPRUNG_FEATURE_MIC_FOLLOWER;
+    return missing;
 }
 
 static void known_names(char *buffer, size_t size)
@@ -184,9 +191,11 @@ SprungStatus sprung_backend_choose(const SprungCompiled *compiled,
     if (missing) {
         char names[256];
         sprung_feature_names(missing, names, sizeof names);
+        /* The bit it has, missing only beside voices (missing_features). */
+        int in_voices = (missing & factory->features & SPRUNG_FEATURE_MIC_FOLLOWER) != 0;
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0,
-                                "backend", "backend \"%s\" does not implement %s yet; use cpu",
-                                factory->name, names);
+                                "backend", "backend \"%s\" does not implement %s%s yet; use cpu",
+                                factory->name, names, in_voices ? " in voices" : "");
     }
     if (device >= info.n_devices)
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "engine config", 0, 0,

@@ -68,6 +68,12 @@ struct SprungEngine {
     SprungModulationWrite *writes; /* this run's, write_capacity */
     uint32_t write_capacity;
     uint32_t *frame_writes;        /* per frame of the run: its first write; max_block_frames + 1 */
+    /* Followers of a microphone on such a backend (process_modulated_block):
+     * every microphone per frame of the run (n_microphones × max_block_frames;
+     * NULL without such a follower), and whether the followers' half of a
+     * frame waits for its run (sprung_engine_modulation_defer_followers). */
+    float *mic_frames;
+    int follow_deferred;
 
     /* Instanced models ("voices", engine_voices.h): they render the block. */
     SprungEngineVoices *voices;
@@ -250,7 +256,15 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
                                 sizeof *engine->writes);
         engine->frame_writes = calloc((size_t)config->max_block_frames + 1u,
                                       sizeof *engine->frame_writes);
-        if (!engine->writes || !engine->frame_writes) {
+        if (engine->compiled->features & SPRUNG_FEATURE_MIC_FOLLOWER) {
+            engine->follow_deferred =
+                sprung_engine_modulation_defer_followers(engine->modulation);
+            engine->mic_frames = calloc((size_t)engine->compiled->n_microphones *
+                                            config->max_block_frames,
+                                        sizeof *engine->mic_frames);
+        }
+        if (!engine->writes || !engine->frame_writes ||
+            ((engine->compiled->features & SPRUNG_FEATURE_MIC_FOLLOWER) && !engine->mic_frames)) {
             status = sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
                                       "out of memory for the modulation writes");
             goto fail;
@@ -275,6 +289,7 @@ void sprung_engine_free(SprungEngine *engine)
     sprung_modulation_watch_free(engine->watch);
     free(engine->writes);
     free(engine->frame_writes);
+    free(engine->mic_frames);
     for (uint32_t k = 0; k < engine->n_extra_decimators; ++k)
         sprung_decimator_free(&engine->extra_decimators[k]);
     free(engine->extra_decimators);
@@ -537,6 +552,7 @@ static void features_run(SprungEngine *engine, const SprungBlock *block, uint32_
         .outputs = engine->run_channels,
         .writes = writes ? engine->writes : NULL,
         .frame_writes = writes ? engine->frame_writes : NULL,
+        .mic_frames = writes ? engine->mic_frames : NULL,
     };
     uint32_t n_steps = (run_end - run_first) * r;
     engine->backend.advance_features(engine->backend.ctx, n_steps, engine->pulse_starts,
@@ -631,13 +647,71 @@ static SPRUNG_REALTIME void process_modulated(SprungEngine *engine, const Sprung
         memset(block->outputs[channel], 0, (size_t)block->n_frames * sizeof(float));
 }
 
+/* Followers of a microphone on a backend that applies writes (a GPU). A
+ * follower at frame f hears every microphone after frame f − 1, which the
+ * host knows only when the launch that rendered f − 1 returns: each run
+ * hands the microphones back per frame (SprungFeatureIo.mic_frames), and
+ * the host's copy of the state's mic_value follows the last frame rendered.
+ *   - Deferred (sprung_engine_modulation_defer_followers: the followers
+ *     only set mallet strengths, which the host reads at a strike): the
+ *     followers' half of each frame is worked out after its run, from the
+ *     run's microphones, and a run is cut only before a frame that strikes
+ *     such a mallet, whose followers' half is worked out first.
+ *   - Otherwise (a follower moves what the kernel reads, or triggers
+ *     notes): a run per frame. The same bits, but a launch per output
+ *     frame: fine offline, too slow for real time on a GPU.
+ * Either way the bits are process_modulated's. */
+
+/* Whether one of `notes` strikes a mallet whose strength a deferred
+ * follower sets. */
+static int strikes_followed_mallet(const SprungEngine *engine, const SprungEvent *notes,
+                                   uint32_t n_notes)
+{
+    const SprungCompiled *c = engine->compiled;
+    for (uint32_t k = 0; k < n_notes; ++k) {
+        const SprungEvent *note = &notes[k];
+        if (note->type != SPRUNG_EVENT_NOTE_ON || note->velocity == 0)
+            continue;
+        for (uint32_t m = 0; m < c->n_mallets; ++m)
+            if (note->note >= c->mallet_note_low[m] && note->note <= c->mallet_note_high[m] &&
+                (c->mallet_channel[m] == 0 || c->mallet_channel[m] == note->channel + 1u) &&
+                sprung_engine_modulation_mallet_followed(engine->modulation, m))
+                return 1;
+    }
+    return 0;
+}
+
+/* features_run() of a modulated block's run [run_first, run_end), then,
+ * with deferred followers, their half of frames [*follow_next, run_end),
+ * each hearing the microphones after the frame before; the host's
+ * mic_value is left at the run's last frame. */
+static void modulated_run(SprungEngine *engine, const SprungBlock *block, uint32_t run_first,
+                          uint32_t run_end, uint32_t n_starts, uint32_t n_notes,
+                          uint32_t *follow_next)
+{
+    features_run(engine, block, run_first, run_end, n_starts, n_notes, 1);
+    if (!engine->mic_frames)
+        return;
+    uint32_t n_mics = engine->compiled->n_microphones;
+    for (uint32_t g = *follow_next; engine->follow_deferred && g < run_end; ++g) {
+        const float *heard = g == run_first
+                                 ? engine->state.mic_value
+                                 : engine->mic_frames + (size_t)(g - 1u - run_first) * n_mics;
+        sprung_engine_modulation_follow(engine->modulation, engine->compiled, &engine->state,
+                                        heard);
+    }
+    *follow_next = run_end;
+    memcpy(engine->state.mic_value, engine->mic_frames + (size_t)(run_end - 1u - run_first) * n_mics,
+           n_mics * sizeof *engine->state.mic_value);
+}
+
 /* A modulated model on a backend that applies writes: the frames' events
  * and modulation as process_modulated works them out, frame by frame on the
  * host, but the physics of the whole block in one advance_features() call
  * carrying each frame's notes at its step and the words its modulation
  * changed (modulation_writes.h). A run is cut at a frame only when its
- * starts, notes or writes would not fit; the bits are those of
- * process_modulated. */
+ * starts, notes or writes would not fit, or a follower of a microphone
+ * needs it (above); the bits are those of process_modulated. */
 static SPRUNG_REALTIME void process_modulated_block(SprungEngine *engine,
                                                    const SprungBlock *block)
 {
@@ -647,7 +721,14 @@ static SPRUNG_REALTIME void process_modulated_block(SprungEngine *engine,
     if (n_inputs > ENGINE_MAX_INPUTS)
         n_inputs = ENGINE_MAX_INPUTS;
     features_begin(engine, block);
-    uint32_t run_first = 0, e = 0, n_starts = 0, n_notes = 0, n_writes = 0;
+    uint32_t run_first = 0, e = 0, n_starts = 0, n_notes = 0, n_writes = 0, follow_next = 0;
+#define CUT_RUN_AT(f)                                                                      \
+    do {                                                                                   \
+        engine->frame_writes[(f) - run_first] = n_writes;                                  \
+        modulated_run(engine, block, run_first, (f), n_starts, n_notes, &follow_next);     \
+        run_first = (f);                                                                   \
+        n_starts = n_notes = n_writes = 0;                                                 \
+    } while (0)
     for (uint32_t f = 0; f < block->n_frames; ++f) {
         uint32_t first = e;
         while (e < block->n_events && block->events[e].frame == f)
@@ -655,6 +736,9 @@ static SPRUNG_REALTIME void process_modulated_block(SprungEngine *engine,
         uint32_t n_host = e - first < ENGINE_FRAME_EVENTS ? e - first : ENGINE_FRAME_EVENTS;
         for (uint32_t ch = 0; ch < n_inputs; ++ch)
             input_frame[ch] = block->inputs[ch] ? block->inputs[ch][f] : 0.0f;
+        /* Followers that cannot wait hear the frame before: a run per frame. */
+        if (engine->mic_frames && !engine->follow_deferred && f > run_first)
+            CUT_RUN_AT(f);
         uint32_t n_frame_notes = sprung_engine_modulation_frame(
             engine->modulation, engine->compiled, &engine->state, block->events + first, n_host,
             n_inputs ? input_frame : NULL, n_inputs, engine->frame_events);
@@ -667,11 +751,17 @@ static SPRUNG_REALTIME void process_modulated_block(SprungEngine *engine,
         int full = n_starts + pulses > SPRUNG_BACKEND_MAX_PULSE_STARTS ||
                    n_notes + notes > SPRUNG_BACKEND_MAX_EXCITER_EVENTS ||
                    n_writes + engine->compiled->max_frame_writes > engine->write_capacity;
-        if (full && f > run_first) {
-            engine->frame_writes[f - run_first] = n_writes;
-            features_run(engine, block, run_first, f, n_starts, n_notes, 1);
-            run_first = f;
-            n_starts = n_notes = n_writes = 0;
+        if (full && f > run_first)
+            CUT_RUN_AT(f);
+        /* A strike whose strength a deferred follower sets waits for the
+         * followers' half of its frame, which hears the frame before. */
+        if (engine->follow_deferred &&
+            strikes_followed_mallet(engine, engine->frame_events, n_frame_notes)) {
+            if (f > run_first)
+                CUT_RUN_AT(f);
+            sprung_engine_modulation_follow(engine->modulation, engine->compiled,
+                                            &engine->state, engine->state.mic_value);
+            follow_next = f + 1;
         }
         uint32_t step = (f - run_first) * r;
         for (uint32_t k = 0; k < n_frame_notes; ++k) {
@@ -685,8 +775,9 @@ static SPRUNG_REALTIME void process_modulated_block(SprungEngine *engine,
         engine->frame_writes[f - run_first] = n_writes;
         n_writes += sprung_modulation_watch_collect(engine->watch, engine->writes + n_writes);
     }
+#undef CUT_RUN_AT
     engine->frame_writes[block->n_frames - run_first] = n_writes;
-    features_run(engine, block, run_first, block->n_frames, n_starts, n_notes, 1);
+    modulated_run(engine, block, run_first, block->n_frames, n_starts, n_notes, &follow_next);
     features_end(engine, block);
 }
 
@@ -803,6 +894,12 @@ SPRUNG_REALTIME void sprung_engine_set_macro(SprungEngine *engine, uint32_t inde
 const SprungCompiled *sprung_engine_compiled(const SprungEngine *engine)
 {
     return engine->compiled;
+}
+
+void *sprung_engine_backend_context(const SprungEngine *engine, const char **name)
+{
+    *name = engine->backend.name;
+    return engine->backend.ctx;
 }
 
 const SprungEngineVoices *sprung_engine_voices_of(const SprungEngine *engine)

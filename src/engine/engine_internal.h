@@ -17,6 +17,11 @@
 /* The constant arrays the engine was compiled to. */
 const SprungCompiled *sprung_engine_compiled(const SprungEngine *engine);
 
+/* The backend's context and name (for its statistics, e.g.
+ * backend/opencl/gpu_common.h's sprung_gpu_stats); for voices, the engine's
+ * own backend, not the voices'. */
+void *sprung_engine_backend_context(const SprungEngine *engine, const char **name);
+
 /* The current simulation state (brought up to date from the backend first,
  * should the backend keep its own copy). */
 const SprungState *sprung_engine_state(const SprungEngine *engine);

@@ -26,6 +26,10 @@ struct SprungEngineModulation {
     uint32_t max_triggers;
     int primed;                    /* 0 until the first frame after new/reset: anchors
                                       take their place without a velocity kick */
+    uint8_t *route_hears_mic;      /* per route: its source follows a microphone */
+    uint8_t *route_deferred;       /* per route: applied by follow(), not frame() */
+    uint8_t *mallet_followed;      /* per mallet: a deferred route sets its strength */
+    uint32_t n_mallets;
 };
 
 SprungStatus sprung_engine_modulation_new(const SprungModel *model, SprungCompiled *compiled,
@@ -53,11 +57,18 @@ SprungStatus sprung_engine_modulation_new(const SprungModel *model, SprungCompil
     m->mic_stereo = calloc(m->n_mics ? m->n_mics : 1, sizeof *m->mic_stereo);
     m->max_triggers = sprung_modulation_max_triggers(m->runtime);
     m->triggers = calloc(m->max_triggers ? m->max_triggers : 1, sizeof *m->triggers);
-    if (!m->routes || !m->mic_gain || !m->mic_pan || !m->mic_stereo || !m->triggers)
+    m->n_mallets = model->n_mallets;
+    m->route_hears_mic = calloc(spec->n_routes ? spec->n_routes : 1, 1);
+    m->route_deferred = calloc(spec->n_routes ? spec->n_routes : 1, 1);
+    m->mallet_followed = calloc(m->n_mallets ? m->n_mallets : 1, 1);
+    if (!m->routes || !m->mic_gain || !m->mic_pan || !m->mic_stereo || !m->triggers ||
+        !m->route_hears_mic || !m->route_deferred || !m->mallet_followed)
         goto no_memory;
     for (uint32_t r = 0; r < spec->n_routes; ++r) {
         m->routes[r] = spec->routes[r];
         m->routes[r].json = NULL;
+        m->route_hears_mic[r] =
+            (uint8_t)sprung_modulation_source_hears_mic(&spec->sources[spec->routes[r].source]);
     }
     for (uint32_t i = 0; i < m->n_mics; ++i) {
         m->mic_gain[i] = model->microphones[i].gain;
@@ -86,7 +97,50 @@ void sprung_engine_modulation_free(SprungEngineModulation *m)
     free(m->mic_pan);
     free(m->mic_stereo);
     free(m->triggers);
+    free(m->route_hears_mic);
+    free(m->route_deferred);
+    free(m->mallet_followed);
     free(m);
+}
+
+int sprung_engine_modulation_defer_followers(SprungEngineModulation *m)
+{
+    int any = 0;
+    memset(m->mallet_followed, 0, m->n_mallets ? m->n_mallets : 1);
+    for (uint32_t r = 0; r < m->n_routes; ++r) {
+        const SprungModelRoute *route = &m->routes[r];
+        if (!m->route_hears_mic[r])
+            continue;
+        if (route->kind != SPRUNG_ROUTE_PARAMETER ||
+            route->parameter != SPRUNG_TARGET_MALLET_STRENGTH)
+            goto not_deferrable;
+        m->mallet_followed[route->object] = 1;
+        any = 1;
+    }
+    /* A strength also set by a route that is not deferred would be set out
+     * of route order. */
+    for (uint32_t r = 0; r < m->n_routes; ++r) {
+        const SprungModelRoute *route = &m->routes[r];
+        if (!m->route_hears_mic[r] && route->kind == SPRUNG_ROUTE_PARAMETER &&
+            route->parameter == SPRUNG_TARGET_MALLET_STRENGTH &&
+            m->mallet_followed[route->object])
+            goto not_deferrable;
+    }
+    if (!any)
+        return 0;
+    memcpy(m->route_deferred, m->route_hears_mic, m->n_routes);
+    sprung_modulation_defer_mic_followers(m->runtime, 1);
+    return 1;
+
+not_deferrable:
+    memset(m->mallet_followed, 0, m->n_mallets ? m->n_mallets : 1);
+    return 0;
+}
+
+SPRUNG_REALTIME int sprung_engine_modulation_mallet_followed(const SprungEngineModulation *m,
+                                                             uint32_t mallet)
+{
+    return mallet < m->n_mallets && m->mallet_followed[mallet];
 }
 
 uint32_t sprung_engine_modulation_extra_events(const SprungEngineModulation *m)
@@ -238,10 +292,21 @@ SPRUNG_REALTIME uint32_t sprung_engine_modulation_frame(
         notes[n_notes++] = note;
     }
     for (uint32_t r = 0; r < m->n_routes; ++r)
-        if (m->routes[r].kind == SPRUNG_ROUTE_PARAMETER)
+        if (m->routes[r].kind == SPRUNG_ROUTE_PARAMETER && !m->route_deferred[r])
             apply_route(m, c, s, &m->routes[r], sprung_modulation_route_value(runtime, r, 0));
     m->primed = 1;
     return n_notes;
+}
+
+SPRUNG_REALTIME void sprung_engine_modulation_follow(SprungEngineModulation *m,
+                                                     SprungCompiled *c, SprungState *s,
+                                                     const float *mic_values)
+{
+    SprungModulationInputs inputs = {NULL, 0, mic_values, c->n_microphones};
+    sprung_modulation_follow(m->runtime, &inputs);
+    for (uint32_t r = 0; r < m->n_routes; ++r)
+        if (m->route_deferred[r])
+            apply_route(m, c, s, &m->routes[r], sprung_modulation_route_value(m->runtime, r, 0));
 }
 
 SPRUNG_REALTIME void sprung_engine_modulation_reset(SprungEngineModulation *m,

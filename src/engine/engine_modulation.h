@@ -47,6 +47,27 @@ SPRUNG_REALTIME uint32_t sprung_engine_modulation_frame(
     const SprungEvent *events, uint32_t n_events, const float *input_frame, uint32_t n_inputs,
     SprungEvent *notes);
 
+/* Followers of a microphone on a backend that renders a run of frames
+ * before the host hears them (engine.c, "Followers of a microphone"):
+ * when every route such a follower feeds sets a mallet's strength (read by
+ * the host at each strike) and no other route sets those mallets',
+ * defers them (frame() then leaves them out) and returns 1; else changes
+ * nothing and returns 0. Control thread, before the first frame. */
+int sprung_engine_modulation_defer_followers(SprungEngineModulation *modulation);
+
+/* Whether a deferred route sets mallet `mallet`'s strength: a strike of it
+ * at frame f must wait for follow() of frame f. */
+SPRUNG_REALTIME int sprung_engine_modulation_mallet_followed(
+    const SprungEngineModulation *modulation, uint32_t mallet);
+
+/* The deferred half of frame f (after the defer call): the followers hear
+ * `mic_values` (every microphone after frame f − 1) and their routes'
+ * values go where frame() would have put them. In frame order. */
+SPRUNG_REALTIME void sprung_engine_modulation_follow(SprungEngineModulation *modulation,
+                                                     SprungCompiled *compiled,
+                                                     SprungState *state,
+                                                     const float *mic_values);
+
 /* Sources, smoothers and moved anchors back to the start (after the state
  * was reset); macros and tempo stay. */
 SPRUNG_REALTIME void sprung_engine_modulation_reset(SprungEngineModulation *modulation,

@@ -46,6 +46,7 @@ struct SprungModulation {
     double bend_any, pressure_any;
     uint16_t held[16][8];       /* singleton: held notes, a bit per note */
     uint32_t held_count;
+    int defer_mic_followers;    /* sprung_modulation_defer_mic_followers() */
 };
 
 int sprung_modulation_source_per_note(const SprungModelSource *source)
@@ -387,13 +388,37 @@ static double follower_input(const SprungModelSource *source,
                : 0.0;
 }
 
-SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *m,
-                                                 const SprungModulationInputs *inputs,
-                                                 SprungTriggerEvent *triggers)
+int sprung_modulation_source_hears_mic(const SprungModelSource *source)
 {
-    /* Sources. */
+    return source->type == SPRUNG_SOURCE_FOLLOWER && source->input < 0;
+}
+
+void sprung_modulation_defer_mic_followers(SprungModulation *m, int defer)
+{
+    m->defer_mic_followers = defer;
+}
+
+/* Which sources and routes a pass over the frame evaluates. */
+typedef enum FramePart {
+    PART_ALL,      /* everything (nothing deferred) */
+    PART_NOW,      /* all but the deferred followers and their routes */
+    PART_DEFERRED, /* only those */
+} FramePart;
+
+static int in_part(const SprungModelSource *source, FramePart part)
+{
+    if (part == PART_ALL)
+        return 1;
+    return sprung_modulation_source_hears_mic(source) == (part == PART_DEFERRED);
+}
+
+static void sources_next(SprungModulation *m, const SprungModulationInputs *inputs,
+                         FramePart part)
+{
     for (uint32_t s = 0; s < m->n_sources; ++s) {
         const SprungModelSource *source = &m->sources[s];
+        if (!in_part(source, part))
+            continue;
         for (uint32_t k = 0; k < source_instance_count(m, s); ++k) {
             SourceInstance *instance = &m->source_instances[m->source_base[s] + k];
             switch (source->type) {
@@ -419,10 +444,15 @@ SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *m,
             }
         }
     }
-    /* Routes. */
+}
+
+static uint32_t routes_next(SprungModulation *m, FramePart part, SprungTriggerEvent *triggers)
+{
     uint32_t n_triggers = 0;
     for (uint32_t r = 0; r < m->n_routes; ++r) {
         const SprungModelRoute *route = &m->routes[r];
+        if (!in_part(&m->sources[route->source], part))
+            continue;
         for (uint32_t k = 0; k < route_instance_count(m, r); ++k) {
             RouteInstance *instance = &m->route_instances[m->route_base[r] + k];
             double s = m->source_instances[m->source_base[route->source] +
@@ -431,7 +461,7 @@ SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *m,
             if (route->kind == SPRUNG_ROUTE_NOTE_TRIGGER) {
                 SprungTriggerEdge edge = sprung_note_trigger_next(
                     &instance->trigger, route->offset + route->amount * s);
-                if (edge != SPRUNG_TRIGGER_NONE) {
+                if (edge != SPRUNG_TRIGGER_NONE && triggers) {
                     SprungTriggerEvent *event = &triggers[n_triggers++];
                     event->route = r;
                     event->on = edge == SPRUNG_TRIGGER_ON;
@@ -454,6 +484,22 @@ SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *m,
         }
     }
     return n_triggers;
+}
+
+SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *m,
+                                                 const SprungModulationInputs *inputs,
+                                                 SprungTriggerEvent *triggers)
+{
+    FramePart part = m->defer_mic_followers ? PART_NOW : PART_ALL;
+    sources_next(m, inputs, part);
+    return routes_next(m, part, triggers);
+}
+
+SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *m,
+                                              const SprungModulationInputs *inputs)
+{
+    sources_next(m, inputs, PART_DEFERRED);
+    routes_next(m, PART_DEFERRED, NULL);
 }
 
 SPRUNG_REALTIME double sprung_modulation_route_value(const SprungModulation *m, uint32_t route,

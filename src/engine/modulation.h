@@ -105,6 +105,20 @@ SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *modulation,
                                                  SprungTriggerEvent *triggers);
 uint32_t sprung_modulation_max_triggers(const SprungModulation *modulation);
 
+/* Followers of a microphone, deferred (a GPU's block renders a run of
+ * frames before the host hears its microphones): with `defer` 1,
+ * sprung_modulation_frame() leaves the sources that hear a microphone,
+ * and the routes they feed, as they are, and sprung_modulation_follow()
+ * evaluates only those, once per frame, in frame order. The two parts
+ * share no state, so frame f's two halves may run at different times, as
+ * long as whoever reads a deferred route's value waits for its half. Only
+ * for routes that are not Note Triggers (the engine's rule: a deferred
+ * Note Trigger is dropped). Control thread, before the first frame. */
+void sprung_modulation_defer_mic_followers(SprungModulation *modulation, int defer);
+int sprung_modulation_source_hears_mic(const SprungModelSource *source);
+SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *modulation,
+                                              const SprungModulationInputs *inputs);
+
 /* Route r's value for voice v (voice ignored for shared routes) after the
  * last frame(): the smoothed position through its curve and range. */
 SPRUNG_REALTIME double sprung_modulation_route_value(const SprungModulation *modulation,

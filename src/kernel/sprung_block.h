@@ -348,14 +348,14 @@ typedef struct SprungKernelWrite {
 } SprungKernelWrite;
 
 /* A feature model's block input buffer, in 4-byte words: the header
- * (n_steps, n_starts, n_events, oversampling, n_writes), the starts
+ * (n_steps, n_starts, n_events, oversampling, n_writes, mic_frames), the starts
  * (SprungKernelPulseStart, 3 words each), the exciter notes
  * (SprungKernelExciterEvent, 4 words each), n_input_channels channels of
  * n_frames = ceil(n_steps / oversampling) audio input samples each, channel
  * after channel (engine step s reads frame s / oversampling), then, when
  * n_writes > 0, where each frame's writes begin (n_frames + 1 words) and the
  * writes (SprungKernelWrite, 2 words each). */
-#define SPRUNG_BLOCK_FEATURE_HEADER_WORDS 5u
+#define SPRUNG_BLOCK_FEATURE_HEADER_WORDS 6u
 #define SPRUNG_BLOCK_FEATURE_WORDS(n_starts, n_events, n_input_channels, n_frames, n_writes)  \
     (SPRUNG_BLOCK_FEATURE_HEADER_WORDS + 3u * (n_starts) + 4u * (n_events) +                 \
      (n_input_channels) * (n_frames) + ((n_writes) ? (n_frames) + 1u + 2u * (n_writes) : 0u))
@@ -363,6 +363,10 @@ typedef struct SprungKernelWrite {
 /* A feature block's inputs, located in its input buffer. */
 typedef struct SprungBlockFeatureInputs {
     unsigned int n_steps, n_starts, n_events, oversampling, n_writes;
+    /* 1: after each output frame's last step, every microphone's mic_value
+     * goes to the output too (what the host's followers of a microphone
+     * hear; sprung_block_features_after). */
+    unsigned int mic_frames;
     unsigned int n_frames; /* ceil(n_steps / oversampling) */
     SPRUNG_GLOBAL const SprungKernelPulseStart *starts;
     SPRUNG_GLOBAL const SprungKernelExciterEvent *events;
@@ -384,6 +388,7 @@ sprung_block_feature_inputs(SPRUNG_GLOBAL const unsigned int *inputs,
     in.n_events = inputs[2];
     in.oversampling = inputs[3];
     in.n_writes = inputs[4];
+    in.mic_frames = inputs[5];
     in.n_frames = (in.n_steps + in.oversampling - 1u) / in.oversampling;
     SPRUNG_GLOBAL const unsigned int *words = inputs + SPRUNG_BLOCK_FEATURE_HEADER_WORDS;
     in.starts = (SPRUNG_GLOBAL const SprungKernelPulseStart *)words;
@@ -490,7 +495,9 @@ SPRUNG_KERNEL_INLINE void sprung_block_features_before(unsigned int step,
 }
 
 /* The same item's part after phase 2 of `step`: the microphones into
- * out[channel · n_steps + step], then the delay writes. */
+ * out[channel · n_steps + step] (and, with mic_frames, at an output frame's
+ * last step every microphone's value into out[n_channels · n_steps +
+ * frame · n_microphones + mic]), then the delay writes. */
 SPRUNG_KERNEL_INLINE void sprung_block_features_after(unsigned int step,
                                                       const SprungBlockFeatureInputs *in,
                                                       const SprungStepModel *m,
@@ -503,6 +510,12 @@ SPRUNG_KERNEL_INLINE void sprung_block_features_after(unsigned int step,
     sprung_microphones_mix_channels(m, st, fm, fs, channel_sum);
     for (unsigned int c = 0u; c < fm->n_channels; ++c)
         out[c * in->n_steps + step] = channel_sum[c];
+    if (in->mic_frames && (step + 1u) % in->oversampling == 0u) {
+        SPRUNG_GLOBAL float *mics = out + fm->n_channels * in->n_steps +
+                                    (step / in->oversampling) * m->n_microphones;
+        for (unsigned int mic = 0u; mic < m->n_microphones; ++mic)
+            mics[mic] = fs->mic_value[mic];
+    }
     sprung_delays_write(fm, fs);
 }
 

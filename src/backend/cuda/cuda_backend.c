@@ -235,8 +235,9 @@ static SprungStatus cuda_create(const SprungCompiled *compiled, SprungState *sta
     self->input_bytes = self->features
                             ? sprung_gpu_feature_input_bytes(compiled, config->max_block_frames)
                             : CUDA_INPUT_BYTES;
-    self->output_bytes =
-        (size_t)self->max_steps * (self->features ? compiled->n_channels : 2u) * sizeof(float);
+    self->output_bytes = self->features
+                             ? sprung_gpu_feature_output_bytes(compiled, self->max_steps)
+                             : (size_t)self->max_steps * 2u * sizeof(float);
 
     struct cudaDeviceProp prop;
     CUDA_TRY(cudaSetDevice(self->device), "cudaSetDevice");
@@ -630,7 +631,6 @@ static void cuda_advance_features(void *ctx, uint32_t n_steps, const SprungPulse
                                   uint32_t n_starts, const SprungFeatureIo *io)
 {
     CudaBackend *self = ctx;
-    uint32_t n_channels = self->compiled->n_channels;
     self->stats.blocks++;
     if (n_steps == 0)
         return;
@@ -638,16 +638,16 @@ static void cuda_advance_features(void *ctx, uint32_t n_steps, const SprungPulse
         n_steps = self->max_steps;
     unsigned int *inputs = self->inputs_host[self->parity];
     size_t words = sprung_gpu_pack_features(inputs, self->compiled, n_steps, starts, n_starts, io);
+    size_t output_floats = sprung_gpu_feature_output_floats(self->compiled, n_steps, io);
     cudaError_t err = cudaMemcpyAsync(self->inputs_device, inputs, words * 4u,
                                       cudaMemcpyHostToDevice, self->stream);
     if (err == cudaSuccess)
-        err = cuda_launch_and_wait(self, NULL, 1, (size_t)n_channels * n_steps * sizeof(float));
+        err = cuda_launch_and_wait(self, NULL, 1, output_floats * sizeof(float));
     if (err == cudaSuccess) {
-        sprung_gpu_unpack_channels(self->out_host, n_channels, n_steps, io);
+        sprung_gpu_unpack_features(self->out_host, self->compiled, n_steps, io);
         self->stats.last_kernel_s = cuda_kernel_seconds(self);
     } else {
-        for (uint32_t channel = 0; channel < n_channels; ++channel)
-            memset(io->outputs[channel], 0, (size_t)n_steps * sizeof(float));
+        sprung_gpu_silence_features(self->compiled, n_steps, io);
         self->stats.last_kernel_s = -1.0;
     }
     self->parity ^= 1u;

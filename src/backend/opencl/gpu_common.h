@@ -23,14 +23,16 @@
 _Static_assert(sizeof(SprungKernelWrite) == sizeof(SprungModulationWrite),
                "modulation writes upload unchanged");
 
-/* The features both GPU backends run: all but one. Modulation comes as
+/* The features both GPU backends run: all of them. Modulation comes as
  * the words it changed, frame by frame, applied by the kernel
- * (SprungFeatureIo.writes), which needs every frame's values before the
- * launch: a follower that hears a microphone needs the frame before, so it
- * would take a launch per frame, which is never acceptable. Voices run as
- * work-groups of one launch, each on its own copies (the factories'
- * create_voices, advance_voices). */
-#define SPRUNG_GPU_FEATURES (SPRUNG_FEATURE_ALL & ~SPRUNG_FEATURE_MIC_FOLLOWER)
+ * (SprungFeatureIo.writes). A follower that hears a microphone hears the
+ * frame before: the block hands the microphones back per frame
+ * (SprungFeatureIo.mic_frames) and the engine plans around them (engine.c,
+ * "Followers of a microphone"). Voices run as work-groups of one launch,
+ * each on its own copies (the factories' create_voices, advance_voices);
+ * voices with a microphone follower stay on the CPU backends
+ * (registry.c). */
+#define SPRUNG_GPU_FEATURES SPRUNG_FEATURE_ALL
 
 /* A variant setting from the environment (read at create): a number, or
  * `fallback` when unset or not a number. */
@@ -251,6 +253,7 @@ static inline size_t sprung_gpu_pack_features(uint32_t *words, const SprungCompi
     words[2] = n_events;
     words[3] = io->oversampling;
     words[4] = n_writes;
+    words[5] = io->mic_frames != NULL;
     uint32_t *next = words + SPRUNG_BLOCK_FEATURE_HEADER_WORDS;
     memcpy(next, starts, (size_t)n_starts * sizeof *starts);
     next += 3u * n_starts;
@@ -281,14 +284,55 @@ static inline int sprung_gpu_frame_has_writes(const SprungFeatureIo *io, uint32_
     return io->writes && io->frame_writes[frame] < io->frame_writes[frame + 1u];
 }
 
-/* Copies a feature block's output (channel after channel, n_steps each)
- * into the engine's channel buffers. */
+/* Floats a feature block of n_steps writes to its output buffer: every
+ * channel's n_steps, then, when the host asked for them, the microphones
+ * after each output frame (SprungFeatureIo.mic_frames). */
+static inline size_t sprung_gpu_feature_output_floats(const SprungCompiled *c, uint32_t n_steps,
+                                                      const SprungFeatureIo *io)
+{
+    size_t floats = (size_t)c->n_channels * n_steps;
+    if (io->mic_frames)
+        floats += (size_t)c->n_microphones * (n_steps / io->oversampling);
+    return floats;
+}
+
+/* The output buffer a feature model's blocks of up to max_steps engine
+ * steps need (the microphone frames at most one per step). */
+static inline size_t sprung_gpu_feature_output_bytes(const SprungCompiled *c, uint32_t max_steps)
+{
+    return (size_t)max_steps * (c->n_channels + c->n_microphones) * sizeof(float);
+}
+
+/* Copies a feature block's output (channel after channel, n_steps each,
+ * then the microphone frames if asked for) into the engine's buffers. */
 static inline void sprung_gpu_unpack_channels(const float *out, uint32_t n_channels,
                                               uint32_t n_steps, const SprungFeatureIo *io)
 {
     for (uint32_t channel = 0; channel < n_channels; ++channel)
         memcpy(io->outputs[channel], out + (size_t)channel * n_steps,
                (size_t)n_steps * sizeof *out);
+}
+
+/* The same for a whole block of `c`, the microphone frames included. */
+static inline void sprung_gpu_unpack_features(const float *out, const SprungCompiled *c,
+                                              uint32_t n_steps, const SprungFeatureIo *io)
+{
+    sprung_gpu_unpack_channels(out, c->n_channels, n_steps, io);
+    if (io->mic_frames)
+        memcpy(io->mic_frames, out + (size_t)c->n_channels * n_steps,
+               (size_t)c->n_microphones * (n_steps / io->oversampling) * sizeof *out);
+}
+
+/* A failed block is silence, never garbage: in its channels and in the
+ * microphones the followers hear. */
+static inline void sprung_gpu_silence_features(const SprungCompiled *c, uint32_t n_steps,
+                                               const SprungFeatureIo *io)
+{
+    for (uint32_t channel = 0; channel < c->n_channels; ++channel)
+        memset(io->outputs[channel], 0, (size_t)n_steps * sizeof(float));
+    if (io->mic_frames)
+        memset(io->mic_frames, 0,
+               (size_t)c->n_microphones * (n_steps / io->oversampling) * sizeof(float));
 }
 
 /* ---- voices (advance_voices): a work-group per run in one launch ---- */

@@ -404,8 +404,9 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
     CL_TRY(err, "clCreateBuffer (state)");
     self->inputs = clCreateBuffer(self->context, CL_MEM_READ_ONLY, self->input_bytes, NULL, &err);
     CL_TRY(err, "clCreateBuffer (block inputs)");
-    size_t output_bytes =
-        (size_t)self->max_steps * (self->features ? compiled->n_channels : 2u) * sizeof(float);
+    size_t output_bytes = self->features
+                              ? sprung_gpu_feature_output_bytes(compiled, self->max_steps)
+                              : (size_t)self->max_steps * 2u * sizeof(float);
     self->outputs = clCreateBuffer(self->context, CL_MEM_WRITE_ONLY, output_bytes, NULL, &err);
     CL_TRY(err, "clCreateBuffer (outputs)");
     for (int i = 0; i < 2; ++i) {
@@ -706,7 +707,6 @@ static void opencl_advance_features(void *ctx, uint32_t n_steps, const SprungPul
                                     uint32_t n_starts, const SprungFeatureIo *io)
 {
     OpenclBackend *self = ctx;
-    uint32_t n_channels = self->compiled->n_channels;
     self->stats.blocks++;
     if (n_steps == 0)
         return;
@@ -715,12 +715,11 @@ static void opencl_advance_features(void *ctx, uint32_t n_steps, const SprungPul
     opencl_begin_block(self, self->features_kernel);
     size_t words = sprung_gpu_pack_features(self->staging_in[self->parity], self->compiled,
                                             n_steps, starts, n_starts, io);
-    if (opencl_run_block(self, io, n_steps, words, (size_t)n_channels * n_steps) == CL_SUCCESS) {
-        sprung_gpu_unpack_channels(self->staging_out, n_channels, n_steps, io);
-    } else {
-        for (uint32_t channel = 0; channel < n_channels; ++channel)
-            memset(io->outputs[channel], 0, (size_t)n_steps * sizeof(float));
-    }
+    size_t output_floats = sprung_gpu_feature_output_floats(self->compiled, n_steps, io);
+    if (opencl_run_block(self, io, n_steps, words, output_floats) == CL_SUCCESS)
+        sprung_gpu_unpack_features(self->staging_out, self->compiled, n_steps, io);
+    else
+        sprung_gpu_silence_features(self->compiled, n_steps, io);
 }
 
 static void opencl_upload(void *ctx)
