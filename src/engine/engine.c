@@ -212,8 +212,11 @@ SprungStatus sprung_engine_new(const SprungEngineConfig *config, const SprungMod
                          "out of memory for the decimation filter");
         goto fail;
     }
-    status = sprung_backend_create(engine->compiled, &engine->state, &engine->config,
-                                   &engine->backend, error);
+    const SprungBackendFactory *testing = sprung_engine_testing_factory_in_use();
+    status = testing ? testing->create(engine->compiled, &engine->state, 0, &engine->config,
+                                       &engine->backend, error)
+                     : sprung_backend_create(engine->compiled, &engine->state, &engine->config,
+                                             &engine->backend, error);
     if (status != SPRUNG_OK)
         goto fail;
     if (engine->compiled->features) {
@@ -894,6 +897,19 @@ SPRUNG_REALTIME void sprung_engine_set_macro(SprungEngine *engine, uint32_t inde
 const SprungCompiled *sprung_engine_compiled(const SprungEngine *engine)
 {
     return engine->compiled;
+}
+
+/* Tests only (sprung_engine_testing_factory). */
+static const SprungBackendFactory *engine_testing_factory;
+
+void sprung_engine_testing_factory(const SprungBackendFactory *factory)
+{
+    engine_testing_factory = factory;
+}
+
+const SprungBackendFactory *sprung_engine_testing_factory_in_use(void)
+{
+    return engine_testing_factory;
 }
 
 void *sprung_engine_backend_context(const SprungEngine *engine, const char **name)

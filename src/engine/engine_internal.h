@@ -22,6 +22,16 @@ const SprungCompiled *sprung_engine_compiled(const SprungEngine *engine);
  * own backend, not the voices'. */
 void *sprung_engine_backend_context(const SprungEngine *engine, const char **name);
 
+/* Tests only: engines created from now on make their backends (a
+ * singleton's with `factory`'s create, voices with its create_voices when
+ * it has one) on device 0, in place of config->backend's; NULL restores
+ * that. So a test can drive the GPU backends' paths through the engine
+ * (engine.c's process_modulated_block, engine_voices_batch.c) with a
+ * backend of its own, on machines without a GPU and under
+ * RealtimeSanitizer. Not thread-safe: set it between engines. */
+struct SprungBackendFactory;
+void sprung_engine_testing_factory(const struct SprungBackendFactory *factory);
+
 /* The current simulation state (brought up to date from the backend first,
  * should the backend keep its own copy). */
 const SprungState *sprung_engine_state(const SprungEngine *engine);

@@ -181,15 +181,6 @@ void sprung_engine_voices_testing_pool_sabotage(int sabotage)
     voices_pool_sabotage = sabotage;
 }
 
-/* Tests only (sprung_engine_voices_testing_factory): the factory the
- * voices made from now on use, in place of config->backend's. */
-static const SprungBackendFactory *voices_testing_factory;
-
-void sprung_engine_voices_testing_factory(const SprungBackendFactory *factory)
-{
-    voices_testing_factory = factory;
-}
-
 /* Worker threads for the voices' steps: SPRUNG_VOICE_THREADS=N, else the
  * measured rule (VOICES_POOL_MIN_*), never more than the voices. */
 static uint32_t voices_pool_threads(const SprungEngineVoices *s)
@@ -235,7 +226,7 @@ SprungStatus sprung_engine_voices_new(const SprungModel *model, SprungCompiled *
     /* A frame may strike a voice a few times (a restrike, a restart). */
     s->max_starts = 4 * c->n_mallets + 4;
     s->max_events = 4 * c->n_exciters + 4;
-    const SprungBackendFactory *factory = voices_testing_factory;
+    const SprungBackendFactory *factory = sprung_engine_testing_factory_in_use();
     uint32_t device = 0;
     if (!factory)
         status = sprung_backend_choose(c, config, &factory, &device, error);

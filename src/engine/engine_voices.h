@@ -91,10 +91,9 @@ void sprung_engine_voices_testing_pool_sabotage(int sabotage);
 /* An engine's voices; NULL for a singleton model (defined in engine.c). */
 const SprungEngineVoices *sprung_engine_voices_of(const SprungEngine *engine);
 
-/* Tests only: voices created from now on use `factory` (device 0) in place
- * of the backend config->backend names; NULL restores that. So a test can
- * drive the batch path (engine_voices_batch.c) with a backend of its own. */
+/* The factory sprung_engine_testing_factory (engine_internal.h) set, or
+ * NULL (defined in engine.c). */
 struct SprungBackendFactory;
-void sprung_engine_voices_testing_factory(const struct SprungBackendFactory *factory);
+const struct SprungBackendFactory *sprung_engine_testing_factory_in_use(void);
 
 #endif

@@ -1,4 +1,8 @@
-/* Followers of a microphone on a GPU backend (argv[1]: opencl or cuda)
+/* Followers of a microphone on a GPU backend (argv[1]: opencl or cuda; or
+ * cpu-batch: the test's stand-in, tests/voices/cpu_batch_backend.h, the
+ * CPU reference behind the same interface, so the engine's side runs
+ * without a GPU and, in the RealtimeSanitizer build, with every process()
+ * call in a real-time section; --sabotage makes that backend allocate)
  * through the engine, against the CPU reference, bit for bit, at blocks of
  * 1, 7, 64, 512 and 4096 frames and oversampling 1 and 2 (src/engine/engine.c,
  * "Followers of a microphone"). A follower hears the microphones of the
@@ -16,6 +20,8 @@
  * Each scenario first shows that its followers change the output (the
  * same model with the followers' routes made flat renders otherwise), so
  * the comparison is not vacuous. By-hand sabotages: tests/gpu/CMakeLists.txt. */
+#include "../modulation/rt_section.h"
+#include "../voices/cpu_batch_backend.h"
 #include "engine/engine_internal.h"
 #include "gpu_test_util.h"
 
@@ -85,9 +91,14 @@ static SprungEngine *engine_on(const char *json, const char *backend, uint32_t b
     config.sample_rate = RATE;
     config.max_block_frames = block;
     config.oversampling = oversampling;
-    config.backend = backend;
+    int stand_in = !strcmp(backend, cpu_batch_factory.name);
+    config.backend = stand_in ? "cpu" : backend;
+    sprung_engine_testing_factory(stand_in ? &cpu_batch_factory : NULL);
+    cpu_batch_stats_clear();
     SprungEngine *engine = NULL;
-    if (sprung_engine_new(&config, model, &engine, &error) != SPRUNG_OK) {
+    SprungStatus status = sprung_engine_new(&config, model, &engine, &error);
+    sprung_engine_testing_factory(NULL);
+    if (status != SPRUNG_OK) {
         fprintf(stderr, "FAIL: engine on %s: %s\n", backend, error.message);
         exit(1);
     }
@@ -111,7 +122,10 @@ static void render(SprungEngine *engine, const Scenario *s, uint32_t block, floa
         float *outputs[2] = {left + start, right + start};
         SprungBlock b = {.n_frames = n_frames, .events = events, .n_events = n,
                          .outputs = outputs, .n_outputs = 2};
-        if (sprung_engine_process(engine, &b) != SPRUNG_OK) {
+        RT_ENTER();
+        SprungStatus status = sprung_engine_process(engine, &b);
+        RT_EXIT();
+        if (status != SPRUNG_OK) {
             fprintf(stderr, "FAIL: process\n");
             exit(1);
         }
@@ -122,6 +136,8 @@ static uint64_t launches(SprungEngine *engine)
 {
     const char *name = NULL;
     void *ctx = sprung_engine_backend_context(engine, &name);
+    if (!strcmp(name, cpu_batch_factory.name))
+        return cpu_batch_stats()->feature_calls;
     SprungGpuStats *stats = sprung_gpu_stats(name, ctx);
     return stats ? stats->blocks : 0;
 }
@@ -220,7 +236,16 @@ static const SprungEvent wind_events[] = {
 
 int main(int argc, char **argv)
 {
-    const char *backend = gpu_test_backend(argc, argv);
+    RT_INIT();
+    const char *backend = cpu_batch_factory.name;
+    if (argc > 1 && !strcmp(argv[1], backend)) {
+        int sabotage = argc > 2 && !strcmp(argv[2], "--sabotage");
+        if (sabotage)
+            fprintf(stderr, "sabotage: the stand-in backend's advance_features allocates\n");
+        cpu_batch_sabotage(sabotage);
+    } else {
+        backend = gpu_test_backend(argc, argv);
+    }
     char path[1024];
     snprintf(path, sizeof path, "%s/presets/wind-chimes.json", SPRUNG_SOURCE_DIR);
     char *wind = read_text(path);

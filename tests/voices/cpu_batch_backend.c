@@ -161,12 +161,103 @@ static SprungStatus cpu_batch_create_voices(const SprungCompiled *compiled, uint
     return SPRUNG_OK;
 }
 
-/* A singleton model: the CPU reference itself. */
+/* ---- a singleton model: a CpuVoice behind advance_features ----
+ *
+ * As a GPU backend runs a singleton: its own copies of the state and the
+ * constants, the engine's modulation reaching them only as writes
+ * (applies_writes), the microphones handed back per frame when asked. */
+
+typedef struct CpuSingle {
+    const SprungCompiled *compiled;
+    SprungState *host;         /* the engine's host copy */
+    CpuVoice voice;
+    CpuVoiceScratch *scratch;
+    float *frame_dt;           /* the compiled dt, max_block_frames times */
+} CpuSingle;
+
+static void cpu_single_advance_features(void *ctx, uint32_t n_steps,
+                                        const SprungPulseStart *starts, uint32_t n_starts,
+                                        const SprungFeatureIo *io)
+{
+    CpuSingle *self = ctx;
+    if (sabotage) {
+        sabotage_block = malloc(64);
+        free(sabotage_block);
+        sabotage_block = NULL;
+    }
+    stats.feature_calls++;
+    SprungVoiceRun run = {.starts = starts, .n_starts = n_starts, .io = *io,
+                          .frame_dt = self->frame_dt};
+    cpu_voice_run(&self->voice, self->compiled, n_steps, &run, self->scratch);
+}
+
+/* Back to the initial state, the host copy too (as the GPU backends). */
+static void cpu_single_reset(void *ctx)
+{
+    CpuSingle *self = ctx;
+    sprung_state_reset(self->compiled, self->host);
+    self->voice.backend.reset(self->voice.backend.ctx);
+}
+
+static void cpu_single_sync(void *ctx)
+{
+    CpuSingle *self = ctx;
+    memcpy(self->host->block, self->voice.state.block, self->host->block_bytes);
+}
+
+static void cpu_single_upload(void *ctx)
+{
+    CpuSingle *self = ctx;
+    memcpy(self->voice.state.block, self->host->block, self->host->block_bytes);
+}
+
+static void cpu_single_destroy(void *ctx)
+{
+    CpuSingle *self = ctx;
+    if (!self)
+        return;
+    cpu_voice_free(&self->voice);
+    free(self->scratch);
+    free(self->frame_dt);
+    free(self);
+}
+
 static SprungStatus cpu_batch_create(const SprungCompiled *compiled, SprungState *state,
                                      uint32_t device, const SprungEngineConfig *config,
                                      SprungBackend *out, SprungError *error)
 {
-    return sprung_backend_cpu_factory.create(compiled, state, device, config, out, error);
+    (void)device;
+    CpuSingle *self = calloc(1, sizeof *self);
+    if (self) {
+        self->scratch = calloc(1, sizeof *self->scratch);
+        self->frame_dt = calloc(config->max_block_frames, sizeof *self->frame_dt);
+    }
+    if (!self || !self->scratch || !self->frame_dt) {
+        cpu_single_destroy(self);
+        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, NULL, 0, 0, NULL,
+                                "out of memory creating the cpu-batch backend");
+    }
+    SprungStatus status = cpu_voice_new(compiled, config, &self->voice, error);
+    if (status != SPRUNG_OK) {
+        cpu_single_destroy(self);
+        return status;
+    }
+    self->compiled = compiled;
+    self->host = state;
+    for (uint32_t f = 0; f < config->max_block_frames; ++f)
+        self->frame_dt[f] = (float)compiled->dt;
+    cpu_single_upload(self);
+    *out = (SprungBackend){
+        .name = "cpu-batch",
+        .ctx = self,
+        .advance_features = cpu_single_advance_features,
+        .reset = cpu_single_reset,
+        .sync_state = cpu_single_sync,
+        .upload_state = cpu_single_upload,
+        .destroy = cpu_single_destroy,
+        .applies_writes = 1,
+    };
+    return SPRUNG_OK;
 }
 
 static void cpu_batch_probe(SprungBackendInfo *info)
@@ -180,9 +271,9 @@ static void cpu_batch_probe(SprungBackendInfo *info)
 const SprungBackendFactory cpu_batch_factory = {
     .name = "cpu-batch",
     .description = "tests only: the CPU reference behind the voices' batch interface",
-    /* As the GPU backends: a follower hearing a microphone needs the
-     * frame before, which a batch cannot give. */
-    .features = SPRUNG_FEATURE_ALL & ~SPRUNG_FEATURE_MIC_FOLLOWER,
+    /* As the GPU backends (voices with a microphone follower excepted:
+     * sprung_engine_testing_factory skips the registry's check). */
+    .features = SPRUNG_FEATURE_ALL,
     .probe = cpu_batch_probe,
     .create = cpu_batch_create,
     .create_voices = cpu_batch_create_voices,

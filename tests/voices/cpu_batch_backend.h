@@ -5,7 +5,7 @@
  * (src/engine/engine_voices_batch.c) runs where no GPU does, bit-identical
  * to the reference by construction, and under RealtimeSanitizer (a GPU
  * driver allocates inside its enqueue calls). Install it with
- * sprung_engine_voices_testing_factory (engine_voices.h). Test code only.
+ * sprung_engine_testing_factory (engine_internal.h). Test code only.
  *
  * Threading: as backend.h says for a voices backend (create_voices,
  * destroy, sync_state, upload_state on the control thread; advance_voices,
@@ -18,7 +18,9 @@
 
 #include "backend/backend.h"
 
-/* "cpu-batch". Its create (a singleton model) is the CPU reference's. */
+/* "cpu-batch". Its create (a singleton model) is one such voice behind
+ * advance_features, with applies_writes and the microphones per frame, as
+ * a GPU backend runs a singleton (engine.c's process_modulated_block). */
 extern const SprungBackendFactory cpu_batch_factory;
 
 /* What the backends made since the last cpu_batch_stats_clear() were
@@ -30,13 +32,15 @@ typedef struct CpuBatchStats {
     uint64_t runs;           /* runs in them */
     uint32_t most_steps;     /* the longest call's n_steps */
     uint64_t voice_resets;   /* reset_voice calls */
+    uint64_t feature_calls;  /* a singleton's advance_features calls */
 } CpuBatchStats;
 
 const CpuBatchStats *cpu_batch_stats(void);
 void cpu_batch_stats_clear(void);
 
-/* 1: advance_voices allocates (malloc and free once per call), the bug the
- * RealtimeSanitizer build must catch; 0: it does not. */
+/* 1: advance_voices and advance_features allocate (malloc and free once
+ * per call), the bug the RealtimeSanitizer build must catch; 0: they do
+ * not. */
 void cpu_batch_sabotage(int sabotage);
 
 #endif

@@ -91,7 +91,8 @@ static inline SprungStatus cpu_voice_new(const SprungCompiled *c, const SprungEn
  * per output frame f its writes[frame_writes[f] .. frame_writes[f + 1])
  * into the voice's constants (or its state, SPRUNG_BLOCK_WRITE_STATE),
  * set_views with frame_dt[f], then one advance_features() call for the
- * frame's steps with its starts and notes, inputs and outputs. */
+ * frame's steps with its starts and notes, inputs and outputs; then, when
+ * the run asks for them (io.mic_frames), the voice's microphones. */
 static inline void cpu_voice_run(CpuVoice *cv, const SprungCompiled *c, uint32_t n_steps,
                                  const SprungVoiceRun *run, CpuVoiceScratch *scratch)
 {
@@ -141,6 +142,9 @@ static inline void cpu_voice_run(CpuVoice *cv, const SprungCompiled *c, uint32_t
         };
         cv->backend.advance_features(cv->backend.ctx, end_step - first_step, scratch->starts,
                                      n_starts, &frame_io);
+        if (io->mic_frames)
+            memcpy(io->mic_frames + (size_t)f * c->n_microphones, cv->state.mic_value,
+                   c->n_microphones * sizeof *io->mic_frames);
     }
 }
 

@@ -30,7 +30,7 @@
  *   batch_cpu (not in "all") batch B on the test's own batch backend, the
  *             CPU reference behind create_voices/advance_voices
  *             (cpu_batch_backend.h), installed with
- *             sprung_engine_voices_testing_factory: the batch planner
+ *             sprung_engine_testing_factory: the batch planner
  *             without a GPU (and, here only, routes on an anchor's position
  *             and a note-following oscillator under bends: per-frame state
  *             writes), and in the RealtimeSanitizer build in real-time
@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "cpu_batch_backend.h"
+#include "engine/engine_internal.h"
 #include "engine/engine_voices.h"
 #include "engine/voice_allocator.h"
 #include "util/worker_pool.h"
@@ -584,10 +585,10 @@ static void render_on(const char *on, const char *json, const SprungEvent *event
     const char *saved = backend;
     const SprungBackendFactory *factory = test_factory(on);
     backend = factory ? "cpu" : on;
-    sprung_engine_voices_testing_factory(factory);
+    sprung_engine_testing_factory(factory);
     SprungError error;
     SprungEngine *engine = make_engine(json, 4096, &error);
-    sprung_engine_voices_testing_factory(NULL);
+    sprung_engine_testing_factory(NULL);
     backend = saved;
     CHECK(engine, "%s: %s", on, error.message);
     rt_render(engine, events, n_events, n, block, left_b, right_b);
