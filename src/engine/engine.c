@@ -403,9 +403,16 @@ static int block_is_valid(const SprungEngine *engine, const SprungBlock *block)
     return 1;
 }
 
-/* The number of pulses `event` starts: one on every mallet whose note range
- * holds the note (all channels); note-offs (and velocity-0 note-ons) start
- * none. */
+/* Whether note-on `event` strikes mallet m: its note range holds the note,
+ * and it listens on the event's channel (or all). */
+static int mallet_hears(const SprungCompiled *c, uint32_t m, const SprungEvent *event)
+{
+    return event->note >= c->mallet_note_low[m] && event->note <= c->mallet_note_high[m] &&
+           (c->mallet_channel[m] == 0 || c->mallet_channel[m] == event->channel + 1u);
+}
+
+/* The number of pulses `event` starts: one on every mallet that hears it;
+ * note-offs (and velocity-0 note-ons) start none. */
 static uint32_t event_pulse_count(const SprungEngine *engine, const SprungEvent *event)
 {
     if (event->type != SPRUNG_EVENT_NOTE_ON || event->velocity == 0)
@@ -413,8 +420,7 @@ static uint32_t event_pulse_count(const SprungEngine *engine, const SprungEvent 
     const SprungCompiled *c = engine->compiled;
     uint32_t count = 0;
     for (uint32_t m = 0; m < c->n_mallets; ++m)
-        count += event->note >= c->mallet_note_low[m] && event->note <= c->mallet_note_high[m] &&
-                 (c->mallet_channel[m] == 0 || c->mallet_channel[m] == event->channel + 1u);
+        count += (uint32_t)mallet_hears(c, m, event);
     return count;
 }
 
@@ -427,9 +433,7 @@ static uint32_t event_add_pulses(SprungEngine *engine, const SprungEvent *event,
         return n_starts;
     const SprungCompiled *c = engine->compiled;
     for (uint32_t m = 0; m < c->n_mallets && n_starts < SPRUNG_BACKEND_MAX_PULSE_STARTS; ++m) {
-        if (event->note < c->mallet_note_low[m] || event->note > c->mallet_note_high[m])
-            continue;
-        if (c->mallet_channel[m] != 0 && c->mallet_channel[m] != event->channel + 1u)
+        if (!mallet_hears(c, m, event))
             continue;
         uint32_t slot = m * SPRUNG_PULSE_SLOTS + engine->pulse_next[m];
         engine->pulse_next[m] = (engine->pulse_next[m] + 1) % SPRUNG_PULSE_SLOTS;
@@ -676,8 +680,7 @@ static int strikes_followed_mallet(const SprungEngine *engine, const SprungEvent
         if (note->type != SPRUNG_EVENT_NOTE_ON || note->velocity == 0)
             continue;
         for (uint32_t m = 0; m < c->n_mallets; ++m)
-            if (note->note >= c->mallet_note_low[m] && note->note <= c->mallet_note_high[m] &&
-                (c->mallet_channel[m] == 0 || c->mallet_channel[m] == note->channel + 1u) &&
+            if (mallet_hears(c, m, note) &&
                 sprung_engine_modulation_mallet_followed(engine->modulation, m))
                 return 1;
     }

@@ -105,7 +105,6 @@ void sprung_engine_modulation_free(SprungEngineModulation *m)
 
 int sprung_engine_modulation_defer_followers(SprungEngineModulation *m)
 {
-    int any = 0;
     memset(m->mallet_followed, 0, m->n_mallets ? m->n_mallets : 1);
     for (uint32_t r = 0; r < m->n_routes; ++r) {
         const SprungModelRoute *route = &m->routes[r];
@@ -115,7 +114,6 @@ int sprung_engine_modulation_defer_followers(SprungEngineModulation *m)
             route->parameter != SPRUNG_TARGET_MALLET_STRENGTH)
             goto not_deferrable;
         m->mallet_followed[route->object] = 1;
-        any = 1;
     }
     /* A strength also set by a route that is not deferred would be set out
      * of route order. */
@@ -126,8 +124,6 @@ int sprung_engine_modulation_defer_followers(SprungEngineModulation *m)
             m->mallet_followed[route->object])
             goto not_deferrable;
     }
-    if (!any)
-        return 0;
     memcpy(m->route_deferred, m->route_hears_mic, m->n_routes);
     sprung_modulation_defer_mic_followers(m->runtime, 1);
     return 1;

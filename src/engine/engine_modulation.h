@@ -49,10 +49,10 @@ SPRUNG_REALTIME uint32_t sprung_engine_modulation_frame(
 
 /* Followers of a microphone on a backend that renders a run of frames
  * before the host hears them (engine.c, "Followers of a microphone"):
- * when every route such a follower feeds sets a mallet's strength (read by
- * the host at each strike) and no other route sets those mallets',
- * defers them (frame() then leaves them out) and returns 1; else changes
- * nothing and returns 0. Control thread, before the first frame. */
+ * when every route such a follower feeds (if any) sets a mallet's strength
+ * (read by the host at each strike) and no other route sets those
+ * mallets', defers them (frame() then leaves them out) and returns 1; else
+ * changes nothing and returns 0. Control thread, before the first frame. */
 int sprung_engine_modulation_defer_followers(SprungEngineModulation *modulation);
 
 /* Whether a deferred route sets mallet `mallet`'s strength: a strike of it
