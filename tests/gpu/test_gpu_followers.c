@@ -106,30 +106,12 @@ static SprungEngine *engine_on(const char *json, const char *backend, uint32_t b
     return engine;
 }
 
-/* The scenario's events in blocks of `block` frames. */
+/* The scenario's events in blocks of `block` frames, every process() call
+ * in a real-time section (rt_section.h). */
 static void render(SprungEngine *engine, const Scenario *s, uint32_t block, float *left,
                    float *right)
 {
-    SprungEvent events[16];
-    uint32_t e = 0;
-    for (uint32_t start = 0; start < s->n_frames; start += block) {
-        uint32_t n_frames = s->n_frames - start < block ? s->n_frames - start : block;
-        uint32_t n = 0;
-        for (; e < s->n_events && s->events[e].frame < start + n_frames && n < 16; ++e) {
-            events[n] = s->events[e];
-            events[n++].frame -= start;
-        }
-        float *outputs[2] = {left + start, right + start};
-        SprungBlock b = {.n_frames = n_frames, .events = events, .n_events = n,
-                         .outputs = outputs, .n_outputs = 2};
-        RT_ENTER();
-        SprungStatus status = sprung_engine_process(engine, &b);
-        RT_EXIT();
-        if (status != SPRUNG_OK) {
-            fprintf(stderr, "FAIL: process\n");
-            exit(1);
-        }
-    }
+    rt_render(engine, s->events, s->n_events, s->n_frames, block, left, right);
 }
 
 static uint64_t launches(SprungEngine *engine)
