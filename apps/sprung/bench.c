@@ -24,6 +24,7 @@
 
 #include "bench_gpu.h"
 #include "bench_output.h"
+#include "bench_stats.h"
 #include "bench_voices.h"
 #include "commands.h"
 #include "io/midi.h"
@@ -271,12 +272,6 @@ static bool bench_events_midi(BenchEvents *events, const SprungMidiSequence *seq
 
 /* ---- measuring ---- */
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double bench_clock(clockid_t clock)
 {
     struct timespec t;
@@ -288,7 +283,7 @@ static double median(const double *values, int n)
 {
     double sorted[16];
     memcpy(sorted, values, (size_t)n * sizeof *values);
-    qsort(sorted, (size_t)n, sizeof sorted[0], compare_double);
+    bench_sort(sorted, (size_t)n);
     return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }
 

@@ -14,6 +14,7 @@
 #include "backend/opencl/gpu_common.h"
 #include "bench_gpu.h"
 #include "bench_output.h"
+#include "bench_stats.h"
 #include "bench_voices.h"
 #include "cli.h"
 #include "engine/compiled.h"
@@ -69,19 +70,6 @@ typedef struct SizeResult {
     char error[160];
 } SizeResult;
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile(const double *sorted, uint32_t n, double p)
-{
-    if (n == 0)
-        return NAN;
-    size_t index = (size_t)ceil(p * n) - 1;
-    return sorted[index < n ? index : n - 1];
-}
 
 /* A random network of `springs` springs over springs/2 bodies: a ring
  * through the bodies plus one spring per body to a pseudo-random other body
@@ -249,14 +237,14 @@ static void measure_overhead(Bench *bench, const GpuVariant *variant, uint32_t f
             known &= stats->last_kernel_s >= 0.0;
             overhead[k] = wall[k] - (stats->last_kernel_s >= 0.0 ? kernel[k] : 0.0);
         }
-        qsort(overhead, blocks, sizeof *overhead, compare_double);
-        qsort(wall, blocks, sizeof *wall, compare_double);
-        qsort(kernel, blocks, sizeof *kernel, compare_double);
-        r->p50 = percentile(overhead, blocks, 0.50);
-        r->p99 = percentile(overhead, blocks, 0.99);
-        r->p999 = percentile(overhead, blocks, 0.999);
-        r->wall_p50 = percentile(wall, blocks, 0.50);
-        r->kernel_p50 = known ? percentile(kernel, blocks, 0.50) : -1.0;
+        bench_sort(overhead, blocks);
+        bench_sort(wall, blocks);
+        bench_sort(kernel, blocks);
+        r->p50 = bench_percentile(overhead, blocks, 0.50);
+        r->p99 = bench_percentile(overhead, blocks, 0.99);
+        r->p999 = bench_percentile(overhead, blocks, 0.999);
+        r->wall_p50 = bench_percentile(wall, blocks, 0.50);
+        r->kernel_p50 = known ? bench_percentile(kernel, blocks, 0.50) : -1.0;
     }
     backend.destroy(backend.ctx);
     free(left);

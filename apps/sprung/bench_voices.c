@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bench_output.h"
+#include "bench_stats.h"
 #include "engine/engine_voices.h"
 #include "engine/voice_allocator.h"
 #include "sprung/sprung.h"
@@ -158,21 +159,6 @@ static char *mesh_json(int nx, int ny, uint32_t voices)
 
 /* ---- measuring ---- */
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest rank: the smallest value with at least p of the values at or
- * below it. */
-static double percentile(const double *sorted, uint32_t n, double p)
-{
-    if (n == 0)
-        return NAN;
-    size_t index = (size_t)ceil(p * n);
-    return sorted[index ? (index <= n ? index - 1 : n - 1) : 0];
-}
 
 static double now_seconds(void)
 {
@@ -273,10 +259,10 @@ static SprungStatus measure_count(const char *backend, int nx, int ny, uint32_t 
             goto done;
         }
 
-    qsort(times, timed, sizeof *times, compare_double);
+    bench_sort(times, timed);
     result->blocks = timed;
-    result->p50_us = 1e6 * percentile(times, timed, 0.50);
-    result->p99_us = 1e6 * percentile(times, timed, 0.99);
+    result->p50_us = 1e6 * bench_percentile(times, timed, 0.50);
+    result->p99_us = 1e6 * bench_percentile(times, timed, 0.99);
     result->max_us = 1e6 * times[timed - 1];
     result->realtime_factor = timed * VOICES_BLOCK / VOICES_RATE / elapsed;
     result->fits = result->p50_us < block_budget_us();

@@ -1,0 +1,23 @@
+#include "bench_stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void bench_sort(double *values, size_t n)
+{
+    qsort(values, n, sizeof *values, compare_double);
+}
+
+double bench_percentile(const double *sorted, size_t n, double p)
+{
+    if (n == 0)
+        return NAN;
+    size_t rank = (size_t)ceil(p * (double)n); /* 1-based; 0 for p = 0 */
+    return sorted[rank == 0 ? 0 : rank <= n ? rank - 1 : n - 1];
+}
