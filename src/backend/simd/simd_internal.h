@@ -122,8 +122,20 @@ typedef struct SimdNet {
  * Every lane does the reference's operations in its order: bit-identical. */
 #define SIMD_LATTICE_MAX_GAP 3u
 #define SIMD_LATTICE_MAX_PATCH 2u
-/* slot_patch: the lanes to patch, or SIMD_LATTICE_GATHER. */
+/* slot_flags: how phase 2 loads a slot, the lanes to patch (bit j: lane j)
+ * or SIMD_LATTICE_GATHER, and how it applies the slot's signs: it adds
+ * when every lane's is +1, subtracts (SIMD_LATTICE_NEGATE) when every
+ * lane's is -1, and multiplies by slot_sign (SIMD_LATTICE_MIXED_SIGNS)
+ * otherwise. a - g is a + (-1 × g) bit for bit, and saves the multiply
+ * (most slots of a grid have one sign: the mesh-20x30 render 3-6 %
+ * faster, docs/benchmarks.md). */
 #define SIMD_LATTICE_GATHER 0x80000000u
+#define SIMD_LATTICE_MIXED_SIGNS 0x40000000u
+#define SIMD_LATTICE_NEGATE 0x20000000u
+/* The lanes to patch (the widest vector has 16), and every bit that
+ * takes a slot off the plain vector load. */
+#define SIMD_LATTICE_PATCH_LANES 0xffffu
+#define SIMD_LATTICE_LOAD_BITS (SIMD_LATTICE_GATHER | SIMD_LATTICE_PATCH_LANES)
 /* Floats before and after fx, fy, fz that a slot's base load may touch
  * (never used: those lanes are patched); the widest vector. */
 #define SIMD_LATTICE_GUARD 16u
@@ -152,15 +164,15 @@ typedef struct SimdLattice {
      * vector repeats its last body: the lane computes and stores the same
      * bits twice); vector_whole: its bodies are consecutive. Slots: vector
      * v's are [slot_begin[v], slot_begin[v+1]), each with lanes springs and
-     * lanes signs, the base of its vector load (lane j: base + j) and the
-     * lanes to patch. */
+     * lanes signs, the base of its vector load (lane j: base + j) and its
+     * flags (the lanes to patch, how its signs apply). */
     uint32_t *vector_node;
     uint8_t *vector_whole;
     uint32_t *slot_begin;
     uint32_t *slot_spring;
     float *slot_sign;
     int32_t *slot_base;
-    uint32_t *slot_patch;
+    uint32_t *slot_flags;
     float *vector_inv_mass, *vector_drag;
     uint32_t *special_node;
 

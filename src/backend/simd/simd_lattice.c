@@ -104,7 +104,7 @@ static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_sl
     SIMD_CARVE(carver, l->slot_spring, (size_t)n_slots * l->lanes);
     SIMD_CARVE(carver, l->slot_sign, (size_t)n_slots * l->lanes);
     SIMD_CARVE(carver, l->slot_base, n_slots);
-    SIMD_CARVE(carver, l->slot_patch, n_slots);
+    SIMD_CARVE(carver, l->slot_flags, n_slots);
     SIMD_CARVE(carver, l->vector_inv_mass, lanes);
     SIMD_CARVE(carver, l->vector_drag, lanes);
     SIMD_CARVE(carver, l->special_node, l->n_special);
@@ -165,8 +165,10 @@ static void fill_springs(SimdLattice *l, const SpringPlan *runs,
 
 /* How phase 2 loads a slot's springs (lane j: spring[j]): from the base
  * most lanes agree on (spring[j] - j), patching the others, or, with more
- * than SIMD_LATTICE_MAX_PATCH others, by a gather. */
-static void plan_slot(const uint32_t *spring, uint32_t lanes, int32_t *base, uint32_t *patch)
+ * than SIMD_LATTICE_MAX_PATCH others, by a gather; and how it applies
+ * their signs (SIMD_LATTICE_NEGATE, SIMD_LATTICE_MIXED_SIGNS). */
+static void plan_slot(const uint32_t *spring, const float *sign, uint32_t lanes, int32_t *base,
+                      uint32_t *flags)
 {
     uint32_t best_votes = 0;
     for (uint32_t j = 0; j < lanes; ++j) {
@@ -179,12 +181,20 @@ static void plan_slot(const uint32_t *spring, uint32_t lanes, int32_t *base, uin
             *base = candidate;
         }
     }
-    *patch = 0;
+    *flags = 0;
     for (uint32_t j = 0; j < lanes; ++j)
         if ((int32_t)spring[j] - (int32_t)j != *base)
-            *patch |= 1u << j;
+            *flags |= 1u << j;
     if (lanes - best_votes > SIMD_LATTICE_MAX_PATCH)
-        *patch = SIMD_LATTICE_GATHER;
+        *flags = SIMD_LATTICE_GATHER;
+
+    uint32_t negative = 0;
+    for (uint32_t j = 0; j < lanes; ++j)
+        negative += sign[j] < 0.0f;
+    if (negative == lanes)
+        *flags |= SIMD_LATTICE_NEGATE;
+    else if (negative > 0)
+        *flags |= SIMD_LATTICE_MIXED_SIGNS;
 }
 
 /* Phase 2's vectors of plain bodies (`plain`, in node order) and their
@@ -216,7 +226,7 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
                 spring[j] = has ? l->incidence_spring[e] : l->zero_spring;
                 sign[j] = has ? c->incidence_sign[e] : 1.0f;
             }
-            plan_slot(spring, lanes, &l->slot_base[slot], &l->slot_patch[slot]);
+            plan_slot(spring, sign, lanes, &l->slot_base[slot], &l->slot_flags[slot]);
         }
     }
     l->slot_begin[l->n_body_vectors] = slot;

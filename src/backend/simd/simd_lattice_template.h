@@ -59,6 +59,32 @@ static void SIMD_FN(lattice_springs)(const SimdLattice *lattice, uint32_t first,
     }
 }
 
+/* A slot's spring forces when they are not one vector load from base
+ * (flags has lanes to patch, or SIMD_LATTICE_GATHER); lane j: spring[j]. */
+static inline __attribute__((always_inline)) void
+SIMD_FN(lattice_slot_odd)(const float *fx, const float *fy, const float *fz,
+                          const uint32_t *spring, int32_t base, uint32_t flags, VF *gx, VF *gy,
+                          VF *gz)
+{
+    if (flags & SIMD_LATTICE_GATHER) {
+        *gx = V_GATHER(fx, spring);
+        *gy = V_GATHER(fy, spring);
+        *gz = V_GATHER(fz, spring);
+        return;
+    }
+    VF x = V_LOADU(fx + base), y = V_LOADU(fy + base), z = V_LOADU(fz + base);
+    for (uint32_t patch = flags & SIMD_LATTICE_PATCH_LANES; patch; patch &= patch - 1) {
+        uint32_t j = (uint32_t)__builtin_ctz(patch);
+        VMASK lane = V_LANE(j);
+        x = V_SELECT(lane, V_SET1(fx[spring[j]]), x);
+        y = V_SELECT(lane, V_SET1(fy[spring[j]]), y);
+        z = V_SELECT(lane, V_SET1(fz[spring[j]]), z);
+    }
+    *gx = x;
+    *gy = y;
+    *gz = z;
+}
+
 /* Phase 2 for body vectors [first, end): per lane, the body's spring forces
  * in its CSR order (slot by slot, sign × force), drag, then semi-implicit
  * Euler, as sprung_node_integrate does for a body without mallets. */
@@ -72,30 +98,31 @@ static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, 
         VF force_x = V_ZERO(), force_y = V_ZERO(), force_z = V_ZERO();
         uint32_t slot_end = lattice->slot_begin[v + 1];
         for (uint32_t e = lattice->slot_begin[v]; e < slot_end; ++e) {
-            const uint32_t *spring = lattice->slot_spring + (size_t)e * W;
-            VF sign = V_LOAD(lattice->slot_sign + (size_t)e * W);
-            uint32_t patch = lattice->slot_patch[e];
+            uint32_t flags = lattice->slot_flags[e];
+            int32_t base = lattice->slot_base[e];
             VF gx, gy, gz;
-            if (patch == SIMD_LATTICE_GATHER) {
-                gx = V_GATHER(fx, spring);
-                gy = V_GATHER(fy, spring);
-                gz = V_GATHER(fz, spring);
-            } else {
-                int32_t base = lattice->slot_base[e];
+            if (__builtin_expect((flags & SIMD_LATTICE_LOAD_BITS) == 0, 1)) {
                 gx = V_LOADU(fx + base);
                 gy = V_LOADU(fy + base);
                 gz = V_LOADU(fz + base);
-                for (; patch; patch &= patch - 1) {
-                    uint32_t j = (uint32_t)__builtin_ctz(patch);
-                    VMASK lane = V_LANE(j);
-                    gx = V_SELECT(lane, V_SET1(fx[spring[j]]), gx);
-                    gy = V_SELECT(lane, V_SET1(fy[spring[j]]), gy);
-                    gz = V_SELECT(lane, V_SET1(fz[spring[j]]), gz);
-                }
+            } else {
+                SIMD_FN(lattice_slot_odd)(fx, fy, fz, lattice->slot_spring + (size_t)e * W, base,
+                                          flags, &gx, &gy, &gz);
             }
-            force_x = V_ADD(force_x, V_MUL(sign, gx));
-            force_y = V_ADD(force_y, V_MUL(sign, gy));
-            force_z = V_ADD(force_z, V_MUL(sign, gz));
+            if (flags & SIMD_LATTICE_MIXED_SIGNS) {
+                VF sign = V_LOAD(lattice->slot_sign + (size_t)e * W);
+                force_x = V_ADD(force_x, V_MUL(sign, gx));
+                force_y = V_ADD(force_y, V_MUL(sign, gy));
+                force_z = V_ADD(force_z, V_MUL(sign, gz));
+            } else if (flags & SIMD_LATTICE_NEGATE) {
+                force_x = V_SUB(force_x, gx);
+                force_y = V_SUB(force_y, gy);
+                force_z = V_SUB(force_z, gz);
+            } else {
+                force_x = V_ADD(force_x, gx);
+                force_y = V_ADD(force_y, gy);
+                force_z = V_ADD(force_z, gz);
+            }
         }
 
         const uint32_t *node = lattice->vector_node + (size_t)v * W;
