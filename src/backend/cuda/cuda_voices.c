@@ -65,11 +65,6 @@ typedef struct CudaVoices {
         }                                                                                      \
     } while (0)
 
-static size_t round_up(size_t value, size_t multiple)
-{
-    return (value + multiple - 1) / multiple * multiple;
-}
-
 /* ---- audio thread ---- */
 
 static void voices_advance(void *ctx, uint32_t n_steps, uint32_t n_runs,
@@ -263,14 +258,9 @@ SprungStatus sprung_cuda_create_voices(const SprungCompiled *compiled, uint32_t 
     if (n_voices == 0)
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "cuda backend", 0, 0, NULL,
                                 "no voices to create");
-    uint32_t max_frames = config->max_block_frames;
-    size_t constants_stride = round_up(compiled->block_bytes, VOICES_COPY_ALIGN);
-    size_t state_stride = round_up(states[0]->block_bytes, VOICES_COPY_ALIGN);
-    size_t input_bytes = sprung_gpu_voices_input_bytes(compiled, max_frames, n_voices);
-    /* Kernel arguments and table entries are 32-bit. */
-    if (constants_stride > 0xFFFFFF00u || state_stride > 0xFFFFFF00u ||
-        input_bytes > 0xFFFFFF00u || (uint64_t)max_frames * config->oversampling *
-                                             compiled->n_channels * n_voices > 0x3FFFFFC0u)
+    SprungGpuVoicesLayout sizes;
+    if (sprung_gpu_voices_layout(compiled, states[0]->block_bytes, config, n_voices,
+                                 VOICES_COPY_ALIGN, &sizes) != 0)
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "cuda backend", 0, 0, NULL,
                                 "model too large for %u voices: offsets past 4 GiB", n_voices);
     CudaVoices *self = calloc(1, sizeof *self);
@@ -289,9 +279,9 @@ SprungStatus sprung_cuda_create_voices(const SprungCompiled *compiled, uint32_t 
     self->stats.exact_math = 1; /* --fmad=false -prec-div=true -prec-sqrt=true */
     self->compiled = compiled;
     self->n_voices = n_voices;
-    self->max_steps = max_frames * config->oversampling;
+    self->max_steps = config->max_block_frames * config->oversampling;
     self->state_bytes = states[0]->block_bytes;
-    self->input_bytes = input_bytes;
+    self->input_bytes = sizes.input_bytes;
     self->output_bytes = (size_t)self->max_steps * compiled->n_channels * n_voices * sizeof(float);
 
     struct cudaDeviceProp prop;
@@ -300,8 +290,8 @@ SprungStatus sprung_cuda_create_voices(const SprungCompiled *compiled, uint32_t 
     snprintf(self->stats.device, sizeof self->stats.device, "%s", prop.name);
 
     SprungCudaVoicesSetup *setup = &self->setup;
-    setup->constants_stride = (unsigned int)constants_stride;
-    setup->state_stride = (unsigned int)state_stride;
+    setup->constants_stride = (unsigned int)sizes.constants_stride;
+    setup->state_stride = (unsigned int)sizes.state_stride;
     setup->layout = sprung_gpu_layout(compiled, states[0]);
     setup->features = sprung_gpu_feature_layout(compiled, states[0]);
     /* Each block's copy of its voice's state (but the delay rings). */

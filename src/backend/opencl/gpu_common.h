@@ -349,6 +349,37 @@ static inline size_t sprung_gpu_voices_input_bytes(const SprungCompiled *c, uint
     return per_run * n_voices;
 }
 
+static inline size_t sprung_gpu_round_up(size_t value, size_t multiple)
+{
+    return (value + multiple - 1) / multiple * multiple;
+}
+
+/* What a voices backend lays out at create: one copy of the constants and
+ * one of the state per voice, `align` bytes apart (the API's buffer
+ * alignment), and the input buffer. */
+typedef struct SprungGpuVoicesLayout {
+    size_t constants_stride, state_stride; /* bytes from one voice's copy to the next */
+    size_t input_bytes;
+} SprungGpuVoicesLayout;
+
+/* Fills `layout` for n_voices voices of blocks up to config's
+ * max_block_frames; returns 0, or -1 when the kernel's 32-bit arguments
+ * and table entries could not address it (offsets past 4 GiB). */
+static inline int sprung_gpu_voices_layout(const SprungCompiled *c, size_t state_bytes,
+                                           const SprungEngineConfig *config, uint32_t n_voices,
+                                           size_t align, SprungGpuVoicesLayout *layout)
+{
+    layout->constants_stride = sprung_gpu_round_up(c->block_bytes, align);
+    layout->state_stride = sprung_gpu_round_up(state_bytes, align);
+    layout->input_bytes = sprung_gpu_voices_input_bytes(c, config->max_block_frames, n_voices);
+    uint64_t output_floats =
+        (uint64_t)config->max_block_frames * config->oversampling * c->n_channels * n_voices;
+    return layout->constants_stride > 0xFFFFFF00u || layout->state_stride > 0xFFFFFF00u ||
+                   layout->input_bytes > 0xFFFFFF00u || output_floats > 0x3FFFFFC0u
+               ? -1
+               : 0;
+}
+
 /* Writes the launch table and every run's inputs into `words` (sized by
  * sprung_gpu_voices_input_bytes): run r's feature inputs as
  * sprung_gpu_pack_features packs a block's, then its frame_dt; its output

@@ -194,11 +194,6 @@ static void opencl_probe(SprungBackendInfo *info)
 
 /* ---- setup ---- */
 
-static size_t round_up(size_t value, size_t multiple)
-{
-    return (value + multiple - 1) / multiple * multiple;
-}
-
 static void opencl_release(OpenclBackend *self);
 static void opencl_fill_vtable(OpenclBackend *self, SprungBackend *out);
 
@@ -439,9 +434,10 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
         self->local_size = max_group < 256 ? max_group : 256;
         if (kernel_group && kernel_group < self->local_size)
             self->local_size = kernel_group;
-        self->spring_global = round_up(compiled->n_springs ? compiled->n_springs : 1,
-                                       self->local_size);
-        self->node_global = round_up(compiled->n_nodes ? compiled->n_nodes : 1, self->local_size);
+        self->spring_global = sprung_gpu_round_up(
+            compiled->n_springs ? compiled->n_springs : 1, self->local_size);
+        self->node_global =
+            sprung_gpu_round_up(compiled->n_nodes ? compiled->n_nodes : 1, self->local_size);
         self->stats.groups = (uint32_t)(self->spring_global / self->local_size);
     } else {
         self->block_kernel = opencl_block_kernel(self, 0, &err);
@@ -462,7 +458,7 @@ static SprungStatus opencl_create(const SprungCompiled *compiled, SprungState *s
         }
         /* One item per spring (or node) up to the group limit, in whole
          * warps of 32 so each warp takes one branch. */
-        size_t want = round_up(work ? work : 1, 32);
+        size_t want = sprung_gpu_round_up(work ? work : 1, 32);
         self->local_size = want < max_group ? want : max_group;
         self->stats.groups = 1;
     }

@@ -58,11 +58,6 @@ typedef struct OpenclVoices {
     int keeper_held;
 } OpenclVoices;
 
-static size_t round_up(size_t value, size_t multiple)
-{
-    return (value + multiple - 1) / multiple * multiple;
-}
-
 /* ---- audio thread ---- */
 
 static void voices_advance(void *ctx, uint32_t n_steps, uint32_t n_runs,
@@ -314,14 +309,9 @@ SprungStatus sprung_opencl_create_voices(const SprungCompiled *compiled, uint32_
     if (n_voices == 0)
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "opencl backend", 0, 0,
                                 NULL, "no voices to create");
-    uint32_t max_frames = config->max_block_frames;
-    size_t constants_stride = round_up(compiled->block_bytes, VOICES_COPY_ALIGN);
-    size_t state_stride = round_up(states[0]->block_bytes, VOICES_COPY_ALIGN);
-    size_t input_bytes = sprung_gpu_voices_input_bytes(compiled, max_frames, n_voices);
-    /* Kernel arguments and table entries are 32-bit. */
-    if (constants_stride > 0xFFFFFF00u || state_stride > 0xFFFFFF00u ||
-        input_bytes > 0xFFFFFF00u || (uint64_t)max_frames * config->oversampling *
-                                             compiled->n_channels * n_voices > 0x3FFFFFC0u)
+    SprungGpuVoicesLayout sizes;
+    if (sprung_gpu_voices_layout(compiled, states[0]->block_bytes, config, n_voices,
+                                 VOICES_COPY_ALIGN, &sizes) != 0)
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "opencl backend", 0, 0, NULL,
                                 "model too large for %u voices: offsets past 4 GiB", n_voices);
 
@@ -343,10 +333,10 @@ SprungStatus sprung_opencl_create_voices(const SprungCompiled *compiled, uint32_
     self->stats.device[sizeof self->stats.device - 1] = '\0';
     self->compiled = compiled;
     self->n_voices = n_voices;
-    self->max_steps = max_frames * config->oversampling;
-    self->constants_stride = constants_stride;
-    self->state_stride = state_stride;
-    self->input_bytes = input_bytes;
+    self->max_steps = config->max_block_frames * config->oversampling;
+    self->constants_stride = sizes.constants_stride;
+    self->state_stride = sizes.state_stride;
+    self->input_bytes = sizes.input_bytes;
     self->output_bytes = (size_t)self->max_steps * compiled->n_channels * n_voices * sizeof(float);
     self->layout = sprung_gpu_layout(compiled, states[0]);
     self->feature_layout = sprung_gpu_feature_layout(compiled, states[0]);
@@ -379,7 +369,7 @@ SprungStatus sprung_opencl_create_voices(const SprungCompiled *compiled, uint32_
     if (kernel_group && kernel_group < max_group)
         max_group = kernel_group;
     size_t work = compiled->n_springs > compiled->n_nodes ? compiled->n_springs : compiled->n_nodes;
-    size_t want = round_up(work ? work : 1, 32);
+    size_t want = sprung_gpu_round_up(work ? work : 1, 32);
     self->local_size = want < max_group ? want : max_group;
 
     self->stats.work_group_size = (uint32_t)self->local_size;
