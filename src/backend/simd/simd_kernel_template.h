@@ -18,59 +18,99 @@
  *   SIMD_FN(name)                  the file's function names
  * Audio thread and pool workers; no allocation. */
 
-/* The force of W springs on their first endpoints from their deltas
- * δ = u_q - u_p and dv = v_q - v_p: sprung_spring_force's operations, in
- * its order, lane by lane. Shared by both layouts. */
-static inline __attribute__((always_inline)) void
-SIMD_FN(spring_forces)(const SimdSpringConstants *spring, uint32_t s, VF delta_x, VF delta_y,
-                       VF delta_z, VF dv_x, VF dv_y, VF dv_z, VF *force_x, VF *force_y,
-                       VF *force_z)
+/* sprung_spring_force's operations on W springs, lane by lane and in its
+ * order, in two halves, so that a loop can overlap the geometry of the next
+ * vector with the square root and divisions of this one (software
+ * pipelining: 8 % off the net-1000x5000 step; 6 % off mesh-20x30's, with
+ * the lattice's phase 2 pipelined too; docs/benchmarks.md). Shared by both
+ * layouts. */
+typedef struct SimdSpringGeometry {
+    VF d_x, d_y, d_z;             /* d = d0 + δ */
+    VF stretch_sq;                /* 2 d0·δ + δ·δ */
+    VF length_sq;                 /* L0² + stretch_sq */
+    VF dv_dot_d;
+} SimdSpringGeometry;
+
+/* The first half, from the deltas δ = u_q - u_p and dv = v_q - v_p. */
+static inline __attribute__((always_inline)) SimdSpringGeometry
+SIMD_FN(spring_geometry)(const SimdSpringConstants *spring, uint32_t s, VF delta_x, VF delta_y,
+                         VF delta_z, VF dv_x, VF dv_y, VF dv_z)
 {
-    const VF zero = V_ZERO();
     const VF two = V_SET1(2.0f);
+    SimdSpringGeometry g;
     VF d0_x = V_LOAD(spring->d0x + s);
     VF d0_y = V_LOAD(spring->d0y + s);
     VF d0_z = V_LOAD(spring->d0z + s);
-    VF d_x = V_ADD(d0_x, delta_x);
-    VF d_y = V_ADD(d0_y, delta_y);
-    VF d_z = V_ADD(d0_z, delta_z);
+    g.d_x = V_ADD(d0_x, delta_x);
+    g.d_y = V_ADD(d0_y, delta_y);
+    g.d_z = V_ADD(d0_z, delta_z);
 
     VF twice_dot = V_MUL(two, V_ADD(V_ADD(V_MUL(d0_x, delta_x), V_MUL(d0_y, delta_y)),
                                     V_MUL(d0_z, delta_z)));
     VF delta_sq = V_ADD(V_ADD(V_MUL(delta_x, delta_x), V_MUL(delta_y, delta_y)),
                         V_MUL(delta_z, delta_z));
-    VF stretch_sq = V_ADD(twice_dot, delta_sq);
-    VF length0 = V_LOAD(spring->l0 + s);
-    VF length_sq = V_ADD(V_LOAD(spring->l0sq + s), stretch_sq);
-    VF length = V_SELECT(V_GT(length_sq, zero), V_SQRT(length_sq), zero);
+    g.stretch_sq = V_ADD(twice_dot, delta_sq);
+    g.length_sq = V_ADD(V_LOAD(spring->l0sq + s), g.stretch_sq);
+    g.dv_dot_d = V_ADD(V_ADD(V_MUL(dv_x, g.d_x), V_MUL(dv_y, g.d_y)), V_MUL(dv_z, g.d_z));
+    return g;
+}
 
-    VF dv_dot_d = V_ADD(V_ADD(V_MUL(dv_x, d_x), V_MUL(dv_y, d_y)), V_MUL(dv_z, d_z));
-
+/* The second half: the coefficient that multiplies d. */
+static inline __attribute__((always_inline)) VF
+SIMD_FN(spring_coefficient)(const SimdSpringConstants *spring, uint32_t s, SimdSpringGeometry g)
+{
+    const VF zero = V_ZERO();
+    VF length = V_SELECT(V_GT(g.length_sq, zero), V_SQRT(g.length_sq), zero);
     VF k = V_LOAD(spring->k + s);
     VF c = V_LOAD(spring->c + s);
     /* Both branches of the kernel are computed; lanes that the kernel
      * does not evaluate (ℓ = 0, or L = 0 for the tension path) may hold
      * Inf or NaN here and are discarded by the selects. */
-    VF damping_part = V_MUL(c, V_DIV(dv_dot_d, length_sq));
-    VF elongation = V_ADD(V_DIV(stretch_sq, V_ADD(length, length0)),
+    VF damping_part = V_MUL(c, V_DIV(g.dv_dot_d, g.length_sq));
+    VF elongation = V_ADD(V_DIV(g.stretch_sq, V_ADD(length, V_LOAD(spring->l0 + s))),
                           V_LOAD(spring->preload + s));
     VF elastic_part = V_SELECT(V_EQ(V_LOAD(spring->rest + s), zero), k,
                                V_MUL(k, V_DIV(elongation, length)));
-    VF coefficient = V_SELECT(V_GT(length, zero), V_ADD(elastic_part, damping_part), zero);
-
-    *force_x = V_MUL(coefficient, d_x);
-    *force_y = V_MUL(coefficient, d_y);
-    *force_z = V_MUL(coefficient, d_z);
+    return V_SELECT(V_GT(length, zero), V_ADD(elastic_part, damping_part), zero);
 }
 
+/* The force of W springs on their first endpoints: both halves. */
+static inline __attribute__((always_inline)) void
+SIMD_FN(spring_forces)(const SimdSpringConstants *spring, uint32_t s, VF delta_x, VF delta_y,
+                       VF delta_z, VF dv_x, VF dv_y, VF dv_z, VF *force_x, VF *force_y,
+                       VF *force_z)
+{
+    SimdSpringGeometry g =
+        SIMD_FN(spring_geometry)(spring, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z);
+    VF coefficient = SIMD_FN(spring_coefficient)(spring, s, g);
+    *force_x = V_MUL(coefficient, g.d_x);
+    *force_y = V_MUL(coefficient, g.d_y);
+    *force_z = V_MUL(coefficient, g.d_z);
+}
+
+/* The geometry of springs s .. s + W - 1 from their endpoint records. */
+static inline __attribute__((always_inline)) SimdSpringGeometry
+SIMD_FN(record_geometry)(const SimdNet *net, uint32_t s)
+{
+    VF delta_x, delta_y, delta_z, dv_x, dv_y, dv_z;
+    SIMD_LOAD_DELTAS(net, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z);
+    return SIMD_FN(spring_geometry)(&net->spring, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z);
+}
+
+/* Phase 1 for springs [first, end), software pipelined as the lattice's
+ * runs are (the last iteration recomputes its own geometry). */
 static void SIMD_FN(springs)(const SimdNet *net, uint32_t first, uint32_t end)
 {
+    if (first >= end)
+        return;
+    SimdSpringGeometry g = SIMD_FN(record_geometry)(net, first);
     for (uint32_t s = first; s < end; s += W) {
-        VF delta_x, delta_y, delta_z, dv_x, dv_y, dv_z, force_x, force_y, force_z;
-        SIMD_LOAD_DELTAS(net, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z);
-        SIMD_FN(spring_forces)(&net->spring, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z,
-                               &force_x, &force_y, &force_z);
-        SIMD_STORE_FORCES(net, s, force_x, force_y, force_z);
+        uint32_t next = s + W < end ? s + W : s;
+        SimdSpringGeometry g_next = SIMD_FN(record_geometry)(net, next);
+        VF coefficient = SIMD_FN(spring_coefficient)(&net->spring, s, g);
+        SIMD_STORE_FORCES(net, s, V_MUL(coefficient, g.d_x), V_MUL(coefficient, g.d_y),
+                          V_MUL(coefficient, g.d_z));
+        g = g_next;
     }
 }
 

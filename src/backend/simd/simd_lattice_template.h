@@ -22,8 +22,24 @@ SIMD_FN(lattice_scatter)(float *base, const uint32_t *index, VF a)
         base[index[j]] = lane[j];
 }
 
+/* The geometry of run vector s: its endpoints are W consecutive nodes. */
+static inline __attribute__((always_inline)) SimdSpringGeometry
+SIMD_FN(run_geometry)(const SimdLattice *lattice, uint32_t s)
+{
+    uint32_t p = lattice->p[s], q = lattice->q[s];
+    return SIMD_FN(spring_geometry)(
+        &lattice->spring, s, V_SUB(V_LOADU(lattice->ux + q), V_LOADU(lattice->ux + p)),
+        V_SUB(V_LOADU(lattice->uy + q), V_LOADU(lattice->uy + p)),
+        V_SUB(V_LOADU(lattice->uz + q), V_LOADU(lattice->uz + p)),
+        V_SUB(V_LOADU(lattice->vx + q), V_LOADU(lattice->vx + p)),
+        V_SUB(V_LOADU(lattice->vy + q), V_LOADU(lattice->vy + p)),
+        V_SUB(V_LOADU(lattice->vz + q), V_LOADU(lattice->vz + p)));
+}
+
 /* Phase 1 for private springs [first, end): the runs load u and v of their
- * endpoints as whole vectors, the rest gather them. */
+ * endpoints as whole vectors, software pipelined (the geometry of the next
+ * vector beside the divisions of this one; the last iteration recomputes
+ * its own), and the rest gather them. */
 static void SIMD_FN(lattice_springs)(const SimdLattice *lattice, uint32_t first, uint32_t end)
 {
     const float *restrict ux = lattice->ux, *restrict uy = lattice->uy, *restrict uz = lattice->uz;
@@ -31,18 +47,16 @@ static void SIMD_FN(lattice_springs)(const SimdLattice *lattice, uint32_t first,
     uint32_t run_end = end < lattice->n_run_springs ? end : lattice->n_run_springs;
     uint32_t s = first;
     VF force_x, force_y, force_z;
-    for (; s < run_end; s += W) {
-        uint32_t p = lattice->p[s], q = lattice->q[s];
-        SIMD_FN(spring_forces)(&lattice->spring, s, V_SUB(V_LOADU(ux + q), V_LOADU(ux + p)),
-                               V_SUB(V_LOADU(uy + q), V_LOADU(uy + p)),
-                               V_SUB(V_LOADU(uz + q), V_LOADU(uz + p)),
-                               V_SUB(V_LOADU(vx + q), V_LOADU(vx + p)),
-                               V_SUB(V_LOADU(vy + q), V_LOADU(vy + p)),
-                               V_SUB(V_LOADU(vz + q), V_LOADU(vz + p)), &force_x, &force_y,
-                               &force_z);
-        V_STORE(lattice->fx + s, force_x);
-        V_STORE(lattice->fy + s, force_y);
-        V_STORE(lattice->fz + s, force_z);
+    if (s < run_end) {
+        SimdSpringGeometry g = SIMD_FN(run_geometry)(lattice, s);
+        for (; s < run_end; s += W) {
+            SimdSpringGeometry next = SIMD_FN(run_geometry)(lattice, s + W < run_end ? s + W : s);
+            VF coefficient = SIMD_FN(spring_coefficient)(&lattice->spring, s, g);
+            V_STORE(lattice->fx + s, V_MUL(coefficient, g.d_x));
+            V_STORE(lattice->fy + s, V_MUL(coefficient, g.d_y));
+            V_STORE(lattice->fz + s, V_MUL(coefficient, g.d_z));
+            g = next;
+        }
     }
     for (; s < end; s += W) {
         const uint32_t *p = lattice->p + s, *q = lattice->q + s;
@@ -85,45 +99,64 @@ SIMD_FN(lattice_slot_odd)(const float *fx, const float *fy, const float *fz,
     *gz = z;
 }
 
-/* Phase 2 for body vectors [first, end): per lane, the body's spring forces
- * in its CSR order (slot by slot, sign × force), drag, then semi-implicit
- * Euler, as sprung_node_integrate does for a body without mallets. */
+/* Vector v's spring forces: slot by slot, each lane's in its CSR order,
+ * sign × force. */
+static inline __attribute__((always_inline)) void
+SIMD_FN(lattice_slot_sum)(const SimdLattice *lattice, const float *fx, const float *fy,
+                          const float *fz, uint32_t v, VF *sum_x, VF *sum_y, VF *sum_z)
+{
+    VF force_x = V_ZERO(), force_y = V_ZERO(), force_z = V_ZERO();
+    uint32_t slot_end = lattice->slot_begin[v + 1];
+    for (uint32_t e = lattice->slot_begin[v]; e < slot_end; ++e) {
+        uint32_t flags = lattice->slot_flags[e];
+        int32_t base = lattice->slot_base[e];
+        VF gx, gy, gz;
+        if (__builtin_expect((flags & SIMD_LATTICE_LOAD_BITS) == 0, 1)) {
+            gx = V_LOADU(fx + base);
+            gy = V_LOADU(fy + base);
+            gz = V_LOADU(fz + base);
+        } else {
+            SIMD_FN(lattice_slot_odd)(fx, fy, fz, lattice->slot_spring + (size_t)e * W, base,
+                                      flags, &gx, &gy, &gz);
+        }
+        if (flags & SIMD_LATTICE_MIXED_SIGNS) {
+            VF sign = V_LOAD(lattice->slot_sign + (size_t)e * W);
+            force_x = V_ADD(force_x, V_MUL(sign, gx));
+            force_y = V_ADD(force_y, V_MUL(sign, gy));
+            force_z = V_ADD(force_z, V_MUL(sign, gz));
+        } else if (flags & SIMD_LATTICE_NEGATE) {
+            force_x = V_SUB(force_x, gx);
+            force_y = V_SUB(force_y, gy);
+            force_z = V_SUB(force_z, gz);
+        } else {
+            force_x = V_ADD(force_x, gx);
+            force_y = V_ADD(force_y, gy);
+            force_z = V_ADD(force_z, gz);
+        }
+    }
+    *sum_x = force_x;
+    *sum_y = force_y;
+    *sum_z = force_z;
+}
+
+/* Phase 2 for body vectors [first, end): per lane, the body's spring forces,
+ * drag, then semi-implicit Euler, as sprung_node_integrate does for a body
+ * without mallets. Software pipelined: the next vector's sum beside this
+ * one's update. */
 static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, uint32_t end)
 {
     const VF dt = V_SET1(lattice->dt);
     float *restrict ux = lattice->ux, *restrict uy = lattice->uy, *restrict uz = lattice->uz;
     float *restrict vx = lattice->vx, *restrict vy = lattice->vy, *restrict vz = lattice->vz;
     const float *restrict fx = lattice->fx, *restrict fy = lattice->fy, *restrict fz = lattice->fz;
+    if (first >= end)
+        return;
+    VF next_x, next_y, next_z;
+    SIMD_FN(lattice_slot_sum)(lattice, fx, fy, fz, first, &next_x, &next_y, &next_z);
     for (uint32_t v = first; v < end; ++v) {
-        VF force_x = V_ZERO(), force_y = V_ZERO(), force_z = V_ZERO();
-        uint32_t slot_end = lattice->slot_begin[v + 1];
-        for (uint32_t e = lattice->slot_begin[v]; e < slot_end; ++e) {
-            uint32_t flags = lattice->slot_flags[e];
-            int32_t base = lattice->slot_base[e];
-            VF gx, gy, gz;
-            if (__builtin_expect((flags & SIMD_LATTICE_LOAD_BITS) == 0, 1)) {
-                gx = V_LOADU(fx + base);
-                gy = V_LOADU(fy + base);
-                gz = V_LOADU(fz + base);
-            } else {
-                SIMD_FN(lattice_slot_odd)(fx, fy, fz, lattice->slot_spring + (size_t)e * W, base,
-                                          flags, &gx, &gy, &gz);
-            }
-            if (flags & SIMD_LATTICE_MIXED_SIGNS) {
-                VF sign = V_LOAD(lattice->slot_sign + (size_t)e * W);
-                force_x = V_ADD(force_x, V_MUL(sign, gx));
-                force_y = V_ADD(force_y, V_MUL(sign, gy));
-                force_z = V_ADD(force_z, V_MUL(sign, gz));
-            } else if (flags & SIMD_LATTICE_NEGATE) {
-                force_x = V_SUB(force_x, gx);
-                force_y = V_SUB(force_y, gy);
-                force_z = V_SUB(force_z, gz);
-            } else {
-                force_x = V_ADD(force_x, gx);
-                force_y = V_ADD(force_y, gy);
-                force_z = V_ADD(force_z, gz);
-            }
-        }
+        VF force_x = next_x, force_y = next_y, force_z = next_z;
+        if (v + 1 < end)
+            SIMD_FN(lattice_slot_sum)(lattice, fx, fy, fz, v + 1, &next_x, &next_y, &next_z);
 
         const uint32_t *node = lattice->vector_node + (size_t)v * W;
         int whole = lattice->vector_whole[v];
