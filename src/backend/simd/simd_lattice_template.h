@@ -50,12 +50,13 @@ static void SIMD_FN(lattice_springs)(const SimdLattice *lattice, uint32_t first,
     if (s < run_end) {
         SimdSpringGeometry g = SIMD_FN(run_geometry)(lattice, s);
         for (; s < run_end; s += W) {
-            SimdSpringGeometry next = SIMD_FN(run_geometry)(lattice, s + W < run_end ? s + W : s);
+            SimdSpringGeometry g_next =
+                SIMD_FN(run_geometry)(lattice, s + W < run_end ? s + W : s);
             VF coefficient = SIMD_FN(spring_coefficient)(&lattice->spring, s, g);
             V_STORE(lattice->fx + s, V_MUL(coefficient, g.d_x));
             V_STORE(lattice->fy + s, V_MUL(coefficient, g.d_y));
             V_STORE(lattice->fz + s, V_MUL(coefficient, g.d_z));
-            g = next;
+            g = g_next;
         }
     }
     for (; s < end; s += W) {
