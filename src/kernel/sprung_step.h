@@ -211,6 +211,20 @@ typedef struct SprungForce3 {
     float x, y, z;
 } SprungForce3;
 
+/* A running pulse (slot `index`, of `mallet`) this step: its force along the
+ * mallet's direction (impulse × shape), and the pulse advanced by one step
+ * (idle after its last). Shared by every phase 2 that adds pulses. */
+SPRUNG_KERNEL_INLINE float sprung_pulse_advance(unsigned int mallet, unsigned int index,
+                                                const SprungStepModel *m,
+                                                const SprungStepState *st)
+{
+    unsigned int step = st->pulse_step[index];
+    float strength =
+        st->pulse_amplitude[index] * m->mallet_shape[m->mallet_shape_offset[mallet] + step];
+    st->pulse_step[index] = step + 1u < m->mallet_steps[mallet] ? step + 1u : SPRUNG_PULSE_IDLE;
+    return strength;
+}
+
 /* The base model's force on node i at the pre-step state: its spring forces
  * (CSR order), drag -γ·v_n, then its mallets' pulses (mallet CSR order, then
  * slot order), advancing each running pulse by one step. Shared by both
@@ -239,15 +253,12 @@ SPRUNG_KERNEL_INLINE SprungForce3 sprung_node_base_force(unsigned int i, const S
         unsigned int steps = m->mallet_steps[mallet];
         for (unsigned int slot = 0; slot < SPRUNG_PULSE_SLOTS; ++slot) {
             unsigned int index = mallet * SPRUNG_PULSE_SLOTS + slot;
-            unsigned int step = st->pulse_step[index];
-            if (step >= steps)
+            if (st->pulse_step[index] >= steps)
                 continue;
-            float strength = st->pulse_amplitude[index] *
-                             m->mallet_shape[m->mallet_shape_offset[mallet] + step];
+            float strength = sprung_pulse_advance(mallet, index, m, st);
             force.x += strength * m->mallet_dir_x[mallet];
             force.y += strength * m->mallet_dir_y[mallet];
             force.z += strength * m->mallet_dir_z[mallet];
-            st->pulse_step[index] = step + 1u < steps ? step + 1u : SPRUNG_PULSE_IDLE;
         }
     }
     return force;

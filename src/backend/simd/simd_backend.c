@@ -43,8 +43,6 @@
 #define SIMD_PARALLEL_MIN_CORES 4
 #define SIMD_MAX_AUTO_THREADS 4u
 #define SIMD_MAX_THREADS 64u
-/* The lattice layout pays when most springs load whole vectors. */
-#define SIMD_LATTICE_MIN_SHARE 0.5f
 
 /* ---- instruction sets ---- */
 
@@ -356,10 +354,10 @@ static void split_work(SimdBackend *self)
 /* A model with features gets the lattice layout: its exciters, collisions
  * and delay lines run the kernel's functions on the engine's state, which
  * only the lattice steps in place. Otherwise SPRUNG_SIMD_LAYOUT=records|
- * lattice forces a layout; unset or "auto", the lattice is kept when at
- * least SIMD_LATTICE_MIN_SHARE of the springs run in whole vectors, on
- * vector kernels (the portable scalar kernels gain nothing from runs and
- * lose to the fillers: docs/benchmarks.md). */
+ * lattice forces a layout; unset or "auto", the lattice is kept where
+ * simd_lattice_pays() (most springs in runs, nearly all of phase 2's slot
+ * lanes loaded whole), on vector kernels (the portable scalar kernels gain
+ * nothing from runs and lose to the fillers: docs/benchmarks.md). */
 static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, SprungState *state,
                                  SprungError *error)
 {
@@ -373,12 +371,12 @@ static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, Spr
     if (c->features)
         forced = "lattice";
     if (forced ? !strcmp(forced, "lattice") : self->kernels->lanes > 1) {
-        float run_share = 0.0f;
+        SimdLatticeFit fit;
         SprungStatus status = simd_lattice_build(&self->lattice, c, state, self->kernels->lanes,
-                                                 &self->block, &run_share, error);
+                                                 &self->block, &fit, error);
         if (status != SPRUNG_OK)
             return status;
-        if (forced || run_share >= SIMD_LATTICE_MIN_SHARE) {
+        if (forced || simd_lattice_pays(fit)) {
             self->lattice_on = 1;
             self->n_phase1 = self->lattice.n_springs;
             self->n_phase2 = self->lattice.n_body_vectors + self->lattice.n_special;

@@ -101,16 +101,20 @@ typedef struct SimdNet {
  *   by index;
  * - forces as three arrays fx, fy, fz by private spring (the force on p;
  *   q's is its negation, taken in phase 2 by the incidence's sign);
- * - phase 2 on vectors of W plain bodies (no mallet, nonzero inverse mass)
- *   in node order: slot k of a vector holds each lane's k-th incidence in
+ * - phase 2 on vectors of W plain bodies (nonzero inverse mass, nothing
+ *   but springs, drag and mallets) in node order: slot k of a vector holds
+ *   each lane's k-th incidence in
  *   its CSR order (the reference's order of summation), padded with a
  *   spring whose force is always +0 (adding +0 to a sum that starts at +0
  *   changes no bit). A slot whose springs are consecutive except in at
  *   most SIMD_LATTICE_MAX_PATCH lanes is one vector load from its base,
  *   those lanes patched from single loads (a grid's rows end in anchors);
  *   other slots are gathered. A vector whose bodies are consecutive loads
- *   and stores them whole, others gather and scatter lane by lane;
- * - the other bodies ("special": mallets, zero inverse mass, and in a
+ *   and stores them whole, others gather and scatter lane by lane. A
+ *   mallet's running pulses are added to its body's lane after the drag,
+ *   as the reference adds them (+0 in the other lanes changes no bit: a
+ *   force is never -0), so a struck body does not break its vector;
+ * - the other bodies ("special": zero inverse mass, and in a
  *   feature model exciters, collisions, a constant force, a force
  *   microphone, or a modulated mass or drag) and the microphones run the
  *   kernel's own functions on kernel views whose spring forces are the
@@ -174,6 +178,12 @@ typedef struct SimdLattice {
     int32_t *slot_base;
     uint32_t *slot_flags;
     float *vector_inv_mass, *vector_drag;
+    /* The mallets on vector v's bodies, entries [mallet_begin[v],
+     * mallet_begin[v + 1]): the mallet and its body's lane, lane by lane
+     * and each body's in its mallet (CSR) order. */
+    uint32_t *mallet_begin;
+    uint32_t *mallet_index;
+    uint8_t *mallet_lane;
     uint32_t *special_node;
 
     /* Kernel views for the special bodies and the microphones: the
@@ -260,15 +270,26 @@ void simd_records_upload(SimdNet *net, const SprungState *state);
 void simd_records_sync(const SimdNet *net, SprungState *state);
 void simd_records_mix(const SimdNet *net, float *left, float *right);
 
+/* How well a model suits the lattice layout, from its build: the share
+ * of its springs that run in whole vectors (phase 1), and the share of
+ * phase 2's slot lanes that load from a whole vector, neither patched nor
+ * gathered. simd_lattice_pays() is the rule that keeps the lattice for a
+ * model without features (simd_lattice.c has the measurements). */
+typedef struct SimdLatticeFit {
+    float run_springs;
+    float whole_slot_lanes;
+} SimdLatticeFit;
+int simd_lattice_pays(SimdLatticeFit fit);
+
 /* simd_lattice.c: the lattice layout for kernels of `lanes` lanes. build
- * allocates *block (free() it) and reports the share of the model's
- * springs that run in whole vectors; special() steps special bodies
- * [first, end), with sprung_node_integrate_features when `features`;
- * refresh() copies the modulated springs' constants from the views;
- * set_views() steps with a voice's views from now on. */
+ * allocates *block (free() it) and reports how well the model fits;
+ * special() steps special bodies [first, end), with
+ * sprung_node_integrate_features when `features`; refresh() copies the
+ * modulated springs' constants from the views; set_views() steps with a
+ * voice's views from now on. */
 SprungStatus simd_lattice_build(SimdLattice *lattice, const SprungCompiled *compiled,
                                 SprungState *state, uint32_t lanes, void **block,
-                                float *run_share, SprungError *error);
+                                SimdLatticeFit *fit, SprungError *error);
 void simd_lattice_upload(SimdLattice *lattice, const SprungState *state);
 void simd_lattice_sync(const SimdLattice *lattice, SprungState *state);
 void simd_lattice_special(const SimdLattice *lattice, uint32_t first, uint32_t end,

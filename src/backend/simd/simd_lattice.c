@@ -82,7 +82,7 @@ static void plan_springs(const SprungCompiled *c, const SpringKey *sorted, uint3
 }
 
 static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_slots,
-                          SimdCarver *carver)
+                          uint32_t n_mallets, SimdCarver *carver)
 {
     size_t springs = l->n_springs, lanes = (size_t)l->n_body_vectors * l->lanes;
     size_t guarded = springs + 2 * SIMD_LATTICE_GUARD;
@@ -107,24 +107,26 @@ static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_sl
     SIMD_CARVE(carver, l->slot_flags, n_slots);
     SIMD_CARVE(carver, l->vector_inv_mass, lanes);
     SIMD_CARVE(carver, l->vector_drag, lanes);
+    SIMD_CARVE(carver, l->mallet_begin, l->n_body_vectors + 1);
+    SIMD_CARVE(carver, l->mallet_index, n_mallets);
+    SIMD_CARVE(carver, l->mallet_lane, n_mallets);
     SIMD_CARVE(carver, l->special_node, l->n_special);
     SIMD_CARVE(carver, l->incidence_spring, c->incidence_offset[c->n_nodes]);
     SIMD_CARVE(carver, l->modulated_private, l->n_modulated);
     SIMD_CARVE(carver, l->modulated_spring, l->n_modulated);
 }
 
-/* Marks in `special` (n_nodes) the nodes phase 2's vectors leave to
- * the kernel's own function: anchors, mallet targets, and whatever of a
- * feature model a plain body's vector does not add (exciters, collisions,
- * a constant force), store (the net force a force microphone hears) or
- * reread (a mass or drag that modulation rewrites). The vector's missing
- * additions of +0 change no bit: a force sum that starts at +0 is never
- * -0 under round-to-nearest. */
+/* Marks in `special` (n_nodes) the nodes phase 2's vectors leave to the
+ * kernel's own function: anchors, and whatever of a feature model a plain
+ * body's vector does not add (exciters, collisions, a constant force),
+ * store (the net force a force microphone hears) or reread (a mass or drag
+ * that modulation rewrites). The vector's missing additions of +0 change
+ * no bit: a force sum that starts at +0 is never -0 under
+ * round-to-nearest. Mallets stay in the vectors (lattice_pulses). */
 static void mark_special(const SprungCompiled *c, uint8_t *special)
 {
     for (uint32_t i = 0; i < c->n_nodes; ++i)
         special[i] = c->inv_mass[i] == 0.0f ||
-                     c->node_mallet_offset[i] != c->node_mallet_offset[i + 1] ||
                      c->node_exciter_offset[i] != c->node_exciter_offset[i + 1] ||
                      c->node_collision_offset[i] != c->node_collision_offset[i + 1] ||
                      c->node_force_x[i] != 0.0f || c->node_force_y[i] != 0.0f ||
@@ -137,6 +139,11 @@ static void mark_special(const SprungCompiled *c, uint8_t *special)
 static uint32_t degree(const SprungCompiled *c, uint32_t i)
 {
     return c->incidence_offset[i + 1] - c->incidence_offset[i];
+}
+
+static uint32_t mallet_count(const SprungCompiled *c, uint32_t i)
+{
+    return c->node_mallet_offset[i + 1] - c->node_mallet_offset[i];
 }
 
 /* Private springs: runs, leftovers, then padding (all zero, both ends on
@@ -202,14 +209,20 @@ static void plan_slot(const uint32_t *spring, const float *sign, uint32_t lanes,
 static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t *plain,
                         uint32_t n_plain, const uint8_t *special)
 {
-    uint32_t lanes = l->lanes, slot = 0;
+    uint32_t lanes = l->lanes, slot = 0, mallets = 0;
     for (uint32_t v = 0; v < l->n_body_vectors; ++v) {
         uint32_t *node = l->vector_node + (size_t)v * lanes;
         uint32_t slots = 0;
         l->vector_whole[v] = 1;
+        l->mallet_begin[v] = mallets;
         for (uint32_t j = 0; j < lanes; ++j) {
-            uint32_t at = v * lanes + j < n_plain ? v * lanes + j : n_plain - 1;
-            node[j] = plain[at];
+            int padding = v * lanes + j >= n_plain; /* repeats the last body */
+            node[j] = plain[padding ? n_plain - 1 : v * lanes + j];
+            for (uint32_t e = c->node_mallet_offset[node[j]];
+                 !padding && e < c->node_mallet_offset[node[j] + 1]; ++e, ++mallets) {
+                l->mallet_index[mallets] = c->node_mallet[e];
+                l->mallet_lane[mallets] = (uint8_t)j;
+            }
             l->vector_inv_mass[(size_t)v * lanes + j] = c->inv_mass[node[j]];
             l->vector_drag[(size_t)v * lanes + j] = c->drag[node[j]];
             slots = degree(c, node[j]) > slots ? degree(c, node[j]) : slots;
@@ -230,14 +243,47 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
         }
     }
     l->slot_begin[l->n_body_vectors] = slot;
+    l->mallet_begin[l->n_body_vectors] = mallets;
     uint32_t n_special = 0;
     for (uint32_t i = 0; i < c->n_bodies; ++i)
         if (special[i])
             l->special_node[n_special++] = i;
 }
 
+/* The lattice against the records, render time of each layout forced
+ * (AVX2, Zen 3; docs/benchmarks.md): it wins where nearly every slot
+ * lane loads whole (mesh-20x30 0.96: 0.81× the records' time; strings of
+ * 8 to 100 bodies 0.88-0.98: 0.81-0.94×) and loses below (meshes 5 bodies
+ * wide 0.85: 1.06×; gong 0.63: 1.24×; marimba 0.11: 1.5×), whatever the
+ * share of springs in runs (0.63-0.80 on the losers). */
+#define SIMD_LATTICE_MIN_RUN_SPRINGS 0.5f
+#define SIMD_LATTICE_MIN_WHOLE_SLOT_LANES 0.875f
+
+int simd_lattice_pays(SimdLatticeFit fit)
+{
+    return fit.run_springs >= SIMD_LATTICE_MIN_RUN_SPRINGS &&
+           fit.whole_slot_lanes >= SIMD_LATTICE_MIN_WHOLE_SLOT_LANES;
+}
+
+static SimdLatticeFit lattice_fit(const SimdLattice *l, uint32_t n_springs)
+{
+    uint32_t in_runs = 0, slots = l->slot_begin[l->n_body_vectors], whole_lanes = 0;
+    for (uint32_t ps = 0; ps < l->n_run_springs; ++ps)
+        in_runs += l->spring_orig[ps] != NO_SPRING;
+    for (uint32_t e = 0; e < slots; ++e) {
+        uint32_t flags = l->slot_flags[e];
+        uint32_t patched = (uint32_t)__builtin_popcount(flags & SIMD_LATTICE_PATCH_LANES);
+        if (!(flags & SIMD_LATTICE_GATHER))
+            whole_lanes += l->lanes - patched;
+    }
+    return (SimdLatticeFit){
+        .run_springs = n_springs ? (float)in_runs / (float)n_springs : 0.0f,
+        .whole_slot_lanes = slots ? (float)whole_lanes / (float)(slots * l->lanes) : 1.0f,
+    };
+}
+
 SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungState *state,
-                                uint32_t lanes, void **block, float *run_share,
+                                uint32_t lanes, void **block, SimdLatticeFit *fit,
                                 SprungError *error)
 {
     size_t n = c->n_springs, capacity = (n ? n : 1) * (SIMD_LATTICE_MAX_GAP + 1);
@@ -264,10 +310,12 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     uint32_t *plain = spring_new + n;              /* plain bodies, node order */
 
     mark_special(c, special);
-    uint32_t n_plain = 0, n_slots = 0, n_modulated = 0;
+    uint32_t n_plain = 0, n_slots = 0, n_modulated = 0, n_mallets = 0;
     for (uint32_t i = 0; i < c->n_bodies; ++i)
-        if (!special[i])
+        if (!special[i]) {
             plain[n_plain++] = i;
+            n_mallets += mallet_count(c, i);
+        }
     for (uint32_t s = 0; s < n; ++s)
         n_modulated += c->spring_modulated[s];
     *l = (SimdLattice){
@@ -289,7 +337,7 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     }
 
     SimdCarver sizing = {NULL, 0};
-    lattice_carve(l, c, n_slots, &sizing);
+    lattice_carve(l, c, n_slots, n_mallets, &sizing);
     *block = aligned_alloc(64, (sizing.size + 63) / 64 * 64);
     if (!*block) {
         free(scratch);
@@ -299,7 +347,7 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     }
     memset(*block, 0, sizing.size);
     SimdCarver carving = {*block, 0};
-    lattice_carve(l, c, n_slots, &carving);
+    lattice_carve(l, c, n_slots, n_mallets, &carving);
 
     l->model = sprung_compiled_step_model(c);
     fill_springs(l, &runs, &leftovers, spring_new);
@@ -327,10 +375,7 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     l->vy = state->vy;
     l->vz = state->vz;
 
-    uint32_t in_runs = 0;
-    for (uint32_t ps = 0; ps < l->n_run_springs; ++ps)
-        in_runs += l->spring_orig[ps] != NO_SPRING;
-    *run_share = n ? (float)in_runs / (float)n : 0.0f;
+    *fit = lattice_fit(l, c->n_springs);
     free(scratch);
     free(special);
     return SPRUNG_OK;

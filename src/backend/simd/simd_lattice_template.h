@@ -11,14 +11,15 @@
  * its order: the results are the reference's bits.
  * Audio thread and pool workers; no allocation. */
 
-/* base[index[j]] = lane j of a, for j = 0 .. W - 1 (a repeated index gets
- * the same value twice: phase 2's padding lanes). */
+/* base[index[j]] = lane j of a, for j = W - 1 down to 0: of a repeated
+ * index (phase 2's padding lanes repeat the vector's last body) the first
+ * lane's value stays, the one that got the body's mallet pulses. */
 static inline __attribute__((always_inline)) void
 SIMD_FN(lattice_scatter)(float *base, const uint32_t *index, VF a)
 {
     float lane[W] __attribute__((aligned(64)));
     V_STORE(lane, a);
-    for (uint32_t j = 0; j < W; ++j)
+    for (uint32_t j = W; j-- > 0;)
         base[index[j]] = lane[j];
 }
 
@@ -140,10 +141,38 @@ SIMD_FN(lattice_slot_sum)(const SimdLattice *lattice, const float *fx, const flo
     *sum_z = force_z;
 }
 
+/* The running pulses of the mallets on vector v's bodies, each added to
+ * its body's lane as sprung_node_base_force adds it (mallet order, then
+ * slot order) and advanced by one step. The other lanes add +0, which
+ * changes no bit: a force sum is never -0. */
+static void SIMD_FN(lattice_pulses)(const SimdLattice *lattice, uint32_t v, VF *force_x,
+                                    VF *force_y, VF *force_z)
+{
+    const SprungStepModel *m = &lattice->model;
+    const uint32_t *pulse_step = lattice->view.pulse_step;
+    const VF zero = V_ZERO();
+    for (uint32_t k = lattice->mallet_begin[v]; k < lattice->mallet_begin[v + 1]; ++k) {
+        uint32_t mallet = lattice->mallet_index[k], steps = m->mallet_steps[mallet];
+        for (uint32_t index = mallet * SPRUNG_PULSE_SLOTS;
+             index < (mallet + 1) * SPRUNG_PULSE_SLOTS; ++index) {
+            if (pulse_step[index] >= steps)
+                continue;
+            VMASK lane = V_LANE(lattice->mallet_lane[k]);
+            float strength = sprung_pulse_advance(mallet, index, m, &lattice->view);
+            *force_x =
+                V_ADD(*force_x, V_SELECT(lane, V_SET1(strength * m->mallet_dir_x[mallet]), zero));
+            *force_y =
+                V_ADD(*force_y, V_SELECT(lane, V_SET1(strength * m->mallet_dir_y[mallet]), zero));
+            *force_z =
+                V_ADD(*force_z, V_SELECT(lane, V_SET1(strength * m->mallet_dir_z[mallet]), zero));
+        }
+    }
+}
+
 /* Phase 2 for body vectors [first, end): per lane, the body's spring forces,
- * drag, then semi-implicit Euler, as sprung_node_integrate does for a body
- * without mallets. Software pipelined: the next vector's sum beside this
- * one's update. */
+ * drag and mallet pulses, then semi-implicit Euler, as sprung_node_integrate
+ * does. Software pipelined: the next vector's sum beside this one's
+ * update. */
 static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, uint32_t end)
 {
     const VF dt = V_SET1(lattice->dt);
@@ -168,6 +197,8 @@ static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, 
         force_x = V_SUB(force_x, V_MUL(drag, vel_x));
         force_y = V_SUB(force_y, V_MUL(drag, vel_y));
         force_z = V_SUB(force_z, V_MUL(drag, vel_z));
+        if (lattice->mallet_begin[v] != lattice->mallet_begin[v + 1])
+            SIMD_FN(lattice_pulses)(lattice, v, &force_x, &force_y, &force_z);
 
         VF inv_mass = V_LOAD(lattice->vector_inv_mass + (size_t)v * W);
         vel_x = V_ADD(vel_x, V_MUL(dt, V_MUL(force_x, inv_mass)));
