@@ -24,8 +24,11 @@ typedef struct Expectation {
 } Expectation;
 
 static const Expectation expectations[] = {
-    {"bench/mesh-20x30.json", 1},  {"presets/string.json", 1}, {"presets/marimba.json", 0},
-    {"presets/gong.json", 0},      {"bench/net-1000x5000.json", 0},
+    {"bench/mesh-20x30.json", 1},
+    {"presets/string.json", 1},
+    {"presets/marimba.json", 0},
+    {"presets/gong.json", 0},
+    {"bench/net-1000x5000.json", 0},
 };
 
 /* 1 when the rule picks the expected layout, 0 when not, -1 on an error. */

@@ -103,10 +103,9 @@ typedef struct SimdNet {
  *   q's is its negation, taken in phase 2 by the incidence's sign);
  * - phase 2 on vectors of W plain bodies (nonzero inverse mass, nothing
  *   but springs, drag and mallets) in node order: slot k of a vector holds
- *   each lane's k-th incidence in
- *   its CSR order (the reference's order of summation), padded with a
- *   spring whose force is always +0 (adding +0 to a sum that starts at +0
- *   changes no bit). A slot whose springs are consecutive except in at
+ *   each lane's k-th incidence in its CSR order (the reference's order of
+ *   summation), padded with a spring whose force is always +0 (adding +0
+ *   to a sum that starts at +0 changes no bit). A slot whose springs are consecutive except in at
  *   most SIMD_LATTICE_MAX_PATCH lanes is one vector load from its base,
  *   those lanes patched from single loads (a grid's rows end in anchors);
  *   other slots are gathered. A vector whose bodies are consecutive loads
