@@ -10,9 +10,14 @@
                        voices, with midi/voices-8x-mesh-10x12.mid holding
                        an eight-note chord for 6 s: the voices' worker pool
                        (SPRUNG_VOICE_THREADS) is measured on it
+  oscillators-12.json  twelve band-limited oscillators (a saw and a square
+                       on each of C2, C3, ..., C7: 9 to 305 harmonics),
+                       each driving a resonator, with midi/oscillators-12.mid
+                       holding the six notes for 6 s: the additive
+                       oscillators' cost (sprung_additive_wave)
 
-All are stable at 48 kHz without oversampling, carry one mallet and two
-microphones, and are deterministic (fixed seed). Standard library only
+All are stable at 48 kHz without oversampling and deterministic (fixed
+seed); the networks carry one mallet and two microphones. Standard library only
 (the MIDI file through scripts/make-midi.py's writer)."""
 import importlib.util
 import json
@@ -137,6 +142,34 @@ def voiced(model, count=8, root=72):
     return model
 
 
+OSCILLATOR_NOTES = (36, 48, 60, 72, 84, 96)
+
+
+def oscillators(notes=OSCILLATOR_NOTES, mass=1e-3, stiffness=2e3, damping=0.02):
+    """For each note a saw and a square oscillator, each on a resonator of
+    its own (a body on a spring to an anchor, about 225 Hz) that answers
+    that note alone; one microphone per resonator."""
+    bodies, anchors, springs, exciters, microphones = [], [], [], [], []
+    for n, note in enumerate(notes):
+        for w, waveform in enumerate(("saw", "square")):
+            name = f"{waveform}{note}"
+            x = 0.02 * (2 * n + w)
+            bodies.append({"id": name, "position": [x, 0.0, 0.0], "mass": mass})
+            anchors.append({"id": f"{name}_a", "position": [x, 0.01, 0.0]})
+            springs.append({"id": f"{name}_s", "from": f"{name}_a", "to": name,
+                            "stiffness": stiffness, "damping": damping})
+            exciters.append({"id": f"{name}_osc", "target": name, "direction": [0, 1, 0],
+                             "waveform": waveform, "amplitude": 0.5, "attack_ms": 20,
+                             "release_ms": 200, "notes": [note, note]})
+            microphones.append({"id": f"{name}_mic", "target": name, "axis": [0, 1, 0],
+                                "gain": 200, "pan": -0.8 + 1.6 * x / (0.02 * 2 * len(notes))})
+    return {"sprung": 1, "name": "bench 12 oscillators",
+            "comment": "A saw and a square oscillator on each C from C2 to C7, each on a "
+                       "resonator: the cost of band-limited oscillators (bench/make-bench-models.py).",
+            "bodies": bodies, "anchors": anchors, "springs": springs,
+            "oscillators": exciters, "microphones": microphones}
+
+
 def chord_midi(path, notes=(48, 51, 55, 58, 60, 63, 67, 70), seconds=6):
     """Every voice busy: the notes struck 10 ms apart and held."""
     spec = importlib.util.spec_from_file_location(
@@ -155,3 +188,5 @@ if __name__ == "__main__":
     write("voices-8x-mesh-10x12.json", voiced(mesh(10, 12)))
     os.makedirs(os.path.join(HERE, "midi"), exist_ok=True)
     chord_midi(os.path.join(HERE, "midi", "voices-8x-mesh-10x12.mid"))
+    write("oscillators-12.json", oscillators())
+    chord_midi(os.path.join(HERE, "midi", "oscillators-12.mid"), OSCILLATOR_NOTES)
