@@ -497,14 +497,14 @@ SPRUNG_KERNEL_INLINE float sprung_envelope_step(float level, float gate, float a
  * k (about K·2^-24 in the sum, below -80 dB). Near the jump they overshoot
  * by the Gibbs 9 % of the jump (peak about ±1.18).
  *
- * The partials are summed in SPRUNG_ADDITIVE_LANES interleaved lanes: lane
- * j takes the partials j, j + L, j + 2L, ... of the series (L lanes; the
- * odd ones only for the square) and rotates by L partials at a time. One
- * chain of rotations, K long, took 6 to 8 cycles per partial on its
- * latency alone; L independent chains overlap, and compilers for CPUs turn
- * the lanes into vectors (tests/bench/bench_oscillator.c measures it).
- * Every backend runs this same code, lane for lane, so they agree bit for
- * bit. */
+ * The partials are summed in L = SPRUNG_ADDITIVE_LANES interleaved lanes:
+ * lane j takes the series' partials j + 1, j + 1 + L, j + 1 + 2L, ...
+ * (counting only the odd harmonics for the square) and rotates by L
+ * partials at a time. One chain of rotations, K long, took 6 to 8 cycles
+ * per partial on its latency alone; L independent chains overlap, and
+ * compilers for CPUs turn the lanes into vectors (bench/oscillators-12.json,
+ * docs/benchmarks.md). Every backend runs this code lane for lane, in the
+ * same order, so the CPU backends agree bit for bit. */
 #define SPRUNG_ADDITIVE_LANES 8u
 
 SPRUNG_KERNEL_INLINE float sprung_additive_wave(unsigned int w, float t, unsigned int harmonics)
