@@ -81,8 +81,13 @@ static void plan_springs(const SprungCompiled *c, const SpringKey *sorted, uint3
     }
 }
 
-static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_slots,
-                          uint32_t n_mallets, SimdCarver *carver)
+/* How many of the lattice's lists a model needs. */
+typedef struct LatticeCounts {
+    uint32_t slots, mallets, exciters;
+} LatticeCounts;
+
+static void lattice_carve(SimdLattice *l, const SprungCompiled *c, LatticeCounts n,
+                          SimdCarver *carver)
 {
     size_t springs = l->n_springs, lanes = (size_t)l->n_body_vectors * l->lanes;
     size_t guarded = springs + 2 * SIMD_LATTICE_GUARD;
@@ -101,15 +106,18 @@ static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_sl
     SIMD_CARVE(carver, l->vector_node, lanes);
     SIMD_CARVE(carver, l->vector_whole, l->n_body_vectors);
     SIMD_CARVE(carver, l->slot_begin, l->n_body_vectors + 1);
-    SIMD_CARVE(carver, l->slot_spring, (size_t)n_slots * l->lanes);
-    SIMD_CARVE(carver, l->slot_sign, (size_t)n_slots * l->lanes);
-    SIMD_CARVE(carver, l->slot_base, n_slots);
-    SIMD_CARVE(carver, l->slot_flags, n_slots);
+    SIMD_CARVE(carver, l->slot_spring, (size_t)n.slots * l->lanes);
+    SIMD_CARVE(carver, l->slot_sign, (size_t)n.slots * l->lanes);
+    SIMD_CARVE(carver, l->slot_base, n.slots);
+    SIMD_CARVE(carver, l->slot_flags, n.slots);
     SIMD_CARVE(carver, l->vector_inv_mass, lanes);
     SIMD_CARVE(carver, l->vector_drag, lanes);
     SIMD_CARVE(carver, l->mallet_begin, l->n_body_vectors + 1);
-    SIMD_CARVE(carver, l->mallet_index, n_mallets);
-    SIMD_CARVE(carver, l->mallet_lane, n_mallets);
+    SIMD_CARVE(carver, l->mallet_index, n.mallets);
+    SIMD_CARVE(carver, l->mallet_lane, n.mallets);
+    SIMD_CARVE(carver, l->exciter_begin, l->n_body_vectors + 1);
+    SIMD_CARVE(carver, l->exciter_index, n.exciters);
+    SIMD_CARVE(carver, l->exciter_lane, n.exciters);
     SIMD_CARVE(carver, l->special_node, l->n_special);
     SIMD_CARVE(carver, l->incidence_spring, c->incidence_offset[c->n_nodes]);
     SIMD_CARVE(carver, l->modulated_private, l->n_modulated);
@@ -118,16 +126,16 @@ static void lattice_carve(SimdLattice *l, const SprungCompiled *c, uint32_t n_sl
 
 /* Marks in `special` (n_nodes) the nodes phase 2's vectors leave to the
  * kernel's own function: anchors, and whatever of a feature model a plain
- * body's vector does not add (exciters, collisions, a constant force),
- * store (the net force a force microphone hears) or reread (a mass or drag
- * that modulation rewrites). The vector's missing additions of +0 change
- * no bit: a force sum that starts at +0 is never -0 under
- * round-to-nearest. Mallets stay in the vectors (lattice_pulses). */
+ * body's vector does not add (collisions, a constant force), store (the
+ * net force a force microphone hears) or reread (a mass or drag that
+ * modulation rewrites). The vector's missing additions of +0 change no
+ * bit: a force sum that starts at +0 is never -0 under round-to-nearest.
+ * Mallets and exciters stay in the vectors (lattice_pulses,
+ * lattice_exciters). */
 static void mark_special(const SprungCompiled *c, uint8_t *special)
 {
     for (uint32_t i = 0; i < c->n_nodes; ++i)
         special[i] = c->inv_mass[i] == 0.0f ||
-                     c->node_exciter_offset[i] != c->node_exciter_offset[i + 1] ||
                      c->node_collision_offset[i] != c->node_collision_offset[i + 1] ||
                      c->node_force_x[i] != 0.0f || c->node_force_y[i] != 0.0f ||
                      c->node_force_z[i] != 0.0f || c->node_modulated[i];
@@ -144,6 +152,11 @@ static uint32_t degree(const SprungCompiled *c, uint32_t i)
 static uint32_t mallet_count(const SprungCompiled *c, uint32_t i)
 {
     return c->node_mallet_offset[i + 1] - c->node_mallet_offset[i];
+}
+
+static uint32_t exciter_count(const SprungCompiled *c, uint32_t i)
+{
+    return c->node_exciter_offset[i + 1] - c->node_exciter_offset[i];
 }
 
 /* Private springs: runs, leftovers, then padding (all zero, both ends on
@@ -209,12 +222,13 @@ static void plan_slot(const uint32_t *spring, const float *sign, uint32_t lanes,
 static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t *plain,
                         uint32_t n_plain, const uint8_t *special)
 {
-    uint32_t lanes = l->lanes, slot = 0, mallets = 0;
+    uint32_t lanes = l->lanes, slot = 0, mallets = 0, exciters = 0;
     for (uint32_t v = 0; v < l->n_body_vectors; ++v) {
         uint32_t *node = l->vector_node + (size_t)v * lanes;
         uint32_t slots = 0;
         l->vector_whole[v] = 1;
         l->mallet_begin[v] = mallets;
+        l->exciter_begin[v] = exciters;
         for (uint32_t j = 0; j < lanes; ++j) {
             int padding = v * lanes + j >= n_plain; /* repeats the last body */
             node[j] = plain[padding ? n_plain - 1 : v * lanes + j];
@@ -222,6 +236,11 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
                  !padding && e < c->node_mallet_offset[node[j] + 1]; ++e, ++mallets) {
                 l->mallet_index[mallets] = c->node_mallet[e];
                 l->mallet_lane[mallets] = (uint8_t)j;
+            }
+            for (uint32_t e = c->node_exciter_offset[node[j]];
+                 !padding && e < c->node_exciter_offset[node[j] + 1]; ++e, ++exciters) {
+                l->exciter_index[exciters] = c->node_exciter[e];
+                l->exciter_lane[exciters] = (uint8_t)j;
             }
             l->vector_inv_mass[(size_t)v * lanes + j] = c->inv_mass[node[j]];
             l->vector_drag[(size_t)v * lanes + j] = c->drag[node[j]];
@@ -244,6 +263,7 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
     }
     l->slot_begin[l->n_body_vectors] = slot;
     l->mallet_begin[l->n_body_vectors] = mallets;
+    l->exciter_begin[l->n_body_vectors] = exciters;
     uint32_t n_special = 0;
     for (uint32_t i = 0; i < c->n_bodies; ++i)
         if (special[i])
@@ -310,11 +330,13 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     uint32_t *plain = spring_new + n;              /* plain bodies, node order */
 
     mark_special(c, special);
-    uint32_t n_plain = 0, n_slots = 0, n_modulated = 0, n_mallets = 0;
+    uint32_t n_plain = 0, n_modulated = 0;
+    LatticeCounts counts = {0, 0, 0};
     for (uint32_t i = 0; i < c->n_bodies; ++i)
         if (!special[i]) {
             plain[n_plain++] = i;
-            n_mallets += mallet_count(c, i);
+            counts.mallets += mallet_count(c, i);
+            counts.exciters += exciter_count(c, i);
         }
     for (uint32_t s = 0; s < n; ++s)
         n_modulated += c->spring_modulated[s];
@@ -333,11 +355,11 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
         uint32_t slots = 0;
         for (uint32_t j = v * lanes; j < (v + 1) * lanes && j < n_plain; ++j)
             slots = degree(c, plain[j]) > slots ? degree(c, plain[j]) : slots;
-        n_slots += slots;
+        counts.slots += slots;
     }
 
     SimdCarver sizing = {NULL, 0};
-    lattice_carve(l, c, n_slots, n_mallets, &sizing);
+    lattice_carve(l, c, counts, &sizing);
     *block = aligned_alloc(64, (sizing.size + 63) / 64 * 64);
     if (!*block) {
         free(scratch);
@@ -347,7 +369,7 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
     }
     memset(*block, 0, sizing.size);
     SimdCarver carving = {*block, 0};
-    lattice_carve(l, c, n_slots, n_mallets, &carving);
+    lattice_carve(l, c, counts, &carving);
 
     l->model = sprung_compiled_step_model(c);
     fill_springs(l, &runs, &leftovers, spring_new);

@@ -169,9 +169,28 @@ static void SIMD_FN(lattice_pulses)(const SimdLattice *lattice, uint32_t v, VF *
     }
 }
 
+/* The exciters' forces on vector v's bodies (computed before phase 2 by
+ * backend/feature_step.h), each added to its body's lane after the pulses,
+ * in the body's exciter order, as sprung_node_integrate_features adds them
+ * (after a constant force, which a body in a vector does not have). The
+ * other lanes add +0, as in lattice_pulses. */
+static void SIMD_FN(lattice_exciters)(const SimdLattice *lattice, uint32_t v, VF *force_x,
+                                      VF *force_y, VF *force_z)
+{
+    const SprungFeatureState *fs = &lattice->feature_view;
+    const VF zero = V_ZERO();
+    for (uint32_t k = lattice->exciter_begin[v]; k < lattice->exciter_begin[v + 1]; ++k) {
+        uint32_t exciter = lattice->exciter_index[k];
+        VMASK lane = V_LANE(lattice->exciter_lane[k]);
+        *force_x = V_ADD(*force_x, V_SELECT(lane, V_SET1(fs->exciter_force_x[exciter]), zero));
+        *force_y = V_ADD(*force_y, V_SELECT(lane, V_SET1(fs->exciter_force_y[exciter]), zero));
+        *force_z = V_ADD(*force_z, V_SELECT(lane, V_SET1(fs->exciter_force_z[exciter]), zero));
+    }
+}
+
 /* Phase 2 for body vectors [first, end): per lane, the body's spring forces,
- * drag and mallet pulses, then semi-implicit Euler, as sprung_node_integrate
- * does. Software pipelined: the next vector's sum beside this one's
+ * drag, mallet pulses and exciter forces, then semi-implicit Euler, as
+ * sprung_node_integrate(_features) does. Software pipelined: the next vector's sum beside this one's
  * update. */
 static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, uint32_t end)
 {
@@ -199,6 +218,8 @@ static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, 
         force_z = V_SUB(force_z, V_MUL(drag, vel_z));
         if (lattice->mallet_begin[v] != lattice->mallet_begin[v + 1])
             SIMD_FN(lattice_pulses)(lattice, v, &force_x, &force_y, &force_z);
+        if (lattice->exciter_begin[v] != lattice->exciter_begin[v + 1])
+            SIMD_FN(lattice_exciters)(lattice, v, &force_x, &force_y, &force_z);
 
         VF inv_mass = V_LOAD(lattice->vector_inv_mass + (size_t)v * W);
         vel_x = V_ADD(vel_x, V_MUL(dt, V_MUL(force_x, inv_mass)));
