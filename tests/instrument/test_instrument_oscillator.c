@@ -142,7 +142,7 @@ static void check_band_limited(const char *waveform, int note)
  * up to 40 (five rounds of eight lanes, every remainder) and some large ones
  * against the series in double precision, at 997 phases. The float sum's
  * rounding error grows about as 1.6e-7·K; a missing or extra partial k is
- * (2/π)/k at its peak, at least 6e-4 for k <= 1025. */
+ * at least (2/π)/k at its peak, 6e-4 for k <= 1025. */
 static void check_additive_series(void)
 {
     static const unsigned counts[] = {76, 152, 305, 1023, 1024};
@@ -157,7 +157,8 @@ static void check_additive_series(void)
                 for (unsigned k = 1; k <= harmonics; ++k)
                     if (w == SPRUNG_KERNEL_WAVE_SAW || (k & 1u))
                         sum += sin(2.0 * M_PI * k * (double)t) / k;
-                double expected = w == SPRUNG_KERNEL_WAVE_SAW ? -2.0 / M_PI * sum : 4.0 / M_PI * sum;
+                double expected =
+                    w == SPRUNG_KERNEL_WAVE_SAW ? -2.0 / M_PI * sum : 4.0 / M_PI * sum;
                 double error = fabs(sprung_additive_wave(w, t, harmonics) - expected);
                 worst_ratio = fmax(worst_ratio, error / tolerance);
                 if (error > tolerance) {

@@ -190,8 +190,8 @@ static void SIMD_FN(lattice_exciters)(const SimdLattice *lattice, uint32_t v, VF
 
 /* Phase 2 for body vectors [first, end): per lane, the body's spring forces,
  * drag, mallet pulses and exciter forces, then semi-implicit Euler, as
- * sprung_node_integrate(_features) does. Software pipelined: the next vector's sum beside this one's
- * update. */
+ * sprung_node_integrate(_features) does. Software pipelined: the next
+ * vector's sum beside this one's update. */
 static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, uint32_t end)
 {
     const VF dt = V_SET1(lattice->dt);
