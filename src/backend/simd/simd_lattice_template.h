@@ -141,30 +141,36 @@ SIMD_FN(lattice_slot_sum)(const SimdLattice *lattice, const float *fx, const flo
     *sum_z = force_z;
 }
 
+/* (x, y, z) added to one lane of the force vectors; the other lanes add
+ * +0, which changes no bit: a force sum is never -0. */
+static inline void SIMD_FN(add_to_lane)(uint32_t lane, float x, float y, float z, VF *force_x,
+                                        VF *force_y, VF *force_z)
+{
+    const VF zero = V_ZERO();
+    VMASK mask = V_LANE(lane);
+    *force_x = V_ADD(*force_x, V_SELECT(mask, V_SET1(x), zero));
+    *force_y = V_ADD(*force_y, V_SELECT(mask, V_SET1(y), zero));
+    *force_z = V_ADD(*force_z, V_SELECT(mask, V_SET1(z), zero));
+}
+
 /* The running pulses of the mallets on vector v's bodies, each added to
  * its body's lane as sprung_node_base_force adds it (mallet order, then
- * slot order) and advanced by one step. The other lanes add +0, which
- * changes no bit: a force sum is never -0. */
+ * slot order) and advanced by one step. */
 static void SIMD_FN(lattice_pulses)(const SimdLattice *lattice, uint32_t v, VF *force_x,
                                     VF *force_y, VF *force_z)
 {
     const SprungStepModel *m = &lattice->model;
     const uint32_t *pulse_step = lattice->view.pulse_step;
-    const VF zero = V_ZERO();
     for (uint32_t k = lattice->mallet_begin[v]; k < lattice->mallet_begin[v + 1]; ++k) {
         uint32_t mallet = lattice->mallet_index[k], steps = m->mallet_steps[mallet];
         for (uint32_t index = mallet * SPRUNG_PULSE_SLOTS;
              index < (mallet + 1) * SPRUNG_PULSE_SLOTS; ++index) {
             if (pulse_step[index] >= steps)
                 continue;
-            VMASK lane = V_LANE(lattice->mallet_lane[k]);
             float strength = sprung_pulse_advance(mallet, index, m, &lattice->view);
-            *force_x =
-                V_ADD(*force_x, V_SELECT(lane, V_SET1(strength * m->mallet_dir_x[mallet]), zero));
-            *force_y =
-                V_ADD(*force_y, V_SELECT(lane, V_SET1(strength * m->mallet_dir_y[mallet]), zero));
-            *force_z =
-                V_ADD(*force_z, V_SELECT(lane, V_SET1(strength * m->mallet_dir_z[mallet]), zero));
+            SIMD_FN(add_to_lane)(lattice->mallet_lane[k], strength * m->mallet_dir_x[mallet],
+                                 strength * m->mallet_dir_y[mallet],
+                                 strength * m->mallet_dir_z[mallet], force_x, force_y, force_z);
         }
     }
 }
@@ -172,19 +178,16 @@ static void SIMD_FN(lattice_pulses)(const SimdLattice *lattice, uint32_t v, VF *
 /* The exciters' forces on vector v's bodies (computed before phase 2 by
  * backend/feature_step.h), each added to its body's lane after the pulses,
  * in the body's exciter order, as sprung_node_integrate_features adds them
- * (after a constant force, which a body in a vector does not have). The
- * other lanes add +0, as in lattice_pulses. */
+ * (after a constant force, which a body in a vector does not have). */
 static void SIMD_FN(lattice_exciters)(const SimdLattice *lattice, uint32_t v, VF *force_x,
                                       VF *force_y, VF *force_z)
 {
     const SprungFeatureState *fs = &lattice->feature_view;
-    const VF zero = V_ZERO();
     for (uint32_t k = lattice->exciter_begin[v]; k < lattice->exciter_begin[v + 1]; ++k) {
         uint32_t exciter = lattice->exciter_index[k];
-        VMASK lane = V_LANE(lattice->exciter_lane[k]);
-        *force_x = V_ADD(*force_x, V_SELECT(lane, V_SET1(fs->exciter_force_x[exciter]), zero));
-        *force_y = V_ADD(*force_y, V_SELECT(lane, V_SET1(fs->exciter_force_y[exciter]), zero));
-        *force_z = V_ADD(*force_z, V_SELECT(lane, V_SET1(fs->exciter_force_z[exciter]), zero));
+        SIMD_FN(add_to_lane)(lattice->exciter_lane[k], fs->exciter_force_x[exciter],
+                             fs->exciter_force_y[exciter], fs->exciter_force_z[exciter], force_x,
+                             force_y, force_z);
     }
 }
 
