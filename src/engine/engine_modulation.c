@@ -27,10 +27,24 @@ struct SprungEngineModulation {
     int primed;                    /* 0 until the first frame after new/reset: anchors
                                       take their place without a velocity kick */
     uint8_t *route_hears_mic;      /* per route: its source follows a microphone */
-    uint8_t *route_deferred;       /* per route: applied by follow(), not frame() */
     uint8_t *mallet_followed;      /* per mallet: a deferred route sets its strength */
     uint32_t n_mallets;
 };
+
+/* Whether applying route r (apply_route, below) writes what its value alone
+ * decides, so that once its value stops changing it need not be applied
+ * again (sprung_modulation_changed_routes). Not so for an anchor: its
+ * velocity is its move since the frame before, which must drop to 0 when
+ * it stops. No other route can undo a route's write: the preset loader
+ * gives each parameter at most one route (model_modulation.c), and a
+ * microphone's gain and pan routes each write its gains from both. */
+static int applies_its_value_only(const SprungModelRoute *route)
+{
+    return route->kind != SPRUNG_ROUTE_PARAMETER ||
+           (route->parameter != SPRUNG_TARGET_ANCHOR_X &&
+            route->parameter != SPRUNG_TARGET_ANCHOR_Y &&
+            route->parameter != SPRUNG_TARGET_ANCHOR_Z);
+}
 
 SprungStatus sprung_engine_modulation_new(const SprungModel *model, SprungCompiled *compiled,
                                           double sample_rate, uint32_t oversampling,
@@ -59,16 +73,17 @@ SprungStatus sprung_engine_modulation_new(const SprungModel *model, SprungCompil
     m->triggers = calloc(m->max_triggers ? m->max_triggers : 1, sizeof *m->triggers);
     m->n_mallets = model->n_mallets;
     m->route_hears_mic = calloc(spec->n_routes ? spec->n_routes : 1, 1);
-    m->route_deferred = calloc(spec->n_routes ? spec->n_routes : 1, 1);
     m->mallet_followed = calloc(m->n_mallets ? m->n_mallets : 1, 1);
     if (!m->routes || !m->mic_gain || !m->mic_pan || !m->mic_stereo || !m->triggers ||
-        !m->route_hears_mic || !m->route_deferred || !m->mallet_followed)
+        !m->route_hears_mic || !m->mallet_followed)
         goto no_memory;
     for (uint32_t r = 0; r < spec->n_routes; ++r) {
         m->routes[r] = spec->routes[r];
         m->routes[r].json = NULL;
         m->route_hears_mic[r] =
             (uint8_t)sprung_modulation_source_hears_mic(&spec->sources[spec->routes[r].source]);
+        if (!applies_its_value_only(&spec->routes[r]))
+            sprung_modulation_report_always(m->runtime, r);
     }
     for (uint32_t i = 0; i < m->n_mics; ++i) {
         m->mic_gain[i] = model->microphones[i].gain;
@@ -98,7 +113,6 @@ void sprung_engine_modulation_free(SprungEngineModulation *m)
     free(m->mic_stereo);
     free(m->triggers);
     free(m->route_hears_mic);
-    free(m->route_deferred);
     free(m->mallet_followed);
     free(m);
 }
@@ -124,7 +138,6 @@ int sprung_engine_modulation_defer_followers(SprungEngineModulation *m)
             m->mallet_followed[route->object])
             goto not_deferrable;
     }
-    memcpy(m->route_deferred, m->route_hears_mic, m->n_routes);
     sprung_modulation_defer_mic_followers(m->runtime, 1);
     return 1;
 
@@ -227,6 +240,19 @@ static SPRUNG_REALTIME void apply_route(SprungEngineModulation *m, SprungCompile
     }
 }
 
+/* The routes the last pass of the runtime changed (those it evaluated:
+ * the deferred ones in follow(), the others in frame()), in route order. */
+static SPRUNG_REALTIME void apply_changed_routes(SprungEngineModulation *m, SprungCompiled *c,
+                                                 SprungState *s)
+{
+    const uint32_t *changed;
+    uint32_t n_changed = sprung_modulation_changed_routes(m->runtime, &changed);
+    for (uint32_t k = 0; k < n_changed; ++k) {
+        uint32_t r = changed[k];
+        apply_route(m, c, s, &m->routes[r], sprung_modulation_route_value(m->runtime, r, 0));
+    }
+}
+
 SPRUNG_REALTIME uint32_t sprung_engine_modulation_frame(
     SprungEngineModulation *m, SprungCompiled *c, SprungState *s, const SprungEvent *events,
     uint32_t n_events, const float *input_frame, uint32_t n_inputs, SprungEvent *notes)
@@ -287,9 +313,7 @@ SPRUNG_REALTIME uint32_t sprung_engine_modulation_frame(
             sprung_modulation_note_off(runtime, 0, note.channel, note.note);
         notes[n_notes++] = note;
     }
-    for (uint32_t r = 0; r < m->n_routes; ++r)
-        if (m->routes[r].kind == SPRUNG_ROUTE_PARAMETER && !m->route_deferred[r])
-            apply_route(m, c, s, &m->routes[r], sprung_modulation_route_value(runtime, r, 0));
+    apply_changed_routes(m, c, s);
     m->primed = 1;
     return n_notes;
 }
@@ -300,9 +324,7 @@ SPRUNG_REALTIME void sprung_engine_modulation_follow(SprungEngineModulation *m,
 {
     SprungModulationInputs inputs = {NULL, 0, mic_values, c->n_microphones};
     sprung_modulation_follow(m->runtime, &inputs);
-    for (uint32_t r = 0; r < m->n_routes; ++r)
-        if (m->route_deferred[r])
-            apply_route(m, c, s, &m->routes[r], sprung_modulation_route_value(m->runtime, r, 0));
+    apply_changed_routes(m, c, s);
 }
 
 SPRUNG_REALTIME void sprung_engine_modulation_reset(SprungEngineModulation *m,

@@ -13,6 +13,7 @@ typedef struct SourceInstance {
     SprungAdsr adsr;
     SprungFollower follower;
     double value;
+    int changed;            /* value's bits differ from the frame before's */
 } SourceInstance;
 
 typedef struct RouteInstance {
@@ -37,6 +38,12 @@ struct SprungModulation {
     uint8_t *source_per_voice;
     uint32_t *route_base;
     uint8_t *route_per_voice;
+    uint8_t *route_hears_mic;   /* its source follows a microphone (deferrable) */
+    uint8_t *route_always;      /* sprung_modulation_report_always() */
+    /* The parameter routes the last pass reported (route order): shared
+     * instance changed, or reported always. */
+    uint32_t *changed_routes;
+    uint32_t n_changed;
     SourceInstance *source_instances;
     RouteInstance *route_instances;
     VoiceNote *notes;           /* per voice */
@@ -96,9 +103,13 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
     m->source_per_voice = calloc(s_count, 1);
     m->route_base = calloc(r_count, sizeof *m->route_base);
     m->route_per_voice = calloc(r_count, 1);
+    m->route_hears_mic = calloc(r_count, 1);
+    m->route_always = calloc(r_count, 1);
+    m->changed_routes = calloc(r_count, sizeof *m->changed_routes);
     m->notes = calloc(n_voices, sizeof *m->notes);
     if (!m->sources || !m->routes || !m->source_base || !m->source_per_voice || !m->route_base ||
-        !m->route_per_voice || !m->notes)
+        !m->route_per_voice || !m->route_hears_mic || !m->route_always || !m->changed_routes ||
+        !m->notes)
         goto no_memory;
     uint32_t instances = 0;
     for (uint32_t s = 0; s < n_sources; ++s) {
@@ -115,6 +126,8 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
         m->routes[r] = spec->routes[r];
         m->routes[r].json = NULL;
         m->route_per_voice[r] = m->source_per_voice[m->routes[r].source];
+        m->route_hears_mic[r] =
+            (uint8_t)sprung_modulation_source_hears_mic(&m->sources[m->routes[r].source]);
         m->route_base[r] = route_instances;
         route_instances += m->route_per_voice[r] ? n_voices : 1;
         m->n_trigger_routes += m->routes[r].kind == SPRUNG_ROUTE_NOTE_TRIGGER;
@@ -158,6 +171,9 @@ void sprung_modulation_free(SprungModulation *m)
     free(m->source_per_voice);
     free(m->route_base);
     free(m->route_per_voice);
+    free(m->route_hears_mic);
+    free(m->route_always);
+    free(m->changed_routes);
     free(m->source_instances);
     free(m->route_instances);
     free(m->notes);
@@ -228,6 +244,7 @@ SPRUNG_REALTIME void sprung_modulation_reset(SprungModulation *m)
     m->pressure_any = 0.0;
     memset(m->held, 0, sizeof m->held);
     m->held_count = 0;
+    m->n_changed = 0;
 }
 
 /* The instance of source s for voice v. */
@@ -405,11 +422,20 @@ typedef enum FramePart {
     PART_DEFERRED, /* only those */
 } FramePart;
 
-static int in_part(const SprungModelSource *source, FramePart part)
+/* Whether a source (or route) that does or does not hear a microphone is
+ * evaluated in `part`. */
+static int in_part(int hears_mic, FramePart part)
 {
-    if (part == PART_ALL)
-        return 1;
-    return sprung_modulation_source_hears_mic(source) == (part == PART_DEFERRED);
+    return part == PART_ALL || hears_mic == (part == PART_DEFERRED);
+}
+
+/* Equal as bits (+0 and -0 differ; a NaN equals itself). */
+static int same_bits(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    return x == y;
 }
 
 static void sources_next(SprungModulation *m, const SprungModulationInputs *inputs,
@@ -417,50 +443,89 @@ static void sources_next(SprungModulation *m, const SprungModulationInputs *inpu
 {
     for (uint32_t s = 0; s < m->n_sources; ++s) {
         const SprungModelSource *source = &m->sources[s];
-        if (!in_part(source, part))
+        if (!in_part(sprung_modulation_source_hears_mic(source), part))
             continue;
         for (uint32_t k = 0; k < source_instance_count(m, s); ++k) {
             SourceInstance *instance = &m->source_instances[m->source_base[s] + k];
+            double value = instance->value;
             switch (source->type) {
             case SPRUNG_SOURCE_LFO:
-                instance->value = sprung_lfo_next(&instance->lfo);
+                value = sprung_lfo_next(&instance->lfo);
                 break;
             case SPRUNG_SOURCE_ENVELOPE:
-                instance->value = sprung_adsr_next(&instance->adsr);
+                value = sprung_adsr_next(&instance->adsr);
                 break;
             case SPRUNG_SOURCE_FOLLOWER:
-                instance->value = sprung_follower_next(&instance->follower,
-                                                       follower_input(source, inputs));
+                value = sprung_follower_next(&instance->follower, follower_input(source, inputs));
                 break;
             case SPRUNG_SOURCE_MIDI:
-                instance->value = midi_value(m, source, k);
+                value = midi_value(m, source, k);
                 break;
             case SPRUNG_SOURCE_MACRO:
-                instance->value = m->macros[source->macro];
+                value = m->macros[source->macro];
                 break;
             case SPRUNG_SOURCE_CONSTANT:
-                instance->value = source->value;
+                value = source->value;
                 break;
             }
+            instance->changed = !same_bits(value, instance->value);
+            instance->value = value;
         }
     }
 }
 
+/* A parameter route instance's value for this frame; 1 when its bits
+ * changed (or it was not primed: whoever reads it must take it). An
+ * instance whose source did not change and whose smoother has settled
+ * keeps its value without being worked out again: the same bits, since
+ * the smoother then lands on the same target (smoothing.h). That is most
+ * routes of a played preset most of the time (a controller at rest, an
+ * envelope's sustain). */
+static int route_next(const SprungModelRoute *route, RouteInstance *instance,
+                      const SourceInstance *source)
+{
+    if (instance->primed && !source->changed &&
+        instance->smoother.value == instance->smoother.target)
+        return 0;
+    double x = sprung_route_position(route->offset, route->amount, source->value);
+    int primed = instance->primed;
+    if (!primed) {
+        sprung_one_pole_jump(&instance->smoother, x);
+        instance->primed = 1;
+    } else {
+        sprung_one_pole_set_target(&instance->smoother, x);
+    }
+    double smoothed = sprung_one_pole_next(&instance->smoother);
+    double value = sprung_curve_map((SprungCurve)route->curve, route->lo, route->hi, smoothed);
+    int changed = !primed || !same_bits(value, instance->value);
+    instance->value = value;
+    return changed;
+}
+
 static uint32_t routes_next(SprungModulation *m, FramePart part, SprungTriggerEvent *triggers)
 {
-    uint32_t n_triggers = 0;
-    for (uint32_t r = 0; r < m->n_routes; ++r) {
-        const SprungModelRoute *route = &m->routes[r];
-        if (!in_part(&m->sources[route->source], part))
+    /* Locals: the stores below (doubles, the changed list) would otherwise
+     * make the compiler load every array pointer again for each route. */
+    const SprungModelRoute *routes = m->routes;
+    RouteInstance *route_instances = m->route_instances;
+    const SourceInstance *source_instances = m->source_instances;
+    const uint32_t *route_base = m->route_base, *source_base = m->source_base;
+    const uint8_t *source_per_voice = m->source_per_voice;
+    uint32_t *changed_routes = m->changed_routes;
+    uint32_t n_routes = m->n_routes, n_triggers = 0, n_changed = 0;
+    for (uint32_t r = 0; r < n_routes; ++r) {
+        const SprungModelRoute *route = &routes[r];
+        if (!in_part(m->route_hears_mic[r], part))
             continue;
-        for (uint32_t k = 0; k < route_instance_count(m, r); ++k) {
-            RouteInstance *instance = &m->route_instances[m->route_base[r] + k];
-            double s = m->source_instances[m->source_base[route->source] +
-                                           (m->source_per_voice[route->source] ? k : 0)]
-                           .value;
+        uint32_t instances = route_instance_count(m, r);
+        int per_voice = source_per_voice[route->source];
+        for (uint32_t k = 0; k < instances; ++k) {
+            RouteInstance *instance = &route_instances[route_base[r] + k];
+            const SourceInstance *source =
+                &source_instances[source_base[route->source] + (per_voice ? k : 0)];
             if (route->kind == SPRUNG_ROUTE_NOTE_TRIGGER) {
                 SprungTriggerEdge edge = sprung_note_trigger_next(
-                    &instance->trigger, route->offset + route->amount * s);
+                    &instance->trigger, route->offset + route->amount * source->value);
                 if (edge != SPRUNG_TRIGGER_NONE && triggers) {
                     SprungTriggerEvent *event = &triggers[n_triggers++];
                     event->route = r;
@@ -471,18 +536,12 @@ static uint32_t routes_next(SprungModulation *m, FramePart part, SprungTriggerEv
                 }
                 continue;
             }
-            double x = sprung_route_position(route->offset, route->amount, s);
-            if (!instance->primed) {
-                sprung_one_pole_jump(&instance->smoother, x);
-                instance->primed = 1;
-            } else {
-                sprung_one_pole_set_target(&instance->smoother, x);
-            }
-            double smoothed = sprung_one_pole_next(&instance->smoother);
-            instance->value = sprung_curve_map((SprungCurve)route->curve, route->lo, route->hi,
-                                               smoothed);
+            int changed = route_next(route, instance, source);
+            if (k == 0 && (changed || m->route_always[r]))
+                changed_routes[n_changed++] = r;
         }
     }
+    m->n_changed = n_changed;
     return n_triggers;
 }
 
@@ -500,6 +559,19 @@ SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *m,
 {
     sources_next(m, inputs, PART_DEFERRED);
     routes_next(m, PART_DEFERRED, NULL);
+}
+
+void sprung_modulation_report_always(SprungModulation *m, uint32_t route)
+{
+    if (route < m->n_routes)
+        m->route_always[route] = 1;
+}
+
+SPRUNG_REALTIME uint32_t sprung_modulation_changed_routes(const SprungModulation *m,
+                                                          const uint32_t **routes)
+{
+    *routes = m->changed_routes;
+    return m->n_changed;
 }
 
 SPRUNG_REALTIME double sprung_modulation_route_value(const SprungModulation *m, uint32_t route,

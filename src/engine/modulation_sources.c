@@ -272,41 +272,6 @@ SPRUNG_REALTIME SprungTriggerEdge sprung_note_trigger_next(SprungNoteTrigger *tr
     return SPRUNG_TRIGGER_NONE;
 }
 
-/* ---- Curves ---- */
-
-SPRUNG_REALTIME double sprung_route_position(double offset, double amount, double source)
-{
-    double x = offset + amount * source;
-    if (!(x > 0.0))
-        return 0.0; /* also NaN */
-    return x > 1.0 ? 1.0 : x;
-}
-
-SPRUNG_REALTIME double sprung_curve_map(SprungCurve curve, double lo, double hi, double x)
-{
-    if (!(x > 0.0))
-        x = 0.0;
-    if (x > 1.0)
-        x = 1.0;
-    switch (curve) {
-    case SPRUNG_CURVE_EXPONENTIAL:
-        if (x == 0.0)
-            return lo;
-        if (x == 1.0)
-            return hi;
-        return lo * pow(hi / lo, x);
-    case SPRUNG_CURVE_QUADRATIC:
-        return lo + (hi - lo) * (x * x);
-    case SPRUNG_CURVE_CUBIC:
-        return lo + (hi - lo) * (x * x * x);
-    case SPRUNG_CURVE_SMOOTH:
-        return lo + (hi - lo) * (x * x * (3.0 - 2.0 * x));
-    case SPRUNG_CURVE_LINEAR:
-    default:
-        return lo + (hi - lo) * x;
-    }
-}
-
 /* ---- Names ---- */
 
 static const char *const shape_names[] = {"sine", "triangle", "saw", "square",

@@ -10,12 +10,16 @@
  *   breaker   a macro driving the stiffness unstable is caught by the
  *             runner's breaker: no non-finite sample, none above the
  *             threshold, then recovery
- * Usage: test_modulation_engine [trigger|blocks|follower|breaker] */
+ *   applied   routes applied only when their values change, where that is
+ *             safe: a moved anchor comes to rest, a microphone's gain
+ *             holds while another route pans it
+ * Usage: test_modulation_engine [trigger|blocks|follower|breaker|applied] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/engine_internal.h"
 #include "sprung/sprung.h"
 
 #include "rt_section.h"
@@ -227,6 +231,53 @@ static void test_breaker(void)
     printf("breaker: ok (%llu trips, recovered)\n", (unsigned long long)stats.breaker_trips);
 }
 
+/* Routes applied through the engine only when their values change
+ * (engine_modulation.c, sprung_modulation_changed_routes), where that is
+ * safe: an anchor moved by a controller with no smoothing moves with a
+ * velocity in its frame and then rests (velocity exactly 0: its route is
+ * applied every frame, though its value no longer changes); a microphone's
+ * gain set by the same controller holds while an LFO pans it (the pan
+ * route writes the gains from both). */
+static void test_applied(void)
+{
+    SprungEngine *engine = make_engine(
+        preset(440, ",\n \"sources\": [{\"id\": \"wheel\", \"type\": \"midi\", \"control\": "
+                    "\"cc\", \"number\": 1},\n {\"id\": \"wob\", \"type\": \"lfo\", "
+                    "\"rate_hz\": 30}],\n \"routes\": [{\"source\": \"wheel\", \"target\": \"a\", "
+                    "\"parameter\": \"z\", \"range\": [0.1, 0.11], \"smoothing_ms\": 0},\n"
+                    " {\"source\": \"wheel\", \"target\": \"mic\", \"parameter\": \"gain\", "
+                    "\"range\": [500, 1000], \"smoothing_ms\": 0},\n {\"source\": \"wob\", "
+                    "\"target\": \"mic\", \"parameter\": \"pan\", \"range\": [-1, 1]}]"),
+        64, NULL);
+    const SprungCompiled *c = sprung_engine_compiled(engine);
+    uint32_t anchor = c->n_bodies;
+    enum { MOVE_AT = 100, FRAMES = 3000 };
+    double widest = 0.0;
+    for (uint32_t f = 0; f < FRAMES; ++f) {
+        SprungEvent wheel = {.frame = 0, .type = SPRUNG_EVENT_CONTROL_CHANGE, .note = 1,
+                             .value = 127};
+        float left, right;
+        float *outputs[2] = {&left, &right};
+        SprungBlock b = {.n_frames = 1, .events = &wheel, .n_events = f == MOVE_AT,
+                         .outputs = outputs, .n_outputs = 2};
+        RT_ENTER();
+        SprungStatus status = sprung_engine_process(engine, &b);
+        RT_EXIT();
+        CHECK(status == SPRUNG_OK, "process");
+        float vz = sprung_engine_state(engine)->vz[anchor];
+        CHECK(f == MOVE_AT ? fabsf(vz - 0.01f * 48000.0f) < 1.0f : vz == 0.0f,
+              "frame %u: the anchor's velocity %g", f, vz);
+        double gain = f < MOVE_AT ? 500.0 : 1000.0;
+        double l = c->mic_gain_left[0], r = c->mic_gain_right[0];
+        CHECK(c->mic_gain[0] == (float)gain && fabs(hypot(l, r) - gain) < 1e-4 * gain,
+              "frame %u: gain %g, panned %g and %g, not %g", f, c->mic_gain[0], l, r, gain);
+        widest = fmax(widest, fabs(l - r) / gain);
+    }
+    CHECK(widest > 0.99, "the pan never reached a side (%g)", widest);
+    sprung_engine_free(engine);
+    printf("applied: ok (the anchor rests after its move; the gain holds while panned)\n");
+}
+
 int main(int argc, char **argv)
 {
     RT_INIT();
@@ -240,5 +291,7 @@ int main(int argc, char **argv)
         test_follower();
     if (all || !strcmp(which, "breaker"))
         test_breaker();
+    if (all || !strcmp(which, "applied"))
+        test_applied();
     return 0;
 }

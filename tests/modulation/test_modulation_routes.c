@@ -2,10 +2,10 @@
  * bad-preset case has its own clear message naming the JSON path; and the
  * modulation runtime (src/engine/modulation.c): Note Trigger routes fire at
  * the predicted frames, routes are smoothed (no zipper), macros, per-voice
- * envelopes. Runs the audio-thread calls inside a RealtimeSanitizer section
- * when built with it.
+ * envelopes, and the routes each frame reports changed. Runs the
+ * audio-thread calls inside a RealtimeSanitizer section when built with it.
  *
- * Usage: test_modulation_routes [errors|runtime] */
+ * Usage: test_modulation_routes [errors|runtime|changes] */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -372,6 +372,89 @@ static void test_runtime(void)
     printf("runtime: ok\n");
 }
 
+static uint64_t bits_of(double value)
+{
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
+/* The routes a frame reports (sprung_modulation_changed_routes), against the
+ * values themselves, frame by frame: a route left out kept its value's
+ * bits; one listed changed them, or jumped to its target (the first frame,
+ * after a reset), or is reported always; the list is in route order. A
+ * macro's glide is listed until it settles, an LFO's route every frame, a
+ * controller's route without smoothing at its one change only. */
+static void test_changes(void)
+{
+    enum { FRAMES = 20000, ROUTES = 4, RESET_AT = 15000 };
+    SprungModelInstrument *spec;
+    SprungModulation *m = make_runtime(
+        "{\"sources\": [{\"id\": \"knob\", \"type\": \"macro\", \"index\": 1},"
+        " {\"id\": \"wob\", \"type\": \"lfo\", \"rate_hz\": 3},"
+        " {\"id\": \"wheel\", \"type\": \"midi\", \"control\": \"cc\", \"number\": 1}],"
+        " \"routes\": [{\"source\": \"knob\", \"target\": \"s\", \"parameter\": \"stiffness\","
+        " \"range\": [100, 6400], \"smoothing_ms\": 5},"
+        " {\"source\": \"wob\", \"target\": \"mic\", \"parameter\": \"gain\", \"range\": [0, 1]},"
+        " {\"source\": \"wheel\", \"target\": \"s\", \"parameter\": \"damping\","
+        " \"range\": [0, 1], \"smoothing_ms\": 0},"
+        " {\"source\": \"wheel\", \"target\": \"a\", \"parameter\": \"z\", \"range\": [0, 1]}]}",
+        1, &spec);
+    sprung_modulation_report_always(m, 3);
+    SprungTriggerEvent triggers[4];
+    uint64_t before[ROUTES] = {0};
+    uint32_t listed_frames[ROUTES] = {0}, last_listed[ROUTES] = {0};
+    for (uint32_t f = 0; f < FRAMES; ++f) {
+        const uint32_t *changed;
+        RT_ENTER();
+        if (f == 100)
+            sprung_modulation_set_macro(m, 0, 1.0); /* "index" counts from 1 */
+        if (f == 5000)
+            sprung_modulation_control_change(m, 0, 1, 64);
+        if (f == RESET_AT)
+            sprung_modulation_reset(m);
+        sprung_modulation_frame(m, NULL, triggers);
+        uint32_t n_changed = sprung_modulation_changed_routes(m, &changed);
+        RT_EXIT();
+        int listed[ROUTES] = {0};
+        for (uint32_t k = 0; k < n_changed; ++k) {
+            CHECK(changed[k] < ROUTES && (k == 0 || changed[k - 1] < changed[k]),
+                  "frame %u: entry %u (route %u) out of route order", f, k, changed[k]);
+            listed[changed[k]] = 1;
+        }
+        int jumped = f == 0 || f == RESET_AT;
+        for (uint32_t r = 0; r < ROUTES; ++r) {
+            uint64_t now = bits_of(sprung_modulation_route_value(m, r, 0));
+            CHECK(listed[r] || (!jumped && now == before[r]),
+                  "frame %u: route %u changed (%.17g) but is not listed", f, r,
+                  sprung_modulation_route_value(m, r, 0));
+            CHECK(!listed[r] || r == 3 || jumped || now != before[r],
+                  "frame %u: route %u listed but unchanged", f, r);
+            listed_frames[r] += (uint32_t)listed[r];
+            if (listed[r])
+                last_listed[r] = f;
+            before[r] = now;
+        }
+    }
+    CHECK(listed_frames[3] == FRAMES, "the route reported always: %u of %u frames",
+          listed_frames[3], FRAMES);
+    CHECK(listed_frames[1] == FRAMES, "the LFO's route: %u of %u frames", listed_frames[1],
+          FRAMES);
+    CHECK(listed_frames[2] == 3 && last_listed[2] == RESET_AT,
+          "the controller's route: %u frames, the last %u (expected 0, 5000, %u)",
+          listed_frames[2], last_listed[2], RESET_AT);
+    /* The glide from frame 100: about 28 time constants of 240 frames to
+     * settle within 1e-12 (smoothing.h), then nothing until the reset. */
+    CHECK(listed_frames[0] > 5000 && listed_frames[0] < 8000 && last_listed[0] == RESET_AT,
+          "the macro's glide: %u frames", listed_frames[0]);
+    CHECK(sprung_modulation_route_value(m, 0, 0) == 6400.0,
+          "after the reset (which keeps the macro): %g", sprung_modulation_route_value(m, 0, 0));
+    sprung_modulation_free(m);
+    sprung_model_instrument_free(spec);
+    printf("changes: ok (glide listed %u frames, the LFO every frame, the controller 3)\n",
+           listed_frames[0]);
+}
+
 int main(int argc, char **argv)
 {
     RT_INIT();
@@ -381,5 +464,7 @@ int main(int argc, char **argv)
         test_errors();
     if (all || !strcmp(which, "runtime"))
         test_runtime();
+    if (all || !strcmp(which, "changes"))
+        test_changes();
     return 0;
 }
