@@ -415,6 +415,12 @@ static void compile_modulated(const SprungModel *model, SprungCompiled *c)
             if (route->object < c->n_bodies)
                 c->node_modulated[route->object] = 1;
             break;
+        case SPRUNG_TARGET_ANCHOR_X:
+        case SPRUNG_TARGET_ANCHOR_Y:
+        case SPRUNG_TARGET_ANCHOR_Z:
+            if (route->object < c->n_anchors)
+                c->node_modulated[c->n_bodies + route->object] = 1;
+            break;
         case SPRUNG_TARGET_SPRING_STIFFNESS:
         case SPRUNG_TARGET_SPRING_DAMPING:
         case SPRUNG_TARGET_SPRING_REST_LENGTH:

@@ -175,10 +175,11 @@ typedef struct SprungCompiled {
     float *delay_gain, *delay_feedback;
     uint32_t *delay_ring_offset, *delay_ring_length;
 
-    /* Host: 1 where a modulation route rewrites the node's inv_mass or drag
-     * (node_modulated), or the spring's stiffness, damping or rest length
-     * and preload (spring_modulated), between output frames. A backend that
-     * keeps private copies of those constants refreshes exactly these. */
+    /* Host: 1 where a modulation route rewrites, between output frames, a
+     * body's inv_mass or drag or an anchor's displacement and velocity in
+     * the state (node_modulated), or a spring's stiffness, damping or rest
+     * length and preload (spring_modulated). A backend that keeps private
+     * copies of those refreshes exactly these. */
     uint8_t *node_modulated;
     uint8_t *spring_modulated;
 } SprungCompiled;

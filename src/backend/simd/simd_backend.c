@@ -16,9 +16,10 @@
  * (simd_records.c, irregular networks) or the lattice layout
  * (simd_lattice.c, meshes and strings), by build_layout()'s rule;
  * SPRUNG_SIMD_LAYOUT=records|lattice forces one. Models with instrument
- * features (exciters, collisions, delays, modulation, voices, ...) always
- * get the lattice: its views let the kernel's feature functions run as the
- * reference runs them (backend/feature_step.h), on worker 0.
+ * features (exciters, collisions, delays, voices, ...) always get the
+ * lattice: its views let the kernel's feature functions run as the
+ * reference runs them (backend/feature_step.h), on worker 0. Modulation
+ * alone is not such a feature: either layout follows what it rewrites.
  *
  * Threading: probe/create/destroy on the control thread (create allocates
  * everything and starts the pool); advance/reset on the audio thread, no
@@ -244,6 +245,8 @@ static void run_job(SimdBackend *self, SimdJob job)
 {
     if (self->lattice_on)
         simd_lattice_refresh(&self->lattice);
+    else
+        simd_records_refresh(&self->net, self->state);
     self->job = job;
     if (self->n_workers > 1)
         sprung_worker_pool_run(self->pool, step_task, self);
@@ -258,10 +261,19 @@ static void simd_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
                            .left = left, .right = right});
 }
 
-/* Feature models always have the lattice layout (build_layout). */
+/* Feature models have the lattice layout, except those whose only feature
+ * is modulation (build_layout): nothing in their step is a feature, so
+ * the records step them as a plain model into the two channels, and leave
+ * the microphones' values the feature mix would. */
 static void simd_advance_features(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
                                   uint32_t n_starts, const SprungFeatureIo *io)
 {
+    SimdBackend *self = ctx;
+    if (!self->lattice_on) {
+        simd_advance(ctx, n_steps, starts, n_starts, io->outputs[0], io->outputs[1]);
+        simd_records_mic_values(&self->net, self->state);
+        return;
+    }
     run_job(ctx, (SimdJob){.n_steps = n_steps, .n_starts = n_starts, .starts = starts, .io = io});
 }
 
@@ -353,11 +365,14 @@ static void split_work(SimdBackend *self)
 
 /* A model with features gets the lattice layout: its exciters, collisions
  * and delay lines run the kernel's functions on the engine's state, which
- * only the lattice steps in place. Otherwise SPRUNG_SIMD_LAYOUT=records|
- * lattice forces a layout; unset or "auto", the lattice is kept where
- * simd_lattice_pays() (most springs in runs, nearly all of phase 2's slot
- * lanes loaded whole), on vector kernels (the portable scalar kernels gain
- * nothing from runs and lose to the fillers: docs/benchmarks.md). */
+ * only the lattice steps in place. Modulation alone is no such feature: the
+ * engine writes its values between blocks, and either layout takes them
+ * (simd_lattice_refresh, simd_records_refresh). Otherwise
+ * SPRUNG_SIMD_LAYOUT=records|lattice forces a layout; unset or "auto", the
+ * lattice is kept where simd_lattice_pays() (most springs in runs, nearly
+ * all of phase 2's slot lanes loaded whole), on vector kernels (the
+ * portable scalar kernels gain nothing from runs and lose to the fillers:
+ * docs/benchmarks.md). */
 static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, SprungState *state,
                                  SprungError *error)
 {
@@ -368,7 +383,7 @@ static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, Spr
         return sprung_error_set(error, SPRUNG_ERROR_UNSUPPORTED, "engine config", 0, 0, "backend",
                                 "SPRUNG_SIMD_LAYOUT=%s is not a layout (records, lattice or auto)",
                                 forced);
-    if (c->features)
+    if (c->features & ~(uint32_t)SPRUNG_FEATURE_MODULATION)
         forced = "lattice";
     if (forced ? !strcmp(forced, "lattice") : self->kernels->lanes > 1) {
         SimdLatticeFit fit;

@@ -86,6 +86,16 @@ typedef struct SimdNet {
     uint32_t *mic_node;
     float *pulse_amplitude;       /* the engine's host state (not permuted) */
     uint32_t *pulse_step;
+
+    /* What modulation rewrites (a model whose only feature is modulation
+     * may have this layout), refreshed before each block
+     * (simd_records_refresh): springs (private and engine index), bodies
+     * (phase-2 index j and engine node; never plain, so a mass may reach
+     * any value), anchors (engine node, which is also the private one). */
+    uint32_t n_modulated_springs, n_modulated_bodies, n_modulated_anchors;
+    uint32_t *modulated_private, *modulated_spring;
+    uint32_t *modulated_j, *modulated_body;
+    uint32_t *modulated_anchor;
 } SimdNet;
 
 /* The lattice layout: the engine's own state arrays, stepped in place
@@ -275,6 +285,11 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *compiled, Sp
 void simd_records_upload(SimdNet *net, const SprungState *state);
 void simd_records_sync(const SimdNet *net, SprungState *state);
 void simd_records_mix(const SimdNet *net, float *left, float *right);
+/* The constants and anchors modulation rewrote, from the compiled arrays
+ * and the host state; and every microphone's gain × signal into
+ * state->mic_value, as the kernel's feature mix leaves it. */
+void simd_records_refresh(SimdNet *net, const SprungState *state);
+void simd_records_mic_values(const SimdNet *net, SprungState *state);
 
 /* How well a model suits the lattice layout, from its build: the share
  * of its springs that run in whole vectors (phase 1), and the share of

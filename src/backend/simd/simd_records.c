@@ -1,10 +1,11 @@
 /* The SIMD backend's record layout (SimdNet in simd_internal.h): its
  * construction from a compiled model (node order for locality, springs by
  * first endpoint, phase 2's order), the copies between it and the engine's
- * state, and the microphone mix.
+ * state, what modulation rewrote, and the microphone mix.
  *
  * Threading: build, upload and sync on the control thread (build
- * allocates); mix on the audio thread, no allocation. */
+ * allocates); refresh, mic values and mix on the audio thread, no
+ * allocation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,50 @@ void simd_records_mix(const SimdNet *net, float *left, float *right)
     }
     *left = sum_left;
     *right = sum_right;
+}
+
+/* Before a block of a modulated model: the engine has written the routes'
+ * values into the compiled arrays (the words apply_route in
+ * engine_modulation.c writes) and, for anchors, into the host state. */
+void simd_records_refresh(SimdNet *net, const SprungState *state)
+{
+    const SprungCompiled *c = net->compiled;
+    for (uint32_t k = 0; k < net->n_modulated_springs; ++k) {
+        uint32_t ps = net->modulated_private[k], s = net->modulated_spring[k];
+        net->spring.k[ps] = c->spring_stiffness[s];
+        net->spring.c[ps] = c->spring_damping[s];
+        net->spring.rest[ps] = c->spring_rest_length[s];
+        net->spring.preload[ps] = c->spring_preload[s];
+    }
+    for (uint32_t k = 0; k < net->n_modulated_bodies; ++k) {
+        uint32_t j = net->modulated_j[k], i = net->modulated_body[k];
+        net->inv_mass[j] = c->inv_mass[i];
+        net->drag[j] = c->drag[i];
+    }
+    for (uint32_t k = 0; k < net->n_modulated_anchors; ++k) {
+        uint32_t i = net->modulated_anchor[k];
+        float *record = net->node + (size_t)i * SIMD_NODE_FLOATS;
+        record[0] = state->ux[i];
+        record[1] = state->uy[i];
+        record[2] = state->uz[i];
+        record[4] = state->vx[i];
+        record[5] = state->vy[i];
+        record[6] = state->vz[i];
+    }
+}
+
+/* The kernel's feature mix leaves gain × signal of the last step in
+ * mic_value (sprung_microphones_mix_channels): the same operations. */
+void simd_records_mic_values(const SimdNet *net, SprungState *state)
+{
+    const SprungCompiled *c = net->compiled;
+    for (uint32_t mic = 0; mic < net->n_microphones; ++mic) {
+        const float *record = net->node + (size_t)net->mic_node[mic] * SIMD_NODE_FLOATS;
+        const float *value = c->mic_signal[mic] == SPRUNG_KERNEL_MIC_VELOCITY ? record + 4 : record;
+        float signal = (value[0] * c->mic_axis_x[mic] + value[1] * c->mic_axis_y[mic]) +
+                       value[2] * c->mic_axis_z[mic];
+        state->mic_value[mic] = c->mic_gain[mic] * signal;
+    }
 }
 
 /* Host state -> private layout (node records, and force records from the
@@ -96,6 +141,11 @@ static void net_carve(SimdNet *net, SimdCarver *carver, uint32_t n_microphones)
     SIMD_CARVE(carver, net->mallet_begin, net->n_bodies + 1);
     SIMD_CARVE(carver, net->mallet_list, net->compiled->n_mallets);
     SIMD_CARVE(carver, net->mic_node, n_microphones);
+    SIMD_CARVE(carver, net->modulated_private, net->n_modulated_springs);
+    SIMD_CARVE(carver, net->modulated_spring, net->n_modulated_springs);
+    SIMD_CARVE(carver, net->modulated_j, net->n_modulated_bodies);
+    SIMD_CARVE(carver, net->modulated_body, net->n_modulated_bodies);
+    SIMD_CARVE(carver, net->modulated_anchor, net->n_modulated_anchors);
 }
 
 /* Node order for locality: breadth-first over the springs from a body of
@@ -143,11 +193,13 @@ static void order_nodes(const SprungCompiled *c, uint32_t *perm, uint32_t *inv_p
 }
 
 /* Phase 2's sort key of engine node i: its degree, plus max_degree + 1
- * unless the body is plain (no mallet, nonzero inverse mass). */
+ * unless the body is plain (no mallet, nonzero inverse mass that
+ * modulation does not rewrite: the plain loop never tests it for 0). */
 static uint32_t phase2_key(const SprungCompiled *c, uint32_t i, uint32_t max_degree)
 {
     uint32_t degree = c->incidence_offset[i + 1] - c->incidence_offset[i];
-    int plain = c->node_mallet_offset[i] == c->node_mallet_offset[i + 1] && c->inv_mass[i] != 0.0f;
+    int plain = c->node_mallet_offset[i] == c->node_mallet_offset[i + 1] &&
+                c->inv_mass[i] != 0.0f && !c->node_modulated[i];
     return plain ? degree : max_degree + 1 + degree;
 }
 
@@ -164,6 +216,13 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
     net->dt = (float)c->dt;
     net->pulse_amplitude = state->pulse_amplitude;
     net->pulse_step = state->pulse_step;
+    net->n_modulated_springs = net->n_modulated_bodies = net->n_modulated_anchors = 0;
+    for (uint32_t s = 0; s < c->n_springs; ++s)
+        net->n_modulated_springs += c->spring_modulated[s];
+    for (uint32_t i = 0; i < c->n_nodes; ++i) {
+        net->n_modulated_bodies += i < c->n_bodies && c->node_modulated[i];
+        net->n_modulated_anchors += i >= c->n_bodies && c->node_modulated[i];
+    }
 
     SimdCarver sizing = {NULL, 0};
     net_carve(net, &sizing, c->n_microphones);
@@ -199,6 +258,7 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
     }
 
     const SprungStepModel constants = sprung_compiled_step_model(c);
+    uint32_t modulated_springs = 0, modulated_bodies = 0, modulated_anchors = 0;
     for (uint32_t ps = 0; ps < net->n_springs_padded; ++ps) {
         if (ps >= c->n_springs)
             continue; /* inert padding: both ends on node 0, all zero */
@@ -206,6 +266,10 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
         net->p_off[ps] = net->inv_perm[c->spring_p[s]] * SIMD_NODE_FLOATS;
         net->q_off[ps] = net->inv_perm[c->spring_q[s]] * SIMD_NODE_FLOATS;
         simd_copy_spring_constants(&net->spring, ps, &constants, s);
+        if (c->spring_modulated[s]) {
+            net->modulated_private[modulated_springs] = ps;
+            net->modulated_spring[modulated_springs++] = s;
+        }
     }
 
     /* Phase 2's order: plain bodies, then the others (see SimdNet), each
@@ -245,6 +309,10 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
             net->mallet_list[mallets++] = c->node_mallet[e];
         net->inv_mass[j] = c->inv_mass[i];
         net->drag[j] = c->drag[i];
+        if (c->node_modulated[i]) {
+            net->modulated_j[modulated_bodies] = j;
+            net->modulated_body[modulated_bodies++] = i;
+        }
         for (uint32_t e = c->incidence_offset[i]; e < c->incidence_offset[i + 1]; ++e) {
             uint32_t ps = spring_new[c->incidence_spring[e]];
             uint32_t record = c->incidence_sign[e] > 0.0f ? ps : net->n_springs_padded + ps;
@@ -261,6 +329,9 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
     }
     for (uint32_t mic = 0; mic < c->n_microphones; ++mic)
         net->mic_node[mic] = net->inv_perm[c->mic_node[mic]];
+    for (uint32_t i = c->n_bodies; i < c->n_nodes; ++i)
+        if (c->node_modulated[i])
+            net->modulated_anchor[modulated_anchors++] = i;
     free(scratch);
     return SPRUNG_OK;
 }
