@@ -263,15 +263,13 @@ static void simd_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
 
 /* Feature models have the lattice layout, except those whose only feature
  * is modulation (build_layout): nothing in their step is a feature, so
- * the records step them as a plain model into the two channels, and leave
- * the microphones' values the feature mix would. */
+ * the records step them as a plain model into the two channels. */
 static void simd_advance_features(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
                                   uint32_t n_starts, const SprungFeatureIo *io)
 {
     SimdBackend *self = ctx;
     if (!self->lattice_on) {
         simd_advance(ctx, n_steps, starts, n_starts, io->outputs[0], io->outputs[1]);
-        simd_records_mic_values(&self->net, self->state);
         return;
     }
     run_job(ctx, (SimdJob){.n_steps = n_steps, .n_starts = n_starts, .starts = starts, .io = io});
@@ -295,13 +293,20 @@ static void simd_upload_state(void *ctx)
         simd_records_upload(&self->net, self->state);
 }
 
+/* A modulated model on the records also gets the microphones' values the
+ * feature mix leaves in the state: worked out here, not after every block,
+ * since nothing on the audio thread reads them (a follower of a
+ * microphone is a feature of its own, which takes the lattice). */
 static void simd_sync_state(void *ctx)
 {
     SimdBackend *self = ctx;
-    if (self->lattice_on)
+    if (self->lattice_on) {
         simd_lattice_sync(&self->lattice, self->state);
-    else
-        simd_records_sync(&self->net, self->state);
+        return;
+    }
+    simd_records_sync(&self->net, self->state);
+    if (self->compiled->features)
+        simd_records_mic_values(&self->net, self->state);
 }
 
 static void simd_reset(void *ctx)

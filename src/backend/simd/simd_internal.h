@@ -286,8 +286,9 @@ void simd_records_upload(SimdNet *net, const SprungState *state);
 void simd_records_sync(const SimdNet *net, SprungState *state);
 void simd_records_mix(const SimdNet *net, float *left, float *right);
 /* The constants and anchors modulation rewrote, from the compiled arrays
- * and the host state; and every microphone's gain × signal into
- * state->mic_value, as the kernel's feature mix leaves it. */
+ * and the host state (audio thread); and every microphone's gain × signal
+ * into state->mic_value, as the kernel's feature mix leaves it (with
+ * sync). */
 void simd_records_refresh(SimdNet *net, const SprungState *state);
 void simd_records_mic_values(const SimdNet *net, SprungState *state);
 

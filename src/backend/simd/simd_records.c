@@ -4,8 +4,8 @@
  * state, what modulation rewrote, and the microphone mix.
  *
  * Threading: build, upload and sync on the control thread (build
- * allocates); refresh, mic values and mix on the audio thread, no
- * allocation. */
+ * allocates), and the microphones' values with sync; refresh and mix on
+ * the audio thread, no allocation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +58,8 @@ void simd_records_refresh(SimdNet *net, const SprungState *state)
 }
 
 /* The kernel's feature mix leaves gain × signal of the last step in
- * mic_value (sprung_microphones_mix_channels): the same operations. */
+ * mic_value (sprung_microphones_mix_channels): the same operations, from
+ * the records as they stand. */
 void simd_records_mic_values(const SimdNet *net, SprungState *state)
 {
     const SprungCompiled *c = net->compiled;
