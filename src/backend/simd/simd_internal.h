@@ -121,12 +121,12 @@ typedef struct SimdNet {
  *   other slots are gathered. A vector whose bodies are consecutive loads
  *   and stores them whole, others gather and scatter lane by lane. A
  *   mallet's running pulses are added to its body's lane after the drag,
- *   and then an exciter's force (oscillator, pluck, bow, audio input), as
- *   the reference adds them (+0 in the other lanes changes no bit: a
- *   force is never -0), so a struck, plucked or bowed body does not break
- *   its vector;
+ *   and then an exciter's force (oscillator, pluck, bow, audio input) and
+ *   a collision's, as the reference adds them (+0 in the other lanes
+ *   changes no bit: a force is never -0), so a struck, plucked, bowed or
+ *   colliding body does not break its vector;
  * - the other bodies ("special": zero inverse mass, and in a
- *   feature model collisions, a constant force, a force microphone, or a
+ *   feature model a constant force, a force microphone, or a
  *   modulated mass or drag) and the microphones run the
  *   kernel's own functions on kernel views whose spring forces are the
  *   private arrays; so do a feature model's exciters, collisions and delay
@@ -196,10 +196,15 @@ typedef struct SimdLattice {
     uint32_t *mallet_index;
     uint8_t *mallet_lane;
     /* Likewise the exciters on vector v's bodies, [exciter_begin[v],
-     * exciter_begin[v + 1]), in each body's exciter (CSR) order. */
+     * exciter_begin[v + 1]), in each body's exciter (CSR) order, and their
+     * collisions, by their entry in the body's collision list (CSR:
+     * node_collision and node_collision_sign). */
     uint32_t *exciter_begin;
     uint32_t *exciter_index;
     uint8_t *exciter_lane;
+    uint32_t *collision_begin;
+    uint32_t *collision_entry;
+    uint8_t *collision_lane;
     uint32_t *special_node;
 
     /* Kernel views for the special bodies and the microphones: the

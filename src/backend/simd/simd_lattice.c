@@ -83,7 +83,7 @@ static void plan_springs(const SprungCompiled *c, const SpringKey *sorted, uint3
 
 /* How many of the lattice's lists a model needs. */
 typedef struct LatticeCounts {
-    uint32_t slots, mallets, exciters;
+    uint32_t slots, mallets, exciters, collisions;
 } LatticeCounts;
 
 static void lattice_carve(SimdLattice *l, const SprungCompiled *c, LatticeCounts n,
@@ -118,6 +118,9 @@ static void lattice_carve(SimdLattice *l, const SprungCompiled *c, LatticeCounts
     SIMD_CARVE(carver, l->exciter_begin, l->n_body_vectors + 1);
     SIMD_CARVE(carver, l->exciter_index, n.exciters);
     SIMD_CARVE(carver, l->exciter_lane, n.exciters);
+    SIMD_CARVE(carver, l->collision_begin, l->n_body_vectors + 1);
+    SIMD_CARVE(carver, l->collision_entry, n.collisions);
+    SIMD_CARVE(carver, l->collision_lane, n.collisions);
     SIMD_CARVE(carver, l->special_node, l->n_special);
     SIMD_CARVE(carver, l->incidence_spring, c->incidence_offset[c->n_nodes]);
     SIMD_CARVE(carver, l->modulated_private, l->n_modulated);
@@ -126,19 +129,18 @@ static void lattice_carve(SimdLattice *l, const SprungCompiled *c, LatticeCounts
 
 /* Marks in `special` (n_nodes) the nodes phase 2's vectors leave to the
  * kernel's own function: anchors, and whatever of a feature model a plain
- * body's vector does not add (collisions, a constant force), store (the
- * net force a force microphone hears) or reread (a mass or drag that
- * modulation rewrites). The vector's missing additions of +0 change no
- * bit: a force sum that starts at +0 is never -0 under round-to-nearest.
- * Mallets and exciters stay in the vectors (lattice_pulses,
- * lattice_exciters). */
+ * body's vector does not add (a constant force, which comes before the
+ * exciters), store (the net force a force microphone hears) or reread (a
+ * mass or drag that modulation rewrites). The vector's missing additions
+ * of +0 change no bit: a force sum that starts at +0 is never -0 under
+ * round-to-nearest. Mallets, exciters and collisions stay in the vectors
+ * (lattice_pulses, lattice_exciters, lattice_collisions). */
 static void mark_special(const SprungCompiled *c, uint8_t *special)
 {
     for (uint32_t i = 0; i < c->n_nodes; ++i)
-        special[i] = c->inv_mass[i] == 0.0f ||
-                     c->node_collision_offset[i] != c->node_collision_offset[i + 1] ||
-                     c->node_force_x[i] != 0.0f || c->node_force_y[i] != 0.0f ||
-                     c->node_force_z[i] != 0.0f || c->node_modulated[i];
+        special[i] = c->inv_mass[i] == 0.0f || c->node_force_x[i] != 0.0f ||
+                     c->node_force_y[i] != 0.0f || c->node_force_z[i] != 0.0f ||
+                     c->node_modulated[i];
     for (uint32_t mic = 0; mic < c->n_microphones; ++mic)
         if (c->mic_signal[mic] == SPRUNG_KERNEL_MIC_FORCE)
             special[c->mic_node[mic]] = 1;
@@ -157,6 +159,11 @@ static uint32_t mallet_count(const SprungCompiled *c, uint32_t i)
 static uint32_t exciter_count(const SprungCompiled *c, uint32_t i)
 {
     return c->node_exciter_offset[i + 1] - c->node_exciter_offset[i];
+}
+
+static uint32_t collision_count(const SprungCompiled *c, uint32_t i)
+{
+    return c->node_collision_offset[i + 1] - c->node_collision_offset[i];
 }
 
 /* Private springs: runs, leftovers, then padding (all zero, both ends on
@@ -222,13 +229,14 @@ static void plan_slot(const uint32_t *spring, const float *sign, uint32_t lanes,
 static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t *plain,
                         uint32_t n_plain, const uint8_t *special)
 {
-    uint32_t lanes = l->lanes, slot = 0, mallets = 0, exciters = 0;
+    uint32_t lanes = l->lanes, slot = 0, mallets = 0, exciters = 0, collisions = 0;
     for (uint32_t v = 0; v < l->n_body_vectors; ++v) {
         uint32_t *node = l->vector_node + (size_t)v * lanes;
         uint32_t slots = 0;
         l->vector_whole[v] = 1;
         l->mallet_begin[v] = mallets;
         l->exciter_begin[v] = exciters;
+        l->collision_begin[v] = collisions;
         for (uint32_t j = 0; j < lanes; ++j) {
             int padding = v * lanes + j >= n_plain; /* repeats the last body */
             node[j] = plain[padding ? n_plain - 1 : v * lanes + j];
@@ -241,6 +249,11 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
                  !padding && e < c->node_exciter_offset[node[j] + 1]; ++e, ++exciters) {
                 l->exciter_index[exciters] = c->node_exciter[e];
                 l->exciter_lane[exciters] = (uint8_t)j;
+            }
+            for (uint32_t e = c->node_collision_offset[node[j]];
+                 !padding && e < c->node_collision_offset[node[j] + 1]; ++e, ++collisions) {
+                l->collision_entry[collisions] = e;
+                l->collision_lane[collisions] = (uint8_t)j;
             }
             l->vector_inv_mass[(size_t)v * lanes + j] = c->inv_mass[node[j]];
             l->vector_drag[(size_t)v * lanes + j] = c->drag[node[j]];
@@ -264,6 +277,7 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
     l->slot_begin[l->n_body_vectors] = slot;
     l->mallet_begin[l->n_body_vectors] = mallets;
     l->exciter_begin[l->n_body_vectors] = exciters;
+    l->collision_begin[l->n_body_vectors] = collisions;
     uint32_t n_special = 0;
     for (uint32_t i = 0; i < c->n_bodies; ++i)
         if (special[i])
@@ -331,12 +345,13 @@ SprungStatus simd_lattice_build(SimdLattice *l, const SprungCompiled *c, SprungS
 
     mark_special(c, special);
     uint32_t n_plain = 0, n_modulated = 0;
-    LatticeCounts counts = {0, 0, 0};
+    LatticeCounts counts = {0, 0, 0, 0};
     for (uint32_t i = 0; i < c->n_bodies; ++i)
         if (!special[i]) {
             plain[n_plain++] = i;
             counts.mallets += mallet_count(c, i);
             counts.exciters += exciter_count(c, i);
+            counts.collisions += collision_count(c, i);
         }
     for (uint32_t s = 0; s < n; ++s)
         n_modulated += c->spring_modulated[s];

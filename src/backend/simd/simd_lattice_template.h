@@ -191,9 +191,28 @@ static void SIMD_FN(lattice_exciters)(const SimdLattice *lattice, uint32_t v, VF
     }
 }
 
+/* The collisions' forces on vector v's bodies (computed before phase 2
+ * with the exciters'), each times the body's sign added to its lane after
+ * the exciters, in the body's collision order, as
+ * sprung_node_integrate_features adds them. */
+static void SIMD_FN(lattice_collisions)(const SimdLattice *lattice, uint32_t v, VF *force_x,
+                                        VF *force_y, VF *force_z)
+{
+    const SprungFeatureModel *fm = &lattice->feature_model;
+    const SprungFeatureState *fs = &lattice->feature_view;
+    for (uint32_t k = lattice->collision_begin[v]; k < lattice->collision_begin[v + 1]; ++k) {
+        uint32_t e = lattice->collision_entry[k], collision = fm->node_collision[e];
+        float sign = fm->node_collision_sign[e];
+        SIMD_FN(add_to_lane)(lattice->collision_lane[k], sign * fs->collision_force_x[collision],
+                             sign * fs->collision_force_y[collision],
+                             sign * fs->collision_force_z[collision], force_x, force_y,
+                             force_z);
+    }
+}
+
 /* Phase 2 for body vectors [first, end): per lane, the body's spring forces,
- * drag, mallet pulses and exciter forces, then semi-implicit Euler, as
- * sprung_node_integrate(_features) does. Software pipelined: the next
+ * drag, mallet pulses, exciter and collision forces, then semi-implicit
+ * Euler, as sprung_node_integrate(_features) does. Software pipelined: the next
  * vector's sum beside this one's update. */
 static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, uint32_t end)
 {
@@ -223,6 +242,8 @@ static void SIMD_FN(lattice_bodies)(const SimdLattice *lattice, uint32_t first, 
             SIMD_FN(lattice_pulses)(lattice, v, &force_x, &force_y, &force_z);
         if (lattice->exciter_begin[v] != lattice->exciter_begin[v + 1])
             SIMD_FN(lattice_exciters)(lattice, v, &force_x, &force_y, &force_z);
+        if (lattice->collision_begin[v] != lattice->collision_begin[v + 1])
+            SIMD_FN(lattice_collisions)(lattice, v, &force_x, &force_y, &force_z);
 
         VF inv_mass = V_LOAD(lattice->vector_inv_mass + (size_t)v * W);
         vel_x = V_ADD(vel_x, V_MUL(dt, V_MUL(force_x, inv_mass)));
