@@ -34,10 +34,11 @@ struct SprungEngineModulation {
 /* Whether applying route r (apply_route, below) writes what its value alone
  * decides, so that once its value stops changing it need not be applied
  * again (sprung_modulation_changed_routes). Not so for an anchor: its
- * velocity is its move since the frame before, which must drop to 0 when
- * it stops. No other route can undo a route's write: the preset loader
- * gives each parameter at most one route (model_modulation.c), and a
- * microphone's gain and pan routes each write its gains from both. */
+ * velocity is its move since the frame before, which must drop to 0 once
+ * it stops (then its writes change nothing: the velocity stays 0 and the
+ * place where it is). No other route can undo a route's write: the preset
+ * loader gives each parameter at most one route (model_modulation.c), and
+ * a microphone's gain and pan routes each write its gains from both. */
 static int applies_its_value_only(const SprungModelRoute *route)
 {
     return route->kind != SPRUNG_ROUTE_PARAMETER ||
@@ -83,7 +84,7 @@ SprungStatus sprung_engine_modulation_new(const SprungModel *model, SprungCompil
         m->route_hears_mic[r] =
             (uint8_t)sprung_modulation_source_hears_mic(&spec->sources[spec->routes[r].source]);
         if (!applies_its_value_only(&spec->routes[r]))
-            sprung_modulation_report_always(m->runtime, r);
+            sprung_modulation_report_settled(m->runtime, r);
     }
     for (uint32_t i = 0; i < m->n_mics; ++i) {
         m->mic_gain[i] = model->microphones[i].gain;

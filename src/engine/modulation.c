@@ -39,9 +39,10 @@ struct SprungModulation {
     uint32_t *route_base;
     uint8_t *route_per_voice;
     uint8_t *route_hears_mic;   /* its source follows a microphone (deferrable) */
-    uint8_t *route_always;      /* sprung_modulation_report_always() */
+    uint8_t *route_settles;     /* sprung_modulation_report_settled() */
+    uint8_t *route_changed;     /* its shared instance changed in its last pass */
     /* The parameter routes the last pass reported (route order): shared
-     * instance changed, or reported always. */
+     * instance changed, or settled in this pass and reported then. */
     uint32_t *changed_routes;
     uint32_t n_changed;
     SourceInstance *source_instances;
@@ -104,11 +105,13 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
     m->route_base = calloc(r_count, sizeof *m->route_base);
     m->route_per_voice = calloc(r_count, 1);
     m->route_hears_mic = calloc(r_count, 1);
-    m->route_always = calloc(r_count, 1);
+    m->route_settles = calloc(r_count, 1);
+    m->route_changed = calloc(r_count, 1);
     m->changed_routes = calloc(r_count, sizeof *m->changed_routes);
     m->notes = calloc(n_voices, sizeof *m->notes);
     if (!m->sources || !m->routes || !m->source_base || !m->source_per_voice || !m->route_base ||
-        !m->route_per_voice || !m->route_hears_mic || !m->route_always || !m->changed_routes ||
+        !m->route_per_voice || !m->route_hears_mic || !m->route_settles || !m->route_changed ||
+        !m->changed_routes ||
         !m->notes)
         goto no_memory;
     uint32_t instances = 0;
@@ -172,7 +175,8 @@ void sprung_modulation_free(SprungModulation *m)
     free(m->route_base);
     free(m->route_per_voice);
     free(m->route_hears_mic);
-    free(m->route_always);
+    free(m->route_settles);
+    free(m->route_changed);
     free(m->changed_routes);
     free(m->source_instances);
     free(m->route_instances);
@@ -245,6 +249,7 @@ SPRUNG_REALTIME void sprung_modulation_reset(SprungModulation *m)
     memset(m->held, 0, sizeof m->held);
     m->held_count = 0;
     m->n_changed = 0;
+    memset(m->route_changed, 0, m->n_routes ? m->n_routes : 1);
 }
 
 /* The instance of source s for voice v. */
@@ -537,8 +542,11 @@ static uint32_t routes_next(SprungModulation *m, FramePart part, SprungTriggerEv
                 continue;
             }
             int changed = route_next(route, instance, source);
-            if (k == 0 && (changed || m->route_always[r]))
+            if (k != 0)
+                continue;
+            if (changed || (m->route_settles[r] && m->route_changed[r]))
                 changed_routes[n_changed++] = r;
+            m->route_changed[r] = (uint8_t)changed;
         }
     }
     m->n_changed = n_changed;
@@ -561,10 +569,10 @@ SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *m,
     routes_next(m, PART_DEFERRED, NULL);
 }
 
-void sprung_modulation_report_always(SprungModulation *m, uint32_t route)
+void sprung_modulation_report_settled(SprungModulation *m, uint32_t route)
 {
     if (route < m->n_routes)
-        m->route_always[route] = 1;
+        m->route_settles[route] = 1;
 }
 
 SPRUNG_REALTIME uint32_t sprung_modulation_changed_routes(const SprungModulation *m,

@@ -122,17 +122,17 @@ SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *modulation,
 /* The parameter routes whose shared instance (voice 0's, in singleton
  * mode) the last frame() or follow() changed, in route order: its value's
  * bits differ from the pass before, or it jumped to its target (after a
- * reset or a new voice), or it is reported always (below). A route left
- * out kept its value, so whoever applies the values may skip it: a vibraphone's
- * 37 routes on a controller at rest cost nothing. *routes: valid until the
- * next pass. */
+ * reset or a new voice), or it has just stopped changing and is reported
+ * then (below). A route left out kept its value, so whoever applies the
+ * values may skip it: a vibraphone's 37 routes on a controller at rest
+ * cost nothing. *routes: valid until the next pass. */
 SPRUNG_REALTIME uint32_t sprung_modulation_changed_routes(const SprungModulation *modulation,
                                                           const uint32_t **routes);
-/* Lists route r in every pass that evaluates it, changed or not (a route
- * whose write depends on more than its value: an anchor's velocity, or a
- * parameter another route also writes). Control thread, before the first
- * frame. */
-void sprung_modulation_report_always(SprungModulation *modulation, uint32_t route);
+/* Lists route r also in the first pass after its value stopped changing
+ * (a route whose write depends on its last change too: an anchor's
+ * velocity, its move since the frame before, must come back to 0).
+ * Control thread, before the first frame. */
+void sprung_modulation_report_settled(SprungModulation *modulation, uint32_t route);
 
 /* Route r's value for voice v (voice ignored for shared routes) after the
  * last frame(): the smoothed position through its curve and range. */

@@ -380,11 +380,13 @@ static uint64_t bits_of(double value)
 }
 
 /* The routes a frame reports (sprung_modulation_changed_routes), against the
- * values themselves, frame by frame: a route left out kept its value's
- * bits; one listed changed them, or jumped to its target (the first frame,
- * after a reset), or is reported always; the list is in route order. A
- * macro's glide is listed until it settles, an LFO's route every frame, a
- * controller's route without smoothing at its one change only. */
+ * values themselves, frame by frame: a route is listed exactly when its
+ * value's bits changed or it jumped to its target (the first frame, after
+ * a reset), and a route reported settled also in the frame after; the
+ * list is in route order. A macro's glide is listed until it settles, an
+ * LFO's route every frame, a controller's route without smoothing at its
+ * one change only, and the same on an anchor (reported settled) in the
+ * frame after too. */
 static void test_changes(void)
 {
     enum { FRAMES = 20000, ROUTES = 4, RESET_AT = 15000 };
@@ -398,11 +400,13 @@ static void test_changes(void)
         " {\"source\": \"wob\", \"target\": \"mic\", \"parameter\": \"gain\", \"range\": [0, 1]},"
         " {\"source\": \"wheel\", \"target\": \"s\", \"parameter\": \"damping\","
         " \"range\": [0, 1], \"smoothing_ms\": 0},"
-        " {\"source\": \"wheel\", \"target\": \"a\", \"parameter\": \"z\", \"range\": [0, 1]}]}",
+        " {\"source\": \"wheel\", \"target\": \"a\", \"parameter\": \"z\", \"range\": [0, 1],"
+        " \"smoothing_ms\": 0}]}",
         1, &spec);
-    sprung_modulation_report_always(m, 3);
+    sprung_modulation_report_settled(m, 3);
     SprungTriggerEvent triggers[4];
     uint64_t before[ROUTES] = {0};
+    int moved_before[ROUTES] = {0};
     uint32_t listed_frames[ROUTES] = {0}, last_listed[ROUTES] = {0};
     for (uint32_t f = 0; f < FRAMES; ++f) {
         const uint32_t *changed;
@@ -425,19 +429,23 @@ static void test_changes(void)
         int jumped = f == 0 || f == RESET_AT;
         for (uint32_t r = 0; r < ROUTES; ++r) {
             uint64_t now = bits_of(sprung_modulation_route_value(m, r, 0));
-            CHECK(listed[r] || (!jumped && now == before[r]),
-                  "frame %u: route %u changed (%.17g) but is not listed", f, r,
-                  sprung_modulation_route_value(m, r, 0));
-            CHECK(!listed[r] || r == 3 || jumped || now != before[r],
+            int moved = jumped || now != before[r];
+            CHECK(listed[r] || !moved, "frame %u: route %u changed (%.17g) but is not listed",
+                  f, r, sprung_modulation_route_value(m, r, 0));
+            CHECK(!listed[r] || moved || (r == 3 && moved_before[r]),
                   "frame %u: route %u listed but unchanged", f, r);
+            CHECK(r != 3 || listed[r] || !moved_before[r],
+                  "frame %u: the anchor's route settled but is not listed", f);
             listed_frames[r] += (uint32_t)listed[r];
             if (listed[r])
                 last_listed[r] = f;
             before[r] = now;
+            moved_before[r] = moved;
         }
     }
-    CHECK(listed_frames[3] == FRAMES, "the route reported always: %u of %u frames",
-          listed_frames[3], FRAMES);
+    CHECK(listed_frames[3] == 6 && last_listed[3] == RESET_AT + 1,
+          "the anchor's route: %u frames, the last %u (expected 0, 1, 5000, 5001, %u, %u)",
+          listed_frames[3], last_listed[3], RESET_AT, RESET_AT + 1);
     CHECK(listed_frames[1] == FRAMES, "the LFO's route: %u of %u frames", listed_frames[1],
           FRAMES);
     CHECK(listed_frames[2] == 3 && last_listed[2] == RESET_AT,
@@ -451,7 +459,8 @@ static void test_changes(void)
           "after the reset (which keeps the macro): %g", sprung_modulation_route_value(m, 0, 0));
     sprung_modulation_free(m);
     sprung_model_instrument_free(spec);
-    printf("changes: ok (glide listed %u frames, the LFO every frame, the controller 3)\n",
+    printf("changes: ok (glide listed %u frames, the LFO every frame, the controller 3, the "
+           "anchor 6)\n",
            listed_frames[0]);
 }
 
