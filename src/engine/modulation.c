@@ -111,8 +111,7 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
     m->notes = calloc(n_voices, sizeof *m->notes);
     if (!m->sources || !m->routes || !m->source_base || !m->source_per_voice || !m->route_base ||
         !m->route_per_voice || !m->route_hears_mic || !m->route_settles || !m->route_changed ||
-        !m->changed_routes ||
-        !m->notes)
+        !m->changed_routes || !m->notes)
         goto no_memory;
     uint32_t instances = 0;
     for (uint32_t s = 0; s < n_sources; ++s) {
@@ -542,11 +541,11 @@ static uint32_t routes_next(SprungModulation *m, FramePart part, SprungTriggerEv
                 continue;
             }
             int changed = route_next(route, instance, source);
-            if (k != 0)
-                continue;
-            if (changed || (m->route_settles[r] && m->route_changed[r]))
-                changed_routes[n_changed++] = r;
-            m->route_changed[r] = (uint8_t)changed;
+            if (k == 0) { /* the list is of the shared (voice 0's) instances */
+                if (changed || (m->route_settles[r] && m->route_changed[r]))
+                    changed_routes[n_changed++] = r;
+                m->route_changed[r] = (uint8_t)changed;
+            }
         }
     }
     m->n_changed = n_changed;
