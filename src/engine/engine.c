@@ -636,8 +636,10 @@ static SPRUNG_REALTIME void process_modulated(SprungEngine *engine, const Sprung
             input_frame[ch] = block->inputs[ch] ? block->inputs[ch][f] : 0.0f;
             inputs[ch] = block->inputs[ch] ? block->inputs[ch] + f : NULL;
         }
+        /* A block without events may have none: no pointer to offset. */
+        const SprungEvent *host = block->events ? block->events + first : NULL;
         uint32_t n_notes = sprung_engine_modulation_frame(
-            engine->modulation, engine->compiled, &engine->state, block->events + first, n_host,
+            engine->modulation, engine->compiled, &engine->state, host, n_host,
             n_inputs ? input_frame : NULL, n_inputs, engine->frame_events);
         for (uint32_t ch = 0; ch < n_outputs; ++ch)
             outputs[ch] = block->outputs[ch] + f;
@@ -745,8 +747,9 @@ static SPRUNG_REALTIME void process_modulated_block(SprungEngine *engine,
         /* Followers that cannot wait hear the frame before: a run per frame. */
         if (engine->mic_frames && !engine->follow_deferred && f > run_first)
             CUT_RUN_AT(f);
+        const SprungEvent *host = block->events ? block->events + first : NULL;
         uint32_t n_frame_notes = sprung_engine_modulation_frame(
-            engine->modulation, engine->compiled, &engine->state, block->events + first, n_host,
+            engine->modulation, engine->compiled, &engine->state, host, n_host,
             n_inputs ? input_frame : NULL, n_inputs, engine->frame_events);
 
         uint32_t pulses = 0, notes = 0;
