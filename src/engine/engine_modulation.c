@@ -242,7 +242,7 @@ static SPRUNG_REALTIME void apply_route(SprungEngineModulation *m, SprungCompile
 }
 
 /* The routes the last pass of the runtime changed (those it evaluated:
- * the deferred ones in follow(), the others in frame()), in route order. */
+ * the deferred ones in follow(), the others in frame()). */
 static SPRUNG_REALTIME void apply_changed_routes(SprungEngineModulation *m, SprungCompiled *c,
                                                  SprungState *s)
 {

@@ -1,6 +1,12 @@
 /* The modulation runtime (modulation.h): source instances, route smoothers
  * and Note Trigger detectors, evaluated once per output frame. new/free on
- * the control thread; the rest never allocates. */
+ * the control thread; the rest never allocates.
+ *
+ * Parameter routes with the same source, offset, amount and smoothing
+ * "glide" together: their positions and smoothers are the same numbers,
+ * so each glide works them out once per frame, and each of its routes maps
+ * the result through its own curve and range (a vibraphone's 37 tremolo
+ * routes are one glide). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +22,17 @@ typedef struct SourceInstance {
     int changed;            /* value's bits differ from the frame before's */
 } SourceInstance;
 
-typedef struct RouteInstance {
+typedef struct GlideInstance {
     SprungOnePole smoother; /* of the position x in [0, 1] */
-    SprungNoteTrigger trigger;
-    double value;           /* curve(lo, hi, smoothed x) */
     int primed;             /* 0: the next frame jumps to its target */
+    int jumped;             /* in this frame's pass: it jumped */
+    int moved;              /* in this frame's pass: it jumped, or its bits changed */
+    int moved_last;         /* moved, in the pass before */
+} GlideInstance;
+
+typedef struct RouteInstance {
+    SprungNoteTrigger trigger;
+    double value;           /* curve(lo, hi, its glide's smoothed x) */
 } RouteInstance;
 
 typedef struct VoiceNote {
@@ -39,9 +51,19 @@ struct SprungModulation {
     uint32_t *route_base;
     uint8_t *route_per_voice;
     uint8_t *route_hears_mic;   /* its source follows a microphone (deferrable) */
+    uint32_t n_glides;
+    uint32_t *route_glide;      /* parameter route -> its glide */
+    uint32_t *glide_route;      /* glide -> its first route (source, offset, amount,
+                                   smoothing) */
+    uint32_t *glide_base;       /* first instance of glide g (as route_base) */
+    uint32_t *glide_begin;      /* glide g's routes: glide_routes[glide_begin[g] ..
+                                   glide_begin[g + 1]), in route order */
+    uint32_t *glide_routes;
+    uint32_t *trigger_routes;   /* the Note Trigger routes, in route order */
+    GlideInstance *glide_instances;
     uint8_t *route_settles;     /* sprung_modulation_report_settled() */
     uint8_t *route_changed;     /* its shared instance changed in its last pass */
-    /* The parameter routes the last pass reported (route order): shared
+    /* The parameter routes the last pass reported (glide by glide): shared
      * instance changed, or settled in this pass and reported then. */
     uint32_t *changed_routes;
     uint32_t n_changed;
@@ -56,6 +78,22 @@ struct SprungModulation {
     uint32_t held_count;
     int defer_mic_followers;    /* sprung_modulation_defer_mic_followers() */
 };
+
+/* Equal as bits (+0 and -0 differ; a NaN equals itself). */
+static int same_bits(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    return x == y;
+}
+
+/* Whether parameter routes a and b glide together (see above). */
+static int same_glide(const SprungModelRoute *a, const SprungModelRoute *b)
+{
+    return a->source == b->source && same_bits(a->offset, b->offset) &&
+           same_bits(a->amount, b->amount) && same_bits(a->smoothing_ms, b->smoothing_ms);
+}
 
 int sprung_modulation_source_per_note(const SprungModelSource *source)
 {
@@ -105,13 +143,20 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
     m->route_base = calloc(r_count, sizeof *m->route_base);
     m->route_per_voice = calloc(r_count, 1);
     m->route_hears_mic = calloc(r_count, 1);
+    m->route_glide = calloc(r_count, sizeof *m->route_glide);
+    m->glide_route = calloc(r_count, sizeof *m->glide_route);
+    m->glide_base = calloc(r_count, sizeof *m->glide_base);
+    m->glide_begin = calloc(r_count + 1, sizeof *m->glide_begin);
+    m->glide_routes = calloc(r_count, sizeof *m->glide_routes);
+    m->trigger_routes = calloc(r_count, sizeof *m->trigger_routes);
     m->route_settles = calloc(r_count, 1);
     m->route_changed = calloc(r_count, 1);
     m->changed_routes = calloc(r_count, sizeof *m->changed_routes);
     m->notes = calloc(n_voices, sizeof *m->notes);
     if (!m->sources || !m->routes || !m->source_base || !m->source_per_voice || !m->route_base ||
-        !m->route_per_voice || !m->route_hears_mic || !m->route_settles || !m->route_changed ||
-        !m->changed_routes || !m->notes)
+        !m->route_per_voice || !m->route_hears_mic || !m->route_glide || !m->glide_route ||
+        !m->glide_base || !m->glide_begin || !m->glide_routes || !m->trigger_routes ||
+        !m->route_settles || !m->route_changed || !m->changed_routes || !m->notes)
         goto no_memory;
     uint32_t instances = 0;
     for (uint32_t s = 0; s < n_sources; ++s) {
@@ -132,11 +177,36 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
             (uint8_t)sprung_modulation_source_hears_mic(&m->sources[m->routes[r].source]);
         m->route_base[r] = route_instances;
         route_instances += m->route_per_voice[r] ? n_voices : 1;
-        m->n_trigger_routes += m->routes[r].kind == SPRUNG_ROUTE_NOTE_TRIGGER;
+        if (m->routes[r].kind == SPRUNG_ROUTE_NOTE_TRIGGER)
+            m->trigger_routes[m->n_trigger_routes++] = r;
     }
     m->route_instances = calloc(route_instances ? route_instances : 1,
                                 sizeof *m->route_instances);
-    if (!m->source_instances || !m->route_instances)
+    uint32_t glide_instances = 0;
+    for (uint32_t r = 0; r < n_routes; ++r) {
+        if (m->routes[r].kind != SPRUNG_ROUTE_PARAMETER)
+            continue;
+        uint32_t g = 0;
+        while (g < m->n_glides && !same_glide(&m->routes[m->glide_route[g]], &m->routes[r]))
+            ++g;
+        if (g == m->n_glides) {
+            m->glide_route[m->n_glides++] = r;
+            m->glide_base[g] = glide_instances;
+            glide_instances += m->route_per_voice[r] ? n_voices : 1;
+        }
+        m->route_glide[r] = g;
+    }
+    uint32_t grouped = 0;
+    for (uint32_t g = 0; g < m->n_glides; ++g) {
+        m->glide_begin[g] = grouped;
+        for (uint32_t r = 0; r < n_routes; ++r)
+            if (m->routes[r].kind == SPRUNG_ROUTE_PARAMETER && m->route_glide[r] == g)
+                m->glide_routes[grouped++] = r;
+    }
+    m->glide_begin[m->n_glides] = grouped;
+    m->glide_instances = calloc(glide_instances ? glide_instances : 1,
+                                sizeof *m->glide_instances);
+    if (!m->source_instances || !m->route_instances || !m->glide_instances)
         goto no_memory;
     for (uint32_t k = 0; k < SPRUNG_MACROS; ++k)
         m->macros[k] = 0.0;
@@ -174,6 +244,13 @@ void sprung_modulation_free(SprungModulation *m)
     free(m->route_base);
     free(m->route_per_voice);
     free(m->route_hears_mic);
+    free(m->route_glide);
+    free(m->glide_route);
+    free(m->glide_base);
+    free(m->glide_begin);
+    free(m->glide_routes);
+    free(m->trigger_routes);
+    free(m->glide_instances);
     free(m->route_settles);
     free(m->route_changed);
     free(m->changed_routes);
@@ -231,11 +308,17 @@ SPRUNG_REALTIME void sprung_modulation_reset(SprungModulation *m)
     for (uint32_t r = 0; r < m->n_routes; ++r) {
         for (uint32_t k = 0; k < route_instance_count(m, r); ++k) {
             RouteInstance *instance = &m->route_instances[m->route_base[r] + k];
-            sprung_one_pole_init(&instance->smoother, 0.0, m->routes[r].smoothing_ms,
-                                 m->sample_rate);
             sprung_note_trigger_reset(&instance->trigger);
-            instance->primed = 0;
             instance->value = m->routes[r].lo;
+        }
+    }
+    for (uint32_t g = 0; g < m->n_glides; ++g) {
+        uint32_t r = m->glide_route[g];
+        for (uint32_t k = 0; k < route_instance_count(m, r); ++k) {
+            GlideInstance *glide = &m->glide_instances[m->glide_base[g] + k];
+            memset(glide, 0, sizeof *glide);
+            sprung_one_pole_init(&glide->smoother, 0.0, m->routes[r].smoothing_ms,
+                                 m->sample_rate);
         }
     }
     for (uint32_t v = 0; v < m->n_voices; ++v)
@@ -307,9 +390,9 @@ SPRUNG_REALTIME void sprung_modulation_note_off(SprungModulation *m, uint32_t vo
 
 SPRUNG_REALTIME void sprung_modulation_voice_started(SprungModulation *m, uint32_t voice)
 {
-    for (uint32_t r = 0; r < m->n_routes; ++r)
-        if (m->route_per_voice[r] && voice < m->n_voices)
-            m->route_instances[m->route_base[r] + voice].primed = 0;
+    for (uint32_t g = 0; g < m->n_glides; ++g)
+        if (m->route_per_voice[m->glide_route[g]] && voice < m->n_voices)
+            m->glide_instances[m->glide_base[g] + voice].primed = 0;
 }
 
 SPRUNG_REALTIME void sprung_modulation_control_change(SprungModulation *m, uint8_t channel,
@@ -433,15 +516,6 @@ static int in_part(int hears_mic, FramePart part)
     return part == PART_ALL || hears_mic == (part == PART_DEFERRED);
 }
 
-/* Equal as bits (+0 and -0 differ; a NaN equals itself). */
-static int same_bits(double a, double b)
-{
-    uint64_t x, y;
-    memcpy(&x, &a, sizeof x);
-    memcpy(&y, &b, sizeof y);
-    return x == y;
-}
-
 static void sources_next(SprungModulation *m, const SprungModulationInputs *inputs,
                          FramePart part)
 {
@@ -478,77 +552,122 @@ static void sources_next(SprungModulation *m, const SprungModulationInputs *inpu
     }
 }
 
-/* A parameter route instance's value for this frame; 1 when its bits
- * changed (or it was not primed: whoever reads it must take it). An
- * instance whose source did not change and whose smoother has settled
- * keeps its value without being worked out again: the same bits, since
- * the smoother then lands on the same target (smoothing.h). That is most
- * routes of a played preset most of the time (a controller at rest, an
- * envelope's sustain). */
-static int route_next(const SprungModelRoute *route, RouteInstance *instance,
-                      const SourceInstance *source)
+/* A glide instance's smoothed position for this frame. One whose source
+ * did not change and whose smoother has settled stays where it is without
+ * being worked out again: the same bits, since the smoother then lands on
+ * the same target (smoothing.h). That is most glides of a played preset
+ * most of the time (a controller at rest, an envelope's sustain). */
+static void glide_next(const SprungModelRoute *route, GlideInstance *glide,
+                       const SourceInstance *source)
 {
-    if (instance->primed && !source->changed &&
-        instance->smoother.value == instance->smoother.target)
-        return 0;
+    glide->moved_last = glide->moved;
+    glide->jumped = glide->moved = 0;
+    if (glide->primed && !source->changed && glide->smoother.value == glide->smoother.target)
+        return;
     double x = sprung_route_position(route->offset, route->amount, source->value);
-    int primed = instance->primed;
-    if (!primed) {
-        sprung_one_pole_jump(&instance->smoother, x);
-        instance->primed = 1;
+    double before = glide->smoother.value;
+    if (!glide->primed) {
+        sprung_one_pole_jump(&glide->smoother, x);
+        glide->primed = glide->jumped = 1;
     } else {
-        sprung_one_pole_set_target(&instance->smoother, x);
+        sprung_one_pole_set_target(&glide->smoother, x);
     }
-    double smoothed = sprung_one_pole_next(&instance->smoother);
-    double value = sprung_curve_map((SprungCurve)route->curve, route->lo, route->hi, smoothed);
-    int changed = !primed || !same_bits(value, instance->value);
+    sprung_one_pole_next(&glide->smoother);
+    glide->moved = glide->jumped || !same_bits(glide->smoother.value, before);
+}
+
+static void glides_next(SprungModulation *m, FramePart part)
+{
+    for (uint32_t g = 0; g < m->n_glides; ++g) {
+        uint32_t r = m->glide_route[g];
+        const SprungModelRoute *route = &m->routes[r];
+        if (!in_part(m->route_hears_mic[r], part))
+            continue;
+        int per_voice = m->source_per_voice[route->source];
+        for (uint32_t k = 0; k < route_instance_count(m, r); ++k)
+            glide_next(route, &m->glide_instances[m->glide_base[g] + k],
+                       &m->source_instances[m->source_base[route->source] + (per_voice ? k : 0)]);
+    }
+}
+
+/* A parameter route instance's value for this frame: its curve of its
+ * glide's position; 1 when its bits changed or the glide jumped (whoever
+ * reads it must then take it). */
+static int route_next(const SprungModelRoute *route, RouteInstance *instance,
+                      const GlideInstance *glide)
+{
+    double value = sprung_curve_map((SprungCurve)route->curve, route->lo, route->hi,
+                                    glide->smoother.value);
+    int changed = glide->jumped || !same_bits(value, instance->value);
     instance->value = value;
     return changed;
 }
 
-static uint32_t routes_next(SprungModulation *m, FramePart part, SprungTriggerEvent *triggers)
+/* The parameter routes of every glide that moved (or moved in the pass
+ * before: a route reported settled is listed then), and the list of those
+ * that changed. A glide that stood still keeps its routes' values without
+ * visiting them: a vibraphone's 37 routes on a controller at rest are one
+ * test per frame. */
+static void parameters_next(SprungModulation *m, FramePart part)
 {
     /* Locals: the stores below (doubles, the changed list) would otherwise
      * make the compiler load every array pointer again for each route. */
     const SprungModelRoute *routes = m->routes;
     RouteInstance *route_instances = m->route_instances;
-    const SourceInstance *source_instances = m->source_instances;
-    const uint32_t *route_base = m->route_base, *source_base = m->source_base;
-    const uint8_t *source_per_voice = m->source_per_voice;
+    const GlideInstance *glide_instances = m->glide_instances;
+    const uint32_t *route_base = m->route_base, *glide_base = m->glide_base;
+    const uint32_t *glide_begin = m->glide_begin, *glide_routes = m->glide_routes;
     uint32_t *changed_routes = m->changed_routes;
-    uint32_t n_routes = m->n_routes, n_triggers = 0, n_changed = 0;
-    for (uint32_t r = 0; r < n_routes; ++r) {
-        const SprungModelRoute *route = &routes[r];
-        if (!in_part(m->route_hears_mic[r], part))
+    uint32_t n_changed = 0;
+    for (uint32_t g = 0; g < m->n_glides; ++g) {
+        uint32_t first = m->glide_route[g];
+        if (!in_part(m->route_hears_mic[first], part))
             continue;
-        uint32_t instances = route_instance_count(m, r);
-        int per_voice = source_per_voice[route->source];
-        for (uint32_t k = 0; k < instances; ++k) {
-            RouteInstance *instance = &route_instances[route_base[r] + k];
-            const SourceInstance *source =
-                &source_instances[source_base[route->source] + (per_voice ? k : 0)];
-            if (route->kind == SPRUNG_ROUTE_NOTE_TRIGGER) {
-                SprungTriggerEdge edge = sprung_note_trigger_next(
-                    &instance->trigger, route->offset + route->amount * source->value);
-                if (edge != SPRUNG_TRIGGER_NONE && triggers) {
-                    SprungTriggerEvent *event = &triggers[n_triggers++];
-                    event->route = r;
-                    event->on = edge == SPRUNG_TRIGGER_ON;
-                    event->channel = (uint8_t)(route->channel - 1);
-                    event->note = (uint8_t)route->note;
-                    event->velocity = (uint8_t)route->velocity;
-                }
+        for (uint32_t k = 0; k < route_instance_count(m, first); ++k) {
+            const GlideInstance *glide = &glide_instances[glide_base[g] + k];
+            if (!glide->moved && !glide->moved_last)
                 continue;
-            }
-            int changed = route_next(route, instance, source);
-            if (k == 0) { /* the list is of the shared (voice 0's) instances */
-                if (changed || (m->route_settles[r] && m->route_changed[r]))
-                    changed_routes[n_changed++] = r;
-                m->route_changed[r] = (uint8_t)changed;
+            for (uint32_t e = glide_begin[g]; e < glide_begin[g + 1]; ++e) {
+                uint32_t r = glide_routes[e];
+                int changed = route_next(&routes[r], &route_instances[route_base[r] + k], glide);
+                if (k == 0) { /* the list is of the shared (voice 0's) instances */
+                    if (changed || (m->route_settles[r] && m->route_changed[r]))
+                        changed_routes[n_changed++] = r;
+                    m->route_changed[r] = (uint8_t)changed;
+                }
             }
         }
     }
     m->n_changed = n_changed;
+}
+
+/* The Note Trigger routes' edges this frame, into `triggers` (NULL: none
+ * wanted); returns how many. */
+static uint32_t triggers_next(SprungModulation *m, FramePart part, SprungTriggerEvent *triggers)
+{
+    uint32_t n_triggers = 0;
+    for (uint32_t t = 0; t < m->n_trigger_routes; ++t) {
+        uint32_t r = m->trigger_routes[t];
+        const SprungModelRoute *route = &m->routes[r];
+        if (!in_part(m->route_hears_mic[r], part))
+            continue;
+        int per_voice = m->source_per_voice[route->source];
+        for (uint32_t k = 0; k < route_instance_count(m, r); ++k) {
+            RouteInstance *instance = &m->route_instances[m->route_base[r] + k];
+            const SourceInstance *source =
+                &m->source_instances[m->source_base[route->source] + (per_voice ? k : 0)];
+            SprungTriggerEdge edge = sprung_note_trigger_next(
+                &instance->trigger, route->offset + route->amount * source->value);
+            if (edge != SPRUNG_TRIGGER_NONE && triggers) {
+                SprungTriggerEvent *event = &triggers[n_triggers++];
+                event->route = r;
+                event->on = edge == SPRUNG_TRIGGER_ON;
+                event->channel = (uint8_t)(route->channel - 1);
+                event->note = (uint8_t)route->note;
+                event->velocity = (uint8_t)route->velocity;
+            }
+        }
+    }
     return n_triggers;
 }
 
@@ -558,14 +677,18 @@ SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *m,
 {
     FramePart part = m->defer_mic_followers ? PART_NOW : PART_ALL;
     sources_next(m, inputs, part);
-    return routes_next(m, part, triggers);
+    glides_next(m, part);
+    parameters_next(m, part);
+    return triggers_next(m, part, triggers);
 }
 
 SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *m,
                                               const SprungModulationInputs *inputs)
 {
     sources_next(m, inputs, PART_DEFERRED);
-    routes_next(m, PART_DEFERRED, NULL);
+    glides_next(m, PART_DEFERRED);
+    parameters_next(m, PART_DEFERRED);
+    triggers_next(m, PART_DEFERRED, NULL);
 }
 
 void sprung_modulation_report_settled(SprungModulation *m, uint32_t route)

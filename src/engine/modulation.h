@@ -120,12 +120,15 @@ SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *modulation,
                                               const SprungModulationInputs *inputs);
 
 /* The parameter routes whose shared instance (voice 0's, in singleton
- * mode) the last frame() or follow() changed, in route order: its value's
- * bits differ from the pass before, or it jumped to its target (after a
- * reset or a new voice), or it has just stopped changing and is reported
- * then (below). A route left out kept its value, so whoever applies the
- * values may skip it: a vibraphone's 37 routes on a controller at rest
- * cost nothing. *routes: valid until the next pass. */
+ * mode) the last frame() or follow() changed, each once, those of one
+ * source, offset, amount and smoothing together (in route order among
+ * them): its value's bits differ from the pass before, or it jumped to its
+ * target (after a reset or a new voice), or it has just stopped changing
+ * and is reported then (below). A route left out kept its value, so
+ * whoever applies the values may skip it: a vibraphone's 37 routes on a
+ * controller at rest cost nothing. The order is not route order, which
+ * nothing needs: the loader gives each parameter one route. *routes: valid
+ * until the next pass. */
 SPRUNG_REALTIME uint32_t sprung_modulation_changed_routes(const SprungModulation *modulation,
                                                           const uint32_t **routes);
 /* Lists route r also in the first pass after its value stopped changing
