@@ -27,6 +27,19 @@ void simd_records_mix(const SimdNet *net, float *left, float *right)
     *right = sum_right;
 }
 
+/* A node's record from engine node i of the host state. */
+static void record_from_state(float *record, const SprungState *st, uint32_t i)
+{
+    record[0] = st->ux[i];
+    record[1] = st->uy[i];
+    record[2] = st->uz[i];
+    record[3] = 0.0f;
+    record[4] = st->vx[i];
+    record[5] = st->vy[i];
+    record[6] = st->vz[i];
+    record[7] = 0.0f;
+}
+
 /* Before a block of a modulated model: the engine has written the routes'
  * values into the compiled arrays (the words apply_route in
  * engine_modulation.c writes) and, for anchors, into the host state. */
@@ -46,14 +59,8 @@ void simd_records_refresh(SimdNet *net, const SprungState *state)
         net->drag[j] = c->drag[i];
     }
     for (uint32_t k = 0; k < net->n_modulated_anchors; ++k) {
-        uint32_t i = net->modulated_anchor[k];
-        float *record = net->node + (size_t)i * SIMD_NODE_FLOATS;
-        record[0] = state->ux[i];
-        record[1] = state->uy[i];
-        record[2] = state->uz[i];
-        record[4] = state->vx[i];
-        record[5] = state->vy[i];
-        record[6] = state->vz[i];
+        uint32_t i = net->modulated_anchor[k]; /* an anchor's record is its engine node's */
+        record_from_state(net->node + (size_t)i * SIMD_NODE_FLOATS, state, i);
     }
 }
 
@@ -76,18 +83,8 @@ void simd_records_mic_values(const SimdNet *net, SprungState *state)
  * host's per-spring forces so that a sync before any step is exact). */
 void simd_records_upload(SimdNet *net, const SprungState *st)
 {
-    for (uint32_t n = 0; n < net->n_nodes; ++n) {
-        uint32_t i = net->perm[n];
-        float *record = net->node + (size_t)n * SIMD_NODE_FLOATS;
-        record[0] = st->ux[i];
-        record[1] = st->uy[i];
-        record[2] = st->uz[i];
-        record[3] = 0.0f;
-        record[4] = st->vx[i];
-        record[5] = st->vy[i];
-        record[6] = st->vz[i];
-        record[7] = 0.0f;
-    }
+    for (uint32_t n = 0; n < net->n_nodes; ++n)
+        record_from_state(net->node + (size_t)n * SIMD_NODE_FLOATS, st, net->perm[n]);
     for (uint32_t s = 0; s < net->n_springs; ++s) {
         uint32_t i = net->spring_orig[s];
         float *p = net->force + (size_t)s * SIMD_FORCE_FLOATS;
