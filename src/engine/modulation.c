@@ -52,7 +52,6 @@ struct SprungModulation {
     uint8_t *route_per_voice;
     uint8_t *route_hears_mic;   /* its source follows a microphone (deferrable) */
     uint32_t n_glides;
-    uint32_t *route_glide;      /* parameter route -> its glide */
     uint32_t *glide_route;      /* glide -> its first route (source, offset, amount,
                                    smoothing) */
     uint32_t *glide_base;       /* first instance of glide g (as route_base) */
@@ -143,7 +142,6 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
     m->route_base = calloc(r_count, sizeof *m->route_base);
     m->route_per_voice = calloc(r_count, 1);
     m->route_hears_mic = calloc(r_count, 1);
-    m->route_glide = calloc(r_count, sizeof *m->route_glide);
     m->glide_route = calloc(r_count, sizeof *m->glide_route);
     m->glide_base = calloc(r_count, sizeof *m->glide_base);
     m->glide_begin = calloc(r_count + 1, sizeof *m->glide_begin);
@@ -154,7 +152,7 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
     m->changed_routes = calloc(r_count, sizeof *m->changed_routes);
     m->notes = calloc(n_voices, sizeof *m->notes);
     if (!m->sources || !m->routes || !m->source_base || !m->source_per_voice || !m->route_base ||
-        !m->route_per_voice || !m->route_hears_mic || !m->route_glide || !m->glide_route ||
+        !m->route_per_voice || !m->route_hears_mic || !m->glide_route ||
         !m->glide_base || !m->glide_begin || !m->glide_routes || !m->trigger_routes ||
         !m->route_settles || !m->route_changed || !m->changed_routes || !m->notes)
         goto no_memory;
@@ -182,6 +180,7 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
     }
     m->route_instances = calloc(route_instances ? route_instances : 1,
                                 sizeof *m->route_instances);
+    /* Glides in the order of their first routes, then each one's routes. */
     uint32_t glide_instances = 0;
     for (uint32_t r = 0; r < n_routes; ++r) {
         if (m->routes[r].kind != SPRUNG_ROUTE_PARAMETER)
@@ -194,13 +193,13 @@ SprungStatus sprung_modulation_new(const SprungModelInstrument *spec, uint32_t n
             m->glide_base[g] = glide_instances;
             glide_instances += m->route_per_voice[r] ? n_voices : 1;
         }
-        m->route_glide[r] = g;
     }
     uint32_t grouped = 0;
     for (uint32_t g = 0; g < m->n_glides; ++g) {
         m->glide_begin[g] = grouped;
         for (uint32_t r = 0; r < n_routes; ++r)
-            if (m->routes[r].kind == SPRUNG_ROUTE_PARAMETER && m->route_glide[r] == g)
+            if (m->routes[r].kind == SPRUNG_ROUTE_PARAMETER &&
+                same_glide(&m->routes[m->glide_route[g]], &m->routes[r]))
                 m->glide_routes[grouped++] = r;
     }
     m->glide_begin[m->n_glides] = grouped;
@@ -244,7 +243,6 @@ void sprung_modulation_free(SprungModulation *m)
     free(m->route_base);
     free(m->route_per_voice);
     free(m->route_hears_mic);
-    free(m->route_glide);
     free(m->glide_route);
     free(m->glide_base);
     free(m->glide_begin);
