@@ -576,24 +576,13 @@ static void glide_next(const SprungModelRoute *route, GlideInstance *glide,
 
 static void glides_next(SprungModulation *m, FramePart part)
 {
-    /* Locals, as in parameters_next. */
-    const SprungModelRoute *routes = m->routes;
-    GlideInstance *glide_instances = m->glide_instances;
-    const SourceInstance *source_instances = m->source_instances;
-    const uint32_t *glide_route = m->glide_route, *glide_base = m->glide_base;
-    const uint32_t *source_base = m->source_base;
-    const uint8_t *route_hears_mic = m->route_hears_mic, *source_per_voice = m->source_per_voice;
-    uint32_t n_glides = m->n_glides, n_voices = m->n_voices;
-    for (uint32_t g = 0; g < n_glides; ++g) {
-        uint32_t r = glide_route[g];
-        const SprungModelRoute *route = &routes[r];
-        if (!in_part(route_hears_mic[r], part))
+    for (uint32_t g = 0; g < m->n_glides; ++g) {
+        uint32_t r = m->glide_route[g];
+        if (!in_part(m->route_hears_mic[r], part))
             continue;
-        int per_voice = source_per_voice[route->source];
-        const SourceInstance *source = &source_instances[source_base[route->source]];
-        GlideInstance *glide = &glide_instances[glide_base[g]];
-        for (uint32_t k = 0; k < (per_voice ? n_voices : 1u); ++k)
-            glide_next(route, &glide[k], &source[per_voice ? k : 0]);
+        for (uint32_t k = 0; k < route_instance_count(m, r); ++k)
+            glide_next(&m->routes[r], &m->glide_instances[m->glide_base[g] + k],
+                       source_instance(m, m->routes[r].source, k));
     }
 }
 
@@ -658,11 +647,9 @@ static uint32_t triggers_next(SprungModulation *m, FramePart part, SprungTrigger
         const SprungModelRoute *route = &m->routes[r];
         if (!in_part(m->route_hears_mic[r], part))
             continue;
-        int per_voice = m->source_per_voice[route->source];
         for (uint32_t k = 0; k < route_instance_count(m, r); ++k) {
             RouteInstance *instance = &m->route_instances[m->route_base[r] + k];
-            const SourceInstance *source =
-                &m->source_instances[m->source_base[route->source] + (per_voice ? k : 0)];
+            const SourceInstance *source = source_instance(m, route->source, k);
             SprungTriggerEdge edge = sprung_note_trigger_next(
                 &instance->trigger, route->offset + route->amount * source->value);
             if (edge != SPRUNG_TRIGGER_NONE && triggers) {
