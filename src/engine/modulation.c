@@ -574,18 +574,6 @@ static void glide_next(const SprungModelRoute *route, GlideInstance *glide,
     glide->moved = glide->jumped || !same_bits(glide->smoother.value, before);
 }
 
-static void glides_next(SprungModulation *m, FramePart part)
-{
-    for (uint32_t g = 0; g < m->n_glides; ++g) {
-        uint32_t r = m->glide_route[g];
-        if (!in_part(m->route_hears_mic[r], part))
-            continue;
-        for (uint32_t k = 0; k < route_instance_count(m, r); ++k)
-            glide_next(&m->routes[r], &m->glide_instances[m->glide_base[g] + k],
-                       source_instance(m, m->routes[r].source, k));
-    }
-}
-
 /* A parameter route instance's value for this frame: its curve of its
  * glide's position; 1 when its bits changed or the glide jumped (whoever
  * reads it must then take it). */
@@ -599,18 +587,19 @@ static int route_next(const SprungModelRoute *route, RouteInstance *instance,
     return changed;
 }
 
-/* The parameter routes of every glide that moved (or moved in the pass
- * before: a route reported settled is listed then), and the list of those
- * that changed. A glide that stood still keeps its routes' values without
- * visiting them: a vibraphone's 37 routes on a controller at rest are one
- * test per frame. */
-static void parameters_next(SprungModulation *m, FramePart part)
+/* Every glide's position for this frame, then the parameter routes of each
+ * glide that moved (or moved in the pass before: a route reported settled
+ * is listed then), and the list of those that changed. A glide that stood
+ * still keeps its routes' values without visiting them: a vibraphone's 37
+ * routes on a controller at rest are one test per frame. One pass: a
+ * glide's routes read only that glide. */
+static void glides_next(SprungModulation *m, FramePart part)
 {
     /* Locals: the stores below (doubles, the changed list) would otherwise
      * make the compiler load every array pointer again for each route. */
     const SprungModelRoute *routes = m->routes;
     RouteInstance *route_instances = m->route_instances;
-    const GlideInstance *glide_instances = m->glide_instances;
+    GlideInstance *glide_instances = m->glide_instances;
     const uint32_t *route_base = m->route_base, *glide_base = m->glide_base;
     const uint32_t *glide_begin = m->glide_begin, *glide_routes = m->glide_routes;
     uint32_t *changed_routes = m->changed_routes;
@@ -620,7 +609,8 @@ static void parameters_next(SprungModulation *m, FramePart part)
         if (!in_part(m->route_hears_mic[first], part))
             continue;
         for (uint32_t k = 0; k < route_instance_count(m, first); ++k) {
-            const GlideInstance *glide = &glide_instances[glide_base[g] + k];
+            GlideInstance *glide = &glide_instances[glide_base[g] + k];
+            glide_next(&routes[first], glide, source_instance(m, routes[first].source, k));
             if (!glide->moved && !glide->moved_last)
                 continue;
             for (uint32_t e = glide_begin[g]; e < glide_begin[g + 1]; ++e) {
@@ -672,7 +662,6 @@ SPRUNG_REALTIME uint32_t sprung_modulation_frame(SprungModulation *m,
     FramePart part = m->defer_mic_followers ? PART_NOW : PART_ALL;
     sources_next(m, inputs, part);
     glides_next(m, part);
-    parameters_next(m, part);
     return triggers_next(m, part, triggers);
 }
 
@@ -681,7 +670,6 @@ SPRUNG_REALTIME void sprung_modulation_follow(SprungModulation *m,
 {
     sources_next(m, inputs, PART_DEFERRED);
     glides_next(m, PART_DEFERRED);
-    parameters_next(m, PART_DEFERRED);
     triggers_next(m, PART_DEFERRED, NULL);
 }
 
