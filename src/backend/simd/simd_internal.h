@@ -80,10 +80,11 @@ typedef struct SimdNet {
     uint32_t *mallet_begin;       /* n_bodies + 1, into mallet_list */
     uint32_t *mallet_list;        /* engine mallet indices */
 
-    /* Mallets and microphones: the engine's arrays; mic_node in private
-     * numbering. */
+    /* Mallets and microphones: the engine's arrays; mic_value_off: where
+     * microphone m reads, a float offset into node[] (its node's u, or v
+     * for a velocity microphone: no branch per microphone in the mix). */
     const SprungCompiled *compiled;
-    uint32_t *mic_node;
+    uint32_t *mic_value_off;
     float *pulse_amplitude;       /* the engine's host state (not permuted) */
     uint32_t *pulse_step;
 

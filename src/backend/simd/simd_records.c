@@ -16,8 +16,7 @@ void simd_records_mix(const SimdNet *net, float *left, float *right)
     const SprungCompiled *c = net->compiled;
     float sum_left = 0.0f, sum_right = 0.0f;
     for (uint32_t mic = 0; mic < net->n_microphones; ++mic) {
-        const float *record = net->node + (size_t)net->mic_node[mic] * SIMD_NODE_FLOATS;
-        const float *value = c->mic_signal[mic] == SPRUNG_KERNEL_MIC_VELOCITY ? record + 4 : record;
+        const float *value = net->node + net->mic_value_off[mic];
         float signal = (value[0] * c->mic_axis_x[mic] + value[1] * c->mic_axis_y[mic]) +
                        value[2] * c->mic_axis_z[mic];
         sum_left += c->mic_gain_left[mic] * signal;
@@ -71,8 +70,7 @@ void simd_records_mic_values(const SimdNet *net, SprungState *state)
 {
     const SprungCompiled *c = net->compiled;
     for (uint32_t mic = 0; mic < net->n_microphones; ++mic) {
-        const float *record = net->node + (size_t)net->mic_node[mic] * SIMD_NODE_FLOATS;
-        const float *value = c->mic_signal[mic] == SPRUNG_KERNEL_MIC_VELOCITY ? record + 4 : record;
+        const float *value = net->node + net->mic_value_off[mic];
         float signal = (value[0] * c->mic_axis_x[mic] + value[1] * c->mic_axis_y[mic]) +
                        value[2] * c->mic_axis_z[mic];
         state->mic_value[mic] = c->mic_gain[mic] * signal;
@@ -138,7 +136,7 @@ static void net_carve(SimdNet *net, SimdCarver *carver, uint32_t n_microphones)
     SIMD_CARVE(carver, net->drag, net->n_bodies);
     SIMD_CARVE(carver, net->mallet_begin, net->n_bodies + 1);
     SIMD_CARVE(carver, net->mallet_list, net->compiled->n_mallets);
-    SIMD_CARVE(carver, net->mic_node, n_microphones);
+    SIMD_CARVE(carver, net->mic_value_off, n_microphones);
     SIMD_CARVE(carver, net->modulated_private, net->n_modulated_springs);
     SIMD_CARVE(carver, net->modulated_spring, net->n_modulated_springs);
     SIMD_CARVE(carver, net->modulated_j, net->n_modulated_bodies);
@@ -326,7 +324,9 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
         net->degree_run_end[j] = same_as_next ? net->degree_run_end[j + 1] : j + 1;
     }
     for (uint32_t mic = 0; mic < c->n_microphones; ++mic)
-        net->mic_node[mic] = net->inv_perm[c->mic_node[mic]];
+        net->mic_value_off[mic] =
+            net->inv_perm[c->mic_node[mic]] * SIMD_NODE_FLOATS +
+            (c->mic_signal[mic] == SPRUNG_KERNEL_MIC_VELOCITY ? 4u : 0u);
     for (uint32_t i = c->n_bodies; i < c->n_nodes; ++i)
         if (c->node_modulated[i])
             net->modulated_anchor[modulated_anchors++] = i;
