@@ -8,8 +8,10 @@
 # why and FAILS: it never passes without having played.
 #   test_jack.sh SPRUNG JACK_CHECK PRESET WORK_DIR
 set -u
-SPRUNG=$1 CHECK=$2 PRESET=$3 WORK=$4
+LIB=$(dirname "$(readlink -f "$0")")/jack_test_lib.sh   # before the cd below
+SPRUNG=$(readlink -f "$1") CHECK=$(readlink -f "$2") PRESET=$(readlink -f "$3") WORK=$4
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+WORK=$PWD   # absolute: attempts cd back to it
 # A fixed server name (the test runs alone: RUN_SERIAL). jackd2 has 8
 # server slots in its shared registry and reclaims a dead server's slot only
 # for a server of the same name, so a name per run would leak a slot each
@@ -19,15 +21,7 @@ export JACK_NO_AUDIO_RESERVATION=1
 CLIENT=sprung-test
 LOOP=24000                        # 0.5 s at 48 kHz
 NOTES=(0 60 6000 12000 67 6000)   # C4 at 0, G4 at 0.25 s, 0.125 s each
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-}
-trap cleanup EXIT
+source "$LIB" || exit 1
 
 for tool in jackd jack_wait jack_midiseq jack_rec jack_lsp jack_connect; do
     command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (jackd2)" >&2; exit 1; }
@@ -39,25 +33,8 @@ rc=$?
 [ $rc = 1 ] || fail "without a server sprung play exited $rc (expected 1)"
 grep -q "no JACK server is running" noserver.err || fail "without a server: $(cat noserver.err)"
 
-jackd -d dummy -r 48000 -p 64 >jackd.log 2>&1 &
-JACKD=$!
-pids+=($JACKD)
-if ! timeout 10 jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 $JACKD 2>/dev/null; then
-    echo "FAIL: jackd did not start here, so nothing was played: $(tail -5 jackd.log)" >&2
-    exit 1
-fi
+jack_test_start_server
 
-# Every JACK client tool runs under `timeout`: on a busy machine a client
-# can block connecting to the server, and a hung tool must fail the test,
-# not stall it until ctest's limit.
-wait_port() { # wait_port NAME: up to 10 s
-    local deadline=$((SECONDS + 10))
-    while [ $SECONDS -lt $deadline ]; do
-        timeout 3 jack_lsp 2>/dev/null | grep -qx "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 # One attempt: play, record, check. Returns 0 on a match, 1 on a mismatch
 # of a clean recording, 2 when the attempt itself went wrong (a client that
 # did not come up, a tool that hung, a recording the server broke); $why
@@ -75,12 +52,7 @@ attempt() {
     pids+=($PLAY)
     wait_port $CLIENT:out_left ||
         { why="sprung play never registered its ports: $(cat play.err)"; stop_attempt; return 2; }
-    jack_midiseq seq $LOOP "${NOTES[@]}" >seq.log 2>&1 &
-    SEQ=$!
-    pids+=($SEQ)
-    wait_port seq:out || { why="jack_midiseq did not start: $(cat seq.log)"; stop_attempt; return 2; }
-    timeout 5 jack_connect seq:out $CLIENT:midi_in ||
-        { why="cannot connect seq:out to $CLIENT:midi_in"; stop_attempt; return 2; }
+    jack_test_loop_notes $CLIENT:midi_in || { stop_attempt; return 2; }
     sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
     rm -f rec.wav
     timeout 15 jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
@@ -106,24 +78,7 @@ attempt() {
     return 1
 }
 
-# A clean recording that does not match fails at once. An attempt the
-# machine spoiled (JACK xruns: the dummy driver's or a client's thread was
-# not scheduled in time; a JACK tool that hung) is no evidence either way,
-# so it is repeated, at most twice; a real fault fails all three.
-for try in 1 2 3; do
-    attempt
-    result=$?
-    if [ $result = 0 ]; then
-        break
-    elif [ $result = 1 ]; then
-        fail "the recording does not match the offline render (no xruns: a real mismatch)"
-        break
-    elif [ $try = 3 ]; then
-        fail "three attempts went wrong; the last: $why"
-    else
-        echo "attempt $try went wrong ($why); trying again" >&2
-    fi
-done
+jack_test_attempts
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)" >&2

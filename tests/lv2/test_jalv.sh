@@ -15,12 +15,14 @@
 # xruns are recognised, not mistaken for a match or a real mismatch).
 #   test_jalv.sh CHECK PRESET WORK_DIR   (LV2_PATH set by ctest)
 set -u
-CHECK=$1 PRESET=$2 WORK=$3
+LIB=$(dirname "$(readlink -f "$0")")/../jack/jack_test_lib.sh   # before the cd below
+CHECK=$(readlink -f "$1") PRESET=$(readlink -f "$2") WORK=$3   # absolute: attempts cd
 URI=https://sprung.example/lv2/instrument
 for tool in jalv jackd jack_wait jack_midiseq jack_rec jack_lsp jack_connect; do
     command -v $tool >/dev/null || { echo "SKIP: $tool is not installed (jalv, jackd2)"; exit 77; }
 done
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+WORK=$PWD   # absolute: attempts cd back to it
 # A fixed server name (the test runs alone: RUN_SERIAL). jackd2 has 8
 # server slots in its shared registry and reclaims a dead server's slot only
 # for a server of the same name, so a name per run would leak a slot each
@@ -30,35 +32,9 @@ export JACK_NO_AUDIO_RESERVATION=1
 CLIENT=sprung-lv2
 LOOP=24000                        # 0.5 s at 48 kHz
 NOTES=(0 60 6000 12000 67 6000)   # C4 at 0, G4 at 0.25 s, 0.125 s each
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pids=()
-cleanup() {
-    local pid
-    exec 3>&-   # jalv reads end of input and quits
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-}
-trap cleanup EXIT
+source "$LIB" || exit 1
+jack_test_start_server
 
-jackd -d dummy -r 48000 -p 64 >jackd.log 2>&1 &
-JACKD=$!
-pids+=($JACKD)
-if ! timeout 10 jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 $JACKD 2>/dev/null; then
-    echo "FAIL: jackd did not start here, so nothing was played: $(tail -5 jackd.log)" >&2
-    exit 1
-fi
-# Every JACK client tool runs under `timeout`: on a busy machine a client
-# can block connecting to the server, and a hung tool must fail the test,
-# not stall it until ctest's limit.
-wait_port() { # wait_port NAME: up to 10 s
-    local deadline=$((SECONDS + 10))
-    while [ $SECONDS -lt $deadline ]; do
-        timeout 3 jack_lsp 2>/dev/null | grep -qx "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 xruns() { grep -c XRun "$WORK/jackd.log"; }
 # One attempt: host the plugin, loop the notes into it, record, check.
 # Returns 0 on a match, 1 on a mismatch of a clean recording, 2 when the
@@ -83,12 +59,7 @@ attempt() {
     wait_port $CLIENT:out_left ||
         { why="jalv never registered the plugin's ports: $(cat jalv.out jalv.err)"; stop_attempt; return 2; }
     timeout 5 jack_lsp 2>/dev/null | grep "^$CLIENT:" | tr '\n' ' '; echo
-    jack_midiseq seq $LOOP "${NOTES[@]}" >seq.log 2>&1 &
-    SEQ=$!
-    pids+=($SEQ)
-    wait_port seq:out || { why="jack_midiseq did not start: $(cat seq.log)"; stop_attempt; return 2; }
-    timeout 5 jack_connect seq:out $CLIENT:control ||
-        { why="cannot connect seq:out to $CLIENT:control"; stop_attempt; return 2; }
+    jack_test_loop_notes $CLIENT:control || { stop_attempt; return 2; }
     sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
     local xruns_before
     xruns_before=$(xruns)
@@ -97,6 +68,7 @@ attempt() {
     timeout 15 jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
         { why="jack_rec failed: $(tail -n 3 rec.log)"; stop_attempt; return 2; }
     local spoiled=$(($(xruns) - xruns_before))
+    echo "attempt $1: jackd logged $spoiled xrun lines during the recording"
     # jalv or the plugin misbehaving is a real failure, never retried.
     kill -0 $JALV 2>/dev/null || fail "jalv died: $(tail -n 5 jalv.err)"
     grep -i "error" jalv.err && fail "jalv or the plugin logged an error"
@@ -110,24 +82,10 @@ attempt() {
     return 1
 }
 
-for try in 1 2 3; do
-    attempt $try
-    result=$?
-    cd "$WORK" || exit 1
-    if [ $result = 0 ]; then
-        break
-    elif [ $result = 1 ]; then
-        fail "the recording does not match the offline render (no xruns: a real mismatch)"
-        break
-    elif [ $try = 3 ]; then
-        fail "three attempts went wrong; the last: $why"
-    else
-        echo "attempt $try went wrong ($why); trying again" >&2
-    fi
-done
+jack_test_attempts
 
 if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s); jalv said: $(tail -n 20 "$WORK/attempt-$try/jalv.out" "$WORK/attempt-$try/jalv.err")" >&2
+    echo "$failures failure(s); jalv said: $(tail -n 20 "$WORK/attempt-$attempts_made/jalv.out" "$WORK/attempt-$attempts_made/jalv.err")" >&2
     exit 1
 fi
 echo "jalv: the instrument plugin under jackd matches the offline render"

@@ -1,0 +1,77 @@
+# Sourced by tests/jack/test_jack.sh and tests/lv2/test_jalv.sh, which play
+# notes into a client under a dummy jackd, record it and compare the
+# recording with the offline render. What they share: failures, the clean-up
+# of every process they start, the server, waiting for a port, and the
+# attempts. The sourcing script sets JACK_DEFAULT_SERVER, WORK (its
+# working folder, current when this is sourced), LOOP and NOTES, and
+# defines attempt N.
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pids=()   # every process started: killed and reaped on exit
+jack_test_cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+}
+trap jack_test_cleanup EXIT
+
+# jackd -d dummy -r 48000 -p 64, logging to $WORK/jackd.log. If it cannot
+# start, says why and exits 1: a test never passes without having played.
+jack_test_start_server() {
+    jackd -d dummy -r 48000 -p 64 >"$WORK/jackd.log" 2>&1 &
+    local jackd=$!
+    pids+=($jackd)
+    if ! timeout 10 jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 $jackd 2>/dev/null; then
+        echo "FAIL: jackd did not start here, so nothing was played: $(tail -n 5 "$WORK/jackd.log")" >&2
+        exit 1
+    fi
+}
+
+# Every JACK client tool runs under `timeout`: on a busy machine a client
+# can block connecting to the server, and a hung tool must fail the test,
+# not stall it until ctest's limit.
+wait_port() { # wait_port NAME: up to 10 s
+    local deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ]; do
+        timeout 3 jack_lsp 2>/dev/null | grep -qx "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Loops the test's notes (jack_midiseq: LOOP frames, NOTES as "start note
+# length" triples) into PORT; SEQ is its pid. Returns 1 with $why set when
+# the sequencer does not come up or cannot be connected.
+jack_test_loop_notes() { # jack_test_loop_notes PORT
+    jack_midiseq seq $LOOP "${NOTES[@]}" >seq.log 2>&1 &
+    SEQ=$!
+    pids+=($SEQ)
+    wait_port seq:out || { why="jack_midiseq did not start: $(cat seq.log)"; return 1; }
+    timeout 5 jack_connect seq:out "$1" || { why="cannot connect seq:out to $1"; return 1; }
+}
+
+# Runs `attempt N` (N = 1, 2, 3), which returns 0 on a match, 1 on a clean
+# recording that does not match, 2 when the attempt itself went wrong
+# (JACK xruns: the dummy driver's or a client's thread was not scheduled
+# in time; a client that did not come up; a JACK tool that hung), with $why
+# saying what. A clean mismatch fails at once; a spoiled attempt is no
+# evidence either way and is repeated, at most twice, so a real fault
+# fails all three. Sets attempts_made.
+jack_test_attempts() {
+    local result
+    for attempts_made in 1 2 3; do
+        attempt $attempts_made
+        result=$?
+        cd "$WORK" || exit 1
+        if [ $result = 0 ]; then
+            return
+        elif [ $result = 1 ]; then
+            fail "the recording does not match the offline render (no xruns: a real mismatch)"
+            return
+        elif [ $attempts_made = 3 ]; then
+            fail "three attempts went wrong; the last: $why"
+        else
+            echo "attempt $attempts_made went wrong ($why); trying again" >&2
+        fi
+    done
+}
