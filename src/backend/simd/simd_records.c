@@ -11,14 +11,21 @@
 
 #include "backend/simd/simd_internal.h"
 
+/* Microphone mic's signal, u·â or v·â (the kernel's operations and order). */
+static inline float mic_signal(const SimdNet *net, uint32_t mic)
+{
+    const SprungCompiled *c = net->compiled;
+    const float *value = net->node + net->mic_value_off[mic];
+    return (value[0] * c->mic_axis_x[mic] + value[1] * c->mic_axis_y[mic]) +
+           value[2] * c->mic_axis_z[mic];
+}
+
 void simd_records_mix(const SimdNet *net, float *left, float *right)
 {
     const SprungCompiled *c = net->compiled;
     float sum_left = 0.0f, sum_right = 0.0f;
     for (uint32_t mic = 0; mic < net->n_microphones; ++mic) {
-        const float *value = net->node + net->mic_value_off[mic];
-        float signal = (value[0] * c->mic_axis_x[mic] + value[1] * c->mic_axis_y[mic]) +
-                       value[2] * c->mic_axis_z[mic];
+        float signal = mic_signal(net, mic);
         sum_left += c->mic_gain_left[mic] * signal;
         sum_right += c->mic_gain_right[mic] * signal;
     }
@@ -70,10 +77,7 @@ void simd_records_mic_values(const SimdNet *net, SprungState *state)
 {
     const SprungCompiled *c = net->compiled;
     for (uint32_t mic = 0; mic < net->n_microphones; ++mic) {
-        const float *value = net->node + net->mic_value_off[mic];
-        float signal = (value[0] * c->mic_axis_x[mic] + value[1] * c->mic_axis_y[mic]) +
-                       value[2] * c->mic_axis_z[mic];
-        state->mic_value[mic] = c->mic_gain[mic] * signal;
+        state->mic_value[mic] = c->mic_gain[mic] * mic_signal(net, mic);
     }
 }
 
