@@ -11,13 +11,14 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64|i[3-6]86)$")
   check_c_compiler_flag(-mavx512f SPRUNG_CC_HAS_MAVX512F)
   if(SPRUNG_CC_HAS_MAVX2 AND SPRUNG_CC_HAS_MAVX512F)
     list(APPEND _simd_sources ${_simd_dir}/simd_sse2.c ${_simd_dir}/simd_avx2.c
-                              ${_simd_dir}/simd_avx512.c)
+                              ${_simd_dir}/simd_avx512.c ${_simd_dir}/simd_avx512_emulated.c)
     # Only these files get the wider instruction sets; the dispatcher
     # calls them only on CPUs that have them.
     set_source_files_properties(${_simd_dir}/simd_avx2.c PROPERTIES COMPILE_OPTIONS "-mavx2")
     set_source_files_properties(${_simd_dir}/simd_avx512.c PROPERTIES
                                 COMPILE_OPTIONS "-mavx512f")
-    message(STATUS "simd backend: on (sse2, avx2, avx512 and portable kernels)")
+    # simd_avx512_emulated.c stays at the baseline: it runs everywhere.
+    message(STATUS "simd backend: on (sse2, avx2, avx512 and portable kernels; avx512-emulated)")
   else()
     target_compile_definitions(sprung_objects PRIVATE SPRUNG_SIMD_PORTABLE_ONLY)
     message(STATUS "simd backend: on, portable kernels only (the compiler lacks -mavx2/-mavx512f)")

@@ -77,9 +77,17 @@ static inline void avx512_store_forces(const SimdNet *net, uint32_t s, __m512 fx
 #include "backend/simd/simd_kernel_template.h"
 #include "backend/simd/simd_lattice_template.h"
 
-const SimdKernels sprung_simd_avx512 = {
-    .name = "avx512",
+/* simd_avx512_emulated.c builds this file again under other names. */
+#ifndef SIMD_AVX512_KERNELS
+#define SIMD_AVX512_KERNELS sprung_simd_avx512
+#define SIMD_AVX512_NAME "avx512"
+#define SIMD_AVX512_NAMED_ONLY 0
+#endif
+
+const SimdKernels SIMD_AVX512_KERNELS = {
+    .name = SIMD_AVX512_NAME,
     .lanes = 16,
+    .named_only = SIMD_AVX512_NAMED_ONLY,
     .springs = avx512_springs,
     .nodes = avx512_nodes,
     .lattice_springs = avx512_lattice_springs,

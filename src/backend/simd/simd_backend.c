@@ -5,9 +5,12 @@
  *
  * Devices are instruction sets: `sprung backends` lists those this CPU has,
  * best first (simd:0 is the best); SPRUNG_SIMD_ISA=avx512|avx2|sse2|portable
- * narrows the list to that one. SPRUNG_SIMD_THREADS=N (1 = no pool) sets
- * the worker count; unset, a network of at least SIMD_PARALLEL_MIN_SPRINGS
- * springs on a machine of at least 4 cores gets min(cores / 2, 4) workers
+ * narrows the list to that one. SPRUNG_SIMD_ISA=avx512-emulated runs the
+ * AVX-512 kernels' source with emulated intrinsics on any x86-64, for the
+ * tests (simd_avx512_emulated.c); no list holds it unless so named.
+ * SPRUNG_SIMD_THREADS=N (1 = no pool) sets the worker count; unset, a
+ * network of at least SIMD_PARALLEL_MIN_SPRINGS springs on a machine of at
+ * least 4 cores gets min(cores / 2, 4) workers
  * (half the cores: the audio system and other voices need the rest), and
  * everything else, including each voice of a voiced model, runs on the
  * caller alone.
@@ -54,6 +57,9 @@ static const SimdKernels *const all_kernels[] = {
     &sprung_simd_sse2,
 #endif
     &sprung_simd_portable,
+#ifdef SIMD_HAVE_X86
+    &sprung_simd_avx512_emulated,
+#endif
 };
 #define KERNEL_COUNT (sizeof all_kernels / sizeof all_kernels[0])
 
@@ -67,6 +73,8 @@ static int kernels_supported(const SimdKernels *kernels)
         return __builtin_cpu_supports("avx2");
     if (kernels == &sprung_simd_sse2)
         return __builtin_cpu_supports("sse2");
+    if (kernels == &sprung_simd_avx512_emulated)
+        return 1;
 #endif
     return kernels == &sprung_simd_portable;
 }
@@ -81,7 +89,7 @@ static uint32_t usable_kernels(const SimdKernels **out, char *why, size_t why_si
     uint32_t count = 0;
     int known = 0;
     for (size_t i = 0; i < KERNEL_COUNT; ++i) {
-        if (forced && strcmp(forced, all_kernels[i]->name))
+        if (forced ? strcmp(forced, all_kernels[i]->name) != 0 : all_kernels[i]->named_only)
             continue;
         known = 1;
         if (kernels_supported(all_kernels[i]))
@@ -94,7 +102,7 @@ static uint32_t usable_kernels(const SimdKernels **out, char *why, size_t why_si
         snprintf(why, why_size,
                  "SPRUNG_SIMD_ISA=%s is not an instruction set of this build (%s)", forced,
 #ifdef SIMD_HAVE_X86
-                 "avx512, avx2, sse2, portable"
+                 "avx512, avx2, sse2, portable, avx512-emulated"
 #else
                  "portable"
 #endif

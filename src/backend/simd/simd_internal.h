@@ -230,8 +230,9 @@ typedef struct SimdLattice {
  * the lattice layout; lattice_bodies(): phase 2 for body vectors
  * [first, end). */
 typedef struct SimdKernels {
-    const char *name;             /* "avx512", "avx2", "sse2", "portable" */
+    const char *name;             /* "avx512", "avx2", "sse2", "portable", ... */
     uint32_t lanes;
+    int named_only;               /* a check, not a device: only SPRUNG_SIMD_ISA picks it */
     void (*springs)(const SimdNet *net, uint32_t first, uint32_t end);
     void (*nodes)(const SimdNet *net, uint32_t first, uint32_t end);
     void (*lattice_springs)(const SimdLattice *lattice, uint32_t first, uint32_t end);
@@ -337,6 +338,7 @@ extern const SimdKernels sprung_simd_portable;
 extern const SimdKernels sprung_simd_sse2;
 extern const SimdKernels sprung_simd_avx2;
 extern const SimdKernels sprung_simd_avx512;
+extern const SimdKernels sprung_simd_avx512_emulated;
 #endif
 
 #endif
