@@ -10,10 +10,9 @@
  * tests (simd_avx512_emulated.c); no list holds it unless so named.
  * SPRUNG_SIMD_THREADS=N (1 = no pool) sets the worker count; unset, a
  * network of at least SIMD_PARALLEL_MIN_SPRINGS springs on a machine of at
- * least 4 cores gets min(cores / 2, 4) workers
- * (half the cores: the audio system and other voices need the rest), and
- * everything else, including each voice of a voiced model, runs on the
- * caller alone.
+ * least 4 cores gets min(cores / 2, 4) workers (half the cores: the audio
+ * system and other voices need the rest), and everything else, including
+ * each voice of a voiced model, runs on the caller alone.
  *
  * Layouts (simd_internal.h): each model gets the record layout
  * (simd_records.c, irregular networks) or the lattice layout
