@@ -97,15 +97,15 @@ static uint32_t usable_kernels(const SimdKernels **out, char *why, size_t why_si
             snprintf(why, why_size, "SPRUNG_SIMD_ISA=%s, but this CPU does not have %s", forced,
                      forced);
     }
-    if (forced && !known)
-        snprintf(why, why_size,
-                 "SPRUNG_SIMD_ISA=%s is not an instruction set of this build (%s)", forced,
-#ifdef SIMD_HAVE_X86
-                 "avx512, avx2, sse2, portable, avx512-emulated"
-#else
-                 "portable"
-#endif
-        );
+    if (forced && !known) {
+        /* The build's names, from the list itself: they cannot drift apart. */
+        char names[128] = "";
+        for (size_t i = 0; i < KERNEL_COUNT; ++i)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     i ? ", " : "", all_kernels[i]->name);
+        snprintf(why, why_size, "SPRUNG_SIMD_ISA=%s is not an instruction set of this build (%s)",
+                 forced, names);
+    }
     return count;
 }
 
