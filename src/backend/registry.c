@@ -7,14 +7,17 @@
  * instruction set this CPU has: AVX-512, AVX2, SSE2, else the portable
  * kernels; SPRUNG_SIMD_ISA narrows it), else `cpu`; a factory's
  * auto_min_springs passes it over for smaller models (simd: 8). A
- * documented rule, not a calibration: simd gives the reference's bits (tests/conformance) and was
- * faster than cpu on every model measured from the 10-spring echo preset
- * (1.2x) and the 46-spring kalimba (1.6x) to 100,000-spring networks, while
- * on the three presets of 4 to 6 springs (arpeggiator, rattle,
- * resonator-input) padding a handful of springs to whole vectors made it
- * 11-26 % slower (simd 74-90x, cpu 92-122x real time there;
- * docs/benchmarks.md). So there is nothing for a calibration to decide, and
- * a rule costs no start-up time and picks the same backend on every run.
+ * documented rule, not a calibration: simd gives the reference's bits
+ * (tests/conformance) and is faster than cpu on every model measured from
+ * the 10-spring echo preset (1.5x) and the 16-spring bouncing balls (1.2x)
+ * to 100,000-spring networks. Below 8 springs the two are within a quarter
+ * of each other either way (re-measured at commit e3bde43: mpe-pad, three
+ * springs in eight voices and the slowest preset at 9x real time, and the
+ * rattle run 5-10 % faster on cpu; the arpeggiator and resonator-input,
+ * above 100x real time on both, 9-25 % faster on simd; docs/benchmarks.md).
+ * What is left for a calibration to win is small, on models that are cheap
+ * either way, against a start-up cost and a choice that could change from
+ * run to run on a busy machine; the rule picks the same backend every time.
  * simd spreads one network over a worker pool only from 16,384 springs on
  * machines of 4 or more cores (SPRUNG_SIMD_THREADS overrides;
  * src/backend/simd/simd_backend.c).
