@@ -265,6 +265,20 @@ done:
     free(text);
 }
 
+/* `text` as a whole number up to `max`, or exit naming the option. */
+static unsigned long long number_argument(const char *option, const char *text,
+                                          unsigned long long max)
+{
+    char *end = NULL;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (!*text || *end || *text == '-' || value > max) {
+        fprintf(stderr, "test_simd_random: %s wants a whole number up to %llu, not '%s'\n",
+                option, max, text);
+        exit(2);
+    }
+    return value;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t first_seed = 1;
@@ -272,11 +286,11 @@ int main(int argc, char **argv)
     long only_device = -1;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-            first_seed = strtoull(argv[++i], NULL, 10);
+            first_seed = number_argument("--seed", argv[++i], UINT64_MAX - UINT32_MAX);
         } else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-            count = (uint32_t)strtoul(argv[++i], NULL, 10);
+            count = (uint32_t)number_argument("--count", argv[++i], UINT32_MAX);
         } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
-            only_device = strtol(argv[++i], NULL, 10);
+            only_device = (long)number_argument("--device", argv[++i], 63);
         } else if (!strcmp(argv[i], "--no-voices")) {
             g_no_voices = true;
         } else if (!strcmp(argv[i], "--sabotage")) {
