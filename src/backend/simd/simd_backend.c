@@ -448,7 +448,6 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
                                 uint32_t device, const SprungEngineConfig *config,
                                 SprungBackend *out, SprungError *error)
 {
-    (void)config;
     const SimdKernels *kernels[KERNEL_COUNT];
     char why[256] = "";
     uint32_t count = usable_kernels(kernels, why, sizeof why);
