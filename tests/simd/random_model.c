@@ -416,15 +416,20 @@ static void emit_modulation(Text *t, const Shape *s, const Features *f, Rng *r)
     emit(t, "]");
     bool first = true;
     char spring[16], body[16];
-    snprintf(spring, sizeof spring, "s%u", rng_below(r, s->n_springs));
+    /* A random network may have drawn no spring at all (every pair it drew
+     * was one body twice): then no spring routes. */
+    if (s->n_springs)
+        snprintf(spring, sizeof spring, "s%u", rng_below(r, s->n_springs));
     snprintf(body, sizeof body, "b%u", rng_below(r, s->n_bodies));
     double k = rng_decades(r, 1, 3);
     emit(t, ", \"routes\": [");
-    emit_route(t, &first, n_sources, spring, "stiffness", k, 2 * k, r);
-    if (rng_chance(r, 0.5))
-        emit_route(t, &first, n_sources, spring, "damping", 1e-5, 1e-2, r);
-    if (rng_chance(r, 0.5))
-        emit_route(t, &first, n_sources, spring, "rest_length", 0.005, 0.012, r);
+    if (s->n_springs) {
+        emit_route(t, &first, n_sources, spring, "stiffness", k, 2 * k, r);
+        if (rng_chance(r, 0.5))
+            emit_route(t, &first, n_sources, spring, "damping", 1e-5, 1e-2, r);
+        if (rng_chance(r, 0.5))
+            emit_route(t, &first, n_sources, spring, "rest_length", 0.005, 0.012, r);
+    }
     if (rng_chance(r, 0.5))
         emit_route(t, &first, n_sources, body, "mass", 2e-3, 1e-2, r);
     if (rng_chance(r, 0.5))
