@@ -11,7 +11,9 @@
  *
  * Seeds are fixed (the run is the same every time); a failure names its
  * seed, writes the model to simd-random-SEED.json in the working directory
- * and says how to run that seed alone. Run more seeds by hand with --seed.
+ * and says how to run that seed alone; a crash names its seed too (on
+ * stderr, before the signal ends the process). Run more seeds by hand with
+ * --seed.
  *
  * Usage: test_simd_random [--seed FIRST] [--count N] [--device N] [--no-voices]
  *                         [--sabotage]
@@ -26,11 +28,13 @@
  *                 part in 2^20 stiffer: the comparison must then fail
  * SPRUNG_SIMD_ISA, SPRUNG_SIMD_THREADS narrow or change what simd runs as
  * usual (tests/simd/CMakeLists.txt runs it under several). */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "random_model.h"
 #include "sprung/sprung.h"
@@ -160,6 +164,35 @@ static void keep_model(uint64_t seed, const char *text)
     }
     printf("     the model is in %s; this seed alone: test_simd_random --seed %llu --count 1\n",
            path, (unsigned long long)seed);
+}
+
+/* The seed being checked, for crash_report. */
+static volatile uint64_t g_current_seed;
+
+/* A crash (in the generator, the loader or a backend) names its seed before
+ * the process dies: with async-signal-safe calls only, then the default
+ * action of the signal. */
+static void crash_report(int signal_number)
+{
+    char text[96] = "FAIL seed ";
+    size_t length = strlen(text);
+    char digits[24];
+    int n = 0;
+    uint64_t seed = g_current_seed;
+    do
+        digits[n++] = (char)('0' + seed % 10);
+    while ((seed /= 10) > 0);
+    while (n > 0)
+        text[length++] = digits[--n];
+    static const char tail[] = " crashed; this seed alone: test_simd_random --count 1 --seed ";
+    memcpy(text + length, tail, sizeof tail - 1);
+    length += sizeof tail - 1;
+    ssize_t ignored = write(STDERR_FILENO, text, length);
+    ignored = write(STDERR_FILENO, text + 10, strcspn(text + 10, " "));
+    ignored = write(STDERR_FILENO, "\n", 1);
+    (void)ignored;
+    signal(signal_number, SIG_DFL);
+    raise(signal_number);
 }
 
 typedef struct Tally {
@@ -302,6 +335,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a log cut short by a crash keeps its lines */
     SprungBackendInfo info = {0};
     bool found = false;
     for (uint32_t b = 0; b < sprung_backend_count() && !found; ++b) {
@@ -329,8 +363,13 @@ int main(int argc, char **argv)
     if (!reference || !got)
         return 2;
     Tally tally = {0};
-    for (uint64_t seed = first_seed; seed < first_seed + count; ++seed)
+    static const int fatal[] = {SIGFPE, SIGSEGV, SIGBUS, SIGILL, SIGABRT};
+    for (size_t k = 0; k < sizeof fatal / sizeof fatal[0]; ++k)
+        signal(fatal[k], crash_report);
+    for (uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
+        g_current_seed = seed;
         check_seed(seed, first_device, end_device, reference, got, &tally);
+    }
     free(reference);
     free(got);
 
