@@ -169,28 +169,31 @@ static void keep_model(uint64_t seed, const char *text)
 /* The seed being checked, for crash_report. */
 static volatile uint64_t g_current_seed;
 
+/* Writes to stderr from a signal handler (write(2) only). */
+static void say(const char *text, size_t length)
+{
+    ssize_t ignored = write(STDERR_FILENO, text, length);
+    (void)ignored;
+}
+
 /* A crash (in the generator, the loader or a backend) names its seed before
- * the process dies: with async-signal-safe calls only, then the default
- * action of the signal. */
+ * the process dies: async-signal-safe calls only, then the signal's
+ * default action. */
 static void crash_report(int signal_number)
 {
-    char text[96] = "FAIL seed ";
-    size_t length = strlen(text);
+    static const char head[] = "FAIL seed ";
+    static const char middle[] = " crashed; this seed alone: test_simd_random --count 1 --seed ";
     char digits[24];
-    int n = 0;
+    size_t first = sizeof digits;
     uint64_t seed = g_current_seed;
     do
-        digits[n++] = (char)('0' + seed % 10);
+        digits[--first] = (char)('0' + seed % 10);
     while ((seed /= 10) > 0);
-    while (n > 0)
-        text[length++] = digits[--n];
-    static const char tail[] = " crashed; this seed alone: test_simd_random --count 1 --seed ";
-    memcpy(text + length, tail, sizeof tail - 1);
-    length += sizeof tail - 1;
-    ssize_t ignored = write(STDERR_FILENO, text, length);
-    ignored = write(STDERR_FILENO, text + 10, strcspn(text + 10, " "));
-    ignored = write(STDERR_FILENO, "\n", 1);
-    (void)ignored;
+    say(head, sizeof head - 1);
+    say(digits + first, sizeof digits - first);
+    say(middle, sizeof middle - 1);
+    say(digits + first, sizeof digits - first);
+    say("\n", 1);
     signal(signal_number, SIG_DFL);
     raise(signal_number);
 }
