@@ -166,8 +166,11 @@ static void keep_model(uint64_t seed, const char *text)
            path, (unsigned long long)seed);
 }
 
-/* The seed being checked, for crash_report. */
+/* The seed being checked, for crash_report, and the signals it reports
+ * with the handlers they had before (a sanitizer's, say), which then run. */
 static volatile uint64_t g_current_seed;
+static const int g_fatal_signals[] = {SIGFPE, SIGSEGV, SIGBUS, SIGILL, SIGABRT};
+static struct sigaction g_previous_action[sizeof g_fatal_signals / sizeof g_fatal_signals[0]];
 
 /* Writes to stderr from a signal handler (write(2) only). */
 static void say(const char *text, size_t length)
@@ -177,8 +180,8 @@ static void say(const char *text, size_t length)
 }
 
 /* A crash (in the generator, the loader or a backend) names its seed before
- * the process dies: async-signal-safe calls only, then the signal's
- * default action. */
+ * the process dies: async-signal-safe calls only, then the signal again,
+ * to the handler it had before. */
 static void crash_report(int signal_number)
 {
     static const char head[] = "FAIL seed ";
@@ -194,7 +197,9 @@ static void crash_report(int signal_number)
     say(middle, sizeof middle - 1);
     say(digits + first, sizeof digits - first);
     say("\n", 1);
-    signal(signal_number, SIG_DFL);
+    for (size_t k = 0; k < sizeof g_fatal_signals / sizeof g_fatal_signals[0]; ++k)
+        if (g_fatal_signals[k] == signal_number)
+            sigaction(signal_number, &g_previous_action[k], NULL);
     raise(signal_number);
 }
 
@@ -366,9 +371,10 @@ int main(int argc, char **argv)
     if (!reference || !got)
         return 2;
     Tally tally = {0};
-    static const int fatal[] = {SIGFPE, SIGSEGV, SIGBUS, SIGILL, SIGABRT};
-    for (size_t k = 0; k < sizeof fatal / sizeof fatal[0]; ++k)
-        signal(fatal[k], crash_report);
+    struct sigaction report = {.sa_handler = crash_report};
+    sigemptyset(&report.sa_mask);
+    for (size_t k = 0; k < sizeof g_fatal_signals / sizeof g_fatal_signals[0]; ++k)
+        sigaction(g_fatal_signals[k], &report, &g_previous_action[k]);
     for (uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
         g_current_seed = seed;
         check_seed(seed, first_device, end_device, reference, got, &tally);
