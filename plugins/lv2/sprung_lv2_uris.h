@@ -2,7 +2,7 @@
  * keys, and the private test hook. These are names, never addresses: they
  * must never change (a host finds sessions and presets by them). `.example`
  * is reserved (RFC 2606), so no one else can ever own them. Shared by the
- * plugin (sprung_lv2.c) and its test host (tests/lv2); the Turtle files
+ * plugin (plugins/lv2) and its test host (tests/lv2); the Turtle files
  * spell the same URIs. Any thread. */
 #ifndef SPRUNG_LV2_URIS_H
 #define SPRUNG_LV2_URIS_H
