@@ -450,6 +450,8 @@ SPRUNG_REALTIME void plugin_run(LV2_Handle instance, uint32_t n_samples)
         *self->latency_port = (float)self->latency;
 }
 
+/* The worker's answer, on the audio thread: a compiled engine, offered to
+ * the runner now or at the next run(). */
 SPRUNG_REALTIME LV2_Worker_Status plugin_work_response(LV2_Handle instance, uint32_t size,
                                                        const void *body)
 {
