@@ -471,9 +471,10 @@ static SprungStatus simd_create(const SprungCompiled *compiled, SprungState *sta
                                       (compiled->features & SPRUNG_FEATURE_VOICES) != 0);
     if (self->n_workers > 1 &&
         sprung_worker_pool_new(self->n_workers, &self->pool) != SPRUNG_OK) {
+        const uint32_t n_workers = self->n_workers; /* for the message, after the free */
         simd_destroy(self);
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, "simd backend", 0, 0, NULL,
-                                "cannot start %u worker threads", self->n_workers);
+                                "cannot start %u worker threads", n_workers);
     }
     sprung_worker_pool_match_audio(self->pool, config->worker_priority);
     split_work(self);
