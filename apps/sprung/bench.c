@@ -64,7 +64,7 @@ typedef struct BenchOptions {
 typedef struct BenchResult {
     char group[16];           /* "synthetic", "bench" or "preset" */
     char backend[32];         /* as the engine names it ("cpu", "simd", ...) */
-    char name[BENCH_MAX_NAME];
+    char name[BENCH_MAX_NAME + sizeof " (+midi)"];
     SprungModelCounts counts;
     uint32_t oversampling;
     uint32_t blocks;          /* per repetition */
@@ -77,7 +77,7 @@ typedef struct BenchResult {
     double realtime_factor;   /* from the wall time */
     double ns_per_spring_step; /* from the wall time */
     double cpu_ns_per_spring_step; /* from the CPU time: robust on a busy machine */
-    char error[256];          /* non-empty: not measured, and why */
+    char error[BENCH_MAX_ERROR]; /* non-empty: not measured, and why */
 } BenchResult;
 
 typedef struct BenchResults {

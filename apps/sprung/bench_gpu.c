@@ -58,7 +58,7 @@ typedef struct OverheadResult {
     uint32_t blocks;
     double p50, p99, p999;      /* overhead, µs */
     double wall_p50, kernel_p50; /* µs; kernel < 0: unknown */
-    char error[160];
+    char error[BENCH_MAX_ERROR];
 } OverheadResult;
 
 typedef struct SizeResult {
@@ -67,7 +67,7 @@ typedef struct SizeResult {
     uint32_t groups, group_size;
     double realtime_factor; /* audio seconds per wall second, blocks of 512 frames */
     double us_per_block;
-    char error[160];
+    char error[BENCH_MAX_ERROR];
 } SizeResult;
 
 
@@ -341,7 +341,7 @@ int sprung_bench_gpu(const char *backend_spec, const char *json_path, int quick,
             blocks);
     fprintf(table, "%-22s %6s %7s %10s %10s %10s %10s %10s\n", "variant", "frames", "path",
             "p50 us", "p99 us", "p99.9 us", "wall p50", "kernel p50");
-    char error[160];
+    char error[BENCH_MAX_ERROR];
     if (!bench_prepare(&bench, 100, error, sizeof error)) {
         fprintf(stderr, "sprung bench: %s\n", error);
         free(overheads);

@@ -7,6 +7,12 @@
 
 #include <stdio.h>
 
+#include "sprung/status.h"
+
+/* Room for why a row was not measured: a short prefix ("engine: ") and a
+ * whole SprungError message, so the JSON never holds half a reason. */
+#define BENCH_MAX_ERROR (sizeof(((SprungError *)0)->message) + 32)
+
 /* The table's stream: stdout, or stderr when the JSON goes to stdout
  * (json_path "-"), so that stdout holds nothing but the JSON. */
 FILE *bench_table_stream(const char *json_path);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bench_output.h"
+
 enum { BENCH_VOICES_MAX_TRIES = 12 };
 
 /* One voice count on one model: the time of each process() call, timed
@@ -31,7 +33,7 @@ typedef struct BenchVoicesRow {
     BenchVoicesTry tried[BENCH_VOICES_MAX_TRIES];
     uint32_t max_voices;   /* the largest count that fits; 0: none */
     int unsupported;       /* the backend cannot play voices (error says why) */
-    char error[320];       /* non-empty: the sweep stopped there, and why */
+    char error[BENCH_MAX_ERROR]; /* non-empty: the sweep stopped there, and why */
 } BenchVoicesRow;
 
 typedef struct BenchVoices {

@@ -295,7 +295,7 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
     if (!type)
         return fail(P, path, "missing field \"type\" (\"lfo\", \"envelope\", \"follower\", "
                              "\"midi\", \"macro\" or \"constant\")");
-    const char *type_name;
+    const char *type_name = NULL;
     SPRUNG_TRY(read_string(P, field, type, &type_name));
     int t = -1;
     for (int k = 0; k < 6; ++k)
@@ -333,7 +333,7 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
     json_object_foreach(object, key, value) {
         sprung_json_path(field, "%s.%s", path, key);
         if (!strcmp(key, "shape")) {
-            const char *name;
+            const char *name = NULL;
             SPRUNG_TRY(read_string(P, field, value, &name));
             s->shape = sprung_lfo_shape_from_name(name);
             if (s->shape < 0)
@@ -368,7 +368,7 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
         } else if (!strcmp(key, "input")) {
             SPRUNG_TRY(read_integer(P, field, value, 0, 63, "an input channel", &s->input));
         } else if (!strcmp(key, "microphone")) {
-            const char *name;
+            const char *name = NULL;
             SPRUNG_TRY(read_string(P, field, value, &name));
             uint32_t index;
             ObjectSection found = find_object(P, name, &index);
@@ -381,7 +381,7 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
             s->microphone = index;
             s->input = -1;
         } else if (!strcmp(key, "control")) {
-            const char *name;
+            const char *name = NULL;
             SPRUNG_TRY(read_string(P, field, value, &name));
             int c = -1;
             for (int k = 0; k < 7; ++k)
@@ -516,7 +516,7 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
     if (!source)
         return fail(P, path, "missing field \"source\" (the id of a modulation source)");
     sprung_json_path(field, "%s.source", path);
-    const char *name;
+    const char *name = NULL;
     SPRUNG_TRY(read_string(P, field, source, &name));
     uint32_t index;
     ObjectSection found = find_object(P, name, &index);
@@ -586,7 +586,7 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
     if (!parameter)
         return fail(P, path, "missing field \"parameter\" (what of \"%s\" is modulated)", name);
     sprung_json_path(field, "%s.parameter", path);
-    const char *parameter_name;
+    const char *parameter_name = NULL;
     SPRUNG_TRY(read_string(P, field, parameter, &parameter_name));
     int matched = -1;
     char choices[160] = "";

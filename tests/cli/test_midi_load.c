@@ -448,7 +448,7 @@ static int render_sequence(const SprungModel *model, const SprungMidiSequence *s
 
 static void test_render_controllers(const char *root)
 {
-    char preset[4096], midi[4096];
+    char preset[4096 + 64], midi[4096 + 64];
     snprintf(preset, sizeof preset, "%s/presets/mpe-pad.json", root);
     snprintf(midi, sizeof midi, "%s/presets/midi/mpe-pad.mid", root);
     SprungError error = {0};

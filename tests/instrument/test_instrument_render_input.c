@@ -26,7 +26,7 @@ enum { FRAMES = 9600 };
 static SprungAudio *run(const char *sprung, const char *dir, const char *input,
                         const char *extra, int *exit_code, char *log, size_t log_size)
 {
-    char command[2048], output[1024], log_path[1024];
+    char command[8192], output[1024], log_path[1024];
     snprintf(output, sizeof output, "%s/out.wav", dir);
     snprintf(log_path, sizeof log_path, "%s/render.log", dir);
     snprintf(command, sizeof command,

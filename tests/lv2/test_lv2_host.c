@@ -74,7 +74,9 @@ enum { MAX_BLOCK = 512, SEQ_BYTES = 1 << 16, WORK_SLOTS = 64, WORK_BYTES = 4096,
        MAX_URIS = 512 };
 
 static int g_failures;
-static int g_realtime;
+#ifdef SPRUNG_LV2_HAVE_RTSAN
+static int g_realtime; /* run() and work_response() inside RTSan's real-time scope */
+#endif
 static const char *g_presets;
 
 #define CHECK(cond, ...)                                                                       \
@@ -1210,7 +1212,7 @@ static int fifo_threads_besides_me(int priority)
     while (tasks && (task = readdir(tasks))) {
         if (task->d_name[0] == '.' || !strcmp(task->d_name, me))
             continue;
-        char path[64], line[1024];
+        char path[sizeof task->d_name + 32], line[1024];
         snprintf(path, sizeof path, "/proc/self/task/%s/stat", task->d_name);
         FILE *f = fopen(path, "r");
         if (!f)

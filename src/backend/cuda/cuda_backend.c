@@ -142,8 +142,10 @@ static void cuda_probe(SprungBackendInfo *info)
         }
         int cooperative = 0;
         cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, d);
+        /* One line of 192 bytes: the name (256 bytes in CUDA, ~20 in practice)
+         * is cut at 64 so the limits after it always fit. */
         snprintf(info->devices[d], sizeof info->devices[d],
-                 "%s (sm_%d%d): %d SMs, block <= %d threads, shared memory %zu KiB per block "
+                 "%.64s (sm_%d%d): %d SMs, block <= %d threads, shared memory %zu KiB per block "
                  "(opt-in), %s",
                  prop.name, prop.major, prop.minor, prop.multiProcessorCount,
                  prop.maxThreadsPerBlock, prop.sharedMemPerBlockOptin / 1024,

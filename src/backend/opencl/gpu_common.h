@@ -55,7 +55,7 @@ static inline int sprung_gpu_env_is(const char *name, const char *value)
 
 typedef struct SprungGpuStats {
     uint32_t magic;            /* SPRUNG_GPU_STATS_MAGIC */
-    char device[128];          /* the device's name */
+    char device[256];          /* the device's name (CUDA allows 255 bytes) */
     char path[16];             /* "local", "global", "multi" (OpenCL); "shared", "global", "cooperative" (CUDA) */
     char launch[16];           /* the launch variant, e.g. "plain", "userevent", "graph" */
     char wait[16];             /* completion: "block" or "spin" */
