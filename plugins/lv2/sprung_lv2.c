@@ -147,7 +147,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate,
     const char *default_path = getenv("SPRUNG_LV2_DEFAULT_PRESET");
     char *json = default_path && default_path[0]
                      ? plugin_read_preset_file(default_path, message, sizeof message)
-                     : plugin_copy_string((const char *)sprung_lv2_demo_preset);
+                     : strdup((const char *)sprung_lv2_demo_preset);
     const char *source = default_path && default_path[0] ? default_path : DEMO_SOURCE;
     SprungEngine *engine = NULL;
     uint32_t used = 1;

@@ -207,7 +207,6 @@ static inline float clamp_macro(float value)
 
 /* ---- sprung_lv2_preset.c: loading and compiling (worker, instantiate, restore) ---- */
 
-char *plugin_copy_string(const char *text);
 /* Reads a whole preset file; NULL with a message naming the file. */
 char *plugin_read_preset_file(const char *path, char *message, size_t message_size);
 /* Parses and compiles `json`. A model unstable at `oversampling` is

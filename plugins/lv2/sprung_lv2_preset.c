@@ -8,15 +8,6 @@
 
 #include "sprung_lv2_plugin.h"
 
-char *plugin_copy_string(const char *text)
-{
-    size_t n = strlen(text) + 1;
-    char *copy = malloc(n);
-    if (copy)
-        memcpy(copy, text, n);
-    return copy;
-}
-
 char *plugin_read_preset_file(const char *path, char *message, size_t message_size)
 {
     FILE *file = fopen(path, "rb");
@@ -102,7 +93,7 @@ SprungStatus plugin_compile_preset(const Plugin *self, const char *json, const c
 void plugin_set_preset_record(Plugin *self, char *json, const char *path,
                               uint32_t oversampling)
 {
-    char *path_copy = path && path[0] ? plugin_copy_string(path) : NULL;
+    char *path_copy = path && path[0] ? strdup(path) : NULL;
     pthread_mutex_lock(&self->preset_lock);
     free(self->preset_json);
     free(self->preset_path);

@@ -153,7 +153,7 @@ LV2_State_Status plugin_restore(LV2_Handle instance, LV2_State_Retrieve_Function
             length = 0;
         }
         if (length && memchr(text, '\0', length))
-            json = plugin_copy_string(text);
+            json = strdup(text);
         if (!json) {
             lv2_log_error(&self->logger, "%s: state: <%s> is not a string; the built-in demo "
                                          "preset plays instead\n", name, SPRUNG_LV2__presetJson);
@@ -165,11 +165,11 @@ LV2_State_Status plugin_restore(LV2_Handle instance, LV2_State_Retrieve_Function
         if (paths.map) {
             char *absolute = paths.map->absolute_path(paths.map->handle, value);
             if (absolute) {
-                path = plugin_copy_string(absolute);
+                path = strdup(absolute);
                 free_host_path(&paths, absolute);
             }
         } else {
-            path = plugin_copy_string(value);
+            path = strdup(value);
         }
         if (path)
             source = path;
@@ -196,7 +196,7 @@ LV2_State_Status plugin_restore(LV2_Handle instance, LV2_State_Retrieve_Function
         free(json);
         free(path);
         path = NULL;
-        json = plugin_copy_string((const char *)sprung_lv2_demo_preset);
+        json = strdup((const char *)sprung_lv2_demo_preset);
         if (!json || plugin_compile_preset(self, json, DEMO_SOURCE, oversampling, &engine,
                                            &used, message, sizeof message, note,
                                            sizeof note) != SPRUNG_OK) {

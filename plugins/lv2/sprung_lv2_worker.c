@@ -104,8 +104,8 @@ LV2_Worker_Status plugin_work(LV2_Handle instance, LV2_Worker_Respond_Function r
         json = plugin_read_preset_file(path, message, sizeof message);
     } else {
         pthread_mutex_lock(&self->preset_lock);
-        json = self->preset_json ? plugin_copy_string(self->preset_json) : NULL;
-        path = self->preset_path ? plugin_copy_string(self->preset_path) : NULL;
+        json = self->preset_json ? strdup(self->preset_json) : NULL;
+        path = self->preset_path ? strdup(self->preset_path) : NULL;
         pthread_mutex_unlock(&self->preset_lock);
         snprintf(message, sizeof message, "out of memory");
     }
