@@ -5,6 +5,7 @@
 #ifndef SPRUNG_MODEL_JSON_H
 #define SPRUNG_MODEL_JSON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -43,5 +44,38 @@ const char *sprung_format_number(char buffer[40], double value);
  * turning into Inf later; tiny numbers round to zero harmlessly). Otherwise
  * the problem, written into `problem`, ready to follow the path. */
 const char *sprung_json_number(const json_t *value, double *out, char problem[160]);
+
+/* Where a parser's messages go: the preset they name and the caller's error
+ * record (which may be NULL). */
+typedef struct SprungJsonReader {
+    const char *source;
+    SprungError *error;
+} SprungJsonReader;
+
+/* Records `status` with the message at `path` (NULL: the preset as a whole)
+ * and returns it. Each parser wraps it in its own variadic `fail`. */
+SprungStatus sprung_json_vfail(const SprungJsonReader *reader, SprungStatus status,
+                               const char *path, const char *format, va_list args)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
+#endif
+    ;
+
+/* Finds `key` among `fields` (NULL-terminated) and writes its index. An
+ * unknown key is an error, because a misspelt optional field would
+ * otherwise silently default; the message suggests the closest known field
+ * when there is one ("dampnig": did you mean "damping"?). `object_path`
+ * NULL means the top level of the preset. */
+SprungStatus sprung_json_field_index(const SprungJsonReader *reader, const char *object_path,
+                                     const char *const *fields, const char *key, int *out);
+
+/* sprung_json_number, its problem reported at `path`. */
+SprungStatus sprung_json_read_number(const SprungJsonReader *reader, const char *path,
+                                     const json_t *value, double *out);
+
+/* "must be <rule>, got <value>" at `path`, the value written exactly
+ * (sprung_format_number), so 1.0000000000000002 never reads as 1. */
+SprungStatus sprung_json_out_of_range(const SprungJsonReader *reader, const char *path,
+                                      const char *rule, double value);
 
 #endif

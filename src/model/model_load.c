@@ -33,8 +33,7 @@
 #define SPRUNG_FORMAT_VERSION 1
 
 typedef struct Loader {
-    const char *source;
-    SprungError *error;
+    SprungJsonReader reader; /* the preset's name and the caller's error record */
     SprungModel *model;
     SprungIdTable ids;
     uint32_t planned_bodies;  /* size of "bodies", known before it is parsed */
@@ -70,12 +69,11 @@ static SprungStatus fail(Loader *L, SprungStatus status, const char *path, const
 static SprungStatus fail(Loader *L, SprungStatus status, const char *path, const char *format,
                          ...)
 {
-    char detail[sizeof L->error->message];
     va_list args;
     va_start(args, format);
-    vsnprintf(detail, sizeof detail, format, args);
+    status = sprung_json_vfail(&L->reader, status, path, format, args);
     va_end(args);
-    return sprung_error_set(L->error, status, L->source, 0, 0, path, "%s", detail);
+    return status;
 }
 
 static SprungStatus no_memory(Loader *L)
@@ -83,77 +81,14 @@ static SprungStatus no_memory(Loader *L)
     return fail(L, SPRUNG_ERROR_NO_MEMORY, NULL, "out of memory while loading the preset");
 }
 
-/* ---- Unknown fields: suggest the closest known one ---- */
+/* ---- Fields ---- */
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* Optimal string alignment distance, case-insensitive, so that a swapped
- * pair ("dampnig") or a capital ("Mass") counts as one slip. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    enum { MAX = 48 };
-    size_t n = strlen(a), m = strlen(b);
-    if (n > MAX || m > MAX)
-        return (size_t)-1;
-    size_t d[MAX + 1][MAX + 1];
-    for (size_t i = 0; i <= n; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= m; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= n; i++) {
-        for (size_t j = 1; j <= m; j++) {
-            size_t cost = lower((unsigned char)a[i - 1]) != lower((unsigned char)b[j - 1]);
-            size_t best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < best)
-                best = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && lower((unsigned char)a[i - 1]) == lower((unsigned char)b[j - 2]) &&
-                lower((unsigned char)a[i - 2]) == lower((unsigned char)b[j - 1]) &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    }
-    return d[n][m];
-}
-
-static const char *closest_field(const char *key, const char *const *fields)
-{
-    const char *best = NULL;
-    size_t best_distance = (size_t)-1;
-    for (size_t f = 0; fields[f]; f++) {
-        size_t distance = edit_distance(key, fields[f]);
-        /* Close means at most two slips and at most a third of the word:
-         * "mas" -> "mass", but "to" is not a typo of "id". */
-        if (distance <= 2 && distance * 3 <= strlen(fields[f]) && distance < best_distance) {
-            best = fields[f];
-            best_distance = distance;
-        }
-    }
-    return best;
-}
-
-/* Finds `key` among `fields` (NULL-terminated); an unknown key is an error
- * because a misspelt optional field would otherwise silently default. */
+/* The index of `key` in `fields`, or an error suggesting the closest field
+ * (sprung_json_field_index). */
 static SprungStatus field_index(Loader *L, const char *object_path, const char *const *fields,
                                 const char *key, int *out)
 {
-    for (int f = 0; fields[f]; f++) {
-        if (strcmp(fields[f], key) == 0) {
-            *out = f;
-            return SPRUNG_OK;
-        }
-    }
-    const char *where = object_path ? "field" : "top-level field";
-    const char *suggestion = closest_field(key, fields);
-    if (suggestion)
-        return fail(L, SPRUNG_ERROR_INVALID_MODEL, object_path,
-                    "unknown %s \"%s\" (did you mean \"%s\"?)", where, key, suggestion);
-    return fail(L, SPRUNG_ERROR_INVALID_MODEL, object_path, "unknown %s \"%s\"", where, key);
+    return sprung_json_field_index(&L->reader, object_path, fields, key, out);
 }
 
 /* Reports the first required field (in documented order) that `seen` lacks. */
@@ -174,17 +109,12 @@ static SprungStatus require_fields(Loader *L, const char *object_path, const cha
  * rule: see read_mass). */
 static SprungStatus read_number(Loader *L, const char *path, const json_t *value, double *out)
 {
-    char problem[160];
-    if (sprung_json_number(value, out, problem))
-        return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "%s", problem);
-    return SPRUNG_OK;
+    return sprung_json_read_number(&L->reader, path, value, out);
 }
 
 static SprungStatus out_of_range(Loader *L, const char *path, const char *rule, double value)
 {
-    char number[40];
-    return fail(L, SPRUNG_ERROR_INVALID_MODEL, path, "must be %s, got %s", rule,
-                sprung_format_number(number, value));
+    return sprung_json_out_of_range(&L->reader, path, rule, value);
 }
 
 static SprungStatus read_positive(Loader *L, const char *path, const json_t *value, double *out)
@@ -1238,7 +1168,7 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
         return no_microphone(L);
 
     SprungModel *m = L->model;
-    m->source = strdup(L->source);
+    m->source = strdup(L->reader.source);
     if (!m->source)
         return no_memory(L);
     SPRUNG_TRY(collect_ids(L, root));
@@ -1273,7 +1203,7 @@ static SprungStatus load_tree(Loader *L, json_t *root, const char *name_source)
     }
     SPRUNG_TRY(resolve_spring_lengths(L));
     SPRUNG_TRY(resolve_collision_radii(L));
-    return sprung_model_instrument_parse(root, m, &m->instrument, L->error);
+    return sprung_model_instrument_parse(root, m, &m->instrument, L->reader.error);
 }
 
 static void clear_error(SprungError *error)
@@ -1292,7 +1222,7 @@ static void clear_error(SprungError *error)
 static SprungStatus load_buffer(const char *text, size_t length, const char *source,
                                 const char *name_source, SprungModel **out, SprungError *error)
 {
-    Loader loader = {.source = source, .error = error};
+    Loader loader = {.reader = {.source = source, .error = error}};
     Loader *L = &loader;
 
     json_error_t json_error;

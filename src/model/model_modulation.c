@@ -15,9 +15,9 @@
 #include "model/model_modulation.h"
 
 typedef struct Parser {
+    SprungJsonReader reader; /* the preset's name and the caller's error record */
     const SprungModel *model;
     SprungModelInstrument *instrument;
-    SprungError *error;
 } Parser;
 
 #if defined(__GNUC__)
@@ -25,77 +25,38 @@ __attribute__((format(printf, 3, 4)))
 #endif
 static SprungStatus fail(Parser *P, const char *path, const char *format, ...)
 {
-    char message[256];
     va_list args;
     va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
+    SprungStatus status =
+        sprung_json_vfail(&P->reader, SPRUNG_ERROR_INVALID_MODEL, path, format, args);
     va_end(args);
-    return sprung_error_set(P->error, SPRUNG_ERROR_INVALID_MODEL, P->model->source, 0, 0, path,
-                            "%s", message);
+    return status;
 }
 
-/* Edit distance for "did you mean" (case-insensitive, small strings). */
-static size_t distance(const char *a, const char *b)
+static SprungStatus no_memory(Parser *P)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    size_t row[41];
-    for (size_t j = 0; j <= lb; ++j)
-        row[j] = j;
-    for (size_t i = 1; i <= la; ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; ++j) {
-            size_t above = row[j];
-            int same = (a[i - 1] | 32) == (b[j - 1] | 32);
-            size_t best = diagonal + !same;
-            if (above + 1 < best)
-                best = above + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diagonal = above;
-        }
-    }
-    return row[lb];
+    return sprung_error_set(P->reader.error, SPRUNG_ERROR_NO_MEMORY, P->reader.source, 0, 0, NULL,
+                            "out of memory reading the preset");
 }
 
 /* Checks every key of `object` against `fields` (NULL-terminated; "comment"
- * is always allowed). */
+ * is always allowed), with the objects' rule for suggestions. */
 static SprungStatus known_fields(Parser *P, const char *path, json_t *object,
                                  const char *const *fields)
 {
     const char *key;
     json_t *value;
     json_object_foreach(object, key, value) {
-        int found = !strcmp(key, "comment");
-        const char *closest = NULL;
-        size_t best = 3;
-        for (const char *const *f = fields; *f && !found; ++f) {
-            if (!strcmp(*f, key))
-                found = 1;
-            size_t d = distance(key, *f);
-            if (d < best) {
-                best = d;
-                closest = *f;
-            }
-        }
-        if (found)
-            continue;
-        if (closest)
-            return fail(P, path, "unknown field \"%s\" (did you mean \"%s\"?)", key, closest);
-        return fail(P, path, "unknown field \"%s\"", key);
+        int f;
+        if (strcmp(key, "comment") != 0)
+            SPRUNG_TRY(sprung_json_field_index(&P->reader, path, fields, key, &f));
     }
     return SPRUNG_OK;
 }
 
 static SprungStatus read_number(Parser *P, const char *path, const json_t *value, double *out)
 {
-    char problem[160];
-    if (sprung_json_number(value, out, problem))
-        return fail(P, path, "%s", problem);
-    return SPRUNG_OK;
+    return sprung_json_read_number(&P->reader, path, value, out);
 }
 
 static SprungStatus read_range(Parser *P, const char *path, const json_t *value, double lo,
@@ -103,7 +64,7 @@ static SprungStatus read_range(Parser *P, const char *path, const json_t *value,
 {
     SPRUNG_TRY(read_number(P, path, value, out));
     if (!(*out >= lo && *out <= hi))
-        return fail(P, path, "must be %s, got %g", rule, *out);
+        return sprung_json_out_of_range(&P->reader, path, rule, *out);
     return SPRUNG_OK;
 }
 
@@ -154,10 +115,7 @@ static SprungStatus save_json(Parser *P, const json_t *value, char **out)
 {
     *out = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17) |
                                  JSON_ENCODE_ANY);
-    if (!*out)
-        return sprung_error_set(P->error, SPRUNG_ERROR_NO_MEMORY, P->model->source, 0, 0, NULL,
-                                "out of memory reading the preset");
-    return SPRUNG_OK;
+    return *out ? SPRUNG_OK : no_memory(P);
 }
 
 /* Any object id of the model (for the one namespace): its section name and
@@ -290,6 +248,8 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
         return fail(P, field, "duplicate id \"%s\" (already used by a %s)", json_string_value(id),
                     section_names[section]);
     s->id = strdup(json_string_value(id));
+    if (!s->id)
+        return no_memory(P);
     json_t *type = json_object_get(object, "type");
     sprung_json_path(field, "%s.type", path);
     if (!type)
@@ -349,8 +309,8 @@ static SprungStatus parse_source(Parser *P, const char *path, json_t *object, ui
         } else if (!strcmp(key, "phase")) {
             SPRUNG_TRY(read_number(P, field, value, &s->phase));
             if (!(s->phase >= 0 && s->phase < 1))
-                return fail(P, field, "must be in [0, 1) (a fraction of a cycle), got %g",
-                            s->phase);
+                return sprung_json_out_of_range(&P->reader, field,
+                                                "in [0, 1) (a fraction of a cycle)", s->phase);
         } else if (!strcmp(key, "retrigger")) {
             SPRUNG_TRY(read_bool(P, field, value, &s->retrigger));
         } else if (!strcmp(key, "seed")) {
@@ -468,18 +428,20 @@ static SprungStatus check_parameter_range(Parser *P, const char *path,
 {
     for (int k = 0; k < 2; ++k) {
         double v = range[k];
+        char number[40];
+        const char *got = sprung_format_number(number, v);
         switch (parameter) {
         case SPRUNG_TARGET_BODY_MASS:
             if (!(v > 0))
-                return fail(P, path, "a mass must stay greater than 0, got %g", v);
+                return fail(P, path, "a mass must stay greater than 0, got %s", got);
             break;
         case SPRUNG_TARGET_MIC_PAN:
             if (!(v >= -1 && v <= 1))
-                return fail(P, path, "a pan must stay in [-1, 1], got %g", v);
+                return fail(P, path, "a pan must stay in [-1, 1], got %s", got);
             break;
         case SPRUNG_TARGET_DELAY_TIME:
             if (!(v > 0 && v <= 1000))
-                return fail(P, path, "a delay time must stay in (0, 1000] ms, got %g", v);
+                return fail(P, path, "a delay time must stay in (0, 1000] ms, got %s", got);
             break;
         case SPRUNG_TARGET_ANCHOR_X:
         case SPRUNG_TARGET_ANCHOR_Y:
@@ -488,8 +450,8 @@ static SprungStatus check_parameter_range(Parser *P, const char *path,
             break;
         default:
             if (!(v >= 0))
-                return fail(P, path, "%s must stay at or above 0, got %g",
-                            sprung_target_parameter_name(parameter), v);
+                return fail(P, path, "%s must stay at or above 0, got %s",
+                            sprung_target_parameter_name(parameter), got);
             break;
         }
     }
@@ -635,10 +597,11 @@ static SprungStatus parse_route(Parser *P, const char *path, json_t *object, uin
                         curve_name);
     }
     if (r->curve == SPRUNG_CURVE_EXPONENTIAL && !(r->lo * r->hi > 0)) {
+        char lo[40], hi[40];
         sprung_json_path(field, "%s.range", path);
         return fail(P, field, "an exponential curve needs a range of two nonzero values of "
-                              "the same sign, got [%g, %g]",
-                    r->lo, r->hi);
+                              "the same sign, got [%s, %s]",
+                    sprung_format_number(lo, r->lo), sprung_format_number(hi, r->hi));
     }
     if ((value = json_object_get(object, "smoothing_ms"))) {
         sprung_json_path(field, "%s.smoothing_ms", path);
@@ -668,10 +631,12 @@ SprungStatus sprung_model_instrument_parse(const void *root_json, const SprungMo
     if (!any)
         return SPRUNG_OK;
 
+    Parser parser = {.reader = {.source = model->source, .error = error}, .model = model};
+    Parser *P = &parser;
     SprungModelInstrument *I = calloc(1, sizeof *I);
     if (!I)
-        return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, model->source, 0, 0, NULL,
-                                "out of memory reading the preset");
+        return no_memory(P);
+    parser.instrument = I;
     I->tempo = 120.0;
     I->root = 60;
     I->note_low = 0;
@@ -679,7 +644,6 @@ SprungStatus sprung_model_instrument_parse(const void *root_json, const SprungMo
     I->steal_fade_ms = 3.0;
     I->member_bend_range = 48.0;
     I->master_bend_range = 2.0;
-    Parser parser = {model, I, error}, *P = &parser;
     SprungStatus status = SPRUNG_OK;
 
     json_t *sources = json_object_get(root, "sources");
@@ -707,8 +671,7 @@ SprungStatus sprung_model_instrument_parse(const void *root_json, const SprungMo
     I->sources = calloc(n_sources ? n_sources : 1, sizeof *I->sources);
     I->routes = calloc(n_routes ? n_routes : 1, sizeof *I->routes);
     if (!I->sources || !I->routes) {
-        status = sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, model->source, 0, 0, NULL,
-                                  "out of memory reading the preset");
+        status = no_memory(P);
         goto done;
     }
 
@@ -777,14 +740,20 @@ int sprung_model_instrument_save(const SprungModelInstrument *I, void *root_json
     if (I->n_sources) {
         json_t *array = json_array();
         for (uint32_t s = 0; s < I->n_sources; ++s)
-            json_array_append_new(array, load_json(I->sources[s].json));
+            if (json_array_append_new(array, load_json(I->sources[s].json))) {
+                json_decref(array);
+                return -1;
+            }
         if (json_object_set_new(root, "sources", array))
             return -1;
     }
     if (I->n_routes) {
         json_t *array = json_array();
         for (uint32_t r = 0; r < I->n_routes; ++r)
-            json_array_append_new(array, load_json(I->routes[r].json));
+            if (json_array_append_new(array, load_json(I->routes[r].json))) {
+                json_decref(array);
+                return -1;
+            }
         if (json_object_set_new(root, "routes", array))
             return -1;
     }

@@ -132,7 +132,8 @@ struct SprungModelInstrument {
  * *out is NULL when the preset has none of these keys. */
 SprungStatus sprung_model_instrument_parse(const void *root, const SprungModel *model,
                                            SprungModelInstrument **out, SprungError *error);
-/* Adds the instrument's keys to a JSON object (json_t *) being saved. */
+/* Adds the instrument's keys to a JSON object (json_t *) being saved: 0, or -1
+ * when out of memory. */
 int sprung_model_instrument_save(const SprungModelInstrument *instrument, void *root);
 void sprung_model_instrument_free(SprungModelInstrument *instrument);
 

@@ -65,6 +65,17 @@ static void expect_error(const char *text, const char *message)
     CHECK(!instrument, "instrument returned on error");
 }
 
+/* The whole message, to show what it must not say as well. */
+static void expect_whole_error(const char *text, const char *message)
+{
+    SprungModelInstrument *instrument = NULL;
+    SprungError error;
+    SprungStatus status = parse(text, &instrument, &error);
+    CHECK(status == SPRUNG_ERROR_INVALID_MODEL, "accepted: %s", text);
+    CHECK(!strcmp(error.message, message), "message\n  %s\nis not\n  %s", error.message, message);
+    CHECK(!instrument, "instrument returned on error");
+}
+
 static void test_errors(void)
 {
     static const struct {
@@ -176,6 +187,21 @@ static void test_errors(void)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k)
         expect_error(cases[k].json, cases[k].message);
+
+    /* The objects' rules (src/model/model_json.c): a suggestion only for a
+     * slip of at most a third of the word, so "ty" is not taken for "id";
+     * numbers written exactly, never rounded onto the bound they break. */
+    expect_whole_error("{\"sources\": [{\"id\": \"x\", \"type\": \"constant\", \"value\": 1, "
+                       "\"ty\": 2}]}",
+                       "test.json: sources[0]: unknown field \"ty\"");
+    expect_whole_error("{\"voices\": {\"count\": 4, \"steal_fade_ms\": 100.00000000000001}}",
+                       "test.json: voices.steal_fade_ms: must be between 0.1 and 100 ms, got "
+                       "100.00000000000001");
+    expect_whole_error("{\"sources\": [{\"id\": \"x\", \"type\": \"constant\", \"value\": 1}],"
+                       " \"routes\": [{\"source\": \"x\", \"target\": \"mic\", \"parameter\": "
+                       "\"pan\", \"range\": [-1, 1.0000000000000002]}]}",
+                       "test.json: routes[0].range: a pan must stay in [-1, 1], got "
+                       "1.0000000000000002");
 
     /* A good one: parsed, saved, parsed again to the same values. */
     const char *good =
