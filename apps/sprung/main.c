@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "util/suggest.h"
 
 #ifndef SPRUNG_VERSION
 #define SPRUNG_VERSION "unknown"
@@ -81,8 +82,14 @@ int main(int argc, char **argv)
             if (!strcmp(word, commands[i].name))
                 return commands[i].run(argc - 1, argv + 1);
     }
+    SprungSuggestion suggestion = sprung_suggestion_start(word);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        sprung_suggestion_consider(&suggestion, commands[i].name);
     if (word[0] == '-')
         fprintf(stderr, "sprung: unknown option '%s'\n", word);
+    else if (suggestion.best)
+        fprintf(stderr, "sprung: unknown command '%s' (did you mean '%s'?)\n", word,
+                suggestion.best);
     else
         fprintf(stderr, "sprung: unknown command '%s'\n", word);
     fprintf(stderr, "see 'sprung --help'\n");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "util/suggest.h"
 
 void sprung_json_path(char path[SPRUNG_PATH_SIZE], const char *format, ...)
 {
@@ -87,59 +88,7 @@ static SprungStatus invalid(const SprungJsonReader *reader, const char *path, co
     return status;
 }
 
-/* ---- Unknown fields: suggest the closest known one ---- */
-
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* Optimal string alignment distance, case-insensitive, so that a swapped
- * pair ("dampnig") or a capital ("Mass") counts as one slip. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    enum { MAX = 48 };
-    size_t n = strlen(a), m = strlen(b);
-    if (n > MAX || m > MAX)
-        return (size_t)-1;
-    size_t d[MAX + 1][MAX + 1];
-    for (size_t i = 0; i <= n; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= m; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= n; i++) {
-        for (size_t j = 1; j <= m; j++) {
-            size_t cost = lower((unsigned char)a[i - 1]) != lower((unsigned char)b[j - 1]);
-            size_t best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < best)
-                best = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && lower((unsigned char)a[i - 1]) == lower((unsigned char)b[j - 2]) &&
-                lower((unsigned char)a[i - 2]) == lower((unsigned char)b[j - 1]) &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    }
-    return d[n][m];
-}
-
-static const char *closest_field(const char *key, const char *const *fields)
-{
-    const char *best = NULL;
-    size_t best_distance = (size_t)-1;
-    for (size_t f = 0; fields[f]; f++) {
-        size_t distance = edit_distance(key, fields[f]);
-        /* Close means at most two slips and at most a third of the word:
-         * "mas" -> "mass", but "to" is not a typo of "id". */
-        if (distance <= 2 && distance * 3 <= strlen(fields[f]) && distance < best_distance) {
-            best = fields[f];
-            best_distance = distance;
-        }
-    }
-    return best;
-}
+/* ---- Fields ---- */
 
 SprungStatus sprung_json_field_index(const SprungJsonReader *reader, const char *object_path,
                                      const char *const *fields, const char *key, int *out)
@@ -151,10 +100,12 @@ SprungStatus sprung_json_field_index(const SprungJsonReader *reader, const char 
         }
     }
     const char *where = object_path ? "field" : "top-level field";
-    const char *suggestion = closest_field(key, fields);
-    if (suggestion)
+    SprungSuggestion suggestion = sprung_suggestion_start(key);
+    for (int f = 0; fields[f]; f++)
+        sprung_suggestion_consider(&suggestion, fields[f]);
+    if (suggestion.best)
         return invalid(reader, object_path, "unknown %s \"%s\" (did you mean \"%s\"?)", where, key,
-                       suggestion);
+                       suggestion.best);
     return invalid(reader, object_path, "unknown %s \"%s\"", where, key);
 }
 

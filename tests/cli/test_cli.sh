@@ -39,6 +39,11 @@ run 0 --version && expect_out "sprung "
 run 2 && expect_err "usage: sprung"
 run 2 frobnicate && expect_err "unknown command 'frobnicate'"
 run 2 --frobnicate && expect_err "unknown option '--frobnicate'"
+# A slip gets the closest name (src/util/suggest.c); a word like no name gets none.
+run 2 rendr && expect_err "unknown command 'rendr' (did you mean 'render'?)"
+if run 2 frobnicate; then
+    ! grep -q "did you mean" err || fail "a suggestion for 'frobnicate': $(head -c 400 err)"
+fi
 for cmd in render validate info bench; do
     run 0 "$cmd" --help && expect_out "usage: sprung $cmd"
 done
@@ -55,6 +60,8 @@ bad() { # bad EXPECTED_MESSAGE ARGS...
 }
 bad "unknown option '--frobnicate'" render --frobnicate
 bad "unknown option '-x'" render -x
+bad "unknown option '--durration' (did you mean '--duration'?)" render --durration 3
+bad "unknown option '--backnd=simd' (did you mean '--backend'?)" render --backnd=simd
 bad "option '--duration' needs a value" render --duration
 bad "option '--output' needs a value" render -o
 bad "option '--midi' needs a value" render --midi
