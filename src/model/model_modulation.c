@@ -40,7 +40,7 @@ static SprungStatus no_memory(Parser *P)
 }
 
 /* Checks every key of `object` against `fields` (NULL-terminated; "comment"
- * is always allowed), with the objects' rule for suggestions. */
+ * is always allowed; a misspelt one gets a suggestion, src/util/suggest.h). */
 static SprungStatus known_fields(Parser *P, const char *path, json_t *object,
                                  const char *const *fields)
 {
