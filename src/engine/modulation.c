@@ -400,6 +400,17 @@ SPRUNG_REALTIME void sprung_modulation_control_change(SprungModulation *m, uint8
         return;
     sprung_mpe_control_change(&m->mpe, channel, control, value);
     m->cc_any[control] = (value > 127 ? 127 : value) / 127.0;
+    if (control == 121) {
+        /* Reset All Controllers: the any-channel values follow the channel's
+         * (sources without a channel must not keep a stale wheel or bend),
+         * and so do the poly pressures of its notes. */
+        sprung_mpe_reset_controller_values(m->cc_any);
+        m->bend_any = 0.0;
+        m->pressure_any = 0.0;
+        for (uint32_t v = 0; v < m->n_voices; ++v)
+            if (m->notes[v].channel == channel)
+                m->notes[v].pressure = 0;
+    }
 }
 
 SPRUNG_REALTIME void sprung_modulation_pitch_bend(SprungModulation *m, uint8_t channel,

@@ -18,6 +18,33 @@ static void channel_neutral(SprungMpeChannel *channel)
     channel->cc[74] = 0.5;
 }
 
+/* The controllers that set up a sound rather than play it, which Reset All
+ * Controllers leaves alone (MIDI RP-015): bank select, volume, pan (MSB and
+ * LSB), the sound controllers 70-79, the effects depths 91-95, the data
+ * entry values and the channel mode messages. */
+static int reset_keeps(int control)
+{
+    switch (control) {
+    case 0: case 32:  /* bank select */
+    case 7: case 39:  /* volume */
+    case 10: case 42: /* pan */
+    case 6: case 38:  /* data entry: the parameters' values stay */
+        return 1;
+    default:
+        return (control >= 70 && control <= 79) || (control >= 91 && control <= 95) ||
+               control >= 120;
+    }
+}
+
+SPRUNG_REALTIME void sprung_mpe_reset_controller_values(double cc[128])
+{
+    for (int c = 0; c < 128; ++c)
+        if (!reset_keeps(c))
+            cc[c] = 0.0;
+    cc[11] = 1.0;                                /* expression: full */
+    cc[98] = cc[99] = cc[100] = cc[101] = 1.0;   /* parameter numbers: null (127) */
+}
+
 void sprung_mpe_init(SprungMpe *mpe)
 {
     memset(mpe, 0, sizeof *mpe);
@@ -133,8 +160,11 @@ SPRUNG_REALTIME void sprung_mpe_control_change(SprungMpe *mpe, uint8_t channel, 
         if (state->rpn == RPN_PITCH_BEND_SENSITIVITY)
             rpn_data(mpe, channel, state->data_msb, value7);
         break;
-    case 121: /* reset all controllers */
-        channel_neutral(state);
+    case 121: /* reset all controllers (RP-015); timbre is CC74, a sound controller, and stays */
+        sprung_mpe_reset_controller_values(state->cc);
+        state->bend = 0.0;
+        state->pressure = 0.0;
+        state->rpn = RPN_NONE;
         break;
     default:
         break;
@@ -184,22 +214,4 @@ SPRUNG_REALTIME double sprung_mpe_note_pressure(const SprungMpe *mpe, uint8_t ch
 SPRUNG_REALTIME double sprung_mpe_note_timbre(const SprungMpe *mpe, uint8_t channel)
 {
     return channel > 15 ? 0.5 : mpe->channel[channel].timbre;
-}
-
-SPRUNG_REALTIME double sprung_mpe_max_bend(const SprungMpe *mpe)
-{
-    double most = 0.0;
-    for (int c = 0; c < 16; ++c) {
-        double range = mpe->channel[c].range;
-        if (range > most)
-            most = range;
-    }
-    for (int z = 0; z < 2; ++z) {
-        if (!mpe->zone[z].members)
-            continue;
-        double range = mpe->zone[z].member_range + mpe->zone[z].master_range;
-        if (range > most)
-            most = range;
-    }
-    return most;
 }

@@ -93,7 +93,14 @@ SPRUNG_REALTIME double sprung_mpe_note_bend_semitones(const SprungMpe *mpe, uint
 SPRUNG_REALTIME double sprung_mpe_note_pressure(const SprungMpe *mpe, uint8_t channel);
 SPRUNG_REALTIME double sprung_mpe_note_timbre(const SprungMpe *mpe, uint8_t channel);
 
-/* The largest upward bend any note could get, semitones (for clamping). */
-SPRUNG_REALTIME double sprung_mpe_max_bend(const SprungMpe *mpe);
+/* Reset All Controllers (CC 121) on a channel's controller values, [0, 1],
+ * as MIDI RP-015 has it: expression (11) to full, the parameter numbers
+ * (98-101) to null, every other controller to 0, except bank select,
+ * volume, pan, the sound controllers 70-79 (CC74 is MPE's timbre), the
+ * effects depths 91-95, data entry and the channel mode messages, which
+ * keep their values. sprung_mpe_control_change applies it (with the bend
+ * centred, the pressure 0 and no RPN selected); the modulation system
+ * applies it to its any-channel values too. */
+SPRUNG_REALTIME void sprung_mpe_reset_controller_values(double cc[128]);
 
 #endif

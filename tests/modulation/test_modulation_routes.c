@@ -358,6 +358,14 @@ static void test_runtime(void)
           "velocity per voice");
     CHECK(sprung_modulation_route_value(m, 2, 3) == 1.0, "CC shared: %g",
           sprung_modulation_route_value(m, 2, 3));
+    /* Reset All Controllers on the wheel's channel takes the wheel, which
+     * this source hears on any channel, back to 0. */
+    RT_ENTER();
+    sprung_modulation_control_change(m, 5, 121, 0);
+    sprung_modulation_frame(m, NULL, triggers);
+    RT_EXIT();
+    CHECK(sprung_modulation_route_value(m, 2, 3) == 0.0, "the wheel after a reset: %g",
+          sprung_modulation_route_value(m, 2, 3));
     sprung_modulation_note_off(m, 1, 0, 60);
     for (uint32_t f = 0; f < 500; ++f) /* 10 ms release = 480 frames */
         sprung_modulation_frame(m, NULL, triggers);

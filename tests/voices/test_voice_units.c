@@ -197,6 +197,41 @@ static void test_mpe(void)
           "pressure per channel");
     CHECK(sprung_mpe_note_timbre(&mpe, 3) == 0.0 && sprung_mpe_note_timbre(&mpe, 2) == 0.5,
           "CC74 per channel (0.5 neutral)");
+    /* Reset All Controllers (CC 121, MIDI RP-015) on member channel 3: the
+     * bend, the pressure and the playing controllers go back; volume and
+     * the sound controllers (CC74, the timbre) stay; no RPN stays selected,
+     * so a later data entry changes no bend range. */
+    sprung_mpe_pitch_bend(&mpe, 3, 0);
+    sprung_mpe_channel_pressure(&mpe, 3, 90);
+    sprung_mpe_control_change(&mpe, 3, 1, 127);  /* modulation wheel */
+    sprung_mpe_control_change(&mpe, 3, 7, 100);  /* volume */
+    sprung_mpe_control_change(&mpe, 3, 11, 20);  /* expression */
+    sprung_mpe_control_change(&mpe, 3, 64, 127); /* sustain pedal */
+    sprung_mpe_control_change(&mpe, 3, 101, 0);
+    sprung_mpe_control_change(&mpe, 3, 100, 0); /* RPN 0 selected */
+    RT_ENTER();
+    sprung_mpe_control_change(&mpe, 3, 121, 0);
+    RT_EXIT();
+    const SprungMpeChannel *reset = &mpe.channel[3];
+    CHECK(reset->bend == 0.0 && reset->pressure == 0.0 && reset->cc[1] == 0.0 &&
+              reset->cc[64] == 0.0 && reset->cc[11] == 1.0,
+          "reset: bend %g pressure %g wheel %g sustain %g expression %g", reset->bend,
+          reset->pressure, reset->cc[1], reset->cc[64], reset->cc[11]);
+    CHECK(reset->cc[7] == 100 / 127.0 && sprung_mpe_note_timbre(&mpe, 3) == 0.0,
+          "reset kept volume %g and timbre %g", reset->cc[7], sprung_mpe_note_timbre(&mpe, 3));
+    double member_range = mpe.zone[SPRUNG_MPE_LOWER].member_range;
+    sprung_mpe_control_change(&mpe, 3, 6, 3);
+    CHECK(mpe.zone[SPRUNG_MPE_LOWER].member_range == member_range,
+          "data entry after a reset changed the member range to %g",
+          mpe.zone[SPRUNG_MPE_LOWER].member_range);
+    /* An NRPN deselects the RPN too. */
+    sprung_mpe_control_change(&mpe, 3, 101, 0);
+    sprung_mpe_control_change(&mpe, 3, 100, 0);
+    sprung_mpe_control_change(&mpe, 3, 99, 1);
+    sprung_mpe_control_change(&mpe, 3, 6, 3);
+    CHECK(mpe.zone[SPRUNG_MPE_LOWER].member_range == member_range,
+          "NRPN data entry changed the member range to %g",
+          mpe.zone[SPRUNG_MPE_LOWER].member_range);
     /* An upper zone of 10 overlaps the lower of 7 (14 member channels
      * available): the lower shrinks to 4. */
     sprung_mpe_control_change(&mpe, 15, 101, 0);
