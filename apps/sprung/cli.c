@@ -49,15 +49,17 @@ int cli_getopt_error(const char *command, int result, char **argv,
     }
     if (optopt)
         return cli_usage_error(command, "unknown option '-%c'", optopt);
-    /* "--backnd=simd": the name is what lies between the dashes and '='. */
-    char typed[64];
-    snprintf(typed, sizeof typed, "%.*s", (int)strcspn(word + 2, "="), word + 2);
-    SprungSuggestion suggestion = sprung_suggestion_start(typed);
-    for (const struct option *o = options; o && o->name; o++)
-        sprung_suggestion_consider(&suggestion, o->name);
-    if (strncmp(word, "--", 2) == 0 && suggestion.best)
-        return cli_usage_error(command, "unknown option '%s' (did you mean '--%s'?)", word,
-                               suggestion.best);
+    if (strncmp(word, "--", 2) == 0) {
+        /* "--backnd=simd": the name is what lies between the dashes and '='. */
+        char typed[64];
+        snprintf(typed, sizeof typed, "%.*s", (int)strcspn(word + 2, "="), word + 2);
+        SprungSuggestion suggestion = sprung_suggestion_start(typed);
+        for (const struct option *o = options; o && o->name; o++)
+            sprung_suggestion_consider(&suggestion, o->name);
+        if (suggestion.best)
+            return cli_usage_error(command, "unknown option '%s' (did you mean '--%s'?)", word,
+                                   suggestion.best);
+    }
     return cli_usage_error(command, "unknown option '%s'", word);
 }
 

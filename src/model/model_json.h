@@ -1,7 +1,8 @@
 /* What the preset parsers share (model_load.c for the objects,
  * model_modulation.c for the instrument sections): JSON paths, the
- * early-return macro, how values are named in messages, and the one rule
- * for numbers. Private to src/model/; control thread only. */
+ * early-return macro, how values are named in messages, the one rule for
+ * numbers, and the readers built on them (errors, field lookup with "did you
+ * mean", numbers and ranges). Private to src/model/; control thread only. */
 #ifndef SPRUNG_MODEL_JSON_H
 #define SPRUNG_MODEL_JSON_H
 
