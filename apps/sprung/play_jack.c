@@ -97,8 +97,10 @@ static int api_load(JackApi *api)
 /* ---- JACK's threads ---- */
 
 /* The real-time callback: JACK MIDI -> events at their frame offsets ->
- * the runner. Note on/off pass through; CC 120 (all sound off) asks for a
- * user reset. Allocates nothing, takes no lock. */
+ * the runner. Every channel message the engine reads passes (notes,
+ * controllers, bends, pressure: modulation and MPE); CC 120 (all sound off)
+ * asks for a user reset; program changes and system messages are ignored.
+ * Allocates nothing, takes no lock. */
 static SPRUNG_REALTIME int on_process(jack_nframes_t n_frames, void *arg)
 {
     PlayJack *jack = arg;
@@ -111,28 +113,25 @@ static SPRUNG_REALTIME int on_process(jack_nframes_t n_frames, void *arg)
     uint32_t n_events = 0, dropped = 0;
     uint32_t count = midi ? api->midi_get_event_count(midi) : 0;
     for (uint32_t i = 0; i < count; i++) {
-        jack_midi_event_t event;
-        if (api->midi_event_get(&event, midi, i) != 0 || event.size < 3)
+        jack_midi_event_t midi_event;
+        SprungEvent event;
+        if (api->midi_event_get(&midi_event, midi, i) != 0)
             continue;
-        uint8_t status = event.buffer[0] & 0xf0, channel = event.buffer[0] & 0x0f;
-        uint8_t data1 = event.buffer[1] & 0x7f, data2 = event.buffer[2] & 0x7f;
-        if (status == 0xb0 && data1 == 120) {
+        /* JACK sorts by time; be sure anyway. */
+        uint32_t frame = midi_event.time < n_frames ? midi_event.time : n_frames - 1;
+        if (n_events && frame < jack->events[n_events - 1].frame)
+            frame = jack->events[n_events - 1].frame;
+        if (!sprung_event_from_midi(midi_event.buffer, midi_event.size, frame, &event))
+            continue;
+        if (event.type == SPRUNG_EVENT_CONTROL_CHANGE && event.note == 120) {
             sprung_runner_request_reset(jack->runner, SPRUNG_RESET_USER);
             continue;
         }
-        if (status != 0x90 && status != 0x80)
-            continue;
         if (n_events == PLAY_MAX_MIDI_EVENTS) {
             dropped++;
             continue;
         }
-        uint32_t frame = event.time < n_frames ? event.time : n_frames - 1;
-        if (n_events && frame < jack->events[n_events - 1].frame)
-            frame = jack->events[n_events - 1].frame; /* JACK sorts; be sure */
-        jack->events[n_events++] = (SprungEvent){
-            .frame = frame,
-            .type = status == 0x90 ? SPRUNG_EVENT_NOTE_ON : SPRUNG_EVENT_NOTE_OFF,
-            .channel = channel, .note = data1, .velocity = data2};
+        jack->events[n_events++] = event;
     }
     if (dropped)
         atomic_fetch_add_explicit(&jack->flags->midi_dropped, dropped, memory_order_relaxed);

@@ -3,6 +3,7 @@
 #ifndef SPRUNG_EVENTS_H
 #define SPRUNG_EVENTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sprung/attributes.h"
@@ -47,6 +48,16 @@ typedef struct SprungBlock {
     const float *const *inputs;
     uint32_t n_inputs;
 } SprungBlock;
+
+/* Reads one MIDI 1.0 channel message into *event at `frame`: `bytes` holds
+ * exactly the message, status byte first (no running status). Note on and
+ * off (a note-on of velocity 0 becomes a note-off), poly pressure, control
+ * change, channel pressure and pitch bend are read; anything else (program
+ * change, system messages, a message of the wrong length or with a data
+ * byte above 127) returns 0 and leaves *event untouched. Real-time safe:
+ * the live front ends (JACK, LV2) and the MIDI file reader share it. */
+SPRUNG_API SPRUNG_REALTIME int sprung_event_from_midi(const uint8_t *bytes, size_t size,
+                                                      uint32_t frame, SprungEvent *event);
 
 #ifdef __cplusplus
 }

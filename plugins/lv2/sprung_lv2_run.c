@@ -264,33 +264,30 @@ static SPRUNG_REALTIME void handle_object(Plugin *self, const LV2_Atom_Object *o
     }
 }
 
+/* One MIDI message of the control port: every channel message the engine
+ * reads (notes, controllers, bends, pressure: modulation and MPE) becomes
+ * an event; CC 120 (all sound off) is a click-free reset. Program changes
+ * and system messages have no meaning here; a malformed channel message
+ * is logged. */
 static SPRUNG_REALTIME void handle_midi(Plugin *self, const uint8_t *data, uint32_t size,
                                         uint32_t frame, uint32_t *n_events)
 {
-    if (size == 0) {
-        send_log(self, LOG_BAD_MIDI, 0, 0);
+    SprungEvent event;
+    if (!sprung_event_from_midi(data, size, frame, &event)) {
+        const uint8_t status = size ? data[0] & 0xF0u : 0;
+        if (status != 0xC0u && status != 0xF0u)
+            send_log(self, LOG_BAD_MIDI, size, size ? data[0] : 0);
         return;
     }
-    const uint8_t status = data[0] & 0xF0u, channel = data[0] & 0x0Fu;
-    if (status == LV2_MIDI_MSG_NOTE_ON || status == LV2_MIDI_MSG_NOTE_OFF) {
-        if (size < 3 || data[1] > 127 || data[2] > 127) {
-            send_log(self, LOG_BAD_MIDI, size, data[0]);
-            return;
-        }
-        if (*n_events >= MAX_EVENTS) {
-            send_log(self, LOG_EVENTS_DROPPED, 1, 0);
-            return;
-        }
-        uint8_t type = status == LV2_MIDI_MSG_NOTE_ON && data[2] > 0 ? SPRUNG_EVENT_NOTE_ON
-                                                                       : SPRUNG_EVENT_NOTE_OFF;
-        self->events[(*n_events)++] = (SprungEvent){.frame = frame, .type = type,
-                                                    .channel = channel, .note = data[1],
-                                                    .velocity = data[2]};
-    } else if (status == LV2_MIDI_MSG_CONTROLLER && size >= 3 &&
-               data[1] == LV2_MIDI_CTL_ALL_SOUNDS_OFF) {
+    if (event.type == SPRUNG_EVENT_CONTROL_CHANGE && event.note == LV2_MIDI_CTL_ALL_SOUNDS_OFF) {
         sprung_runner_request_reset(self->runner, SPRUNG_RESET_USER);
+        return;
     }
-    /* Other MIDI (controllers, pitch bend, sysex) has no meaning yet. */
+    if (*n_events >= MAX_EVENTS) {
+        send_log(self, LOG_EVENTS_DROPPED, 1, 0);
+        return;
+    }
+    self->events[(*n_events)++] = event;
 }
 
 /* Reads the control port: MIDI into self->events (sorted, in range),

@@ -510,43 +510,15 @@ SprungStatus sprung_midi_load_memory(const void *data, size_t size, const char *
         smf_event_t *event = smf_track_get_event_by_number(track, i);
         if (!event || event->midi_buffer_length < 2 || event->midi_buffer_length > 3)
             continue; /* the End of Track meta event */
-        const uint8_t *m = event->midi_buffer;
-        uint8_t kind = m[0] & 0xF0u;
-        size_t want = kind == 0xD0u ? 2 : 3;
-        if (kind < 0x80u || kind >= 0xF0u || kind == 0xC0u || (size_t)event->midi_buffer_length != want)
+        SprungEvent decoded;
+        if (!sprung_event_from_midi(event->midi_buffer, (size_t)event->midi_buffer_length, 0,
+                                    &decoded))
             continue; /* cannot happen: the track holds only what we wrote */
         if (sequence->n_events >= scan.n_notes)
             break; /* cannot happen: the track holds exactly our events */
-        SprungMidiEvent *e = &sequence->events[sequence->n_events++];
-        e->time_s = event->time_seconds;
-        e->channel = m[0] & 0x0Fu;
-        uint8_t d2 = want == 3 ? m[2] : 0;
-        switch (kind) {
-        case 0x80u:
-        case 0x90u:
-            e->note = m[1];
-            e->velocity = d2;
-            e->type = (kind == 0x90u && d2 > 0) ? SPRUNG_EVENT_NOTE_ON : SPRUNG_EVENT_NOTE_OFF;
-            break;
-        case 0xA0u:
-            e->type = SPRUNG_EVENT_POLY_PRESSURE;
-            e->note = m[1];
-            e->value = d2;
-            break;
-        case 0xB0u:
-            e->type = SPRUNG_EVENT_CONTROL_CHANGE;
-            e->note = m[1];
-            e->value = d2;
-            break;
-        case 0xD0u:
-            e->type = SPRUNG_EVENT_CHANNEL_PRESSURE;
-            e->value = m[1];
-            break;
-        default: /* 0xE0: 14 bits, LSB first; 8192 is the centre */
-            e->type = SPRUNG_EVENT_PITCH_BEND;
-            e->value = (uint16_t)(((unsigned)d2 << 7) | m[1]);
-            break;
-        }
+        sequence->events[sequence->n_events++] = (SprungMidiEvent){
+            .time_s = event->time_seconds, .type = decoded.type, .channel = decoded.channel,
+            .note = decoded.note, .velocity = decoded.velocity, .value = decoded.value};
     }
     sequence->duration_s = smf_get_length_seconds(smf);
     if (!(sequence->duration_s >= 0.0))

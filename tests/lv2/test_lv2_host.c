@@ -8,6 +8,11 @@
  *              gain and bypass changes, and an oversampling change (latency
  *              port); the effect's inputs do not change its output yet (no
  *              audio-input exciter: issue 3)
+ *   expression the MPE pad played with bends, channel and poly pressure, CC74
+ *              and a controller reset (program change and system messages
+ *              among them, ignored): bit-identical to the runner fed the
+ *              events the bytes mean, and each of bend, pressure and CC74
+ *              audible (the runner without it differs)
  *   state      save mid-note, Turtle round trip, restore into a fresh
  *              instance: the state is equal (preset JSON, macros, gain,
  *              oversampling; the ringing of the note itself is not state),
@@ -29,7 +34,7 @@
  *              takes the audio thread's priority, for the engine made at
  *              instantiate (set from the first run) and for one loaded
  *              after; exit 77 where no SCHED_FIFO thread can be made
- * Usage: test_lv2_host exact|state|hostile|realtime|priority [--sabotage] PRESET_DIR */
+ * Usage: test_lv2_host exact|expression|state|hostile|realtime|priority [--sabotage] PRESET_DIR */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -649,6 +654,156 @@ static void test_exact(void)
 {
     test_exact_one(0);
     test_exact_one(1);
+}
+
+/* ---- expression ---- */
+
+/* A phrase played on an MPE controller, as the MIDI bytes the host sends
+ * and the events they mean, written out here (not decoded: the plugin's
+ * reading of them is what is checked). `kind` 0 marks a message the plugin
+ * must ignore; events of a kind in `drop` are left out of a reference. */
+typedef struct Message {
+    uint64_t frame;
+    uint8_t size, bytes[3];
+    SprungEvent event;
+} Message;
+
+#define NOTE_ON SPRUNG_EVENT_NOTE_ON
+#define NOTE_OFF SPRUNG_EVENT_NOTE_OFF
+static const Message g_mpe_phrase[] = {
+    {200, 3, {0x91, 60, 100}, {.type = NOTE_ON, .channel = 1, .note = 60, .velocity = 100}},
+    {210, 2, {0xD1, 40}, {.type = SPRUNG_EVENT_CHANNEL_PRESSURE, .channel = 1, .value = 40}},
+    {3000, 3, {0xE1, 0x00, 0x48}, {.type = SPRUNG_EVENT_PITCH_BEND, .channel = 1, .value = 9216}},
+    {6000, 3, {0xB1, 74, 100},
+     {.type = SPRUNG_EVENT_CONTROL_CHANGE, .channel = 1, .note = 74, .value = 100}},
+    {8000, 3, {0x92, 67, 90}, {.type = NOTE_ON, .channel = 2, .note = 67, .velocity = 90}},
+    {8001, 2, {0xC2, 5}, {0}},  /* program change */
+    {9000, 1, {0xF8}, {0}},     /* timing clock */
+    {9001, 1, {0xFE}, {0}},     /* active sensing */
+    {10000, 3, {0xA2, 67, 90},
+     {.type = SPRUNG_EVENT_POLY_PRESSURE, .channel = 2, .note = 67, .value = 90}},
+    {12000, 3, {0xE0, 0x7F, 0x7F},
+     {.type = SPRUNG_EVENT_PITCH_BEND, .channel = 0, .value = 16383}},  /* the master's */
+    {15000, 2, {0xD2, 127}, {.type = SPRUNG_EVENT_CHANNEL_PRESSURE, .channel = 2, .value = 127}},
+    {18000, 3, {0xB2, 74, 10},
+     {.type = SPRUNG_EVENT_CONTROL_CHANGE, .channel = 2, .note = 74, .value = 10}},
+    {20000, 3, {0x81, 60, 64}, {.type = NOTE_OFF, .channel = 1, .note = 60, .velocity = 64}},
+    {22000, 3, {0x92, 67, 0}, {.type = NOTE_OFF, .channel = 2, .note = 67}},
+    {24000, 3, {0xB0, 121, 0},
+     {.type = SPRUNG_EVENT_CONTROL_CHANGE, .channel = 0, .note = 121}},  /* reset controllers */
+    {26000, 3, {0x93, 64, 120}, {.type = NOTE_ON, .channel = 3, .note = 64, .velocity = 120}},
+    {26500, 2, {0xD3, 90}, {.type = SPRUNG_EVENT_CHANNEL_PRESSURE, .channel = 3, .value = 90}},
+    {27000, 3, {0xE3, 0x00, 0x30}, {.type = SPRUNG_EVENT_PITCH_BEND, .channel = 3, .value = 6144}},
+    {33000, 3, {0xB3, 74, 127},
+     {.type = SPRUNG_EVENT_CONTROL_CHANGE, .channel = 3, .note = 74, .value = 127}},
+};
+#undef NOTE_ON
+#undef NOTE_OFF
+#define MPE_PHRASE_MESSAGES (sizeof g_mpe_phrase / sizeof g_mpe_phrase[0])
+
+/* The events of g_mpe_phrase in [pos, pos + n), less those of kind `drop`
+ * (0: none), to `out`; to the host (as MIDI, every message) when given. */
+static uint32_t mpe_block_events(uint64_t pos, uint32_t n, uint8_t drop, Host *h,
+                                 SprungEvent *out)
+{
+    uint32_t k = 0;
+    for (size_t i = 0; i < MPE_PHRASE_MESSAGES; i++) {
+        const Message *m = &g_mpe_phrase[i];
+        if (m->frame < pos || m->frame >= pos + n)
+            continue;
+        uint32_t frame = (uint32_t)(m->frame - pos);
+        if (h)
+            host_midi(h, frame, m->bytes, m->size);
+        if (m->event.type && m->event.type != drop) {
+            out[k] = m->event;
+            out[k++].frame = frame;
+        }
+    }
+    return k;
+}
+
+/* The MPE pad played with bends, pressure and timbre: the plugin's output
+ * is bit-identical to the runner fed the events the bytes mean, and each
+ * of bend, pressure and timbre is heard (the runner without them differs),
+ * so a plugin that dropped them could not pass. */
+static void test_expression_one(int effect)
+{
+    const char *what = effect ? "effect" : "instrument";
+    static const uint8_t heard[] = {SPRUNG_EVENT_PITCH_BEND, SPRUNG_EVENT_CHANNEL_PRESSURE,
+                                    SPRUNG_EVENT_CONTROL_CHANGE};
+    static const char *const heard_names[] = {"pitch bend", "channel pressure", "CC74"};
+    enum { N_HEARD = sizeof heard };
+    Host *h = host_new(effect, 1);
+    lilv_instance_activate(h->instance);
+    Reference *ref = reference_new(preset_path("demo.json"), 0.0), *without[N_HEARD];
+    for (int j = 0; j < N_HEARD; j++)
+        without[j] = reference_new(preset_path("demo.json"), 0.0);
+    double energy = 0.0, difference[N_HEARD] = {0};
+    uint32_t mismatches = 0, block = 0;
+    SprungEvent events[64];
+    log_clear();
+    for (uint64_t pos = 0; pos < 40000; block++) {
+        uint32_t n = block_size(block);
+        host_begin(h);
+        /* The preset loads as in `exact`: asked in block 0, offered in block 1. */
+        if (block == 0)
+            host_set_preset(h, 0, preset_path("mpe-pad.json"));
+        if (block == 1) {
+            CHECK(sprung_runner_offer_engine(ref->runner,
+                                             reference_engine(preset_path("mpe-pad.json"), 1)),
+                  "reference swap");
+            for (int j = 0; j < N_HEARD; j++)
+                CHECK(sprung_runner_offer_engine(
+                          without[j]->runner, reference_engine(preset_path("mpe-pad.json"), 1)),
+                      "reference swap");
+        }
+        if (effect)
+            fill_input(h, pos, n);
+        uint32_t k = mpe_block_events(pos, n, 0, h, events);
+        host_run(h, n);
+        reference_run(ref, n, events, k);
+        for (int ch = 0; ch < 2; ch++) {
+            uint32_t at = 0;
+            if (!same_bits(h->out[ch], ref->out[ch], n, &at) && mismatches++ < 5)
+                fprintf(stderr, "FAIL %s: frame %llu ch %d: plugin %.9g, runner %.9g\n", what,
+                        (unsigned long long)(pos + at), ch, (double)h->out[ch][at],
+                        (double)ref->out[ch][at]);
+            energy += block_energy(ref->out[ch], n);
+        }
+        for (int j = 0; j < N_HEARD; j++) {
+            k = mpe_block_events(pos, n, heard[j], NULL, events);
+            reference_run(without[j], n, events, k);
+            for (int ch = 0; ch < 2; ch++)
+                for (uint32_t i = 0; i < n; i++) {
+                    double d = (double)ref->out[ch][i] - without[j]->out[ch][i];
+                    difference[j] += d * d;
+                }
+        }
+        pos += n;
+    }
+    CHECK(mismatches == 0, "%s: %u blocks differ from the runner fed the same MPE phrase", what,
+          mismatches);
+    CHECK(energy > 1.0, "%s: silent (energy %g)", what, energy);
+    for (int j = 0; j < N_HEARD; j++)
+        CHECK(difference[j] > 1e-3 * energy, "%s: %s is not heard in the phrase (%g of %g)",
+              what, heard_names[j], difference[j], energy);
+    CHECK(!log_has("malformed"), "%s: an ignored message was logged as malformed", what);
+    printf("expression: %s: mpe-pad with bends, pressure, CC74, poly pressure and a controller "
+           "reset, program change and system messages ignored: bit-identical to the runner "
+           "(energy %.1f); without bends / pressure / CC74 the sound differs by %.1f %% / "
+           "%.1f %% / %.1f %% of its energy\n",
+           what, energy, 100.0 * difference[0] / energy, 100.0 * difference[1] / energy,
+           100.0 * difference[2] / energy);
+    for (int j = 0; j < N_HEARD; j++)
+        reference_free(without[j]);
+    reference_free(ref);
+    host_free(h);
+}
+
+static void test_expression(void)
+{
+    test_expression_one(0);
+    test_expression_one(1);
 }
 
 /* ---- state ---- */
@@ -1328,7 +1483,7 @@ int main(int argc, char **argv)
     }
     if (arg >= argc) {
         fprintf(stderr,
-                "usage: %s exact|state|hostile|realtime|priority [--sabotage] PRESET_DIR\n",
+                "usage: %s exact|expression|state|hostile|realtime|priority [--sabotage] PRESET_DIR\n",
                 argv[0]);
         return 2;
     }
@@ -1337,6 +1492,8 @@ int main(int argc, char **argv)
     lilv_world_load_all(g_world);
     if (!strcmp(test, "exact"))
         test_exact();
+    else if (!strcmp(test, "expression"))
+        test_expression();
     else if (!strcmp(test, "state"))
         test_state();
     else if (!strcmp(test, "hostile"))
