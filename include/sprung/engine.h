@@ -77,6 +77,14 @@ SPRUNG_API SPRUNG_REALTIME SprungStatus sprung_engine_process(SprungEngine *engi
  * active excitations, filter memory). */
 SPRUNG_API SPRUNG_REALTIME void sprung_engine_reset(SprungEngine *engine);
 
+/* The MIDI channels a channel-wide message on `channel` (0..15) governs,
+ * one bit each: the channel itself, and on the master channel of an MPE
+ * zone (as the preset and the MIDI heard so far set them) the zone's member
+ * channels too. The runner holds notes for a damper pedal and releases
+ * them for All Notes Off on these channels (docs/runner.md). */
+SPRUNG_API SPRUNG_REALTIME uint16_t sprung_engine_channels_reached(const SprungEngine *engine,
+                                                                   uint8_t channel);
+
 /* Sets macro `index` (0..7) to `value` in [0, 1] (clamped; NaN ignored):
  * the value of every "macro" modulation source with that index (written
  * 1..8 in presets), smoothed like any route. No effect on a model without

@@ -315,6 +315,18 @@ uint32_t sprung_engine_latency_frames(const SprungEngine *engine)
     return engine ? engine->decimator.latency_frames : 0;
 }
 
+SPRUNG_REALTIME uint16_t sprung_engine_channels_reached(const SprungEngine *engine,
+                                                        uint8_t channel)
+{
+    if (!engine || channel > 15)
+        return 0;
+    if (engine->voices)
+        return sprung_engine_voices_channels_reached(engine->voices, channel);
+    if (engine->modulation)
+        return sprung_engine_modulation_channels_reached(engine->modulation, channel);
+    return (uint16_t)(1u << channel);
+}
+
 uint32_t sprung_engine_worker_threads(const SprungEngine *engine)
 {
     if (!engine)

@@ -342,3 +342,9 @@ SPRUNG_REALTIME void sprung_engine_modulation_set_macro(SprungEngineModulation *
 {
     sprung_modulation_set_macro(m->runtime, index, value);
 }
+
+SPRUNG_REALTIME uint16_t sprung_engine_modulation_channels_reached(
+    const SprungEngineModulation *m, uint8_t channel)
+{
+    return sprung_mpe_channels_reached(sprung_modulation_mpe(m->runtime), channel);
+}

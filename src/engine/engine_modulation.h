@@ -77,4 +77,9 @@ SPRUNG_REALTIME void sprung_engine_modulation_reset(SprungEngineModulation *modu
 SPRUNG_REALTIME void sprung_engine_modulation_set_macro(SprungEngineModulation *modulation,
                                                         uint32_t index, double value);
 
+/* The channels a pedal or All Notes Off on `channel` governs (mpe.h's
+ * sprung_mpe_channels_reached, as the MIDI heard so far set the zones). */
+SPRUNG_REALTIME uint16_t sprung_engine_modulation_channels_reached(
+    const SprungEngineModulation *modulation, uint8_t channel);
+
 #endif

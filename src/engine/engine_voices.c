@@ -863,3 +863,9 @@ SPRUNG_REALTIME void sprung_engine_voices_set_macro(SprungEngineVoices *s, uint3
 {
     sprung_modulation_set_macro(s->modulation, index, value);
 }
+
+SPRUNG_REALTIME uint16_t sprung_engine_voices_channels_reached(const SprungEngineVoices *s,
+                                                               uint8_t channel)
+{
+    return sprung_mpe_channels_reached(s->mpe, channel);
+}

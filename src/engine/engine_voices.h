@@ -70,6 +70,10 @@ SPRUNG_REALTIME void sprung_engine_voices_process(SprungEngineVoices *voices,
 SPRUNG_REALTIME void sprung_engine_voices_reset(SprungEngineVoices *voices);
 SPRUNG_REALTIME void sprung_engine_voices_set_macro(SprungEngineVoices *voices, uint32_t index,
                                                     double value);
+/* The channels a pedal or All Notes Off on `channel` governs (mpe.h's
+ * sprung_mpe_channels_reached, as the MIDI heard so far set the zones). */
+SPRUNG_REALTIME uint16_t sprung_engine_voices_channels_reached(const SprungEngineVoices *voices,
+                                                               uint8_t channel);
 
 /* Tests and tools (control thread, never while process runs): the voice
  * count, a voice's state, and its current time scale dt_v/dt. */

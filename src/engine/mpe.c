@@ -188,6 +188,22 @@ SPRUNG_REALTIME void sprung_mpe_channel_pressure(SprungMpe *mpe, uint8_t channel
     mpe->channel[channel].pressure = (value7 > 127 ? 127 : value7) / 127.0;
 }
 
+SPRUNG_REALTIME uint16_t sprung_mpe_channels_reached(const SprungMpe *mpe, uint8_t channel)
+{
+    if (channel > 15)
+        return 0;
+    uint16_t reached = (uint16_t)(1u << channel);
+    if (!sprung_mpe_is_master(mpe, channel))
+        return reached;
+    for (uint8_t c = 0; c < 16; c++) {
+        SprungMpeZoneKind kind;
+        if (sprung_mpe_is_member(mpe, c, &kind) && kind == (channel == 0 ? SPRUNG_MPE_LOWER
+                                                                          : SPRUNG_MPE_UPPER))
+            reached |= (uint16_t)(1u << c);
+    }
+    return reached;
+}
+
 SPRUNG_REALTIME double sprung_mpe_note_bend_semitones(const SprungMpe *mpe, uint8_t channel)
 {
     if (channel > 15)

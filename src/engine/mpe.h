@@ -86,6 +86,11 @@ SPRUNG_REALTIME int sprung_mpe_is_member(const SprungMpe *mpe, uint8_t channel,
 /* 1 when `channel` is a zone's master channel (0 or 15 with that zone on). */
 SPRUNG_REALTIME int sprung_mpe_is_master(const SprungMpe *mpe, uint8_t channel);
 
+/* The channels a channel-wide message on `channel` (a damper pedal, All
+ * Notes Off) governs, one bit each: `channel` itself, and on a zone's
+ * master channel the zone's members too. */
+SPRUNG_REALTIME uint16_t sprung_mpe_channels_reached(const SprungMpe *mpe, uint8_t channel);
+
 /* A message on a master channel applies to the zone; on a member channel
  * (or a non-MPE channel) to the notes on that channel only. */
 SPRUNG_REALTIME double sprung_mpe_note_bend_semitones(const SprungMpe *mpe, uint8_t channel);

@@ -149,12 +149,14 @@ SprungStatus sprung_runner_new(const SprungRunnerConfig *config, SprungEngine *e
     failed |= sprung_spsc_init(&runner->breaker_events, 64, sizeof(SprungBreakerEvent));
     for (int ch = 0; ch < 2; ch++)
         a->incoming_out[ch] = calloc(c->max_block_frames, sizeof(float));
+    a->played_capacity = c->max_block_events * 2u + RUNNER_KEYS_MAX_RELEASES;
     a->merged = calloc(c->max_block_events, sizeof(SprungEvent));
-    a->segment = calloc(c->max_block_events * 2u, sizeof(SprungEvent));
-    a->held = calloc(c->max_block_events, sizeof(SprungEvent));
+    a->played = calloc(a->played_capacity, sizeof(SprungEvent));
+    a->segment = calloc(a->played_capacity * 2u, sizeof(SprungEvent));
+    a->held = calloc(a->played_capacity, sizeof(SprungEvent));
     k->load_window = calloc(c->load_window_blocks, sizeof(float));
     k->load_sorted = calloc(c->load_window_blocks, sizeof(float));
-    if (failed || !a->incoming_out[0] || !a->incoming_out[1] || !a->merged || !a->segment ||
+    if (failed || !a->incoming_out[0] || !a->incoming_out[1] || !a->merged || !a->played || !a->segment ||
         !a->held || !k->load_window || !k->load_sorted) {
         runner->audio.engine = NULL; /* the engine stays the caller's */
         sprung_runner_free(runner);
@@ -204,6 +206,7 @@ void sprung_runner_free(SprungRunner *runner)
     free(runner->audio.incoming_out[0]);
     free(runner->audio.incoming_out[1]);
     free(runner->audio.merged);
+    free(runner->audio.played);
     free(runner->audio.segment);
     free(runner->audio.held);
     free(runner->control.load_window);

@@ -437,7 +437,10 @@ SPRUNG_REALTIME SprungStatus sprung_runner_process(SprungRunner *runner, uint32_
         if (a->incoming)
             sprung_engine_set_macro(a->incoming, k, a->macros[k]);
     }
-    const uint32_t n_merged = merge_events(runner, n_frames, events, n_events);
+    const uint32_t n_played = runner_keys_play(&a->keys, a->incoming ? a->incoming : a->engine,
+                                               a->merged,
+                                               merge_events(runner, n_frames, events, n_events),
+                                               a->played);
 
     a->block_peak[0] = a->block_peak[1] = 0.0f;
     a->block_engine_peak = 0.0f;
@@ -464,10 +467,10 @@ SPRUNG_REALTIME SprungStatus sprung_runner_process(SprungRunner *runner, uint32_
             }
             a->n_held = 0;
         }
-        while (next_event < n_merged && a->merged[next_event].frame < end) {
-            SprungEvent event = a->merged[next_event++];
+        while (next_event < n_played && a->played[next_event].frame < end) {
+            SprungEvent event = a->played[next_event++];
             if (fading_out) {
-                if (a->n_held < runner->config.max_block_events)
+                if (a->n_held < a->played_capacity)
                     a->held[a->n_held++] = event;
                 else
                     a->totals.events_dropped++;

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "runner/runner_keys.h"
 #include "runner/spsc.h"
 #include "sprung/runner.h"
 
@@ -89,10 +90,14 @@ typedef struct RunnerAudio {
     int limiter;
     float limiter_knee;
 
-    /* Events: this block's merged list, and those held back during a fade-out
-     * (applied at the reset point). */
-    SprungEvent *merged, *segment, *held;
+    /* Events: this block's merged list; the same played through the keys
+     * (runner_keys.h: a damper pedal's note-offs held back, released ones
+     * added), `played_capacity` of them; and those held back during a
+     * fade-out (applied at the reset point), as many. */
+    SprungEvent *merged, *played, *segment, *held;
+    uint32_t played_capacity;
     uint32_t n_held;
+    RunnerKeys keys;
 
     float inject_value;
     uint32_t inject_remaining;
