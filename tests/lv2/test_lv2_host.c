@@ -542,6 +542,24 @@ static double block_energy(const float *x, uint32_t n)
     return e;
 }
 
+/* Compares the plugin's block of n frames at `pos` with the reference's,
+ * reporting the first few that differ (counted in *mismatches); returns the
+ * plugin's energy in the block. */
+static double compare_block(const Host *h, const Reference *ref, uint32_t n, uint64_t pos,
+                            const char *what, uint32_t *mismatches)
+{
+    double energy = 0.0;
+    for (int ch = 0; ch < 2; ch++) {
+        uint32_t at = 0;
+        if (!same_bits(h->out[ch], ref->out[ch], n, &at) && (*mismatches)++ < 5)
+            fprintf(stderr, "FAIL %s: frame %llu ch %d: plugin %.9g, runner %.9g\n", what,
+                    (unsigned long long)(pos + at), ch, (double)h->out[ch][at],
+                    (double)ref->out[ch][at]);
+        energy += block_energy(h->out[ch], n);
+    }
+    return energy;
+}
+
 static const Note g_phrase[] = {
     {100, SPRUNG_EVENT_NOTE_ON, 60, 100},    {101, SPRUNG_EVENT_NOTE_ON, 64, 90},
     {4000, SPRUNG_EVENT_NOTE_ON, 67, 80},    {9000, SPRUNG_EVENT_NOTE_OFF, 60, 0},
@@ -608,14 +626,7 @@ static void test_exact_one(int effect)
         reference_run(ref, n, events, k);
         if (notify_has_set(h, SPRUNG_LV2__preset, NULL, 0))
             preset_notified = 1;
-        for (int ch = 0; ch < 2; ch++) {
-            uint32_t at = 0;
-            if (!same_bits(h->out[ch], ref->out[ch], n, &at) && mismatches++ < 5)
-                fprintf(stderr, "FAIL %s: frame %llu ch %d: plugin %.9g, runner %.9g\n", what,
-                        (unsigned long long)(pos + at), ch, (double)h->out[ch][at],
-                        (double)ref->out[ch][at]);
-            energy += block_energy(h->out[ch], n);
-        }
+        energy += compare_block(h, ref, n, pos, what, &mismatches);
         if (pos >= oversample_at + 2 * MAX_BLOCK)
             CHECK(h->latency == 35.0f, "%s: latency port %g at 2x (want 35)", what,
                   (double)h->latency);
@@ -762,14 +773,7 @@ static void test_expression_one(int effect)
         uint32_t k = mpe_block_events(pos, n, 0, h, events);
         host_run(h, n);
         reference_run(ref, n, events, k);
-        for (int ch = 0; ch < 2; ch++) {
-            uint32_t at = 0;
-            if (!same_bits(h->out[ch], ref->out[ch], n, &at) && mismatches++ < 5)
-                fprintf(stderr, "FAIL %s: frame %llu ch %d: plugin %.9g, runner %.9g\n", what,
-                        (unsigned long long)(pos + at), ch, (double)h->out[ch][at],
-                        (double)ref->out[ch][at]);
-            energy += block_energy(ref->out[ch], n);
-        }
+        energy += compare_block(h, ref, n, pos, what, &mismatches);
         for (int j = 0; j < N_HEARD; j++) {
             k = mpe_block_events(pos, n, heard[j], NULL, events);
             reference_run(without[j], n, events, k);
@@ -925,15 +929,9 @@ static uint32_t compare_run(Host *h, Reference *ref, const Note *notes, size_t n
         uint32_t k = block_events(notes, n_notes, pos, n, h, events);
         host_run(h, n);
         reference_run(ref, n, events, k);
-        for (int ch = 0; ch < 2; ch++) {
-            uint32_t at = 0;
-            if (!same_bits(h->out[ch], ref->out[ch], n, &at) && mismatches++ < 3)
-                fprintf(stderr, "  differs at frame %llu ch %d: %.9g vs %.9g\n",
-                        (unsigned long long)(pos + at), ch, (double)h->out[ch][at],
-                        (double)ref->out[ch][at]);
-            if (energy)
-                *energy += block_energy(h->out[ch], n);
-        }
+        double played = compare_block(h, ref, n, pos, "state", &mismatches);
+        if (energy)
+            *energy += played;
         pos += n;
     }
     return mismatches;
