@@ -508,12 +508,11 @@ SprungStatus sprung_midi_load_memory(const void *data, size_t size, const char *
     }
     for (int i = 1; i <= track->number_of_events; i++) {
         smf_event_t *event = smf_track_get_event_by_number(track, i);
-        if (!event || event->midi_buffer_length < 2 || event->midi_buffer_length > 3)
-            continue; /* the End of Track meta event */
         SprungEvent decoded;
-        if (!sprung_event_from_midi(event->midi_buffer, (size_t)event->midi_buffer_length, 0,
+        if (!event || event->midi_buffer_length < 0 ||
+            !sprung_event_from_midi(event->midi_buffer, (size_t)event->midi_buffer_length, 0,
                                     &decoded))
-            continue; /* cannot happen: the track holds only what we wrote */
+            continue; /* the End of Track meta event: the rest is what we wrote */
         if (sequence->n_events >= scan.n_notes)
             break; /* cannot happen: the track holds exactly our events */
         sequence->events[sequence->n_events++] = (SprungMidiEvent){

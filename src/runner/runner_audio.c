@@ -437,10 +437,9 @@ SPRUNG_REALTIME SprungStatus sprung_runner_process(SprungRunner *runner, uint32_
         if (a->incoming)
             sprung_engine_set_macro(a->incoming, k, a->macros[k]);
     }
-    const uint32_t n_played = runner_keys_play(&a->keys, a->incoming ? a->incoming : a->engine,
-                                               a->merged,
-                                               merge_events(runner, n_frames, events, n_events),
-                                               a->played);
+    const uint32_t n_merged = merge_events(runner, n_frames, events, n_events);
+    const SprungEngine *newest = a->incoming ? a->incoming : a->engine;
+    const uint32_t n_played = runner_keys_play(&a->keys, newest, a->merged, n_merged, a->played);
 
     a->block_peak[0] = a->block_peak[1] = 0.0f;
     a->block_engine_peak = 0.0f;
