@@ -1,84 +1,85 @@
 /* Checks a recording of `sprung play` (or, built with JACK_CHECK_PLAIN_OUTPUT,
- * of the LV2 instrument under jalv) against the offline render of the
- * same notes: renders PRESET through the runner (configured as `sprung
- * play` configures it) playing the jack_midiseq loop (LOOP frames; each
- * note "START NOTE LENGTH" is a note-on at START and a note-off LENGTH
- * later, velocity 64 as jack_midiseq sends), long enough for the loop's
- * sound to have settled, then finds the lag that best aligns the recording
- * with it (the pattern is periodic: any lag in one loop) and prints the
- * normalised cross-correlation of both channels. Passes when the recording
- * is not silent and the correlation is above MIN (0.99).
- * Usage: jack_check PRESET RECORDING.wav LOOP MIN START NOTE LENGTH [...] */
+ * of the LV2 instrument under jalv) against the offline render of the same
+ * looped MIDI phrase (LOOP frames; events "FRAME:HEX" as jack_midi_loop
+ * sends them, jack_events.h): renders PRESET through the runner
+ * (configured as `sprung play` configures it) playing the loop, long
+ * enough for its sound to have settled, then finds the lag that best
+ * aligns the recording with it (the phrase is periodic: any lag in one
+ * loop) and prints the normalised cross-correlation of both channels.
+ * Passes when the recording is not silent and the correlation is above
+ * MIN (0.99).
+ *
+ * The messages mean to the render what sprung_event_from_midi makes of
+ * them (its own test, engine_midi_events, checks it); what this checks is
+ * that they crossed JACK and reached the runner. With --each-heard it also
+ * shows the phrase can tell: for each kind of expression in it (pitch bend,
+ * channel pressure, poly pressure, each controller number), the render
+ * without those messages must NOT match the recording at the same lag, so
+ * a front end that dropped them would fail.
+ * Exit status: 0 a match, 1 no match (or bad input files), 3 a match but
+ * some expression is not heard (the phrase cannot tell: a fault of the
+ * test, not of what it recorded), 2 a bad command line.
+ * Usage: jack_check [--each-heard] PRESET RECORDING.wav MIN LOOP FRAME:HEX [...] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/wav.h"
+#include "jack_events.h"
 #include "sprung/sprung.h"
 
-enum { MAX_NOTES = 32, BLOCK = 64 };
+enum { BLOCK = 64, NO_CLASS = -1 };
 
-int main(int argc, char **argv)
+/* What --each-heard leaves out at once: notes are never left out; the
+ * other kinds by type, controllers by number. */
+static int expression_class(const SprungEvent *event)
 {
-    if (argc < 8 || (argc - 5) % 3) {
-        fprintf(stderr, "usage: %s PRESET RECORDING.wav LOOP MIN START NOTE LENGTH [...]\n",
-                argv[0]);
-        return 2;
+    switch (event->type) {
+    case SPRUNG_EVENT_NOTE_ON:
+    case SPRUNG_EVENT_NOTE_OFF:
+        return NO_CLASS;
+    case SPRUNG_EVENT_CONTROL_CHANGE:
+        return 1000 + event->note;
+    default:
+        return (int)event->type;
     }
-    const char *preset = argv[1], *recording = argv[2];
-    const uint32_t loop = (uint32_t)atoi(argv[3]);
-    const double min_correlation = atof(argv[4]);
-    uint32_t n_notes = (uint32_t)(argc - 5) / 3, start[MAX_NOTES], length[MAX_NOTES];
-    uint8_t note[MAX_NOTES];
-    if (n_notes > MAX_NOTES || loop < 64) {
-        fprintf(stderr, "jack_check: at most %d notes and a loop of at least 64 frames\n",
-                MAX_NOTES);
-        return 2;
-    }
-    for (uint32_t i = 0; i < n_notes; i++) {
-        start[i] = (uint32_t)atoi(argv[5 + 3 * i]);
-        note[i] = (uint8_t)atoi(argv[6 + 3 * i]);
-        length[i] = (uint32_t)atoi(argv[7 + 3 * i]);
-    }
+}
 
+static void describe_class(int class, char *text, size_t size)
+{
+    switch (class) {
+    case SPRUNG_EVENT_PITCH_BEND:
+        snprintf(text, size, "pitch bend");
+        break;
+    case SPRUNG_EVENT_CHANNEL_PRESSURE:
+        snprintf(text, size, "channel pressure");
+        break;
+    case SPRUNG_EVENT_POLY_PRESSURE:
+        snprintf(text, size, "poly pressure");
+        break;
+    default:
+        snprintf(text, size, "CC %d", class - 1000);
+    }
+}
+
+/* `total` frames of the runner playing the loop from rest, interleaved
+ * stereo; events of class `left_out` are not played (NO_CLASS: all are).
+ * NULL after printing why when the model cannot be set up. */
+static float *render_phrase(const char *preset, double rate, uint32_t loop,
+                            const JackEvent *phrase, uint32_t n_phrase, int left_out, size_t total)
+{
     SprungError error = {0};
-    SprungAudio *audio = NULL;
-    if (sprung_wav_read(recording, &audio, &error) != SPRUNG_OK) {
-        fprintf(stderr, "FAIL: %s\n", error.message);
-        return 1;
-    }
-    if (audio->channels != 2 || audio->n_frames < 2 * loop) {
-        fprintf(stderr, "FAIL: %s: %u channels, %zu frames (want 2 channels, >= %u frames)\n",
-                recording, audio->channels, audio->n_frames, 2 * loop);
-        return 1;
-    }
-    const double rate = audio->sample_rate;
-    const size_t n = audio->n_frames;
-    double energy_rec = 0.0;
-    float peak = 0.0f;
-    for (size_t i = 0; i < 2 * n; i++) {
-        energy_rec += (double)audio->samples[i] * audio->samples[i];
-        peak = fmaxf(peak, fabsf(audio->samples[i]));
-    }
-    printf("recording: %zu frames at %.0f Hz, peak %.1f dBFS\n", n, rate,
-           peak > 0 ? 20.0 * log10(peak) : -INFINITY);
-    if (!(peak > 1e-4f)) {
-        fprintf(stderr, "FAIL: the recording is silent\n");
-        return 1;
-    }
-
-    /* The offline render through the runner, as `sprung play` sets it up. */
     SprungModel *model = NULL;
+    SprungEngine *engine = NULL;
+    SprungRunner *runner = NULL;
     if (sprung_model_load_file(preset, &model, &error) != SPRUNG_OK) {
         fprintf(stderr, "FAIL: %s\n", error.message);
-        return 1;
+        return NULL;
     }
     SprungEngineConfig engine_config = sprung_engine_config_default();
     engine_config.sample_rate = rate;
     engine_config.max_block_frames = BLOCK;
-    SprungEngine *engine = NULL;
-    SprungRunner *runner = NULL;
     SprungRunnerConfig config = sprung_runner_config_default();
     config.sample_rate = rate;
     config.max_block_frames = BLOCK;
@@ -95,28 +96,25 @@ int main(int argc, char **argv)
     if (sprung_engine_new(&engine_config, model, &engine, &error) != SPRUNG_OK ||
         sprung_runner_new(&config, engine, &runner, &error) != SPRUNG_OK) {
         fprintf(stderr, "FAIL: %s\n", error.message);
-        return 1;
+        sprung_engine_free(engine); /* the runner did not take it (NULL-safe) */
+        sprung_model_free(model);
+        return NULL;
     }
-    const uint32_t settle_loops = (uint32_t)ceil(4.0 * rate / loop) + 1; /* >= 4 s of history */
-    const size_t warmup = (size_t)settle_loops * loop;
-    const size_t total = warmup + loop + n;
     float *render = malloc(sizeof(float) * 2 * total);
     float left[BLOCK], right[BLOCK];
     float *const outs[2] = {left, right};
-    for (size_t pos = 0; pos < total; pos += BLOCK) {
-        SprungEvent events[2 * MAX_NOTES];
+    for (size_t pos = 0; render && pos < total; pos += BLOCK) {
+        SprungEvent events[BLOCK * JACK_EVENTS_MAX];
         uint32_t k = 0;
-        /* Events in [pos, pos + BLOCK), in frame order. */
+        /* Events in [pos, pos + BLOCK), in frame order, as the front end
+         * passes them. */
         for (uint32_t f = 0; f < BLOCK; f++) {
             uint32_t phase = (uint32_t)((pos + f) % loop);
-            for (uint32_t i = 0; i < n_notes; i++) {
-                if (phase == start[i])
-                    events[k++] = (SprungEvent){.frame = f, .type = SPRUNG_EVENT_NOTE_ON,
-                                                .note = note[i], .velocity = 64};
-                if (phase == (start[i] + length[i]) % loop)
-                    events[k++] = (SprungEvent){.frame = f, .type = SPRUNG_EVENT_NOTE_OFF,
-                                                .note = note[i], .velocity = 64};
-            }
+            for (uint32_t i = 0; i < n_phrase; i++)
+                if (phrase[i].frame == phase &&
+                    sprung_event_from_midi(phrase[i].bytes, phrase[i].size, f, &events[k]) &&
+                    (left_out == NO_CLASS || expression_class(&events[k]) != left_out))
+                    k++;
         }
         sprung_runner_process(runner, BLOCK, NULL, 0, outs, 2, events, k);
         for (uint32_t f = 0; f < BLOCK && pos + f < total; f++) {
@@ -124,35 +122,137 @@ int main(int argc, char **argv)
             render[2 * (pos + f) + 1] = right[f];
         }
     }
-    sprung_runner_free(runner);
+    sprung_runner_free(runner); /* frees the engine it owns */
     sprung_model_free(model);
+    return render;
+}
 
-    /* Best lag in one loop: normalised correlation of both channels. */
+static double energy(const float *samples, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)samples[i] * samples[i];
+    return sum;
+}
+
+/* Normalised cross-correlation of n interleaved stereo frames; energy_rec
+ * is the recording's (worked out once: the lag search calls this for
+ * every lag). */
+static double correlation(const float *recording, double energy_rec, const float *render,
+                          size_t n)
+{
+    double dot = 0.0, energy_ref = 0.0;
+    for (size_t i = 0; i < 2 * n; i++) {
+        dot += (double)recording[i] * render[i];
+        energy_ref += (double)render[i] * render[i];
+    }
+    return energy_rec > 0.0 && energy_ref > 0.0 ? dot / sqrt(energy_rec * energy_ref) : 0.0;
+}
+
+int main(int argc, char **argv)
+{
+    int each_heard = argc > 1 && strcmp(argv[1], "--each-heard") == 0;
+    argc -= each_heard;
+    argv += each_heard;
+    if (argc < 6) {
+        fprintf(stderr,
+                "usage: jack_check [--each-heard] PRESET RECORDING.wav MIN LOOP FRAME:HEX [...]\n");
+        return 2;
+    }
+    const char *preset = argv[1], *recording = argv[2];
+    const double min_correlation = atof(argv[3]);
+    JackEvent phrase[JACK_EVENTS_MAX];
+    uint32_t loop, n_phrase;
+    if (!jack_events_parse(argv[4], argc - 5, argv + 5, &loop, phrase, &n_phrase))
+        return 2;
+
+    SprungError error = {0};
+    SprungAudio *audio = NULL;
+    if (sprung_wav_read(recording, &audio, &error) != SPRUNG_OK) {
+        fprintf(stderr, "FAIL: %s\n", error.message);
+        return 1;
+    }
+    if (audio->channels != 2 || audio->n_frames < 2 * loop) {
+        fprintf(stderr, "FAIL: %s: %u channels, %zu frames (want 2 channels, >= %u frames)\n",
+                recording, audio->channels, audio->n_frames, 2 * loop);
+        return 1;
+    }
+    const double rate = audio->sample_rate;
+    const size_t n = audio->n_frames;
+    const float *rec = audio->samples;
+    const double energy_rec = energy(rec, 2 * n);
+    float peak = 0.0f;
+    for (size_t i = 0; i < 2 * n; i++)
+        peak = fmaxf(peak, fabsf(rec[i]));
+    printf("recording: %zu frames at %.0f Hz, peak %.1f dBFS\n", n, rate,
+           peak > 0 ? 20.0 * log10(peak) : -INFINITY);
+    if (!(peak > 1e-4f)) {
+        fprintf(stderr, "FAIL: the recording is silent\n");
+        return 1;
+    }
+
+    const uint32_t settle_loops = (uint32_t)ceil(4.0 * rate / loop) + 1; /* >= 4 s of history */
+    const size_t warmup = (size_t)settle_loops * loop;
+    const size_t total = warmup + loop + n;
+    float *render = render_phrase(preset, rate, loop, phrase, n_phrase, NO_CLASS, total);
+    if (!render)
+        return 1;
+    /* Best lag in one loop. */
     double best = -2.0;
     uint32_t best_lag = 0;
-    const float *rec = audio->samples;
     for (uint32_t lag = 0; lag < loop; lag++) {
-        const float *ref = render + 2 * (warmup + lag);
-        double dot = 0.0, energy_ref = 0.0;
-        for (size_t i = 0; i < 2 * n; i++) {
-            dot += (double)rec[i] * ref[i];
-            energy_ref += (double)ref[i] * ref[i];
-        }
-        double c = energy_ref > 0.0 ? dot / sqrt(energy_rec * energy_ref) : 0.0;
+        double c = correlation(rec, energy_rec, render + 2 * (warmup + lag), n);
         if (c > best) {
             best = c;
             best_lag = lag;
         }
     }
+    free(render);
     printf("best alignment: lag %u of %u frames, normalised cross-correlation %.6f (need > "
            "%.2f)\n",
            best_lag, loop, best, min_correlation);
-    free(render);
-    sprung_audio_free(audio);
-    if (!(best > min_correlation)) {
+    const int matched = best > min_correlation;
+    if (!matched)
         fprintf(stderr, "FAIL: the recording does not match the offline render (%.6f)\n", best);
-        return 1;
+
+    /* Each kind of expression, left out in turn, must be missed. */
+    int done[JACK_EVENTS_MAX], unheard = 0;
+    uint32_t n_done = 0;
+    for (uint32_t i = 0; each_heard && i < n_phrase; i++) {
+        SprungEvent event;
+        if (!sprung_event_from_midi(phrase[i].bytes, phrase[i].size, 0, &event))
+            continue;
+        int class = expression_class(&event);
+        int seen = class == NO_CLASS;
+        for (uint32_t d = 0; d < n_done; d++)
+            seen |= done[d] == class;
+        if (seen)
+            continue;
+        done[n_done++] = class;
+        char name[32];
+        describe_class(class, name, sizeof name);
+        float *without = render_phrase(preset, rate, loop, phrase, n_phrase, class, total);
+        if (!without)
+            return 1;
+        double c = correlation(rec, energy_rec, without + 2 * (warmup + best_lag), n);
+        free(without);
+        printf("without %s: correlation %.6f at that lag (must stay at or below %.2f)\n", name,
+               c, min_correlation);
+        if (c > min_correlation) {
+            fprintf(stderr, "FAIL: the phrase's %s is not heard: leaving it out still matches\n",
+                    name);
+            unheard++;
+        }
     }
+    if (each_heard && n_done == 0) {
+        fprintf(stderr, "FAIL: --each-heard, but the phrase holds only notes\n");
+        unheard++;
+    }
+    sprung_audio_free(audio);
+    if (!matched)
+        return 1;
+    if (unheard)
+        return 3;
     printf("OK\n");
     return 0;
 }

@@ -3,7 +3,8 @@
 # recording with the offline render. What they share: failures, the clean-up
 # of every process they start, the server, waiting for a port, and the
 # attempts. The sourcing script sets JACK_DEFAULT_SERVER, WORK (its
-# working folder, current when this is sourced), LOOP and NOTES, and
+# working folder, current when this is sourced), MIDI_LOOP (the
+# jack_midi_loop sender), LOOP and PHRASE (its events, "FRAME:HEX"), and
 # defines attempt N.
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
@@ -39,14 +40,14 @@ wait_port() { # wait_port NAME: up to 10 s
     return 1
 }
 
-# Loops the test's notes (jack_midiseq: LOOP frames, NOTES as "start note
-# length" triples) into PORT; SEQ is its pid. Returns 1 with $why set when
-# the sequencer does not come up or cannot be connected.
-jack_test_loop_notes() { # jack_test_loop_notes PORT
-    jack_midiseq seq $LOOP "${NOTES[@]}" >seq.log 2>&1 &
+# Loops the test's phrase (jack_midi_loop: LOOP frames, PHRASE as
+# "FRAME:HEX" raw MIDI messages) into PORT; SEQ is its pid. Returns 1 with
+# $why set when the sender does not come up or cannot be connected.
+jack_test_loop_phrase() { # jack_test_loop_phrase PORT
+    "$MIDI_LOOP" seq $LOOP "${PHRASE[@]}" >seq.log 2>&1 &
     SEQ=$!
     pids+=($SEQ)
-    wait_port seq:out || { why="jack_midiseq did not start: $(cat seq.log)"; return 1; }
+    wait_port seq:out || { why="jack_midi_loop did not start: $(cat seq.log)"; return 1; }
     timeout 5 jack_connect seq:out "$1" || { why="cannot connect seq:out to $1"; return 1; }
 }
 

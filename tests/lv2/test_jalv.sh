@@ -2,7 +2,7 @@
 # jalv hosts the instrument plugin headless against `jackd -d dummy -r 48000
 # -p 64` (a server name of its own); jalv's stdin is a fifo this script
 # keeps open (jalv's console quits at end of input). Notes come from
-# jack_midiseq into the plugin's atom control port (a JACK MIDI port under
+# jack_midi_loop (tests/jack) into the plugin's atom control port (a JACK MIDI port under
 # jalv), jack_rec records the two outputs, and lv2_jack_check compares with
 # the offline render of the same notes (default preset, presets/demo.json):
 # not silent, normalised cross-correlation above 0.99 at the best lag.
@@ -13,12 +13,13 @@
 # stops jalv for 50 ms during every recording: each attempt is then spoiled
 # and the test must fail with "three attempts went wrong" (the check that
 # xruns are recognised, not mistaken for a match or a real mismatch).
-#   test_jalv.sh CHECK PRESET WORK_DIR   (LV2_PATH set by ctest)
+#   test_jalv.sh CHECK MIDI_LOOP PRESET WORK_DIR   (LV2_PATH set by ctest)
 set -u
 LIB=$(dirname "$(readlink -f "$0")")/../jack/jack_test_lib.sh   # before the cd below
-CHECK=$(readlink -f "$1") PRESET=$(readlink -f "$2") WORK=$3   # absolute: attempts cd
+CHECK=$(readlink -f "$1") MIDI_LOOP=$(readlink -f "$2")   # absolute: attempts cd
+PRESET=$(readlink -f "$3") WORK=$4
 URI=https://sprung.example/lv2/instrument
-for tool in jalv jackd jack_wait jack_midiseq jack_rec jack_lsp jack_connect; do
+for tool in jalv jackd jack_wait jack_rec jack_lsp jack_connect; do
     command -v $tool >/dev/null || { echo "SKIP: $tool is not installed (jalv, jackd2)"; exit 77; }
 done
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
@@ -30,8 +31,8 @@ WORK=$PWD   # absolute: attempts cd back to it
 export JACK_DEFAULT_SERVER=sprung-lv2-test
 export JACK_NO_AUDIO_RESERVATION=1
 CLIENT=sprung-lv2
-LOOP=24000                        # 0.5 s at 48 kHz
-NOTES=(0 60 6000 12000 67 6000)   # C4 at 0, G4 at 0.25 s, 0.125 s each
+LOOP=24000   # 0.5 s at 48 kHz
+PHRASE=(0:903c40 6000:803c40 12000:904340 18000:804340)   # C4, G4: 0.125 s each, velocity 64
 source "$LIB" || exit 1
 jack_test_start_server
 
@@ -59,7 +60,7 @@ attempt() {
     wait_port $CLIENT:out_left ||
         { why="jalv never registered the plugin's ports: $(cat jalv.out jalv.err)"; stop_attempt; return 2; }
     timeout 5 jack_lsp 2>/dev/null | grep "^$CLIENT:" | tr '\n' ' '; echo
-    jack_test_loop_notes $CLIENT:control || { stop_attempt; return 2; }
+    jack_test_loop_phrase $CLIENT:control || { stop_attempt; return 2; }
     sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
     local xruns_before
     xruns_before=$(xruns)
@@ -74,7 +75,7 @@ attempt() {
     grep -i "error" jalv.err && fail "jalv or the plugin logged an error"
     stop_attempt
     [ -s rec.wav ] || { why="no recording"; return 2; }
-    "$CHECK" "$PRESET" rec.wav $LOOP 0.99 "${NOTES[@]}" && return 0
+    "$CHECK" "$PRESET" rec.wav 0.99 $LOOP "${PHRASE[@]}" && return 0
     if [ $spoiled != 0 ]; then
         why="jackd logged $spoiled xrun lines during the recording"
         return 2
