@@ -80,7 +80,7 @@ SPRUNG_API SPRUNG_REALTIME void sprung_engine_reset(SprungEngine *engine);
 /* The MIDI channels a channel-wide message on `channel` (0..15) governs,
  * one bit each: the channel itself, and on the master channel of an MPE
  * zone (as the preset and the MIDI heard so far set them) the zone's member
- * channels too. The runner holds notes for a damper pedal and releases
+ * channels too. The runner holds notes for the pedals and releases
  * them for All Notes Off on these channels (docs/runner.md). */
 SPRUNG_API SPRUNG_REALTIME uint16_t sprung_engine_channels_reached(const SprungEngine *engine,
                                                                    uint8_t channel);

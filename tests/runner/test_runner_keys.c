@@ -1,19 +1,22 @@
-/* The damper pedal and All Notes Off (src/runner/runner_keys.h).
- *   logic    runner_keys_play on its own: a pedal holds note-offs until it
+/* The pedals and All Notes Off (src/runner/runner_keys.h).
+ *   logic    runner_keys_play on its own: a damper holds note-offs until it
  *            lifts, a key struck again is no longer held, All Notes Off
  *            releases the keys down (held too while a pedal is down), Reset
- *            All Controllers lifts the pedal, a pedal governs its own
- *            channel only; and over random streams, the output never
- *            outgrows its room, and once every pedal is up and every
- *            channel has had All Notes Off, no note the engine heard start
- *            is left sounding
+ *            All Controllers lifts the pedals, a pedal governs its own
+ *            channel only; a sostenuto holds the keys sounding as it went
+ *            down and no others, and with a damper each pedal keeps what
+ *            it holds; and over random streams, the output never outgrows
+ *            its room, and once every pedal is up and every channel has
+ *            had All Notes Off, no note the engine heard start is left
+ *            sounding
  *   sustain  through the runner, bit for bit: a bowed string (no voices)
  *            and the MPE pad (voices, a lower zone) played with the pedal
  *            sound exactly as with each note-off moved to the pedal's
  *            lift, and differ from the same notes without the pedal; the
  *            pad's pedal on its master channel holds the member channels'
  *            notes, on a member channel only that channel's; All Notes Off
- *            sounds as note-offs at its frame
+ *            sounds as note-offs at its frame; the sostenuto likewise, on
+ *            both (on the pad's master channel it catches the zone)
  * Usage: test_runner_keys logic|sustain */
 #include "runner/runner_keys.h"
 #include "runner_test_util.h"
@@ -107,31 +110,68 @@ static void test_logic(void)
         expect_notes("a pedal holds its own channel only (and no key that is not down)", in, 4,
                      want, 3);
     }
+    {
+        const SprungEvent in[] = {note(0, ON, 0, 60),  control(1, 0, 66, 127),
+                                  note(2, ON, 0, 64),  note(3, OFF, 0, 60),
+                                  note(4, OFF, 0, 64), control(9, 0, 66, 0)};
+        const SprungEvent want[] = {note(0, ON, 0, 60), note(2, ON, 0, 64), note(4, OFF, 0, 64),
+                                    note(9, OFF, 0, 60)};
+        expect_notes("the sostenuto holds the keys down as it went down, not later ones", in, 6,
+                     want, 4);
+    }
+    {
+        const SprungEvent in[] = {control(0, 0, 64, 127), note(1, ON, 0, 60),
+                                  note(2, OFF, 0, 60),    control(3, 0, 66, 127),
+                                  note(4, ON, 0, 64),     note(5, OFF, 0, 64),
+                                  control(6, 0, 64, 0),   control(8, 0, 66, 0)};
+        const SprungEvent want[] = {note(1, ON, 0, 60), note(4, ON, 0, 64), note(6, OFF, 0, 64),
+                                    note(8, OFF, 0, 60)};
+        expect_notes("the sostenuto catches what the damper holds and keeps it past the "
+                     "damper's lift", in, 8, want, 4);
+    }
+    {
+        const SprungEvent in[] = {note(0, ON, 0, 60),     control(1, 0, 66, 127),
+                                  note(2, OFF, 0, 60),    control(3, 0, 64, 127),
+                                  control(4, 0, 66, 0),   note(5, ON, 0, 62),
+                                  control(6, 0, 123, 0),  control(7, 0, 64, 0)};
+        const SprungEvent want[] = {note(0, ON, 0, 60), note(5, ON, 0, 62), note(7, OFF, 0, 60),
+                                    note(7, OFF, 0, 62)};
+        expect_notes("the damper keeps what the sostenuto let go; All Notes Off under it "
+                     "holds", in, 8, want, 4);
+    }
+    {
+        const SprungEvent in[] = {note(0, ON, 0, 60), control(1, 0, 66, 127),
+                                  note(2, OFF, 0, 60), note(3, ON, 0, 60), note(4, OFF, 0, 60),
+                                  control(5, 0, 121, 0)};
+        const SprungEvent want[] = {note(0, ON, 0, 60), note(3, ON, 0, 60), note(5, OFF, 0, 60)};
+        expect_notes("a caught key struck again stays caught; Reset All Controllers lifts the "
+                     "sostenuto", in, 6, want, 3);
+    }
 
     /* Random streams: room, and nothing left sounding at the end. */
     uint32_t seed = 12345, most = 0;
     unsigned long blocks = 0;
     enum { N_IN = 64 };
-    static SprungEvent in[N_IN + 32], out[2 * (N_IN + 32) + RUNNER_KEYS_MAX_RELEASES];
+    static SprungEvent in[N_IN], out[2 * N_IN + RUNNER_KEYS_MAX_RELEASES];
     for (int trial = 0; trial < 200; trial++) {
         RunnerKeys keys = {0};
         uint8_t sounding[16][128] = {{0}};
         for (int b = 0; b < 50; b++, blocks++) {
             uint32_t n_in = 0;
             const int last = b == 49;
-            for (uint32_t i = 0; i < (last ? 32u : (uint32_t)N_IN); i++) {
+            for (uint32_t i = 0; i < (last ? 48u : (uint32_t)N_IN); i++) {
                 seed = seed * 1664525u + 1013904223u;
                 uint8_t ch = (uint8_t)(seed >> 8 & 3u), key = (uint8_t)(60 + (seed >> 12 & 7u));
                 uint32_t pick = seed >> 20 & 15u;
                 if (last) /* every pedal up, then All Notes Off, on every channel */
-                    in[n_in++] = i < 16 ? control(0, (uint8_t)i, 64, 0)
-                                        : control(0, (uint8_t)(i - 16), 123, 0);
-                else if (pick < 6)
+                    in[n_in++] = control(0, (uint8_t)(i & 15u), i < 16 ? 64 : i < 32 ? 66 : 123,
+                                         0);
+                else if (pick < 5)
                     in[n_in++] = note(0, ON, ch, key);
-                else if (pick < 11)
+                else if (pick < 10)
                     in[n_in++] = note(0, OFF, ch, key);
                 else if (pick < 13)
-                    in[n_in++] = control(0, ch, 64, (uint8_t)(seed >> 4 & 127u));
+                    in[n_in++] = control(0, ch, pick == 12 ? 66 : 64, (uint8_t)(seed >> 4 & 127u));
                 else if (pick == 13)
                     in[n_in++] = control(0, ch, 123, 0);
                 else
@@ -151,7 +191,7 @@ static void test_logic(void)
         CHECK(left == 0, "trial %d: %d notes left sounding after the pedals lifted and All "
               "Notes Off", trial, left);
     }
-    printf("logic: six sequences as MIDI 1.0 has them; %lu random blocks (at most %u events "
+    printf("logic: ten sequences as MIDI 1.0 has them; %lu random blocks (at most %u events "
            "out of 64 in): within room, and no note left sounding at the end\n", blocks, most);
 }
 
@@ -240,6 +280,13 @@ static void test_sustain(void)
         const SprungEvent all_off[] = {note(1000, ON, 0, 60), control(9000, 0, 123, 0)};
         const SprungEvent all_off_meant[] = {note(1000, ON, 0, 60), note(9000, OFF, 0, 60)};
         compare("bowed string, All Notes Off = note-off", bow, all_off, 2, all_off_meant, 2, 1);
+        const SprungEvent sostenuto[] = {note(1000, ON, 0, 60),      control(2000, 0, 66, 127),
+                                         note(3000, ON, 0, 64),      note(5000, OFF, 0, 60),
+                                         note(6000, OFF, 0, 64),     control(30000, 0, 66, 0)};
+        const SprungEvent sostenuto_meant[] = {note(1000, ON, 0, 60), note(3000, ON, 0, 64),
+                                               note(6000, OFF, 0, 64), note(30000, OFF, 0, 60)};
+        compare("bowed string, sostenuto = the caught note's note-off at the lift", bow,
+                sostenuto, 6, sostenuto_meant, 4, 1);
     }
     sprung_model_free(bow);
 
@@ -268,9 +315,17 @@ static void test_sustain(void)
                                              note(9000, OFF, 1, 60), note(9000, OFF, 2, 67)};
         compare("MPE pad, All Notes Off on the master releases the zone", pad, all_off, 3,
                 all_off_meant, 4, 1);
+        const SprungEvent sostenuto[] = {note(1000, ON, 1, 60),     control(2000, 0, 66, 127),
+                                         note(3000, ON, 2, 67),     note(5000, OFF, 1, 60),
+                                         note(6000, OFF, 2, 67),    control(25000, 0, 66, 0)};
+        const SprungEvent sostenuto_meant[] = {note(1000, ON, 1, 60), note(3000, ON, 2, 67),
+                                               note(6000, OFF, 2, 67), note(25000, OFF, 1, 60)};
+        compare("MPE pad, the master's sostenuto catches a member's note only", pad, sostenuto,
+                6, sostenuto_meant, 4, 1);
     }
     sprung_model_free(pad);
-    printf("sustain: the pedal and All Notes Off sound as their note-offs would, bit for bit\n");
+    printf("sustain: the pedals and All Notes Off sound as their note-offs would, bit for "
+           "bit\n");
 }
 
 int main(int argc, char **argv)

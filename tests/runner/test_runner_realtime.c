@@ -111,19 +111,20 @@ static uint32_t storm(const char *name, const SprungModel *model, int play_stage
         }
         SprungEvent hand[4];
         uint32_t n_hand = 0;
-        /* Notes, and now and then the damper pedal (held note-offs, and
-         * their release) or All Notes Off, on channel 1. */
+        /* Notes, and now and then the damper or sostenuto pedal (held
+         * note-offs, and their release) or All Notes Off, on channel 1. */
         for (uint32_t f = 0; f < size && n_hand < 4; f += 1 + rng() % 97) {
-            uint32_t pick = rng() % 8;
+            uint32_t pick = rng() % 9;
             hand[n_hand++] = (SprungEvent){.frame = f,
                                            .type = pick < 5    ? SPRUNG_EVENT_NOTE_ON
                                                    : pick == 5 ? SPRUNG_EVENT_NOTE_OFF
                                                                : SPRUNG_EVENT_CONTROL_CHANGE,
                                            .note = pick == 6   ? 64
-                                                   : pick == 7 ? 123
+                                                   : pick == 7 ? 66
+                                                   : pick == 8 ? 123
                                                                : (uint8_t)(rng() % 128),
                                            .velocity = (uint8_t)(1 + rng() % 127)};
-            if (pick == 6)
+            if (pick == 6 || pick == 7)
                 hand[n_hand - 1].value = (uint16_t)(rng() % 128);
         }
 
