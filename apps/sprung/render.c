@@ -27,6 +27,9 @@
 #define DEMO_OUTPUT "sprung-demo.wav"
 /* Channels of an --input file that reach the engine (its input channels). */
 #define RENDER_MAX_INPUTS 64
+/* Breaker trips warned of one by one; the rest are counted (a model that
+ * keeps overloading would otherwise bury the terminal). */
+#define RENDER_TRIPS_SHOWN 3
 
 typedef struct RenderOptions {
     const char *preset;      /* NULL: the built-in demo */
@@ -349,6 +352,9 @@ int sprung_cmd_render(int argc, char **argv)
     output_started = 1;
 
     const int progress = isatty(STDERR_FILENO);
+    const char *name = opt.preset ? opt.preset : "demo.json (built in)";
+    uint32_t trips = 0;
+    double last_trip_s = 0.0;
     int last_percent = -1;
     double peak = 0.0;
     size_t next_event = 0;
@@ -393,7 +399,6 @@ int sprung_cmd_render(int argc, char **argv)
         SprungBreakerEvent trip;
         while (sprung_runner_next_breaker_event(runner, &trip)) {
             uint64_t at = trip.frame > latency ? trip.frame - latency : 0;
-            const char *name = opt.preset ? opt.preset : "demo.json (built in)";
             if (trip.reason == SPRUNG_BREAKER_NONFINITE) {
                 fprintf(stderr,
                         "%s%s: the model blew up: non-finite output at %.4f s (frame %llu); "
@@ -401,6 +406,9 @@ int sprung_cmd_render(int argc, char **argv)
                         progress ? "\n" : "", name, at / rate, (unsigned long long)at);
                 goto done;
             }
+            last_trip_s = at / rate;
+            if (++trips > RENDER_TRIPS_SHOWN)
+                continue; /* counted, summed up after the render */
             char level[32];
             describe_sample(trip.value, level, sizeof level);
             fprintf(stderr,
@@ -441,6 +449,9 @@ int sprung_cmd_render(int argc, char **argv)
     const double elapsed = cli_now_seconds() - started;
     if (progress)
         fprintf(stderr, "\r\033[K");
+    if (trips > RENDER_TRIPS_SHOWN)
+        fprintf(stderr, "%s: warning: the circuit breaker tripped %u more times, the last at "
+                "%.4f s\n", name, trips - RENDER_TRIPS_SHOWN, last_trip_s);
     SprungWavWriter *finished = writer;
     writer = NULL;
     if (sprung_wav_writer_close(finished, &error) != SPRUNG_OK) {

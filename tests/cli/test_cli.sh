@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Command-line tests of `sprung`: every bad argument exits 2 with its own
-# message; bad files exit 1 naming the file; render writes WAVs of the right
-# length and rate (free motion, MIDI + tail, oversampling latency removed,
-# any block size giving the same bytes); validate and info on good and bad
+# message; bad files exit 1 naming the file (and so do lengths and inputs
+# the renderer refuses); render writes WAVs of the right length and rate (free motion, MIDI + tail, oversampling latency removed,
+# any block size giving the same bytes), warns when the breaker trips; validate and info on good and bad
 # presets, info on an instanced preset; mpe-pad's MIDI file renders.
 #   test_cli.sh SPRUNG CLI_PROBE DATA_DIR WORK_DIR
 set -u
@@ -93,6 +93,13 @@ run 1 render "$DATA/small.json" --midi missing.mid && expect_err "missing.mid"
 run 1 render "$DATA/small.json" --midi garbage.mid && { expect_err "garbage.mid"; expect_err "not a MIDI file"; }
 run 1 render "$DATA/unstable.json" --duration 0.1 && { expect_err "unstable.json"; expect_err "2"; }
 [ -e unstable.wav ] && fail "a failed render left unstable.wav behind"
+# Lengths the renderer refuses: a phrase longer than an hour with its tail,
+# and nothing at all (a MIDI file of one End of Track, no tail).
+run 1 render "$DATA/small.json" --midi phrase.mid --tail 3600 &&
+    expect_err "phrase.mid: the phrase lasts 3601.5 s with its tail; sprung renders at most 3600 s"
+printf 'MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk\x00\x00\x00\x04\x00\xff\x2f\x00' > empty.mid
+run 1 render "$DATA/small.json" --midi empty.mid --tail 0 &&
+    expect_err "nothing to render (the length is 0 s; add --tail)"
 
 # ---- render ----
 probe_wav() { "$PROBE" wav "$1"; }
@@ -117,6 +124,30 @@ run 0 render "$DATA/small.json" --midi phrase.mid --tail 0.5 --sample-rate 44100
     check_wav phrase.wav 88200 44100
 run 0 render "$DATA/small.json" --midi phrase.mid -o phrase-tail.wav && check_wav phrase-tail.wav 168000 48000
 run 0 render "$DATA/small.json" --duration 1 --oversample 2 -o os2.wav && check_wav os2.wav 48000 48000
+run 0 render "$DATA/small.json" --midi empty.mid --tail 0.1 -o empty.wav && check_wav empty.wav 4800 48000
+# --input: a file at another rate is refused (no resampling), and so is one
+# of more channels than the runner takes (a one-frame, 65-channel WAV).
+run 1 render "$DATA/small.json" --input phrase.wav &&
+    expect_err "phrase.wav: the file's sample rate is 44100 Hz but the render runs at 48000 Hz"
+{
+    printf 'RIFF\xa6\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x41\x00'
+    printf '\x80\xbb\x00\x00\x00\x37\x5f\x00\x82\x00\x10\x00data\x82\x00\x00\x00'
+    head -c 130 /dev/zero
+} > wide.wav
+run 1 render "$DATA/small.json" --input wide.wav &&
+    expect_err "wide.wav: 65 channels; sprung takes at most 64 input channels"
+# The circuit breaker: the small resonator tuned 100 times lower swings
+# above +12 dBFS for longer than the breaker holds, again after every
+# reset: three warnings, then the rest counted; the render goes on.
+sed 's/"stiffness": 76433.0/"stiffness": 7.6433/' "$DATA/small.json" > slow.json
+run 0 render slow.json --duration 0.5 -o slow.wav && {
+    expect_err "slow.json: warning: the circuit breaker tripped at 0.0"
+    expect_err "the left channel stayed above +12 dBFS"
+    [ "$(grep -c 'tripped at' err)" = 3 ] || fail "$(grep -c 'tripped at' err) trips warned of, not 3"
+    grep -qE "^slow.json: warning: the circuit breaker tripped [0-9]+ more times, the last at 0\.4" err ||
+        fail "no count of the other trips: $(tail -n 2 err)"
+    check_wav slow.wav 24000 48000
+}
 run 0 render "$DATA/unstable.json" --duration 0.2 --oversample 2 -o stiff.wav && check_wav stiff.wav 9600 48000
 # The block size never changes the output, with or without oversampling.
 for os in 1 4; do
