@@ -101,6 +101,8 @@ static float *render_phrase(const char *preset, double rate, uint32_t loop,
         return NULL;
     }
     float *render = malloc(sizeof(float) * 2 * total);
+    if (!render)
+        fprintf(stderr, "FAIL: out of memory for %zu frames\n", total);
     float left[BLOCK], right[BLOCK];
     float *const outs[2] = {left, right};
     for (size_t pos = 0; render && pos < total; pos += BLOCK) {
@@ -147,6 +149,49 @@ static double correlation(const float *recording, double energy_rec, const float
         energy_ref += (double)render[i] * render[i];
     }
     return energy_rec > 0.0 && energy_ref > 0.0 ? dot / sqrt(energy_rec * energy_ref) : 0.0;
+}
+
+/* --each-heard: renders the phrase without each kind of expression in it
+ * in turn and compares it with the recording at the lag found (`offset`
+ * frames into the render). Returns how many kinds still match: none may
+ * (a phrase of notes only counts as one). */
+static int count_unheard(const char *preset, double rate, uint32_t loop, const JackEvent *phrase,
+                         uint32_t n_phrase, const float *rec, double energy_rec, size_t n,
+                         size_t offset, double min_correlation)
+{
+    int done[JACK_EVENTS_MAX], unheard = 0;
+    uint32_t n_done = 0;
+    for (uint32_t i = 0; i < n_phrase; i++) {
+        SprungEvent event;
+        if (!sprung_event_from_midi(phrase[i].bytes, phrase[i].size, 0, &event))
+            continue;
+        int class = expression_class(&event);
+        int seen = class == NO_CLASS;
+        for (uint32_t d = 0; d < n_done; d++)
+            seen |= done[d] == class;
+        if (seen)
+            continue;
+        done[n_done++] = class;
+        char name[32];
+        describe_class(class, name, sizeof name);
+        float *without = render_phrase(preset, rate, loop, phrase, n_phrase, class, offset + n);
+        if (!without)
+            return unheard + 1;
+        double c = correlation(rec, energy_rec, without + 2 * offset, n);
+        free(without);
+        printf("without %s: correlation %.6f at that lag (must stay at or below %.2f)\n", name,
+               c, min_correlation);
+        if (c > min_correlation) {
+            fprintf(stderr, "FAIL: the phrase's %s is not heard: leaving it out still matches\n",
+                    name);
+            unheard++;
+        }
+    }
+    if (n_done == 0) {
+        fprintf(stderr, "FAIL: --each-heard, but the phrase holds only notes\n");
+        unheard++;
+    }
+    return unheard;
 }
 
 int main(int argc, char **argv)
@@ -215,39 +260,10 @@ int main(int argc, char **argv)
     if (!matched)
         fprintf(stderr, "FAIL: the recording does not match the offline render (%.6f)\n", best);
 
-    /* Each kind of expression, left out in turn, must be missed. */
-    int done[JACK_EVENTS_MAX], unheard = 0;
-    uint32_t n_done = 0;
-    for (uint32_t i = 0; each_heard && i < n_phrase; i++) {
-        SprungEvent event;
-        if (!sprung_event_from_midi(phrase[i].bytes, phrase[i].size, 0, &event))
-            continue;
-        int class = expression_class(&event);
-        int seen = class == NO_CLASS;
-        for (uint32_t d = 0; d < n_done; d++)
-            seen |= done[d] == class;
-        if (seen)
-            continue;
-        done[n_done++] = class;
-        char name[32];
-        describe_class(class, name, sizeof name);
-        float *without = render_phrase(preset, rate, loop, phrase, n_phrase, class, total);
-        if (!without)
-            return 1;
-        double c = correlation(rec, energy_rec, without + 2 * (warmup + best_lag), n);
-        free(without);
-        printf("without %s: correlation %.6f at that lag (must stay at or below %.2f)\n", name,
-               c, min_correlation);
-        if (c > min_correlation) {
-            fprintf(stderr, "FAIL: the phrase's %s is not heard: leaving it out still matches\n",
-                    name);
-            unheard++;
-        }
-    }
-    if (each_heard && n_done == 0) {
-        fprintf(stderr, "FAIL: --each-heard, but the phrase holds only notes\n");
-        unheard++;
-    }
+    const int unheard = matched && each_heard ? count_unheard(preset, rate, loop, phrase,
+                                                              n_phrase, rec, energy_rec, n,
+                                                              warmup + best_lag, min_correlation)
+                                              : 0;
     sprung_audio_free(audio);
     if (!matched)
         return 1;

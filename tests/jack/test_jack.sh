@@ -7,13 +7,13 @@
 # at the best lag). Also checks the message when no server runs. If jackd
 # cannot start, this says why and FAILS: it never passes without having
 # played. The phrase:
-#   notes       two notes (C4 and G4 at velocity 64: what jack_midiseq sent before);
+#   notes       C4 and G4 at velocity 64 (what jack_midiseq sent before);
 #   expression  an MPE phrase for tests/jack/expression.json: member and
 #               master bends, channel pressure, CC74, the damper pedal, and
 #               a program change and a clock the front end must ignore;
 #               jack_check --each-heard also shows that leaving out any one
 #               kind of message would not match, so a front end that passed
-#               notes only (the bug of 99f4553) fails here.
+#               notes only (as before 6c19801) fails here.
 #   test_jack.sh SPRUNG JACK_CHECK MIDI_LOOP PRESET WORK_DIR notes|expression
 set -u
 LIB=$(dirname "$(readlink -f "$0")")/jack_test_lib.sh   # before the cd below
