@@ -78,7 +78,7 @@ typedef enum LogCode {
     LOG_BAD_MIDI,           /* a = size, b = status byte */
     LOG_EVENTS_DROPPED,     /* a = count */
     LOG_BREAKER,            /* a = reason, b = channel */
-    LOG_WORK_QUEUE_FULL,    /* a = what could not be sent */
+    LOG_WORK_QUEUE_FULL,    /* a = run()s a load waited for room in the queue */
     LOG_MALFORMED_SEQUENCE, /* a = bytes skipped */
 } LogCode;
 
@@ -164,6 +164,10 @@ typedef struct Plugin {
     int adopt_ports;           /* next run(): take the ports as the baseline, keep values */
     float dry_gain, dry_coefficient; /* effect bypass: the dry signal's smoothed gain */
     char current_path[MAX_PATH_BYTES]; /* the preset file in effect ("" if none) */
+    WorkLoad requested_load;   /* the last patch:Set of a preset file, until sent */
+    int load_requested;        /* requested_load waits to be sent to the worker */
+    int recompile_requested;   /* a recompile at `oversampling` waits to be sent */
+    uint32_t runs_waited;      /* run()s the host's worker queue refused them */
     int notify_preset;         /* send patch:Set sprung:preset on the next run */
     int notify_oversampling;
     uint32_t logs_this_run;

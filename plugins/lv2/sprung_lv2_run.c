@@ -49,12 +49,37 @@ static SPRUNG_REALTIME void dispose_engine(Plugin *self, SprungEngine *engine)
      * (PARKED_CAPACITY engines refused by the worker in a row). */
 }
 
-/* Asks the worker for the current preset compiled again at `oversampling`. */
-static SPRUNG_REALTIME void request_recompile(Plugin *self, uint32_t oversampling)
+/* Sends the worker the loads asked for (send_requests): a recompile of
+ * the current preset, then a preset file, both at the oversampling asked
+ * for by then. One the host's worker queue refuses is kept and sent again
+ * at the next run(), and said in the log once it is sent: a request is
+ * never lost to a full queue. */
+static SPRUNG_REALTIME void send_requests(Plugin *self)
 {
-    WorkLoad message = {.kind = WORK_RECOMPILE, .oversampling = oversampling};
-    if (!send_work(self, (uint32_t)offsetof(WorkLoad, path), &message))
-        send_log(self, LOG_WORK_QUEUE_FULL, WORK_RECOMPILE, 0);
+    if (!self->schedule)
+        return; /* no worker: nothing can load (instantiate said so) */
+    if (self->recompile_requested) {
+        WorkLoad message = {.kind = WORK_RECOMPILE, .oversampling = self->oversampling};
+        if (!send_work(self, (uint32_t)offsetof(WorkLoad, path), &message)) {
+            self->runs_waited++;
+            return;
+        }
+        self->recompile_requested = 0;
+    }
+    if (self->load_requested) {
+        self->requested_load.oversampling = self->oversampling;
+        const uint32_t size =
+            (uint32_t)offsetof(WorkLoad, path) + self->requested_load.path_bytes;
+        if (!send_work(self, size, &self->requested_load)) {
+            self->runs_waited++;
+            return;
+        }
+        self->load_requested = 0;
+    }
+    if (self->runs_waited) {
+        send_log(self, LOG_WORK_QUEUE_FULL, self->runs_waited, 0);
+        self->runs_waited = 0;
+    }
 }
 
 /* The first run(): the host's audio thread, whose SCHED_FIFO/RR priority
@@ -73,7 +98,7 @@ static SPRUNG_REALTIME void check_audio_priority(Plugin *self)
         return;
     atomic_store_explicit(&self->audio_priority, param.sched_priority, memory_order_relaxed);
     if (sprung_engine_worker_threads(self->live) > 0)
-        request_recompile(self, self->oversampling);
+        self->recompile_requested = 1;
 }
 
 static SPRUNG_REALTIME void handle_engines(Plugin *self)
@@ -240,11 +265,11 @@ static SPRUNG_REALTIME void handle_object(Plugin *self, const LV2_Atom_Object *o
             send_log(self, LOG_PATH_TOO_LONG, (uint32_t)bytes, 0);
             return;
         }
-        WorkLoad message = {.kind = WORK_LOAD_PATH, .oversampling = self->oversampling,
-                            .path_bytes = (uint32_t)bytes};
-        memcpy(message.path, path, bytes);
-        if (!send_work(self, (uint32_t)(offsetof(WorkLoad, path) + bytes), &message))
-            send_log(self, LOG_WORK_QUEUE_FULL, WORK_LOAD_PATH, 0);
+        /* A later patch:Set replaces one not sent yet. */
+        self->requested_load.kind = WORK_LOAD_PATH;
+        self->requested_load.path_bytes = (uint32_t)bytes;
+        memcpy(self->requested_load.path, path, bytes);
+        self->load_requested = 1;
     } else if (property == u->sprung_oversampling) {
         int32_t factor = 0;
         if (value && value->type == u->atom_Int && value->size >= sizeof(int32_t))
@@ -258,7 +283,7 @@ static SPRUNG_REALTIME void handle_object(Plugin *self, const LV2_Atom_Object *o
         if ((uint32_t)factor == self->oversampling)
             return;
         self->oversampling = (uint32_t)factor;
-        request_recompile(self, (uint32_t)factor);
+        self->recompile_requested = 1;
     } else {
         send_log(self, LOG_UNKNOWN_PROPERTY, property, 0);
     }
@@ -379,6 +404,7 @@ SPRUNG_REALTIME void plugin_run(LV2_Handle instance, uint32_t n_samples)
     handle_engines(self);
     apply_controls(self);
     const uint32_t n_events = read_control(self, n_samples);
+    send_requests(self);
     if (notify_open) {
         if (self->notify_preset)
             reply_parameter(self, self->uris.sprung_preset);

@@ -60,8 +60,9 @@ static void log_from_run(Plugin *self, const WorkLog *m)
                                                          : "too loud for too long");
         break;
     case LOG_WORK_QUEUE_FULL:
-        lv2_log_error(log, "%s: the host's worker queue was full: a %s request was lost\n",
-                      name, m->a == WORK_LOAD_PATH ? "preset load" : "recompile");
+        lv2_log_warning(log, "%s: the host's worker queue was full: a load (preset or "
+                             "oversampling) waited %u run()s for room (sent now)\n",
+                        name, m->a);
         break;
     case LOG_MALFORMED_SEQUENCE:
         lv2_log_error(log, "%s: a malformed atom sequence on the control port: the last %u "

@@ -25,6 +25,12 @@
  *              a broken preset file, broken/empty/mistyped states, garbage
  *              worker messages: the plugin logs an error or falls back to
  *              the default, and never crashes
+ *   protocol   patch:Get answered on the notify port (everything, or the
+ *              property asked), oversampling as atom:Long, a sequence whose
+ *              last event overruns it, more notes than a run() holds, the
+ *              host's worker queue full for two runs (the preset load waits
+ *              and goes out after, never lost) and breaker trips: each
+ *              handled as documented and logged
  *   realtime   every run() and work_response() inside a RealtimeSanitizer
  *              real-time section while presets load, controls move and
  *              hostile atoms arrive; --sabotage makes run() allocate (the
@@ -34,7 +40,7 @@
  *              takes the audio thread's priority, for the engine made at
  *              instantiate (set from the first run) and for one loaded
  *              after; exit 77 where no SCHED_FIFO thread can be made
- * Usage: test_lv2_host exact|expression|state|hostile|realtime|priority [--sabotage] PRESET_DIR */
+ * Usage: test_lv2_host exact|expression|state|hostile|protocol|realtime|priority [--sabotage] PRESET_DIR */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -187,6 +193,7 @@ typedef struct Host {
     uint8_t response[WORK_SLOTS][WORK_BYTES];
     uint32_t response_size[WORK_SLOTS], n_response;
     uint32_t work_refused;
+    int queue_full;            /* schedule_work refuses all, as a host's full ring would */
     LV2_Worker_Schedule schedule;
     LV2_Feature f_map, f_unmap, f_log, f_schedule, f_options;
     const LV2_Feature *features[6];
@@ -200,7 +207,7 @@ static LV2_Worker_Status schedule_work(LV2_Worker_Schedule_Handle handle, uint32
                                        const void *data)
 {
     Host *h = handle;
-    if (h->n_work == WORK_SLOTS || size > WORK_BYTES) {
+    if (h->queue_full || h->n_work == WORK_SLOTS || size > WORK_BYTES) {
         h->work_refused++;
         return LV2_WORKER_ERR_NO_SPACE;
     }
@@ -358,6 +365,19 @@ static void host_set_preset(Host *h, uint32_t frame, const char *path)
                    (uint32_t)strlen(path) + 1);
 }
 
+/* A patch:Get of `property`, or of everything when NULL. */
+static void host_patch_get(Host *h, uint32_t frame, const char *property)
+{
+    LV2_Atom_Forge_Frame frame_object;
+    lv2_atom_forge_frame_time(&h->forge, frame);
+    lv2_atom_forge_object(&h->forge, &frame_object, 0, urid(LV2_PATCH__Get));
+    if (property) {
+        lv2_atom_forge_key(&h->forge, urid(LV2_PATCH__property));
+        lv2_atom_forge_urid(&h->forge, urid(property));
+    }
+    lv2_atom_forge_pop(&h->forge, &frame_object);
+}
+
 static void host_set_oversampling(Host *h, uint32_t frame, int32_t factor)
 {
     host_patch_set(h, frame, SPRUNG_LV2__oversampling, urid(LV2_ATOM__Int), &factor,
@@ -373,15 +393,21 @@ static void host_end(Host *h)
     notify->size = SEQ_BYTES - sizeof(LV2_Atom);
 }
 
-/* Ends the sequence, runs the plugin (in a real-time section when asked),
- * then its worker. */
-static void host_run(Host *h, uint32_t n)
+/* Runs the plugin on the sequence as it stands (in a real-time section
+ * when asked), then its worker. */
+static void host_run_ended(Host *h, uint32_t n)
 {
-    host_end(h);
     RT_ENTER();
     lilv_instance_run(h->instance, n);
     RT_EXIT();
     host_run_worker(h);
+}
+
+/* Ends the sequence, runs the plugin, then its worker. */
+static void host_run(Host *h, uint32_t n)
+{
+    host_end(h);
+    host_run_ended(h, n);
 }
 
 /* Whether the notify port holds a patch:Set of `property` (after run). */
@@ -1287,6 +1313,137 @@ static void test_hostile(void)
     }
 }
 
+/* ---- protocol ---- */
+
+/* A preset 100 times lower than a bell: its one body swings above +12 dBFS
+ * for longer than the breaker holds, again after every reset. */
+static const char LOUD_PRESET[] =
+    "{\"sprung\": 1, \"name\": \"too loud\",\n"
+    " \"bodies\": [{\"id\": \"b\", \"position\": [0.1, 0, 0], \"mass\": 0.01,"
+    " \"velocity\": [0.5, 0, 0]}],\n"
+    " \"anchors\": [{\"id\": \"a\", \"position\": [0, 0, 0]}],\n"
+    " \"springs\": [{\"id\": \"s\", \"from\": \"a\", \"to\": \"b\", \"stiffness\": 7.6}],\n"
+    " \"microphones\": [{\"id\": \"m\", \"target\": \"b\", \"axis\": [1, 0, 0],"
+    " \"gain\": 1000}]}\n";
+
+static void test_protocol(void)
+{
+    for (int effect = 0; effect < 2; effect++) {
+        const char *what = effect ? "effect" : "instrument";
+        Host *h = host_new(effect, 1);
+        lilv_instance_activate(h->instance);
+        host_begin(h);
+        host_set_preset(h, 0, preset_path("marimba.json"));
+        host_run(h, 64);
+        run_blocks(h, 3, 64);
+
+        /* patch:Get: all, then one property (the preset is a file's: the
+         * built-in demo has no path to tell). */
+        host_begin(h);
+        host_run(h, 64);
+        CHECK(!notify_has_set(h, SPRUNG_LV2__preset, NULL, 0) &&
+                  !notify_has_set(h, SPRUNG_LV2__oversampling, NULL, 0),
+              "%s: a reply with no patch:Get", what);
+        host_begin(h);
+        host_patch_get(h, 0, NULL);
+        host_run(h, 64);
+        CHECK(notify_has_set(h, SPRUNG_LV2__preset, NULL, 0) &&
+                  notify_has_set(h, SPRUNG_LV2__oversampling, NULL, 0),
+              "%s: patch:Get of everything not answered with both properties", what);
+        host_begin(h);
+        host_patch_get(h, 0, SPRUNG_LV2__oversampling);
+        host_run(h, 64);
+        CHECK(!notify_has_set(h, SPRUNG_LV2__preset, NULL, 0) &&
+                  notify_has_set(h, SPRUNG_LV2__oversampling, NULL, 0),
+              "%s: patch:Get of the oversampling not answered with it alone", what);
+
+        /* Oversampling as an atom:Long (hosts that store integers as
+         * 64 bits): taken, the latency port says so. */
+        int64_t two = 2, one = 1;
+        host_begin(h);
+        host_patch_set(h, 0, SPRUNG_LV2__oversampling, urid(LV2_ATOM__Long), &two, sizeof two);
+        host_run(h, 64);
+        run_blocks(h, 2, 64);
+        CHECK(h->latency == 35.0f, "%s: oversampling 2 as atom:Long: latency %g (want 35)",
+              what, (double)h->latency);
+        host_begin(h);
+        host_patch_set(h, 0, SPRUNG_LV2__oversampling, urid(LV2_ATOM__Long), &one, sizeof one);
+        host_run(h, 64);
+        run_blocks(h, 2, 64);
+        CHECK(h->latency == 0.0f, "%s: oversampling 1 as atom:Long: latency %g", what,
+              (double)h->latency);
+
+        /* A sequence whose last event claims more bytes than there are:
+         * the events before it play, the rest is skipped and logged. */
+        log_clear();
+        host_begin(h);
+        host_note(h, 0, SPRUNG_EVENT_NOTE_ON, 60, 100);
+        host_note(h, 1, SPRUNG_EVENT_NOTE_ON, 64, 100);
+        host_end(h);
+        LV2_Atom_Event *last = NULL;
+        LV2_ATOM_SEQUENCE_FOREACH((LV2_Atom_Sequence *)h->control, ev)
+            last = ev;
+        last->body.size = 4096;
+        host_run_ended(h, 64);
+        run_blocks(h, 1, 64);
+        CHECK(all_finite(h, 64) && log_has("a malformed atom sequence on the control port"),
+              "%s: a malformed sequence not logged", what);
+
+        /* More notes in one run than the plugin holds: played up to its
+         * room, the rest dropped and logged. */
+        log_clear();
+        host_begin(h);
+        for (uint32_t i = 0; i < 1100; i++)
+            host_note(h, i % 64, i % 2 ? SPRUNG_EVENT_NOTE_OFF : SPRUNG_EVENT_NOTE_ON,
+                      (uint8_t)(48 + i % 24), 100);
+        host_run(h, 64);
+        run_blocks(h, 1, 64);
+        CHECK(all_finite(h, 64) && log_has("notes in one block: some were dropped"),
+              "%s: dropped notes not logged", what);
+
+        /* The host's worker queue full for two runs: the preset load waits
+         * and goes out at the third; nothing is lost. */
+        log_clear();
+        h->queue_full = 1;
+        host_begin(h);
+        host_set_preset(h, 0, preset_path("kalimba.json"));
+        host_run(h, 64);
+        run_blocks(h, 1, 64);
+        h->queue_full = 0;
+        char loaded[1024] = "";
+        for (int b = 0; b < 4 && !strstr(loaded, "kalimba.json"); b++) {
+            run_blocks(h, 1, 64);
+            notify_has_set(h, SPRUNG_LV2__preset, loaded, sizeof loaded);
+        }
+        CHECK(strstr(loaded, "kalimba.json") != NULL,
+              "%s: a preset load refused by a full worker queue was lost", what);
+        CHECK(log_has("a load (preset or oversampling) waited 2 run()s for room"),
+              "%s: the wait for the worker queue not logged", what);
+
+        /* A model too loud for too long: the breaker trips, the log says so. */
+        char loud[] = "/tmp/sprung-lv2-loud-XXXXXX";
+        int fd = mkstemp(loud);
+        CHECK(fd >= 0 && write(fd, LOUD_PRESET, sizeof LOUD_PRESET - 1) ==
+                             (ssize_t)(sizeof LOUD_PRESET - 1),
+              "cannot write a temp file");
+        close(fd);
+        log_clear();
+        host_begin(h);
+        host_set_preset(h, 0, loud);
+        host_run(h, 64);
+        /* It trips after the swap's crossfade and 5 ms above +12 dBFS (about 0.1 s). */
+        for (int b = 0; b < 300 && !log_has("circuit breaker"); b++)
+            run_blocks(h, 1, 64);
+        unlink(loud);
+        CHECK(log_has("the circuit breaker tripped on the left channel (too loud for too long)"),
+              "%s: a breaker trip not logged", what);
+        host_free(h);
+        printf("protocol: %s: patch:Get answered (all, one property), oversampling as "
+               "atom:Long, a malformed sequence, too many notes, a full worker queue (the "
+               "load waits, not lost) and breaker trips: handled and logged\n", what);
+    }
+}
+
 /* ---- realtime ---- */
 
 static void test_realtime(int sabotage)
@@ -1481,7 +1638,7 @@ int main(int argc, char **argv)
     }
     if (arg >= argc) {
         fprintf(stderr,
-                "usage: %s exact|expression|state|hostile|realtime|priority [--sabotage] PRESET_DIR\n",
+                "usage: %s exact|expression|state|hostile|protocol|realtime|priority [--sabotage] PRESET_DIR\n",
                 argv[0]);
         return 2;
     }
@@ -1496,6 +1653,8 @@ int main(int argc, char **argv)
         test_state();
     else if (!strcmp(test, "hostile"))
         test_hostile();
+    else if (!strcmp(test, "protocol"))
+        test_protocol();
     else if (!strcmp(test, "realtime"))
         test_realtime(sabotage);
     else if (!strcmp(test, "priority")) {
