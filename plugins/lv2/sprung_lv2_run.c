@@ -49,11 +49,11 @@ static SPRUNG_REALTIME void dispose_engine(Plugin *self, SprungEngine *engine)
      * (PARKED_CAPACITY engines refused by the worker in a row). */
 }
 
-/* Sends the worker the loads asked for (send_requests): a recompile of
- * the current preset, then a preset file, both at the oversampling asked
- * for by then. One the host's worker queue refuses is kept and sent again
- * at the next run(), and said in the log once it is sent: a request is
- * never lost to a full queue. */
+/* Sends the worker the loads this and earlier run()s asked for: a
+ * recompile of the current preset, then a preset file, both at the
+ * oversampling asked for by then. One the host's worker queue refuses is
+ * kept and sent again at the next run(), and the wait is logged once it
+ * is sent: a request is never lost to a full queue. */
 static SPRUNG_REALTIME void send_requests(Plugin *self)
 {
     if (!self->schedule)
