@@ -40,11 +40,12 @@ static SPRUNG_REALTIME int governed(uint16_t pedals, const SprungEngine *engine,
 }
 
 /* Whether a key released now on `channel` sounds on: a damper governs the
- * channel, or a sostenuto caught the key. */
-static SPRUNG_REALTIME int pedal_holds(const RunnerKeys *keys, const SprungEngine *engine,
-                                       uint8_t channel, uint8_t note)
+ * channel (`damper`, from governed(), worked out once per channel), or a
+ * sostenuto caught the key. */
+static SPRUNG_REALTIME int pedal_holds(const RunnerKeys *keys, int damper, uint8_t channel,
+                                       uint8_t note)
 {
-    return governed(keys->damper_down, engine, channel) || key_is(keys->caught[channel], note);
+    return damper || key_is(keys->caught[channel], note);
 }
 
 static SPRUNG_REALTIME uint32_t release(uint32_t frame, uint8_t channel, uint8_t note,
@@ -61,11 +62,12 @@ static SPRUNG_REALTIME uint32_t release_keys_down(RunnerKeys *keys, const Sprung
                                                   uint8_t channel, uint32_t frame,
                                                   SprungEvent *out, uint32_t n)
 {
+    const int damper = governed(keys->damper_down, engine, channel);
     for (uint8_t note = 0; note < 128; note++) {
         if (!key_is(keys->down[channel], note))
             continue;
         key_set(keys->down[channel], note, 0);
-        if (pedal_holds(keys, engine, channel, note))
+        if (pedal_holds(keys, damper, channel, note))
             key_set(keys->sustained[channel], note, 1);
         else
             n = release(frame, channel, note, out, n);
@@ -85,8 +87,9 @@ static SPRUNG_REALTIME uint32_t release_unheld(RunnerKeys *keys, const SprungEng
             continue;
         if (!governed(keys->sostenuto_down, engine, c))
             memset(keys->caught[c], 0, sizeof keys->caught[c]);
+        const int damper = governed(keys->damper_down, engine, c);
         for (uint8_t note = 0; note < 128; note++) {
-            if (key_is(keys->sustained[c], note) && !pedal_holds(keys, engine, c, note)) {
+            if (key_is(keys->sustained[c], note) && !pedal_holds(keys, damper, c, note)) {
                 key_set(keys->sustained[c], note, 0);
                 n = release(frame, c, note, out, n);
             }
@@ -135,7 +138,8 @@ SPRUNG_REALTIME uint32_t runner_keys_play(RunnerKeys *keys, const SprungEngine *
         } else if (note_off) {
             const int was_down = key_is(keys->down[ch], note);
             key_set(keys->down[ch], note, 0);
-            if (was_down && pedal_holds(keys, engine, ch, note)) {
+            if (was_down &&
+                pedal_holds(keys, governed(keys->damper_down, engine, ch), ch, note)) {
                 key_set(keys->sustained[ch], note, 1);
                 continue; /* sounds on until the pedal lifts */
             }
