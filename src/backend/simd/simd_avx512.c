@@ -1,8 +1,9 @@
-/* The SIMD backend's AVX-512 kernels: sixteen springs per vector, endpoint
- * components gathered and force records scattered (every record has one writer,
- * so the scatter has no conflicts). Compiled with -mavx512f (FMA contraction
- * stays off); called only when the CPU has AVX-512F. Audio thread and pool
- * workers; no allocation. */
+/* The SIMD backend's AVX-512 kernels: sixteen springs per vector. Endpoint
+ * records are loaded two to a register and transposed into component
+ * vectors, and force records transposed back, as the AVX2 kernels do at
+ * half the width. Compiled with -mavx512f -mavx512dq (FMA contraction stays
+ * off); called only when the CPU has both. Audio thread and pool workers;
+ * no allocation. */
 #include <immintrin.h>
 
 #include "backend/simd/simd_internal.h"
@@ -29,46 +30,94 @@ typedef __mmask16 VMASK;
     _mm512_i32gather_ps(_mm512_loadu_si512((const void *)(index)), (base), 4)
 #define V_LANE(j) ((__mmask16)(1u << (j)))
 
-static inline __m512 avx512_component(const float *node, __m512i p, __m512i q, int c)
+/* Two node records side by side: {u_a, 0, v_a, 0 | u_b, 0, v_b, 0}. */
+static inline __m512 avx512_record_pair(const float *node, uint32_t a, uint32_t b)
 {
-    __m512i offset = _mm512_set1_epi32(c);
-    return _mm512_sub_ps(_mm512_i32gather_ps(_mm512_add_epi32(q, offset), node, 4),
-                         _mm512_i32gather_ps(_mm512_add_epi32(p, offset), node, 4));
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_load_ps(node + a)),
+                              _mm256_load_ps(node + b), 1);
+}
+
+/* Row i = record(q) - record(p) of two springs, spring j (j < 4) in its low
+ * half and spring j + 4 in its high half for rows 0-3, springs 8 + j and
+ * 12 + j for rows 4-7. The 128-bit-lane transpose of the AVX2 kernel, done
+ * on both halves at once, then leaves component c of springs 0-3, 4-7, 8-11
+ * and 12-15 in lanes that one shuffle of 128-bit lanes puts in order. No
+ * gathers: sixteen-lane gathers cost a load per float (measured 1.4× slower
+ * on the Sapphire Rapids guest, docs/benchmarks.md). */
+static inline void avx512_load_deltas(const SimdNet *net, uint32_t s, __m512 *out)
+{
+    const float *node = net->node;
+    const uint32_t *p = net->p_off + s, *q = net->q_off + s;
+    __m512 r[8];
+    for (int i = 0; i < 8; ++i) {
+        int a = (i & 3) + (i & 4) * 2, b = a + 4;
+        r[i] = _mm512_sub_ps(avx512_record_pair(node, q[a], q[b]),
+                             avx512_record_pair(node, p[a], p[b]));
+    }
+    __m512 t0 = _mm512_unpacklo_ps(r[0], r[1]), t1 = _mm512_unpackhi_ps(r[0], r[1]);
+    __m512 t2 = _mm512_unpacklo_ps(r[2], r[3]), t3 = _mm512_unpackhi_ps(r[2], r[3]);
+    __m512 t4 = _mm512_unpacklo_ps(r[4], r[5]), t5 = _mm512_unpackhi_ps(r[4], r[5]);
+    __m512 t6 = _mm512_unpacklo_ps(r[6], r[7]), t7 = _mm512_unpackhi_ps(r[6], r[7]);
+    /* s0: x of springs 0-3 | vx 0-3 | x 4-7 | vx 4-7; s4 the same for 8-15. */
+    __m512 s0 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 s1 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m512 s2 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 s4 = _mm512_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 s5 = _mm512_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m512 s6 = _mm512_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    out[0] = _mm512_shuffle_f32x4(s0, s4, _MM_SHUFFLE(2, 0, 2, 0)); /* δx */
+    out[1] = _mm512_shuffle_f32x4(s1, s5, _MM_SHUFFLE(2, 0, 2, 0)); /* δy */
+    out[2] = _mm512_shuffle_f32x4(s2, s6, _MM_SHUFFLE(2, 0, 2, 0)); /* δz */
+    out[3] = _mm512_shuffle_f32x4(s0, s4, _MM_SHUFFLE(3, 1, 3, 1)); /* dvx */
+    out[4] = _mm512_shuffle_f32x4(s1, s5, _MM_SHUFFLE(3, 1, 3, 1)); /* dvy */
+    out[5] = _mm512_shuffle_f32x4(s2, s6, _MM_SHUFFLE(3, 1, 3, 1)); /* dvz */
 }
 
 #define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
     do {                                                                                      \
-        __m512i p_ = _mm512_load_si512((const void *)((net)->p_off + (s)));                   \
-        __m512i q_ = _mm512_load_si512((const void *)((net)->q_off + (s)));                   \
-        dx = avx512_component((net)->node, p_, q_, 0);                                        \
-        dy = avx512_component((net)->node, p_, q_, 1);                                        \
-        dz = avx512_component((net)->node, p_, q_, 2);                                        \
-        dvx = avx512_component((net)->node, p_, q_, 4);                                       \
-        dvy = avx512_component((net)->node, p_, q_, 5);                                       \
-        dvz = avx512_component((net)->node, p_, q_, 6);                                       \
+        __m512 c_[6];                                                                         \
+        avx512_load_deltas((net), (s), c_);                                                   \
+        dx = c_[0];                                                                           \
+        dy = c_[1];                                                                           \
+        dz = c_[2];                                                                           \
+        dvx = c_[3];                                                                          \
+        dvy = c_[4];                                                                          \
+        dvz = c_[5];                                                                          \
     } while (0)
 
 /* Records {fx, fy, fz, 0} of springs s .. s + 15 to force[s ..] and their
- * negations to force[n_springs_padded + s ..], scattered component by
- * component to consecutive records (the fourth float stays 0). */
+ * negations to force[n_springs_padded + s ..]: a 4×16 transpose leaves
+ * springs j, j + 4, j + 8, j + 12 in the 128-bit lanes of vector j, and a
+ * 4×4 transpose of those lanes makes four consecutive records per vector,
+ * each one 64-byte store (no scatters: they cost a store per float). */
 static inline void avx512_store_forces(const SimdNet *net, uint32_t s, __m512 fx, __m512 fy,
                                        __m512 fz)
 {
-    const __m512i record = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48,
-                                             52, 56, 60);
-    const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
-    const __m512i sign = _mm512_castps_si512(_mm512_set1_ps(-0.0f));
     float *plus = net->force + (size_t)s * SIMD_FORCE_FLOATS;
     float *minus = plus + (size_t)net->n_springs_padded * SIMD_FORCE_FLOATS;
-    __m512 nx = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fx), sign));
-    __m512 ny = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fy), sign));
-    __m512 nz = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(fz), sign));
-    _mm512_i32scatter_ps(plus, record, fx, 4);
-    _mm512_i32scatter_ps(plus, _mm512_add_epi32(record, one), fy, 4);
-    _mm512_i32scatter_ps(plus, _mm512_add_epi32(record, two), fz, 4);
-    _mm512_i32scatter_ps(minus, record, nx, 4);
-    _mm512_i32scatter_ps(minus, _mm512_add_epi32(record, one), ny, 4);
-    _mm512_i32scatter_ps(minus, _mm512_add_epi32(record, two), nz, 4);
+    const __m512i sign = _mm512_castps_si512(_mm512_set1_ps(-0.0f));
+    __m512 zero = _mm512_setzero_ps();
+    __m512 t0 = _mm512_unpacklo_ps(fx, fy), t1 = _mm512_unpackhi_ps(fx, fy);
+    __m512 t2 = _mm512_unpacklo_ps(fz, zero), t3 = _mm512_unpackhi_ps(fz, zero);
+    __m512 r0 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)); /* springs 0|4|8|12 */
+    __m512 r1 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)); /* 1|5|9|13 */
+    __m512 r2 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)); /* 2|6|10|14 */
+    __m512 r3 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)); /* 3|7|11|15 */
+    __m512 a = _mm512_shuffle_f32x4(r0, r1, _MM_SHUFFLE(1, 0, 1, 0)); /* 0|4|1|5 */
+    __m512 b = _mm512_shuffle_f32x4(r2, r3, _MM_SHUFFLE(1, 0, 1, 0)); /* 2|6|3|7 */
+    __m512 c = _mm512_shuffle_f32x4(r0, r1, _MM_SHUFFLE(3, 2, 3, 2)); /* 8|12|9|13 */
+    __m512 d = _mm512_shuffle_f32x4(r2, r3, _MM_SHUFFLE(3, 2, 3, 2)); /* 10|14|11|15 */
+    __m512 fours[4] = {
+        _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)), /* springs 0-3 */
+        _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)), /* 4-7 */
+        _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(2, 0, 2, 0)), /* 8-11 */
+        _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 1, 3, 1)), /* 12-15 */
+    };
+    for (int j = 0; j < 4; ++j) {
+        _mm512_store_ps(plus + 16 * j, fours[j]);
+        _mm512_store_ps(minus + 16 * j, _mm512_castsi512_ps(_mm512_xor_si512(
+                                            _mm512_castps_si512(fours[j]), sign)));
+    }
 }
 
 #define SIMD_STORE_FORCES(net, s, fx, fy, fz) avx512_store_forces((net), (s), (fx), (fy), (fz))

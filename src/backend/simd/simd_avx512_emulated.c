@@ -3,7 +3,7 @@
  * instruction set "avx512-emulated". On a CPU without AVX-512, which is
  * every machine the tests have run on so far, this is what runs the
  * sixteen-lane code against the reference: the lattice's runs and patched
- * slots of sixteen, the gathers, the scatters, the masks, the 64-byte
+ * slots of sixteen, the gathers, the record transposes, the masks, the 64-byte
  * alignment of every aligned load and store. What it cannot check is the
  * compiler's translation of the real intrinsics and the CPU itself.
  *

@@ -1,4 +1,4 @@
-/* The AVX-512F intrinsics that simd_avx512.c uses, emulated lane by lane in
+/* The AVX-512F and DQ intrinsics that simd_avx512.c uses, emulated lane by lane in
  * plain C to the semantics of Intel's intrinsics guide, for
  * simd_avx512_emulated.c only. Include it before simd_avx512.c: it takes
  * the vector types from <immintrin.h> and then redefines each intrinsic's
@@ -7,8 +7,8 @@
  * not build without -mavx512f: a new one cannot slip through unemulated.
  *
  * Like the hardware, the aligned loads and stores stop the program on an
- * address that is not 64-byte aligned, and a scatter writes its lanes in
- * order, lowest first. Private to src/backend/simd/. */
+ * address that is not 64-byte aligned (32 for the 256-bit load). Private
+ * to src/backend/simd/. */
 #ifndef SPRUNG_BACKEND_SIMD_AVX512_EMULATION_H
 #define SPRUNG_BACKEND_SIMD_AVX512_EMULATION_H
 
@@ -51,14 +51,6 @@ static inline __m512 emu512_load_ps(const void *p)
     return r.f;
 }
 
-static inline __m512i emu512_load_si512(const void *p)
-{
-    emu512_check_aligned(p);
-    Emu512 r;
-    memcpy(r.bits, p, sizeof r.bits);
-    return r.i;
-}
-
 static inline __m512 emu512_loadu_ps(const void *p)
 {
     Emu512 r;
@@ -96,27 +88,6 @@ static inline __m512 emu512_set1_ps(float x)
 
 static inline __m512 emu512_setzero_ps(void) { return emu512_set1_ps(0.0f); }
 
-static inline __m512i emu512_set1_epi32(int x)
-{
-    Emu512 r;
-    for (int i = 0; i < EMU512_LANES; ++i)
-        r.bits[i] = (uint32_t)x;
-    return r.i;
-}
-
-/* Lane 0 first, as the `r` says. */
-static inline __m512i emu512_setr_epi32(int e0, int e1, int e2, int e3, int e4, int e5, int e6,
-                                        int e7, int e8, int e9, int e10, int e11, int e12,
-                                        int e13, int e14, int e15)
-{
-    const int e[EMU512_LANES] = {e0, e1, e2, e3, e4, e5, e6, e7,
-                                 e8, e9, e10, e11, e12, e13, e14, e15};
-    Emu512 r;
-    for (int i = 0; i < EMU512_LANES; ++i)
-        r.bits[i] = (uint32_t)e[i];
-    return r.i;
-}
-
 static inline __m512 emu512_castsi512_ps(__m512i a) { return emu512_si(a).f; }
 static inline __m512i emu512_castps_si512(__m512 a) { return emu512_ps(a).i; }
 
@@ -143,14 +114,6 @@ static inline __m512 emu512_sqrt_ps(__m512 a)
     for (int i = 0; i < EMU512_LANES; ++i)
         r.lane[i] = sqrtf(x.lane[i]);
     return r.f;
-}
-
-static inline __m512i emu512_add_epi32(__m512i a, __m512i b)
-{
-    Emu512 x = emu512_si(a), y = emu512_si(b), r;
-    for (int i = 0; i < EMU512_LANES; ++i)
-        r.bits[i] = x.bits[i] + y.bits[i]; /* wraps, as the hardware */
-    return r.i;
 }
 
 static inline __m512i emu512_xor_si512(__m512i a, __m512i b)
@@ -200,11 +163,79 @@ static inline __m512 emu512_i32gather_ps(__m512i index, const void *base, int sc
     return r.f;
 }
 
-static inline void emu512_i32scatter_ps(void *base, __m512i index, __m512 a, int scale)
+/* 256-bit halves, for the records loaded two at a time. */
+typedef union Emu256 {
+    __m256 f;
+    float lane[EMU512_LANES / 2];
+} Emu256;
+
+static inline __m256 emu256_load_ps(const void *p)
 {
-    Emu512 at = emu512_si(index), v = emu512_ps(a);
-    for (int i = 0; i < EMU512_LANES; ++i)
-        memcpy((char *)base + (int64_t)(int32_t)at.bits[i] * scale, &v.lane[i], sizeof(float));
+    if ((uintptr_t)p % 32) {
+        fprintf(stderr, "avx512-emulated: aligned 256-bit load at %p, not 32-byte aligned: "
+                        "the CPU faults here\n", p);
+        abort();
+    }
+    Emu256 r;
+    memcpy(r.lane, p, sizeof r.lane);
+    return r.f;
+}
+
+/* The upper half is undefined on the hardware; zero here. */
+static inline __m512 emu512_castps256_ps512(__m256 a)
+{
+    Emu256 x = {.f = a};
+    Emu512 r = emu512_ps(emu512_setzero_ps());
+    memcpy(r.lane, x.lane, sizeof x.lane);
+    return r.f;
+}
+
+/* a with its half `half` (0 low, 1 high) replaced by b. */
+static inline __m512 emu512_insertf32x8(__m512 a, __m256 b, int half)
+{
+    Emu512 r = emu512_ps(a);
+    Emu256 y = {.f = b};
+    memcpy(r.lane + 8 * (half & 1), y.lane, sizeof y.lane);
+    return r.f;
+}
+
+/* In every 128-bit lane k: {a0, b0, a1, b1} (lo) or {a2, b2, a3, b3} (hi). */
+static inline __m512 emu512_unpack_ps(__m512 a, __m512 b, int high)
+{
+    Emu512 x = emu512_ps(a), y = emu512_ps(b), r;
+    for (int k = 0; k < EMU512_LANES; k += 4) {
+        int from = k + 2 * high;
+        r.lane[k] = x.lane[from];
+        r.lane[k + 1] = y.lane[from];
+        r.lane[k + 2] = x.lane[from + 1];
+        r.lane[k + 3] = y.lane[from + 1];
+    }
+    return r.f;
+}
+
+/* In every 128-bit lane: two floats of a, then two of b, chosen by the
+ * 2-bit fields of imm. */
+static inline __m512 emu512_shuffle_ps(__m512 a, __m512 b, int imm)
+{
+    Emu512 x = emu512_ps(a), y = emu512_ps(b), r;
+    for (int k = 0; k < EMU512_LANES; k += 4) {
+        r.lane[k] = x.lane[k + (imm & 3)];
+        r.lane[k + 1] = x.lane[k + (imm >> 2 & 3)];
+        r.lane[k + 2] = y.lane[k + (imm >> 4 & 3)];
+        r.lane[k + 3] = y.lane[k + (imm >> 6 & 3)];
+    }
+    return r.f;
+}
+
+/* Two 128-bit lanes of a, then two of b, chosen by the 2-bit fields of imm. */
+static inline __m512 emu512_shuffle_f32x4(__m512 a, __m512 b, int imm)
+{
+    Emu512 x = emu512_ps(a), y = emu512_ps(b), r;
+    for (int k = 0; k < 4; ++k) {
+        const Emu512 *from = k < 2 ? &x : &y;
+        memcpy(r.lane + 4 * k, from->lane + 4 * (imm >> (2 * k) & 3), 4 * sizeof(float));
+    }
+    return r.f;
 }
 
 /* The intrinsics' names, from here on, are the emulations. Some are macros
@@ -212,15 +243,12 @@ static inline void emu512_i32scatter_ps(void *base, __m512i index, __m512 a, int
  * #undef. A comparison predicate other than the two emulated ones pastes
  * to a name that does not exist: a build error, not a wrong result. */
 #undef _mm512_load_ps
-#undef _mm512_load_si512
 #undef _mm512_loadu_ps
 #undef _mm512_loadu_si512
 #undef _mm512_store_ps
 #undef _mm512_storeu_ps
 #undef _mm512_set1_ps
 #undef _mm512_setzero_ps
-#undef _mm512_set1_epi32
-#undef _mm512_setr_epi32
 #undef _mm512_castsi512_ps
 #undef _mm512_castps_si512
 #undef _mm512_add_ps
@@ -228,22 +256,24 @@ static inline void emu512_i32scatter_ps(void *base, __m512i index, __m512 a, int
 #undef _mm512_mul_ps
 #undef _mm512_div_ps
 #undef _mm512_sqrt_ps
-#undef _mm512_add_epi32
 #undef _mm512_xor_si512
 #undef _mm512_cmp_ps_mask
 #undef _mm512_mask_blend_ps
 #undef _mm512_i32gather_ps
-#undef _mm512_i32scatter_ps
+#undef _mm256_load_ps
+#undef _mm512_castps256_ps512
+#undef _mm512_insertf32x8
+#undef _mm512_unpacklo_ps
+#undef _mm512_unpackhi_ps
+#undef _mm512_shuffle_ps
+#undef _mm512_shuffle_f32x4
 #define _mm512_load_ps emu512_load_ps
-#define _mm512_load_si512 emu512_load_si512
 #define _mm512_loadu_ps emu512_loadu_ps
 #define _mm512_loadu_si512 emu512_loadu_si512
 #define _mm512_store_ps emu512_store_ps
 #define _mm512_storeu_ps emu512_storeu_ps
 #define _mm512_set1_ps emu512_set1_ps
 #define _mm512_setzero_ps emu512_setzero_ps
-#define _mm512_set1_epi32 emu512_set1_epi32
-#define _mm512_setr_epi32 emu512_setr_epi32
 #define _mm512_castsi512_ps emu512_castsi512_ps
 #define _mm512_castps_si512 emu512_castps_si512
 #define _mm512_add_ps emu512_add_ps
@@ -251,13 +281,18 @@ static inline void emu512_i32scatter_ps(void *base, __m512i index, __m512 a, int
 #define _mm512_mul_ps emu512_mul_ps
 #define _mm512_div_ps emu512_div_ps
 #define _mm512_sqrt_ps emu512_sqrt_ps
-#define _mm512_add_epi32 emu512_add_epi32
 #define _mm512_xor_si512 emu512_xor_si512
 #define _mm512_cmp_ps_mask(a, b, predicate) emu512_cmp_##predicate(a, b)
 #define emu512_cmp__CMP_GT_OQ emu512_cmp_gt_oq
 #define emu512_cmp__CMP_EQ_OQ emu512_cmp_eq_oq
 #define _mm512_mask_blend_ps emu512_mask_blend_ps
 #define _mm512_i32gather_ps emu512_i32gather_ps
-#define _mm512_i32scatter_ps emu512_i32scatter_ps
+#define _mm256_load_ps emu256_load_ps
+#define _mm512_castps256_ps512 emu512_castps256_ps512
+#define _mm512_insertf32x8 emu512_insertf32x8
+#define _mm512_unpacklo_ps(a, b) emu512_unpack_ps((a), (b), 0)
+#define _mm512_unpackhi_ps(a, b) emu512_unpack_ps((a), (b), 1)
+#define _mm512_shuffle_ps emu512_shuffle_ps
+#define _mm512_shuffle_f32x4 emu512_shuffle_f32x4
 
 #endif

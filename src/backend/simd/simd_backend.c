@@ -67,7 +67,7 @@ static int kernels_supported(const SimdKernels *kernels)
 #ifdef SIMD_HAVE_X86
     __builtin_cpu_init();
     if (kernels == &sprung_simd_avx512)
-        return __builtin_cpu_supports("avx512f");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
     if (kernels == &sprung_simd_avx2)
         return __builtin_cpu_supports("avx2");
     if (kernels == &sprung_simd_sse2)
