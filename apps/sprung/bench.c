@@ -1,7 +1,8 @@
 /* `sprung bench`: how fast the engine renders. Synthetic networks of 10 to
  * 100,000 springs, the benchmark models in bench/ and every factory preset
  * are rendered in blocks of 256 frames at 48 kHz while notes play; each
- * measurement is repeated and the median reported as a real-time factor
+ * measurement is repeated (the backends' repetitions of a model taking
+ * turns) and the median reported as a real-time factor
  * (audio seconds per wall second) and nanoseconds per spring-step (wall
  * time / (springs × engine steps)). A table goes to stdout, JSON to --json;
  * then the issue's targets: the share of one core that mesh-20x30 and
@@ -37,7 +38,7 @@
 #define SPRUNG_BUILD_TYPE "unknown"
 #endif
 
-enum { BENCH_BLOCK = 256, BENCH_MAX_NAME = 256 };
+enum { BENCH_BLOCK = 256, BENCH_MAX_NAME = 256, BENCH_MAX_BACKENDS = 16, BENCH_MAX_REPEATS = 16 };
 
 /* Which backends get the voices sweep: by default only the GPU ones (it
  * takes a few seconds per backend and answers the GPU question). */
@@ -53,7 +54,8 @@ typedef struct BenchOptions {
     const char *json_path;   /* NULL: no JSON; "-": stdout (the table then goes to stderr) */
     const char *presets_dir;
     const char *models_dir;
-    const char *backend;     /* the one being measured: a spelling for sprung_engine_new */
+    const char (*backends)[32]; /* the ones measured: spellings for sprung_engine_new */
+    int n_backends;
     bool quick;
     double target_wall_s;    /* wall time of one repetition */
     int repeats;
@@ -69,8 +71,8 @@ typedef struct BenchResult {
     uint32_t oversampling;
     uint32_t blocks;          /* per repetition */
     double audio_s;           /* per repetition */
-    double wall_s[16];        /* one per repetition */
-    double cpu_s[16];         /* this thread's CPU time, one per repetition */
+    double wall_s[BENCH_MAX_REPEATS]; /* one per repetition */
+    double cpu_s[BENCH_MAX_REPEATS];  /* this thread's CPU time, one per repetition */
     int repeats;
     double median_wall_s;
     double median_cpu_s;
@@ -320,14 +322,23 @@ static double bench_render(SprungEngine *engine, const BenchEvents *events, uint
     return wall;
 }
 
-/* Compiles the model (at the lowest stable oversampling), calibrates the
- * number of blocks to the target wall time, and takes the median of the
- * repetitions. `midi` may be NULL (then repeated strikes). */
-static void bench_measure(const BenchOptions *options, const SprungModel *model,
-                          const SprungMidiSequence *midi, BenchResult *result)
+/* One backend's measurement of one model: its engine, calibrated number of
+ * blocks and the events that fill them, and the row it fills in. */
+typedef struct BenchRun {
+    SprungEngine *engine;
+    BenchEvents events;
+    uint32_t blocks;
+    BenchResult *result;
+} BenchRun;
+
+/* Compiles the model for the row's backend (at the lowest stable
+ * oversampling) and calibrates the number of blocks to the target wall
+ * time. `midi` may be NULL (then repeated strikes). False, with the row's
+ * error set, when the backend cannot play it. */
+static bool bench_run_open(const BenchOptions *options, const SprungModel *model,
+                           const SprungMidiSequence *midi, BenchRun *run)
 {
-    result->counts = sprung_model_counts(model);
-    SprungEngine *engine = NULL;
+    BenchResult *result = run->result;
     SprungError error;
     memset(&error, 0, sizeof error);
     static const uint32_t factors[] = {1, 2, 4};
@@ -337,41 +348,38 @@ static void bench_measure(const BenchOptions *options, const SprungModel *model,
         config.sample_rate = BENCH_RATE;
         config.max_block_frames = BENCH_BLOCK;
         config.oversampling = factors[f];
-        config.backend = options->backend;
+        config.backend = result->backend;
         memset(&error, 0, sizeof error);
-        status = sprung_engine_new(&config, model, &engine, &error);
+        status = sprung_engine_new(&config, model, &run->engine, &error);
         result->oversampling = factors[f];
     }
-    /* The engine's name for the backend; the spelling when it names a
-     * device ("simd:1"), so that devices stay apart in the results. */
-    if (status == SPRUNG_OK)
-        snprintf(result->backend, sizeof result->backend, "%s",
-                 strchr(options->backend, ':') ? options->backend
-                                               : sprung_engine_backend_name(engine));
     if (status != SPRUNG_OK) {
         snprintf(result->error, sizeof result->error, "engine: %s",
                  error.message[0] ? error.message : sprung_strerror(status));
-        return;
+        return false;
     }
+    /* The engine's name for the backend; the spelling when it names a
+     * device ("simd:1"), so that devices stay apart in the results. */
+    if (!strchr(result->backend, ':'))
+        snprintf(result->backend, sizeof result->backend, "%s",
+                 sprung_engine_backend_name(run->engine));
 
     float left[BENCH_BLOCK], right[BENCH_BLOCK];
     /* Calibration: grow the run until it takes a tenth of the target. */
     uint32_t blocks = 4;
-    BenchEvents events = {0};
     double wall = 0.0, cpu = 0.0;
     for (;;) {
-        bench_events_free(&events);
+        bench_events_free(&run->events);
         uint64_t total = (uint64_t)blocks * BENCH_BLOCK;
-        bool made = midi ? bench_events_midi(&events, midi, total)
-                         : bench_events_hits(&events, total);
-        if (!made) {
+        if (!(midi ? bench_events_midi(&run->events, midi, total)
+                   : bench_events_hits(&run->events, total))) {
             snprintf(result->error, sizeof result->error, "out of memory");
-            goto done;
+            return false;
         }
-        wall = bench_render(engine, &events, blocks, left, right, &cpu);
+        wall = bench_render(run->engine, &run->events, blocks, left, right, &cpu);
         if (wall < 0.0) {
             snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
-            goto done;
+            return false;
         }
         if (wall >= options->target_wall_s / 10.0 || blocks >= (1u << 24))
             break;
@@ -379,58 +387,76 @@ static void bench_measure(const BenchOptions *options, const SprungModel *model,
     }
     double per_block = wall / blocks;
     uint64_t wanted = (uint64_t)ceil(options->target_wall_s / (per_block > 0 ? per_block : 1e-9));
-    blocks = (uint32_t)(wanted < 4 ? 4 : wanted > (1u << 24) ? (1u << 24) : wanted);
-    bench_events_free(&events);
-    uint64_t total = (uint64_t)blocks * BENCH_BLOCK;
-    if (!(midi ? bench_events_midi(&events, midi, total) : bench_events_hits(&events, total))) {
+    run->blocks = (uint32_t)(wanted < 4 ? 4 : wanted > (1u << 24) ? (1u << 24) : wanted);
+    bench_events_free(&run->events);
+    uint64_t total = (uint64_t)run->blocks * BENCH_BLOCK;
+    if (!(midi ? bench_events_midi(&run->events, midi, total)
+               : bench_events_hits(&run->events, total))) {
         snprintf(result->error, sizeof result->error, "out of memory");
-        goto done;
+        return false;
     }
-
-    result->blocks = blocks;
+    result->blocks = run->blocks;
     result->audio_s = (double)total / BENCH_RATE;
-    result->repeats = options->repeats;
-    for (int r = 0; r < options->repeats; r++) {
-        result->wall_s[r] =
-            bench_render(engine, &events, blocks, left, right, &result->cpu_s[r]);
-        if (result->wall_s[r] < 0.0) {
-            snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
-            goto done;
-        }
+    return true;
+}
+
+/* Repetition r of an open run; false, with the row's error set, on failure. */
+static bool bench_run_repeat(BenchRun *run, int r)
+{
+    float left[BENCH_BLOCK], right[BENCH_BLOCK];
+    BenchResult *result = run->result;
+    result->wall_s[r] =
+        bench_render(run->engine, &run->events, run->blocks, left, right, &result->cpu_s[r]);
+    result->repeats = r + 1;
+    if (result->wall_s[r] >= 0.0)
+        return true;
+    snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
+    return false;
+}
+
+/* The row's medians, and the run's engine and events freed. */
+static void bench_run_close(BenchRun *run)
+{
+    BenchResult *result = run->result;
+    if (!result->error[0] && result->repeats > 0) {
+        result->median_wall_s = median(result->wall_s, result->repeats);
+        result->median_cpu_s = median(result->cpu_s, result->repeats);
+        result->realtime_factor = result->audio_s / result->median_wall_s;
+        double spring_steps = (double)result->counts.springs * result->audio_s * BENCH_RATE *
+                              (double)result->oversampling;
+        result->ns_per_spring_step =
+            spring_steps > 0 ? 1e9 * result->median_wall_s / spring_steps : NAN;
+        result->cpu_ns_per_spring_step =
+            spring_steps > 0 ? 1e9 * result->median_cpu_s / spring_steps : NAN;
     }
-    result->median_wall_s = median(result->wall_s, options->repeats);
-    result->median_cpu_s = median(result->cpu_s, options->repeats);
-    result->realtime_factor = result->audio_s / result->median_wall_s;
-    double spring_steps =
-        (double)result->counts.springs * (double)total * (double)result->oversampling;
-    result->ns_per_spring_step =
-        spring_steps > 0 ? 1e9 * result->median_wall_s / spring_steps : NAN;
-    result->cpu_ns_per_spring_step =
-        spring_steps > 0 ? 1e9 * result->median_cpu_s / spring_steps : NAN;
-done:
-    bench_events_free(&events);
-    sprung_engine_free(engine);
+    bench_events_free(&run->events);
+    sprung_engine_free(run->engine);
 }
 
 /* ---- the three groups ---- */
 
-static BenchResult *bench_results_add(const BenchOptions *options, BenchResults *results,
-                                      const char *group, const char *name)
+/* A row per backend for one model, at results->items[*first ...]; false
+ * when out of memory. */
+static bool bench_results_add(const BenchOptions *options, BenchResults *results,
+                              const char *group, const char *name, size_t *first)
 {
-    if (results->count == results->capacity) {
+    while (results->count + (size_t)options->n_backends > results->capacity) {
         size_t grown = results->capacity ? results->capacity * 2 : 32;
         BenchResult *items = realloc(results->items, grown * sizeof *items);
         if (!items)
-            return NULL;
+            return false;
         results->items = items;
         results->capacity = grown;
     }
-    BenchResult *result = &results->items[results->count++];
-    memset(result, 0, sizeof *result);
-    snprintf(result->group, sizeof result->group, "%s", group);
-    snprintf(result->backend, sizeof result->backend, "%s", options->backend);
-    snprintf(result->name, sizeof result->name, "%s", name);
-    return result;
+    *first = results->count;
+    for (int b = 0; b < options->n_backends; b++) {
+        BenchResult *result = &results->items[results->count++];
+        memset(result, 0, sizeof *result);
+        snprintf(result->group, sizeof result->group, "%s", group);
+        snprintf(result->backend, sizeof result->backend, "%s", options->backends[b]);
+        snprintf(result->name, sizeof result->name, "%s", name);
+    }
+    return true;
 }
 
 /* One row of the table, printed as soon as it is measured. */
@@ -448,6 +474,42 @@ static void bench_progress(const BenchOptions *options, const BenchResult *resul
     fflush(out);
 }
 
+/* One model on every backend: each is compiled and calibrated, then their
+ * repetitions are interleaved (backend A, B, C, then B, C, A, ...), so
+ * that a moment of load on this shared machine, or a change of clock,
+ * falls on all of them alike and the ratios between them stay fair. A
+ * NULL model (not loaded: `why`) gives rows that say so. */
+static int bench_model(const BenchOptions *options, BenchResults *results, const char *group,
+                       const char *name, const SprungModel *model,
+                       const SprungMidiSequence *midi, const char *why)
+{
+    size_t first;
+    if (!bench_results_add(options, results, group, name, &first))
+        return 1;
+    BenchRun runs[BENCH_MAX_BACKENDS];
+    int n = options->n_backends;
+    for (int b = 0; b < n; b++) {
+        runs[b] = (BenchRun){.result = &results->items[first + (size_t)b]};
+        if (!model)
+            snprintf(runs[b].result->error, sizeof runs[b].result->error, "%s", why);
+        else {
+            runs[b].result->counts = sprung_model_counts(model);
+            bench_run_open(options, model, midi, &runs[b]);
+        }
+    }
+    for (int r = 0; r < options->repeats; r++)
+        for (int k = 0; k < n; k++) {
+            BenchRun *run = &runs[(r + k) % n];
+            if (!run->result->error[0])
+                bench_run_repeat(run, r);
+        }
+    for (int b = 0; b < n; b++) {
+        bench_run_close(&runs[b]);
+        bench_progress(options, runs[b].result);
+    }
+    return 0;
+}
+
 static int bench_synthetic(const BenchOptions *options, BenchResults *results)
 {
     /* Decades and half decades (10, 30, 100, 300, ...), so the ns per
@@ -456,22 +518,18 @@ static int bench_synthetic(const BenchOptions *options, BenchResults *results)
          springs = springs % 3 ? springs * 3 : springs / 3 * 10) {
         char name[64];
         snprintf(name, sizeof name, "network-%u", springs);
-        BenchResult *result = bench_results_add(options, results, "synthetic", name);
-        if (!result)
-            return 1;
         char *json = bench_network_json(springs);
         SprungModel *model = NULL;
         SprungError error;
         memset(&error, 0, sizeof error);
-        if (!json)
-            snprintf(result->error, sizeof result->error, "out of memory");
-        else if (sprung_model_load_string(json, name, &model, &error) != SPRUNG_OK)
-            snprintf(result->error, sizeof result->error, "%s", error.message);
-        else
-            bench_measure(options, model, NULL, result);
+        const char *why = "out of memory";
+        if (json && sprung_model_load_string(json, name, &model, &error) != SPRUNG_OK)
+            why = error.message;
+        int failed = bench_model(options, results, "synthetic", name, model, NULL, why);
         sprung_model_free(model);
         free(json);
-        bench_progress(options, result);
+        if (failed)
+            return 1;
     }
     return 0;
 }
@@ -513,40 +571,37 @@ static int bench_directory(const BenchOptions *options, BenchResults *results,
     if (n)
         qsort(names, n, sizeof names[0], compare_strings);
 
+    int failed = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096], stem[BENCH_MAX_NAME];
         snprintf(path, sizeof path, "%s/%s", dir_path, names[i]);
         snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[i]) - 5), names[i]);
-        BenchResult *result = bench_results_add(options, results, group, stem);
-        if (!result)
-            break;
+        char name[sizeof stem + sizeof " (+midi)"];
+        snprintf(name, sizeof name, "%s", stem);
         SprungModel *model = NULL;
         SprungMidiSequence *midi = NULL;
         SprungError error;
         memset(&error, 0, sizeof error);
-        if (sprung_model_load_file(path, &model, &error) != SPRUNG_OK) {
-            snprintf(result->error, sizeof result->error, "%s", error.message);
-        } else {
+        if (sprung_model_load_file(path, &model, &error) == SPRUNG_OK) {
             char midi_path[4096];
             snprintf(midi_path, sizeof midi_path, "%s/midi/%s.mid", dir_path, stem);
             if (access(midi_path, R_OK) == 0 &&
                 sprung_midi_load_file(midi_path, &midi, &error) == SPRUNG_OK &&
                 midi->n_events > 0)
-                snprintf(result->name, sizeof result->name, "%s (+midi)", stem);
+                snprintf(name, sizeof name, "%s (+midi)", stem);
             else if (midi) {
                 sprung_midi_free(midi);
                 midi = NULL;
             }
-            bench_measure(options, model, midi, result);
         }
+        failed |= bench_model(options, results, group, name, model, midi, error.message);
         if (midi)
             sprung_midi_free(midi);
         sprung_model_free(model);
-        bench_progress(options, result);
         free(names[i]);
     }
     free(names);
-    return 0;
+    return failed;
 }
 
 /* ---- reporting ---- */
@@ -606,14 +661,21 @@ static double bench_core_percent(const BenchResult *r, bool wall)
     return 100.0 * (wall ? r->median_wall_s : r->median_cpu_s) / r->audio_s;
 }
 
-/* Speed-up over the reference backend in this run (CPU-time ns per
- * spring-step; NAN without a cpu row for the same model). */
+/* Speed-up over the reference backend in this run: the median over the
+ * repetitions of the reference's CPU time per spring-step over the row's,
+ * each ratio taken from a pair that ran side by side (bench_model), so a
+ * slow moment of the machine cancels out. NAN without a cpu row for the
+ * same model. */
 static double bench_speedup(const BenchResults *results, const BenchResult *r)
 {
     const BenchResult *reference = bench_find(results, "cpu", r->group, r->name);
-    if (!reference || !(r->cpu_ns_per_spring_step > 0))
+    if (!reference || reference->repeats != r->repeats || r->repeats < 1)
         return NAN;
-    return reference->cpu_ns_per_spring_step / r->cpu_ns_per_spring_step;
+    double ratios[BENCH_MAX_REPEATS];
+    for (int k = 0; k < r->repeats; k++)
+        ratios[k] = (reference->cpu_s[k] / reference->audio_s / reference->oversampling) /
+                    (r->cpu_s[k] / r->audio_s / r->oversampling);
+    return median(ratios, r->repeats);
 }
 
 /* The target a row is measured against, or NULL: only rows of the `bench`
@@ -782,8 +844,6 @@ static void bench_usage(FILE *out)
             SPRUNG_SOURCE_DIR);
 }
 
-enum { BENCH_MAX_BACKENDS = 16 };
-
 /* Turns --backend's value into a list of spellings: "all" is every backend
  * this build has that can run here, in the registry's order. */
 static int bench_backend_list(const char *arg, char names[][32], int max)
@@ -912,12 +972,11 @@ int sprung_cmd_bench(int argc, char **argv)
                 options.quick ? " (quick: not a measurement)" : "");
         fprintf(table, "%-7s %-9s %-26s %7s %8s %3s %12s %12s %12s\n", "backend", "group",
                 "name", "bodies", "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
-        for (int b = 0; b < n_backends; b++) {
-            options.backend = backends[b];
-            failed |= bench_synthetic(&options, &results);
-            failed |= bench_directory(&options, &results, "bench", options.models_dir);
-            failed |= bench_directory(&options, &results, "preset", options.presets_dir);
-        }
+        options.backends = (const char (*)[32])backends;
+        options.n_backends = n_backends;
+        failed |= bench_synthetic(&options, &results);
+        failed |= bench_directory(&options, &results, "bench", options.models_dir);
+        failed |= bench_directory(&options, &results, "preset", options.presets_dir);
         for (size_t i = 0; i < results.count; i++)
             if (results.items[i].error[0])
                 failed = 1;
