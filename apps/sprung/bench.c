@@ -333,9 +333,9 @@ typedef struct BenchRun {
 
 /* Compiles the model for the row's backend (at the lowest stable
  * oversampling) and calibrates the number of blocks to the target wall
- * time. `midi` may be NULL (then repeated strikes). False, with the row's
- * error set, when the backend cannot play it. */
-static bool bench_run_open(const BenchOptions *options, const SprungModel *model,
+ * time. `midi` may be NULL (then repeated strikes). Sets the row's error
+ * when the backend cannot play it. */
+static void bench_run_open(const BenchOptions *options, const SprungModel *model,
                            const SprungMidiSequence *midi, BenchRun *run)
 {
     BenchResult *result = run->result;
@@ -356,7 +356,7 @@ static bool bench_run_open(const BenchOptions *options, const SprungModel *model
     if (status != SPRUNG_OK) {
         snprintf(result->error, sizeof result->error, "engine: %s",
                  error.message[0] ? error.message : sprung_strerror(status));
-        return false;
+        return;
     }
     /* The engine's name for the backend; the spelling when it names a
      * device ("simd:1"), so that devices stay apart in the results. */
@@ -374,12 +374,12 @@ static bool bench_run_open(const BenchOptions *options, const SprungModel *model
         if (!(midi ? bench_events_midi(&run->events, midi, total)
                    : bench_events_hits(&run->events, total))) {
             snprintf(result->error, sizeof result->error, "out of memory");
-            return false;
+            return;
         }
         wall = bench_render(run->engine, &run->events, blocks, left, right, &cpu);
         if (wall < 0.0) {
             snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
-            return false;
+            return;
         }
         if (wall >= options->target_wall_s / 10.0 || blocks >= (1u << 24))
             break;
@@ -393,25 +393,22 @@ static bool bench_run_open(const BenchOptions *options, const SprungModel *model
     if (!(midi ? bench_events_midi(&run->events, midi, total)
                : bench_events_hits(&run->events, total))) {
         snprintf(result->error, sizeof result->error, "out of memory");
-        return false;
+        return;
     }
     result->blocks = run->blocks;
     result->audio_s = (double)total / BENCH_RATE;
-    return true;
 }
 
-/* Repetition r of an open run; false, with the row's error set, on failure. */
-static bool bench_run_repeat(BenchRun *run, int r)
+/* Repetition r of an open run (the row's error set if it fails). */
+static void bench_run_repeat(BenchRun *run, int r)
 {
     float left[BENCH_BLOCK], right[BENCH_BLOCK];
     BenchResult *result = run->result;
     result->wall_s[r] =
         bench_render(run->engine, &run->events, run->blocks, left, right, &result->cpu_s[r]);
     result->repeats = r + 1;
-    if (result->wall_s[r] >= 0.0)
-        return true;
-    snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
-    return false;
+    if (result->wall_s[r] < 0.0)
+        snprintf(result->error, sizeof result->error, "sprung_engine_process failed");
 }
 
 /* The row's medians, and the run's engine and events freed. */
@@ -669,7 +666,7 @@ static double bench_core_percent(const BenchResult *r, bool wall)
 static double bench_speedup(const BenchResults *results, const BenchResult *r)
 {
     const BenchResult *reference = bench_find(results, "cpu", r->group, r->name);
-    if (!reference || reference->repeats != r->repeats || r->repeats < 1)
+    if (!reference || r->error[0] || reference->repeats != r->repeats || r->repeats < 1)
         return NAN;
     double ratios[BENCH_MAX_REPEATS];
     for (int k = 0; k < r->repeats; k++)
