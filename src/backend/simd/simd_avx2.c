@@ -69,17 +69,7 @@ static inline void avx2_load_deltas(const SimdNet *net, uint32_t s, __m256 *out)
     out[5] = _mm256_permute2f128_ps(s2, s6, 0x31); /* dvz */
 }
 
-#define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
-    do {                                                                                      \
-        __m256 c_[6];                                                                         \
-        avx2_load_deltas((net), (s), c_);                                                     \
-        dx = c_[0];                                                                           \
-        dy = c_[1];                                                                           \
-        dz = c_[2];                                                                           \
-        dvx = c_[3];                                                                          \
-        dvy = c_[4];                                                                          \
-        dvz = c_[5];                                                                          \
-    } while (0)
+#define SIMD_LOAD_DELTAS(net, s, delta) avx2_load_deltas((net), (s), (delta))
 
 /* Records {fx, fy, fz, 0} of springs s .. s + 7 to force[s ..] and their
  * negations to force[n_springs_padded + s ..]: a 4×8 transpose leaves

@@ -73,17 +73,7 @@ static inline void avx512_load_deltas(const SimdNet *net, uint32_t s, __m512 *ou
     out[5] = _mm512_shuffle_f32x4(s2, s6, _MM_SHUFFLE(3, 1, 3, 1)); /* dvz */
 }
 
-#define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
-    do {                                                                                      \
-        __m512 c_[6];                                                                         \
-        avx512_load_deltas((net), (s), c_);                                                   \
-        dx = c_[0];                                                                           \
-        dy = c_[1];                                                                           \
-        dz = c_[2];                                                                           \
-        dvx = c_[3];                                                                          \
-        dvy = c_[4];                                                                          \
-        dvz = c_[5];                                                                          \
-    } while (0)
+#define SIMD_LOAD_DELTAS(net, s, delta) avx512_load_deltas((net), (s), (delta))
 
 /* Records {fx, fy, fz, 0} of springs s .. s + 15 to force[s ..] and their
  * negations to force[n_springs_padded + s ..]: a 4×16 transpose leaves

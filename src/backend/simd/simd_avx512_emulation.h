@@ -163,13 +163,16 @@ static inline __m512 emu512_i32gather_ps(__m512i index, const void *base, int sc
     return r.f;
 }
 
-/* 256-bit halves, for the records loaded two at a time. */
-typedef union Emu256 {
-    __m256 f;
+/* 256-bit halves, for the records loaded two at a time: a plain struct,
+ * not __m256, which a file built without AVX cannot pass by value without
+ * gcc's ABI warning (an error under -Werror, and not one a pragma can
+ * silence). The kernels never name the type: a half goes straight from
+ * the load into the cast or the insert. */
+typedef struct Emu256 {
     float lane[EMU512_LANES / 2];
 } Emu256;
 
-static inline __m256 emu256_load_ps(const void *p)
+static inline Emu256 emu256_load_ps(const void *p)
 {
     if ((uintptr_t)p % 32) {
         fprintf(stderr, "avx512-emulated: aligned 256-bit load at %p, not 32-byte aligned: "
@@ -178,24 +181,22 @@ static inline __m256 emu256_load_ps(const void *p)
     }
     Emu256 r;
     memcpy(r.lane, p, sizeof r.lane);
-    return r.f;
+    return r;
 }
 
 /* The upper half is undefined on the hardware; zero here. */
-static inline __m512 emu512_castps256_ps512(__m256 a)
+static inline __m512 emu512_castps256_ps512(Emu256 a)
 {
-    Emu256 x = {.f = a};
     Emu512 r = emu512_ps(emu512_setzero_ps());
-    memcpy(r.lane, x.lane, sizeof x.lane);
+    memcpy(r.lane, a.lane, sizeof a.lane);
     return r.f;
 }
 
 /* a with its half `half` (0 low, 1 high) replaced by b. */
-static inline __m512 emu512_insertf32x8(__m512 a, __m256 b, int half)
+static inline __m512 emu512_insertf32x8(__m512 a, Emu256 b, int half)
 {
     Emu512 r = emu512_ps(a);
-    Emu256 y = {.f = b};
-    memcpy(r.lane + 8 * (half & 1), y.lane, sizeof y.lane);
+    memcpy(r.lane + 8 * (half & 1), b.lane, sizeof b.lane);
     return r.f;
 }
 

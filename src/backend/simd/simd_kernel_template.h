@@ -10,7 +10,8 @@
  *   V_LOAD(p) V_SET1(x) V_ZERO()   aligned load, broadcast, zero
  *   V_ADD V_SUB V_MUL V_DIV V_SQRT IEEE float32, correctly rounded
  *   VMASK V_GT(a, b) V_EQ(a, b) V_SELECT(mask, if_true, if_false)
- *   SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)  u_q - u_p, v_q - v_p
+ *   SIMD_LOAD_DELTAS(net, s, delta)  VF delta[6] = {u_q - u_p (x, y, z),
+ *                                  v_q - v_p (x, y, z)} of springs s ..
  *   SIMD_STORE_FORCES(net, s, fx, fy, fz)   +F to force records s.., -F to
  *                                  records n_springs_padded + s..
  *   N4 N4_LOAD N4_STORE N4_ADD N4_SUB N4_MUL N4_SET1 N4_SET3 N4_ZERO
@@ -92,9 +93,10 @@ SIMD_FN(spring_forces)(const SimdSpringConstants *spring, uint32_t s, VF delta_x
 static inline __attribute__((always_inline)) SimdSpringGeometry
 SIMD_FN(record_geometry)(const SimdNet *net, uint32_t s)
 {
-    VF delta_x, delta_y, delta_z, dv_x, dv_y, dv_z;
-    SIMD_LOAD_DELTAS(net, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z);
-    return SIMD_FN(spring_geometry)(&net->spring, s, delta_x, delta_y, delta_z, dv_x, dv_y, dv_z);
+    VF delta[6];
+    SIMD_LOAD_DELTAS(net, s, delta);
+    return SIMD_FN(spring_geometry)(&net->spring, s, delta[0], delta[1], delta[2], delta[3],
+                                    delta[4], delta[5]);
 }
 
 /* Phase 1 for springs [first, end), software pipelined as the lattice's

@@ -26,16 +26,16 @@ typedef int VMASK;
 #define V_GATHER(base, index) ((base)[(index)[0]])
 #define V_LANE(j) ((j) == 0)
 
-#define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
+#define SIMD_LOAD_DELTAS(net, s, delta)                                                       \
     do {                                                                                      \
         const float *p_ = (net)->node + (net)->p_off[s];                                      \
         const float *q_ = (net)->node + (net)->q_off[s];                                      \
-        dx = q_[0] - p_[0];                                                                   \
-        dy = q_[1] - p_[1];                                                                   \
-        dz = q_[2] - p_[2];                                                                   \
-        dvx = q_[4] - p_[4];                                                                  \
-        dvy = q_[5] - p_[5];                                                                  \
-        dvz = q_[6] - p_[6];                                                                  \
+        (delta)[0] = q_[0] - p_[0];                                                           \
+        (delta)[1] = q_[1] - p_[1];                                                           \
+        (delta)[2] = q_[2] - p_[2];                                                           \
+        (delta)[3] = q_[4] - p_[4];                                                           \
+        (delta)[4] = q_[5] - p_[5];                                                           \
+        (delta)[5] = q_[6] - p_[6];                                                           \
     } while (0)
 
 #define SIMD_STORE_FORCES(net, s, fx, fy, fz)                                                 \

@@ -30,7 +30,7 @@ typedef __m128 VMASK;
 #define V_LANE(j)                                                                             \
     _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_set1_epi32((int)(j)), _mm_setr_epi32(0, 1, 2, 3)))
 
-#define SIMD_LOAD_DELTAS(net, s, dx, dy, dz, dvx, dvy, dvz)                                  \
+#define SIMD_LOAD_DELTAS(net, s, delta)                                                       \
     do {                                                                                      \
         const float *nd_ = (net)->node;                                                       \
         const uint32_t *p_ = (net)->p_off + (s), *q_ = (net)->q_off + (s);                    \
@@ -44,12 +44,12 @@ typedef __m128 VMASK;
         __m128 v3 = _mm_sub_ps(_mm_load_ps(nd_ + q_[3] + 4), _mm_load_ps(nd_ + p_[3] + 4));   \
         _MM_TRANSPOSE4_PS(u0, u1, u2, u3);                                                    \
         _MM_TRANSPOSE4_PS(v0, v1, v2, v3);                                                    \
-        dx = u0;                                                                              \
-        dy = u1;                                                                              \
-        dz = u2;                                                                              \
-        dvx = v0;                                                                             \
-        dvy = v1;                                                                             \
-        dvz = v2;                                                                             \
+        (delta)[0] = u0;                                                                      \
+        (delta)[1] = u1;                                                                      \
+        (delta)[2] = u2;                                                                      \
+        (delta)[3] = v0;                                                                      \
+        (delta)[4] = v1;                                                                      \
+        (delta)[5] = v2;                                                                      \
     } while (0)
 
 #define SIMD_STORE_FORCES(net, s, fx, fy, fz)                                                 \
