@@ -42,8 +42,8 @@ static inline __m512 avx512_record_pair(const float *node, uint32_t a, uint32_t 
  * 12 + j for rows 4-7. The 128-bit-lane transpose of the AVX2 kernel, done
  * on both halves at once, then leaves component c of springs 0-3, 4-7, 8-11
  * and 12-15 in lanes that one shuffle of 128-bit lanes puts in order. No
- * gathers: sixteen-lane gathers cost a load per float (measured 1.4× slower
- * on the Sapphire Rapids guest, docs/benchmarks.md). */
+ * gathers: sixteen-lane gathers cost a load per float (the random network
+ * 1.4-4× slower with them on the Sapphire Rapids guest, docs/benchmarks.md). */
 static inline void avx512_load_deltas(const SimdNet *net, uint32_t s, __m512 *out)
 {
     const float *node = net->node;
