@@ -1,11 +1,12 @@
 /* The AVX-512 kernels' own source (simd_avx512.c) built a second time with
  * its intrinsics emulated in plain C (simd_avx512_emulation.h), as the
- * instruction set "avx512-emulated". On a CPU without AVX-512, which is
- * every machine the tests have run on so far, this is what runs the
- * sixteen-lane code against the reference: the lattice's runs and patched
- * slots of sixteen, the gathers, the record transposes, the masks, the 64-byte
- * alignment of every aligned load and store. What it cannot check is the
- * compiler's translation of the real intrinsics and the CPU itself.
+ * instruction set "avx512-emulated". On a CPU without AVX-512 (most that
+ * CI runs on) this is what runs the sixteen-lane code against the
+ * reference: the lattice's runs and patched slots of sixteen, the gathers,
+ * the record transposes, the masks, the alignment of every aligned load and
+ * store. What it cannot check is the compiler's translation of the real
+ * intrinsics and the CPU itself, nor their speed (docs/benchmarks.md, "On
+ * an AVX-512 CPU": the gathers it ran happily were slow on the hardware).
  *
  * Slow (each intrinsic a loop of sixteen) and never picked on its own: only
  * SPRUNG_SIMD_ISA=avx512-emulated selects it (simd_backend.c). Compiled for
