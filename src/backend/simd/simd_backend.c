@@ -78,6 +78,15 @@ static int kernels_supported(const SimdKernels *kernels)
     return kernels == &sprung_simd_portable;
 }
 
+uint32_t simd_kernels_on_this_cpu(const SimdKernels **out, uint32_t capacity)
+{
+    uint32_t count = 0;
+    for (size_t i = 0; i < KERNEL_COUNT && count < capacity; ++i)
+        if (!all_kernels[i]->named_only && kernels_supported(all_kernels[i]))
+            out[count++] = all_kernels[i];
+    return count;
+}
+
 /* The usable instruction sets, best first, after SPRUNG_SIMD_ISA. Returns
  * the count; 0 with `why` filled when the setting cannot be honoured. */
 static uint32_t usable_kernels(const SimdKernels **out, char *why, size_t why_size)
@@ -381,10 +390,10 @@ static void split_work(SimdBackend *self)
  * engine writes its values between blocks, and either layout takes them
  * (simd_lattice_refresh, simd_records_refresh). Otherwise
  * SPRUNG_SIMD_LAYOUT=records|lattice forces a layout; unset or "auto", the
- * lattice is kept where simd_lattice_pays() (most springs in runs, nearly
- * all of phase 2's slot lanes loaded whole), on vector kernels (the
- * portable scalar kernels gain nothing from runs and lose to the fillers:
- * docs/benchmarks.md). */
+ * lattice is kept where simd_lattice_pays() (most springs in runs, most
+ * of phase 2's slot lanes loaded whole, eight lanes or more), on vector
+ * kernels (the portable scalar kernels gain nothing from runs and lose to
+ * the fillers: docs/benchmarks.md). */
 static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, SprungState *state,
                                  SprungError *error)
 {
@@ -403,7 +412,7 @@ static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, Spr
                                                  &self->block, &fit, error);
         if (status != SPRUNG_OK)
             return status;
-        if (forced || simd_lattice_pays(fit)) {
+        if (forced || simd_lattice_pays(fit, self->kernels->lanes)) {
             self->lattice_on = 1;
             self->n_phase1 = self->lattice.n_springs;
             self->n_phase2 = self->lattice.n_body_vectors + self->lattice.n_special;

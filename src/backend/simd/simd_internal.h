@@ -303,12 +303,13 @@ void simd_records_mic_values(const SimdNet *net, SprungState *state);
  * of its springs that run in whole vectors (phase 1), and the share of
  * phase 2's slot lanes that load from a whole vector, neither patched nor
  * gathered. simd_lattice_pays() is the rule that keeps the lattice for a
- * model without features (simd_lattice.c has the measurements). */
+ * model without features on kernels of `lanes` lanes (simd_lattice.c has
+ * the measurements). */
 typedef struct SimdLatticeFit {
     float run_springs;
     float whole_slot_lanes;
 } SimdLatticeFit;
-int simd_lattice_pays(SimdLatticeFit fit);
+int simd_lattice_pays(SimdLatticeFit fit, uint32_t lanes);
 
 /* simd_lattice.c: the lattice layout for kernels of `lanes` lanes. build
  * allocates *block (free() it) and reports how well the model fits;
@@ -332,6 +333,10 @@ void simd_lattice_mix(const SimdLattice *lattice, float *left, float *right);
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(SPRUNG_SIMD_PORTABLE_ONLY)
 #  define SIMD_HAVE_X86 1
 #endif
+
+/* The instruction sets this CPU runs, best first, without the checks that
+ * only SPRUNG_SIMD_ISA names (bench/simd_phases times each). */
+uint32_t simd_kernels_on_this_cpu(const SimdKernels **out, uint32_t capacity);
 
 extern const SimdKernels sprung_simd_portable;
 #ifdef SIMD_HAVE_X86

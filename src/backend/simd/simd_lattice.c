@@ -284,19 +284,30 @@ static void fill_bodies(SimdLattice *l, const SprungCompiled *c, const uint32_t 
             l->special_node[n_special++] = i;
 }
 
-/* The lattice against the records, render time of each layout forced
- * (AVX2, Zen 3; docs/benchmarks.md): it wins where nearly every slot
- * lane loads whole (mesh-20x30 0.96: 0.81× the records' time; strings of
- * 8 to 100 bodies 0.88-0.98: 0.81-0.94×) and loses below (meshes 5 bodies
- * wide 0.85: 1.06×; gong 0.63: 1.24×; marimba 0.11: 1.5×), whatever the
- * share of springs in runs (0.63-0.80 on the losers). */
+/* The lattice against the records. Eight lanes (AVX2; render time of
+ * each layout forced, Zen 3, docs/benchmarks.md): it wins where nearly
+ * every slot lane loads whole (mesh-20x30 0.96: 0.81x the records' time;
+ * strings of 8 to 100 bodies 0.88-0.98: 0.81-0.94x) and loses below
+ * (meshes 5 bodies wide 0.85: 1.06x; gong 0.63: 1.24x; marimba 0.11:
+ * 1.5x), whatever the share of springs in runs (0.63-0.80 on the losers).
+ * Sixteen lanes (AVX-512; both phases' time from bench/simd_phases,
+ * Sapphire Rapids): the records' transposes cost more there, and the
+ * lattice wins from meshes 7 bodies wide (0.71: 0.86x; string.json 0.87:
+ * 0.78x; mesh 12 x 16 0.86: 0.75x), ties at 6 wide (0.54) and loses at 5
+ * (0.44: 1.06x). Four lanes (SSE2, same machine): it gains at most 4 %
+ * (meshes of 256 bodies and more) and loses up to 17 % (string.json,
+ * meshes 6 to 12 wide), so SSE2 keeps the records. */
 #define SIMD_LATTICE_MIN_RUN_SPRINGS 0.5f
-#define SIMD_LATTICE_MIN_WHOLE_SLOT_LANES 0.875f
+#define SIMD_LATTICE_MIN_LANES 8u
+#define SIMD_LATTICE_MIN_WHOLE_SLOT_LANES_8 0.875f
+#define SIMD_LATTICE_MIN_WHOLE_SLOT_LANES_16 0.6f
 
-int simd_lattice_pays(SimdLatticeFit fit)
+int simd_lattice_pays(SimdLatticeFit fit, uint32_t lanes)
 {
-    return fit.run_springs >= SIMD_LATTICE_MIN_RUN_SPRINGS &&
-           fit.whole_slot_lanes >= SIMD_LATTICE_MIN_WHOLE_SLOT_LANES;
+    if (lanes < SIMD_LATTICE_MIN_LANES || fit.run_springs < SIMD_LATTICE_MIN_RUN_SPRINGS)
+        return 0;
+    return fit.whole_slot_lanes >= (lanes >= 16 ? SIMD_LATTICE_MIN_WHOLE_SLOT_LANES_16
+                                                : SIMD_LATTICE_MIN_WHOLE_SLOT_LANES_8);
 }
 
 static SimdLatticeFit lattice_fit(const SimdLattice *l, uint32_t n_springs)
