@@ -163,11 +163,18 @@ static int bench_model(const char *path, uint32_t steps, uint32_t repeats, FILE 
     SprungState state = {0};
     Case *cases = calloc(MAX_CASES, sizeof *cases);
     int n = 0, failed = 1;
-    if (!cases || sprung_model_load_file(path, &model, &error) != SPRUNG_OK ||
-        sprung_compiled_new(model, SAMPLE_RATE, &compiled, &error) != SPRUNG_OK ||
+    if (!cases) {
+        fprintf(stderr, "bench_simd_phases: %s: out of memory\n", path);
+        goto done;
+    }
+    if (sprung_model_load_file(path, &model, &error) != SPRUNG_OK) {
+        fprintf(stderr, "bench_simd_phases: %s\n", error.message); /* names the file */
+        goto done;
+    }
+    if (sprung_compiled_new(model, SAMPLE_RATE, &compiled, &error) != SPRUNG_OK ||
         sprung_state_new(compiled, &state) != SPRUNG_OK) {
         fprintf(stderr, "bench_simd_phases: %s: %s\n", path,
-                cases ? error.message : "out of memory");
+                compiled ? "out of memory" : error.message);
         goto done;
     }
     if (compiled->features & ~(uint32_t)SPRUNG_FEATURE_MODULATION) {
@@ -239,6 +246,8 @@ int main(int argc, char **argv)
             *(!strcmp(argv[i], "--steps") ? &steps : &repeats) = (uint32_t)value;
             ++i;
         } else {
+            fprintf(stderr, "bench_simd_phases: %s: %s\n", argv[i],
+                    i + 1 < argc ? "not an option" : "is missing its value, or not an option");
             return usage();
         }
     }
