@@ -16,6 +16,17 @@
 
 #define PLAY_MAX_MIDI_EVENTS 1024
 
+#ifdef SPRUNG_PLAY_RTSAN
+/* Only in the test twin `sprung_play_rtsan` (tests/jack/play_rtsan.c): the
+ * callback runs inside a RealtimeSanitizer real-time section, so anything
+ * it calls that may block or allocate aborts the program with a report. */
+void play_rtsan_enter(void);
+void play_rtsan_exit(void);
+#else
+static inline void play_rtsan_enter(void) {}
+static inline void play_rtsan_exit(void) {}
+#endif
+
 /* The libjack entry points we use, resolved at run time. */
 typedef struct JackApi {
     void *library;
@@ -96,14 +107,13 @@ static int api_load(JackApi *api)
 
 /* ---- JACK's threads ---- */
 
-/* The real-time callback: JACK MIDI -> events at their frame offsets ->
- * the runner. Every channel message the engine reads passes (notes,
- * controllers, bends, pressure: modulation and MPE); CC 120 (all sound off)
- * asks for a user reset; program changes and system messages are ignored.
- * Allocates nothing, takes no lock. */
-static SPRUNG_REALTIME int on_process(jack_nframes_t n_frames, void *arg)
+/* One period of the real-time callback (on_process): JACK MIDI -> events
+ * at their frame offsets -> the runner. Every channel message the engine
+ * reads passes (notes, controllers, bends, pressure: modulation and MPE);
+ * CC 120 (all sound off) asks for a user reset; program changes and system
+ * messages are ignored. Allocates nothing, takes no lock. */
+static SPRUNG_REALTIME void process_block(PlayJack *jack, jack_nframes_t n_frames)
 {
-    PlayJack *jack = arg;
     const JackApi *api = &jack->api;
     float *out[2] = {api->port_get_buffer(jack->out[0], n_frames),
                      api->port_get_buffer(jack->out[1], n_frames)};
@@ -137,6 +147,13 @@ static SPRUNG_REALTIME int on_process(jack_nframes_t n_frames, void *arg)
         atomic_fetch_add_explicit(&jack->flags->midi_dropped, dropped, memory_order_relaxed);
     /* A period larger than the runner takes: process() writes silence. */
     sprung_runner_process(jack->runner, n_frames, in, 2, out, 2, jack->events, n_events);
+}
+
+static SPRUNG_REALTIME int on_process(jack_nframes_t n_frames, void *arg)
+{
+    play_rtsan_enter();
+    process_block(arg, n_frames);
+    play_rtsan_exit();
     return 0;
 }
 

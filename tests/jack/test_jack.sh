@@ -66,26 +66,45 @@ jack_test_start_server
 
 # One attempt: play, record, check. Returns 0 on a match, 1 on a mismatch
 # of a clean recording, 2 when the attempt itself went wrong (a client that
-# did not come up, a tool that hung, a recording the server broke); $why
-# says what. Leaves no client of its own running.
+# did not come up, a tool that hung, a recording the server broke; $why
+# says what), 3 when sprung play died (already failed: a crash or a
+# sanitizer's report is never retried). Leaves no client of its own running.
 PLAY= SEQ= why=
 stop_attempt() {
-    [ -n "$SEQ" ] && kill $SEQ 2>/dev/null
-    [ -n "$PLAY" ] && kill $PLAY 2>/dev/null
-    wait $SEQ $PLAY 2>/dev/null
+    jack_test_stop $SEQ $PLAY
     SEQ= PLAY=
+}
+# When sprung play has exited before its time: fails the test, returns 0.
+play_died() {
+    kill -0 $PLAY 2>/dev/null && return 1
+    wait $PLAY
+    local rc=$?
+    PLAY=
+    fail "sprung play exited $rc before the recording was made: $(cat play.err)"
+    stop_attempt
+    return 0
 }
 attempt() {
     "$SPRUNG" play "$PRESET" --name $CLIENT --duration 9 >play.out 2>play.err &
     PLAY=$!
     pids+=($PLAY)
-    wait_port $CLIENT:out_left ||
-        { why="sprung play never registered its ports: $(cat play.err)"; stop_attempt; return 2; }
-    jack_test_loop_phrase $CLIENT:midi_in || { stop_attempt; return 2; }
+    if ! wait_port $CLIENT:out_left; then
+        play_died && return 3
+        why="sprung play never registered its ports: $(cat play.err)"
+        stop_attempt
+        return 2
+    fi
+    jack_test_loop_phrase $CLIENT:midi_in || { play_died && return 3; stop_attempt; return 2; }
     sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
+    play_died && return 3
     rm -f rec.wav
-    timeout 15 jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1 ||
-        { why="jack_rec failed: $(tail -3 rec.log)"; stop_attempt; return 2; }
+    if ! timeout 15 jack_rec -f rec.wav -d 2 $CLIENT:out_left $CLIENT:out_right >rec.log 2>&1
+    then
+        play_died && return 3
+        why="jack_rec failed: $(tail -3 rec.log)"
+        stop_attempt
+        return 2
+    fi
     kill $SEQ 2>/dev/null
     wait $SEQ 2>/dev/null
     SEQ=

@@ -45,9 +45,7 @@ xruns() { grep -c XRun "$WORK/jackd.log"; }
 JALV= SEQ= why=
 stop_attempt() {
     exec 3>&-   # jalv reads end of input and quits
-    [ -n "$SEQ" ] && kill $SEQ 2>/dev/null
-    [ -n "$JALV" ] && kill $JALV 2>/dev/null
-    wait $SEQ $JALV 2>/dev/null
+    jack_test_stop $SEQ $JALV
     SEQ= JALV=
 }
 attempt() {

@@ -12,7 +12,7 @@
  * --sabotage alloc: process() allocates (must be caught: malloc).
  * --sabotage free:  a swapped-out engine is freed on the audio thread
  *                   (must be caught: free).
- * tests/runner/expect_sanitizer.cmake checks the report.
+ * tests/expect_sabotage.cmake checks the report.
  * Usage: test_runner_realtime [--sabotage alloc|free] PRESET_DIR */
 #include <dirent.h>
 #include <stdint.h>

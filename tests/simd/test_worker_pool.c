@@ -12,7 +12,7 @@
  *   processes blocks of every preset given inside the section. --sabotage
  *   hands over through a mutex and a condition variable: RealtimeSanitizer
  *   must report it.
- * expect_sanitizer.cmake wraps the sabotage runs and looks for the
+ * tests/expect_sabotage.cmake wraps the sabotage runs and looks for the
  * sanitizer's own report, not just a failure.
  *
  * Usage: test_worker_pool [--sabotage] [PRESET.json ...] */
