@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "backend/simd/simd_internal.h"
 #include "engine/compiled.h"
 #include "sprung/sprung.h"
@@ -144,13 +146,18 @@ static SprungStatus build_cases(const SprungCompiled *compiled, SprungState *sta
 static void write_json_row(FILE *f, const char *model, const SprungCompiled *compiled,
                            const Case *c, double one, double two, int first)
 {
+    /* The model's name as a JSON string, escaped by jansson. */
+    json_t *name = json_string(model);
+    char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+    json_decref(name);
     fprintf(f,
-            "%s    {\"model\": \"%s\", \"bodies\": %u, \"springs\": %u, \"isa\": \"%s\", "
+            "%s    {\"model\": %s, \"bodies\": %u, \"springs\": %u, \"isa\": \"%s\", "
             "\"layout\": \"%s\", \"picked\": %s, \"phase1_ns\": %.1f, \"phase2_ns\": %.1f, "
             "\"share_of_core\": %.4f}",
-            first ? "" : ",\n", model, compiled->n_bodies, compiled->n_springs, c->kernels->name,
-            c->lattice ? "lattice" : "records", c->picked ? "true" : "false", one, two,
-            (one + two) * 1e-9 * SAMPLE_RATE);
+            first ? "" : ",\n", quoted ? quoted : "null", compiled->n_bodies,
+            compiled->n_springs, c->kernels->name, c->lattice ? "lattice" : "records",
+            c->picked ? "true" : "false", one, two, (one + two) * 1e-9 * SAMPLE_RATE);
+    free(quoted);
 }
 
 /* Times one model; returns 0, or 1 when it could not be measured. */
