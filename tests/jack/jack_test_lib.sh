@@ -16,10 +16,17 @@ jack_test_cleanup() {
 }
 trap jack_test_cleanup EXIT
 
-# jackd -d dummy -r 48000 -p 64, logging to $WORK/jackd.log. If it cannot
-# start, says why and exits 1: a test never passes without having played.
+# jackd -d dummy -r 48000 -p $JACK_TEST_PERIOD, logging to $WORK/jackd.log.
+# If it cannot start, says why and exits 1: a test never passes without
+# having played. The period is 256 frames (5.3 ms) unless the environment
+# sets it: these tests check what is played, not how late, and on a shared
+# virtual machine a 64-frame period (1.3 ms) can see dozens of xruns a
+# second from scheduling alone (seen on 2026-11-22: 350-1,200 in 9 s, every
+# attempt spoiled, our callback at 6-10 % of the period at p99). Latency is
+# the runner's tests' and docs/runner.md's measurements' business.
+JACK_TEST_PERIOD=${JACK_TEST_PERIOD:-256}
 jack_test_start_server() {
-    jackd -d dummy -r 48000 -p 64 >"$WORK/jackd.log" 2>&1 &
+    jackd -d dummy -r 48000 -p "$JACK_TEST_PERIOD" >"$WORK/jackd.log" 2>&1 &
     local jackd=$!
     pids+=($jackd)
     if ! timeout 10 jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 $jackd 2>/dev/null; then
@@ -67,11 +74,12 @@ jack_test_loop_phrase() { # jack_test_loop_phrase PORT
 # in time; a client that did not come up; a JACK tool that hung), with $why
 # saying what, and 3 when it has already failed the test (the client under
 # test died). A clean mismatch fails at once; a spoiled attempt is no
-# evidence either way and is repeated, at most twice, so a real fault
-# fails all three. Sets attempts_made.
+# evidence either way and is repeated, up to JACK_TEST_ATTEMPTS in all
+# (5), so a real fault fails every one. Sets attempts_made.
+JACK_TEST_ATTEMPTS=${JACK_TEST_ATTEMPTS:-5}
 jack_test_attempts() {
     local result
-    for attempts_made in 1 2 3; do
+    for ((attempts_made = 1; attempts_made <= JACK_TEST_ATTEMPTS; attempts_made++)); do
         attempt $attempts_made
         result=$?
         cd "$WORK" || exit 1
@@ -80,8 +88,9 @@ jack_test_attempts() {
         elif [ $result = 1 ]; then
             fail "the recording does not match the offline render (no xruns: a real mismatch)"
             return
-        elif [ $attempts_made = 3 ]; then
-            fail "three attempts went wrong; the last: $why"
+        elif [ $attempts_made = "$JACK_TEST_ATTEMPTS" ]; then
+            fail "all $attempts_made attempts went wrong; the last: $why"
+            return
         else
             echo "attempt $attempts_made went wrong ($why); trying again" >&2
         fi

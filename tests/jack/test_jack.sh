@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `sprung play` against a real JACK server: starts `jackd -d dummy -r 48000
-# -p 64` under a server name of its own, runs `sprung play PRESET`, loops a
-# MIDI phrase into it with jack_midi_loop, records it with jack_rec, and
-# checks the recording with jack_check (not silent; normalised
-# cross-correlation with the offline render of the same phrase above 0.99
-# at the best lag). Also checks the message when no server runs. If jackd
+# -p 256` (jack_test_lib.sh says why 256) under a server name of its own,
+# runs `sprung play PRESET`, loops a MIDI phrase into it with
+# jack_midi_loop, records it with jack_rec, and checks the recording with
+# jack_check (not silent; normalised cross-correlation with the offline
+# render of the same phrase above 0.99 at the best lag). Also checks the message when no server runs. If jackd
 # cannot start, this says why and FAILS: it never passes without having
 # played. The phrase:
 #   notes       C4 and G4 at velocity 64 (what jack_midiseq sent before);
@@ -76,7 +76,7 @@ stop_attempt() {
 }
 # When sprung play has exited before its time: fails the test, returns 0.
 play_died() {
-    kill -0 $PLAY 2>/dev/null && return 1
+    [ -z "$PLAY" ] || kill -0 $PLAY 2>/dev/null && return 1
     wait $PLAY
     local rc=$?
     PLAY=
