@@ -4,9 +4,9 @@
 # runs `sprung play PRESET`, loops a MIDI phrase into it with
 # jack_midi_loop, records it with jack_rec, and checks the recording with
 # jack_check (not silent; normalised cross-correlation with the offline
-# render of the same phrase above 0.99 at the best lag). Also checks the message when no server runs. If jackd
-# cannot start, this says why and FAILS: it never passes without having
-# played. The phrase:
+# render of the same phrase above 0.99 at the best lag). Also checks the
+# message when no server runs. If jackd cannot start, this says why and
+# FAILS: it never passes without having played. The phrase:
 #   notes       C4 and G4 at velocity 64 (what jack_midiseq sent before);
 #   expression  an MPE phrase for tests/jack/expression.json: member and
 #               master bends, channel pressure, CC74, the damper pedal, and
@@ -105,8 +105,7 @@ attempt() {
         stop_attempt
         return 2
     fi
-    kill $SEQ 2>/dev/null
-    wait $SEQ 2>/dev/null
+    jack_test_stop $SEQ
     SEQ=
     wait $PLAY
     local rc=$?
