@@ -8,13 +8,14 @@
  * then the issue's targets: the share of one core that mesh-20x30 and
  * net-1000x5000 need at 48 kHz, and each backend's speed-up over the
  * reference (cpu) measured in the same run. Runs on the command's (control)
- * thread; a backend may use helper threads (simd: --threads). The voices
- * sweep (--voices; GPU backends by default) is bench_voices.c's. See
- * docs/benchmarks.md for the figures and how to read them. */
+ * thread; a backend may use helper threads (simd: --threads). This file
+ * measures; the synthetic networks are bench_network.c's, the targets and
+ * the JSON bench_report.c's, the voices sweep (--voices; GPU backends by
+ * default) bench_voices.c's. See docs/benchmarks.md for the figures and how
+ * to read them. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,8 +25,10 @@
 #include <unistd.h>
 
 #include "bench_gpu.h"
+#include "bench_network.h"
 #include "bench_output.h"
-#include "bench_stats.h"
+#include "bench_report.h"
+#include "bench_results.h"
 #include "bench_voices.h"
 #include "commands.h"
 #include "io/midi.h"
@@ -34,11 +37,15 @@
 #ifndef SPRUNG_SOURCE_DIR
 #define SPRUNG_SOURCE_DIR "."
 #endif
-#ifndef SPRUNG_BUILD_TYPE
-#define SPRUNG_BUILD_TYPE "unknown"
-#endif
 
-enum { BENCH_BLOCK = 256, BENCH_MAX_NAME = 256, BENCH_MAX_BACKENDS = 16, BENCH_MAX_REPEATS = 16 };
+enum { BENCH_MAX_BACKENDS = 16 };
+
+/* The three groups of models (--groups): the synthetic networks, the
+ * benchmark models and the factory presets, in that order; the names are
+ * those of the JSON's "group". */
+enum { BENCH_GROUP_SYNTHETIC = 1u, BENCH_GROUP_BENCH = 2u, BENCH_GROUP_PRESET = 4u };
+static const char *const bench_group_names[] = {"synthetic", "bench", "preset"};
+#define BENCH_GROUP_ALL (BENCH_GROUP_SYNTHETIC | BENCH_GROUP_BENCH | BENCH_GROUP_PRESET)
 
 /* Which backends get the voices sweep: by default only the GPU ones (it
  * takes a few seconds per backend and answers the GPU question). */
@@ -48,7 +55,6 @@ typedef enum BenchVoicesMode {
     BENCH_VOICES_ONLY,    /* --voices-only: the sweep alone */
     BENCH_VOICES_NONE,    /* --no-voices */
 } BenchVoicesMode;
-static const double BENCH_RATE = 48000.0;
 
 typedef struct BenchOptions {
     const char *json_path;   /* NULL: no JSON; "-": stdout (the table then goes to stderr) */
@@ -61,137 +67,8 @@ typedef struct BenchOptions {
     int repeats;
     uint32_t max_synthetic_springs;
     BenchVoicesMode voices;  /* the voices sweep (bench_voices.h) */
+    unsigned groups;         /* BENCH_GROUP_* bits: which models are measured */
 } BenchOptions;
-
-typedef struct BenchResult {
-    char group[16];           /* "synthetic", "bench" or "preset" */
-    char backend[32];         /* as the engine names it ("cpu", "simd", ...) */
-    char name[BENCH_MAX_NAME + sizeof " (+midi)"];
-    SprungModelCounts counts;
-    uint32_t oversampling;
-    uint32_t blocks;          /* per repetition */
-    double audio_s;           /* per repetition */
-    double wall_s[BENCH_MAX_REPEATS]; /* one per repetition */
-    double cpu_s[BENCH_MAX_REPEATS];  /* this thread's CPU time, one per repetition */
-    int repeats;
-    double median_wall_s;
-    double median_cpu_s;
-    double realtime_factor;   /* from the wall time */
-    double ns_per_spring_step; /* from the wall time */
-    double cpu_ns_per_spring_step; /* from the CPU time: robust on a busy machine */
-    char error[BENCH_MAX_ERROR]; /* non-empty: not measured, and why */
-} BenchResult;
-
-typedef struct BenchResults {
-    BenchResult *items;
-    size_t count, capacity;
-} BenchResults;
-
-/* ---- text buffer for the generated networks ---- */
-
-typedef struct TextBuffer {
-    char *data;
-    size_t length, capacity;
-    bool failed;
-} TextBuffer;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void text_append(TextBuffer *text, const char *format, ...)
-{
-    if (text->failed)
-        return;
-    for (;;) {
-        size_t room = text->capacity - text->length;
-        va_list args;
-        va_start(args, format);
-        int n = vsnprintf(text->data ? text->data + text->length : NULL, room, format, args);
-        va_end(args);
-        if (n < 0) {
-            text->failed = true;
-            return;
-        }
-        if ((size_t)n < room) {
-            text->length += (size_t)n;
-            return;
-        }
-        size_t capacity = text->capacity ? text->capacity * 2 : 1 << 16;
-        while (capacity - text->length <= (size_t)n)
-            capacity *= 2;
-        char *grown = realloc(text->data, capacity);
-        if (!grown) {
-            text->failed = true;
-            return;
-        }
-        text->data = grown;
-        text->capacity = capacity;
-    }
-}
-
-/* A random network of about `springs` springs over springs/2 bodies on a 3D
- * grid: a ring through all bodies (each body to the next) plus one more
- * spring per body, to a pseudo-random other body or, for every eighth, to
- * an anchor of its own. Masses and stiffnesses keep it far inside the
- * stability limit at 48 kHz (degree ~4, sqrt(lambda_max)·dt well below 1)
- * with modes in the audible range; one mallet, two microphones. */
-static char *bench_network_json(uint32_t springs)
-{
-    uint32_t n_bodies = springs / 2 < 2 ? 2 : springs / 2;
-    uint32_t side = 1;
-    while (side * side * side < n_bodies)
-        side++;
-    const double spacing = 0.01;
-    TextBuffer text = {0};
-    text_append(&text, "{\"sprung\": 1, \"name\": \"network-%u\", \"bodies\": [", springs);
-    for (uint32_t i = 0; i < n_bodies; i++)
-        text_append(&text, "%s{\"id\": \"b%u\", \"position\": [%.4f, %.4f, %.4f], \"mass\": 0.01}",
-                    i ? ",\n" : "\n", i, spacing * (i % side), spacing * ((i / side) % side),
-                    spacing * (i / (side * side)));
-    text_append(&text, "],\n\"anchors\": [");
-    for (uint32_t i = 0, first = 1; i < n_bodies; i += 8, first = 0)
-        text_append(&text, "%s{\"id\": \"a%u\", \"position\": [%.4f, %.4f, %.4f]}",
-                    first ? "\n" : ",\n", i, spacing * (i % side) + 0.3 * spacing,
-                    spacing * ((i / side) % side) + 0.4 * spacing,
-                    spacing * (i / (side * side)) + 0.5 * spacing);
-    text_append(&text, "],\n\"springs\": [");
-    uint32_t random_state = 12345u, count = 0;
-    for (uint32_t i = 0; i < n_bodies && count < springs; i++, count++)
-        text_append(&text,
-                    "%s{\"id\": \"r%u\", \"from\": \"b%u\", \"to\": \"b%u\", \"stiffness\": 1e5,"
-                    " \"damping\": 1e-4}",
-                    i ? ",\n" : "\n", i, i, (i + 1) % n_bodies);
-    for (uint32_t i = 0; count < springs; i = (i + 1) % n_bodies, count++) {
-        random_state = random_state * 1664525u + 1013904223u;
-        if (i % 8 == 0) {
-            text_append(&text,
-                        ",\n{\"id\": \"x%u\", \"from\": \"a%u\", \"to\": \"b%u\","
-                        " \"stiffness\": 1e5, \"damping\": 1e-4}",
-                        count, i, i);
-        } else {
-            uint32_t other = (random_state >> 8) % (n_bodies - 1);
-            if (other >= i)
-                other++; /* never the body itself */
-            text_append(&text,
-                        ",\n{\"id\": \"x%u\", \"from\": \"b%u\", \"to\": \"b%u\","
-                        " \"stiffness\": 1e5, \"damping\": 1e-4}",
-                        count, i, other);
-        }
-    }
-    text_append(&text,
-                "],\n\"mallets\": [{\"id\": \"m\", \"target\": \"b0\", \"direction\": [0.3, 0.2, 1],"
-                " \"strength\": 0.05, \"duration_ms\": 1}],\n"
-                "\"microphones\": [{\"id\": \"l\", \"target\": \"b%u\", \"axis\": [0, 0, 1],"
-                " \"gain\": 100, \"pan\": -0.5},\n"
-                " {\"id\": \"r\", \"target\": \"b%u\", \"axis\": [1, 0, 0], \"gain\": 100,"
-                " \"pan\": 0.5}]}\n",
-                n_bodies / 2, n_bodies - 1);
-    if (text.failed) {
-        free(text.data);
-        return NULL;
-    }
-    return text.data;
-}
 
 /* ---- events to play ---- */
 
@@ -279,14 +156,6 @@ static double bench_clock(clockid_t clock)
     struct timespec t;
     clock_gettime(clock, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double median(const double *values, int n)
-{
-    double sorted[16];
-    memcpy(sorted, values, (size_t)n * sizeof *values);
-    bench_sort(sorted, (size_t)n);
-    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }
 
 /* Renders `blocks` blocks from the engine's initial state, feeding the
@@ -416,8 +285,8 @@ static void bench_run_close(BenchRun *run)
 {
     BenchResult *result = run->result;
     if (!result->error[0] && result->repeats > 0) {
-        result->median_wall_s = median(result->wall_s, result->repeats);
-        result->median_cpu_s = median(result->cpu_s, result->repeats);
+        result->median_wall_s = bench_median(result->wall_s, (size_t)result->repeats);
+        result->median_cpu_s = bench_median(result->cpu_s, (size_t)result->repeats);
         result->realtime_factor = result->audio_s / result->median_wall_s;
         double spring_steps = (double)result->counts.springs * result->audio_s * BENCH_RATE *
                               (double)result->oversampling;
@@ -601,208 +470,12 @@ static int bench_directory(const BenchOptions *options, BenchResults *results,
     return failed;
 }
 
-/* ---- reporting ---- */
-
-static void bench_cpu_name(char *out, size_t size)
-{
-    snprintf(out, size, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            const char *colon = strchr(line, ':');
-            if (colon) {
-                colon++;
-                while (*colon == ' ' || *colon == '\t')
-                    colon++;
-                snprintf(out, size, "%s", colon);
-                out[strcspn(out, "\n")] = '\0';
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
-/* ---- the issue's targets ---- */
-
-typedef struct BenchTarget {
-    const char *model;     /* a `bench` group row */
-    double max_core_percent;
-} BenchTarget;
-
-/* At 48 kHz: the 20 x 30 mesh in at most 10 % of one core, the network of
- * 1,000 bodies and 5,000 springs in at most 50 %. */
-static const BenchTarget bench_targets[] = {{"mesh-20x30", 10.0}, {"net-1000x5000", 50.0}};
-#define BENCH_TARGET_COUNT (sizeof bench_targets / sizeof bench_targets[0])
-
-static const BenchResult *bench_find(const BenchResults *results, const char *backend,
-                                     const char *group, const char *name)
-{
-    for (size_t i = 0; i < results->count; i++) {
-        const BenchResult *r = &results->items[i];
-        if (!r->error[0] && !strcmp(r->backend, backend) && !strcmp(r->group, group) &&
-            !strcmp(r->name, name))
-            return r;
-    }
-    return NULL;
-}
-
-/* Share of one core: the calling thread's CPU time per audio time; for a
- * backend with helper threads the wall-clock share is the honest one (it
- * includes waiting for them), so both are kept. */
-static double bench_core_percent(const BenchResult *r, bool wall)
-{
-    return 100.0 * (wall ? r->median_wall_s : r->median_cpu_s) / r->audio_s;
-}
-
-/* Speed-up over the reference backend in this run: the median over the
- * repetitions of the reference's CPU time per spring-step over the row's,
- * each ratio taken from a pair that ran side by side (bench_model), so a
- * slow moment of the machine cancels out. NAN without a cpu row for the
- * same model. */
-static double bench_speedup(const BenchResults *results, const BenchResult *r)
-{
-    const BenchResult *reference = bench_find(results, "cpu", r->group, r->name);
-    if (!reference || r->error[0] || reference->repeats != r->repeats || r->repeats < 1)
-        return NAN;
-    double ratios[BENCH_MAX_REPEATS];
-    for (int k = 0; k < r->repeats; k++)
-        ratios[k] = (reference->cpu_s[k] / reference->audio_s / reference->oversampling) /
-                    (r->cpu_s[k] / r->audio_s / r->oversampling);
-    return median(ratios, r->repeats);
-}
-
-/* The target a row is measured against, or NULL: only rows of the `bench`
- * group that name a target model have one. */
-static const BenchTarget *bench_target_of(const BenchResult *r)
-{
-    if (r->error[0] || strcmp(r->group, "bench"))
-        return NULL;
-    for (size_t t = 0; t < BENCH_TARGET_COUNT; t++)
-        if (!strcmp(r->name, bench_targets[t].model))
-            return &bench_targets[t];
-    return NULL;
-}
-
-static void bench_print_targets(FILE *out, const BenchResults *results)
-{
-    fprintf(out, "\ntargets at 48 kHz (share of one core from the CPU time, wall time in"
-                 " brackets; speed-up over cpu in this run):\n");
-    for (size_t i = 0; i < results->count; i++) {
-        const BenchResult *r = &results->items[i];
-        const BenchTarget *target = bench_target_of(r);
-        if (!target)
-            continue;
-        double percent = bench_core_percent(r, false);
-        double speedup = bench_speedup(results, r);
-        fprintf(out, "  %-7s %-14s %6.1f %% of a core (%.1f %% wall), target <= %.0f %%: %s",
-                r->backend, r->name, percent, bench_core_percent(r, true),
-                target->max_core_percent, percent <= target->max_core_percent ? "met" : "MISSED");
-        if (isfinite(speedup) && strcmp(r->backend, "cpu"))
-            fprintf(out, "; %.2fx the reference", speedup);
-        fputc('\n', out);
-    }
-}
-
-static void bench_write_targets_json(FILE *out, const BenchResults *results)
-{
-    fputs(",\n  \"targets\": [", out);
-    bool first = true;
-    for (size_t i = 0; i < results->count; i++) {
-        const BenchResult *r = &results->items[i];
-        const BenchTarget *target = bench_target_of(r);
-        if (!target)
-            continue;
-        fprintf(out, "%s\n    {\"backend\": ", first ? "" : ",");
-        first = false;
-        bench_json_string(out, r->backend);
-        bench_json_field_string(out, "model", r->name);
-        bench_json_field_number(out, "core_percent", bench_core_percent(r, false));
-        bench_json_field_number(out, "core_percent_wall", bench_core_percent(r, true));
-        bench_json_field_number(out, "target_core_percent", target->max_core_percent);
-        fprintf(out, ", \"met\": %s",
-                bench_core_percent(r, false) <= target->max_core_percent ? "true" : "false");
-        bench_json_field_number(out, "speedup_vs_cpu", bench_speedup(results, r));
-        fputc('}', out);
-    }
-    fputs("\n  ]", out);
-}
-
-/* `, "key": [v0, v1, ...]` */
-static void bench_json_field_list(FILE *out, const char *key, const double *values, int n)
-{
-    fprintf(out, ", \"%s\": [", key);
-    for (int k = 0; k < n; k++) {
-        if (k)
-            fputs(", ", out);
-        bench_json_number(out, values[k]);
-    }
-    fputc(']', out);
-}
-
-static void bench_write_json(FILE *out, const BenchOptions *options, const BenchResults *results,
-                             const BenchVoices *voices)
-{
-    char cpu[256];
-    bench_cpu_name(cpu, sizeof cpu);
-    fprintf(out, "{\n  \"sprung_bench\": 1,\n  \"machine\": {\"cpu\": ");
-    bench_json_string(out, cpu);
-    fprintf(out, ", \"cores\": %ld},\n  \"build\": {\"compiler\": ", sysconf(_SC_NPROCESSORS_ONLN));
-#if defined(__clang__)
-    bench_json_string(out, "clang " __clang_version__);
-#elif defined(__VERSION__)
-    bench_json_string(out, __VERSION__);
-#else
-    bench_json_string(out, "unknown");
-#endif
-    bench_json_field_string(out, "build_type", SPRUNG_BUILD_TYPE);
-    const char *threads = getenv("SPRUNG_SIMD_THREADS");
-    bench_json_field_string(out, "simd_threads", threads && *threads ? threads : "auto");
-    fprintf(out, "},\n"
-                 "  \"sample_rate\": %.0f,\n  \"block_frames\": %d,\n  \"repeats\": %d,\n"
-                 "  \"quick\": %s,\n  \"results\": [",
-            BENCH_RATE, BENCH_BLOCK, options->repeats, options->quick ? "true" : "false");
-    for (size_t i = 0; i < results->count; i++) {
-        const BenchResult *r = &results->items[i];
-        fprintf(out, "%s\n    {\"backend\": ", i ? "," : "");
-        bench_json_string(out, r->backend);
-        bench_json_field_string(out, "group", r->group);
-        bench_json_field_string(out, "name", r->name);
-        fprintf(out, ", \"bodies\": %u, \"anchors\": %u, \"springs\": %u",
-                r->counts.bodies, r->counts.anchors, r->counts.springs);
-        if (r->error[0]) {
-            bench_json_field_string(out, "error", r->error);
-            fputc('}', out);
-            continue;
-        }
-        fprintf(out, ", \"oversampling\": %u, \"blocks\": %u", r->oversampling, r->blocks);
-        bench_json_field_number(out, "audio_seconds", r->audio_s);
-        bench_json_field_number(out, "wall_seconds_median", r->median_wall_s);
-        bench_json_field_number(out, "realtime_factor", r->realtime_factor);
-        bench_json_field_number(out, "ns_per_spring_step", r->ns_per_spring_step);
-        bench_json_field_number(out, "cpu_seconds_median", r->median_cpu_s);
-        bench_json_field_number(out, "cpu_ns_per_spring_step", r->cpu_ns_per_spring_step);
-        bench_json_field_number(out, "speedup_vs_cpu", bench_speedup(results, r));
-        bench_json_field_list(out, "wall_seconds", r->wall_s, r->repeats);
-        bench_json_field_list(out, "cpu_seconds", r->cpu_s, r->repeats);
-        fputc('}', out);
-    }
-    fputs("\n  ]", out);
-    bench_write_targets_json(out, results);
-    if (voices)
-        bench_voices_write_json(voices, out);
-    fputs("\n}\n", out);
-}
-
 static void bench_usage(FILE *out)
 {
     fprintf(out,
             "usage: sprung bench [--backend NAME[,NAME...]|all] [--quick] [--json FILE|-]\n"
             "                    [--voices|--voices-only|--no-voices]\n"
-            "                    [--presets DIR] [--models DIR]\n"
+            "                    [--groups LIST] [--presets DIR] [--models DIR]\n"
             "\n"
             "Measures the engine: synthetic networks of 10 to 100,000 springs, the\n"
             "benchmark models (bench/*.json) and the factory presets (presets/*.json),\n"
@@ -836,6 +509,9 @@ static void bench_usage(FILE *out)
             "                   the table then goes to stderr)\n"
             "  --threads N      worker threads of the simd backend for one network\n"
             "                   (sets SPRUNG_SIMD_THREADS; default: its own rule)\n"
+            "  --groups LIST    the models to measure, comma-separated: synthetic (the\n"
+            "                   networks), bench (bench/*.json, with the targets) and\n"
+            "                   preset (presets/*.json); default all three\n"
             "  --presets DIR    factory presets to measure (default %s/presets)\n"
             "  --models DIR     benchmark models to measure (default %s/bench)\n"
             "  --help           this text\n",
@@ -869,6 +545,33 @@ static int bench_backend_list(const char *arg, char names[][32], int max)
     return n;
 }
 
+/* --groups' value: a comma-separated list of group names, as bits; 0 after
+ * naming the first word that is not a group. */
+static unsigned bench_group_list(const char *arg)
+{
+    unsigned groups = 0;
+    for (const char *start = arg;;) {
+        size_t len = strcspn(start, ",");
+        unsigned bit = 0;
+        for (unsigned g = 0; g < 3; g++)
+            if (len == strlen(bench_group_names[g]) &&
+                !strncmp(start, bench_group_names[g], len))
+                bit = 1u << g;
+        if (!bit) {
+            fprintf(stderr,
+                    "sprung bench: --groups '%s': '%.*s' is not a group (synthetic, bench,"
+                    " preset)\n",
+                    arg, (int)len, start);
+            return 0;
+        }
+        groups |= bit;
+        start += len;
+        if (*start != ',')
+            return groups;
+        start++;
+    }
+}
+
 static bool bench_is_gpu(const char *backend)
 {
     return !strncmp(backend, "opencl", 6) || !strncmp(backend, "cuda", 4);
@@ -877,7 +580,7 @@ static bool bench_is_gpu(const char *backend)
 static bool bench_option_takes_value(const char *arg)
 {
     static const char *const with_value[] = {"--json", "--presets", "--models", "--backend",
-                                             "--threads"};
+                                             "--threads", "--groups"};
     for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
         if (strcmp(arg, with_value[i]) == 0)
             return true;
@@ -892,6 +595,7 @@ int sprung_cmd_bench(int argc, char **argv)
         .target_wall_s = 0.6,
         .repeats = 5,
         .max_synthetic_springs = 100000,
+        .groups = BENCH_GROUP_ALL,
     };
     const char *backend_arg = "cpu";
     /* argv[0] is the subcommand's name ("bench"). */
@@ -927,6 +631,9 @@ int sprung_cmd_bench(int argc, char **argv)
                 }
                 /* Read by the simd backend when it is created. */
                 setenv("SPRUNG_SIMD_THREADS", value, 1);
+            } else if (strcmp(arg, "--groups") == 0) {
+                if (!(options.groups = bench_group_list(value)))
+                    return 2;
             } else
                 backend_arg = value;
         } else {
@@ -973,9 +680,12 @@ int sprung_cmd_bench(int argc, char **argv)
                 "name", "bodies", "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
         options.backends = (const char (*)[32])backends;
         options.n_backends = n_backends;
-        failed |= bench_synthetic(&options, &results);
-        failed |= bench_directory(&options, &results, "bench", options.models_dir);
-        failed |= bench_directory(&options, &results, "preset", options.presets_dir);
+        if (options.groups & BENCH_GROUP_SYNTHETIC)
+            failed |= bench_synthetic(&options, &results);
+        if (options.groups & BENCH_GROUP_BENCH)
+            failed |= bench_directory(&options, &results, "bench", options.models_dir);
+        if (options.groups & BENCH_GROUP_PRESET)
+            failed |= bench_directory(&options, &results, "preset", options.presets_dir);
         for (size_t i = 0; i < results.count; i++)
             if (results.items[i].error[0])
                 failed = 1;
@@ -997,7 +707,7 @@ int sprung_cmd_bench(int argc, char **argv)
         bench_voices_print_summary(&voices, table);
 
     if (json) {
-        bench_write_json(json, &options, &results, swept ? &voices : NULL);
+        bench_write_json(json, &results, options.repeats, options.quick, swept ? &voices : NULL);
         if (json != stdout && fclose(json) != 0) {
             fprintf(stderr, "sprung bench: cannot write %s\n", options.json_path);
             failed = 1;

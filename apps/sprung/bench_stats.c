@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int compare_double(const void *a, const void *b)
 {
@@ -20,4 +21,14 @@ double bench_percentile(const double *sorted, size_t n, double p)
         return NAN;
     size_t rank = (size_t)ceil(p * (double)n); /* 1-based; 0 for p = 0 */
     return sorted[rank == 0 ? 0 : rank <= n ? rank - 1 : n - 1];
+}
+
+double bench_median(const double *values, size_t n)
+{
+    if (n == 0 || n > BENCH_MEDIAN_MAX)
+        return NAN;
+    double sorted[BENCH_MEDIAN_MAX];
+    memcpy(sorted, values, n * sizeof *values);
+    bench_sort(sorted, n);
+    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }

@@ -1,0 +1,210 @@
+/* What `sprung bench`'s CPU benchmark reports once its rows are measured
+ * (bench_report.h): the issue's targets after the table, and the whole run
+ * as JSON. Command thread only. */
+#include "bench_report.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef SPRUNG_BUILD_TYPE
+#define SPRUNG_BUILD_TYPE "unknown"
+#endif
+
+/* The CPU's name, for the JSON's machine. */
+static void bench_cpu_name(char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            const char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t')
+                    colon++;
+                snprintf(out, size, "%s", colon);
+                out[strcspn(out, "\n")] = '\0';
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* ---- the targets ---- */
+
+typedef struct BenchTarget {
+    const char *model;     /* a `bench` group row */
+    double max_core_percent;
+} BenchTarget;
+
+/* At 48 kHz: the 20 x 30 mesh in at most 10 % of one core, the network of
+ * 1,000 bodies and 5,000 springs in at most 50 %. */
+static const BenchTarget bench_targets[] = {{"mesh-20x30", 10.0}, {"net-1000x5000", 50.0}};
+#define BENCH_TARGET_COUNT (sizeof bench_targets / sizeof bench_targets[0])
+
+static const BenchResult *bench_find(const BenchResults *results, const char *backend,
+                                     const char *group, const char *name)
+{
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        if (!r->error[0] && !strcmp(r->backend, backend) && !strcmp(r->group, group) &&
+            !strcmp(r->name, name))
+            return r;
+    }
+    return NULL;
+}
+
+/* Share of one core: the calling thread's CPU time per audio time; for a
+ * backend with helper threads the wall-clock share is the honest one (it
+ * includes waiting for them), so both are kept. */
+static double bench_core_percent(const BenchResult *r, bool wall)
+{
+    return 100.0 * (wall ? r->median_wall_s : r->median_cpu_s) / r->audio_s;
+}
+
+/* Speed-up over the reference backend in this run: the median over the
+ * repetitions of the reference's CPU time per spring-step over the row's,
+ * each ratio taken from a pair that ran side by side (bench.c's
+ * bench_model), so a slow moment of the machine cancels out. NAN without a
+ * cpu row for the same model. */
+static double bench_speedup(const BenchResults *results, const BenchResult *r)
+{
+    const BenchResult *reference = bench_find(results, "cpu", r->group, r->name);
+    if (!reference || r->error[0] || reference->repeats != r->repeats || r->repeats < 1)
+        return NAN;
+    double ratios[BENCH_MAX_REPEATS];
+    for (int k = 0; k < r->repeats; k++)
+        ratios[k] = (reference->cpu_s[k] / reference->audio_s / reference->oversampling) /
+                    (r->cpu_s[k] / r->audio_s / r->oversampling);
+    return bench_median(ratios, (size_t)r->repeats);
+}
+
+/* The target a row is measured against, or NULL: only rows of the `bench`
+ * group that name a target model have one. */
+static const BenchTarget *bench_target_of(const BenchResult *r)
+{
+    if (r->error[0] || strcmp(r->group, "bench"))
+        return NULL;
+    for (size_t t = 0; t < BENCH_TARGET_COUNT; t++)
+        if (!strcmp(r->name, bench_targets[t].model))
+            return &bench_targets[t];
+    return NULL;
+}
+
+void bench_print_targets(FILE *out, const BenchResults *results)
+{
+    fprintf(out, "\ntargets at 48 kHz (share of one core from the CPU time, wall time in"
+                 " brackets; speed-up over cpu in this run):\n");
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        const BenchTarget *target = bench_target_of(r);
+        if (!target)
+            continue;
+        double percent = bench_core_percent(r, false);
+        double speedup = bench_speedup(results, r);
+        fprintf(out, "  %-7s %-14s %6.1f %% of a core (%.1f %% wall), target <= %.0f %%: %s",
+                r->backend, r->name, percent, bench_core_percent(r, true),
+                target->max_core_percent, percent <= target->max_core_percent ? "met" : "MISSED");
+        if (isfinite(speedup) && strcmp(r->backend, "cpu"))
+            fprintf(out, "; %.2fx the reference", speedup);
+        fputc('\n', out);
+    }
+}
+
+static void bench_write_targets_json(FILE *out, const BenchResults *results)
+{
+    fputs(",\n  \"targets\": [", out);
+    bool first = true;
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        const BenchTarget *target = bench_target_of(r);
+        if (!target)
+            continue;
+        fprintf(out, "%s\n    {\"backend\": ", first ? "" : ",");
+        first = false;
+        bench_json_string(out, r->backend);
+        bench_json_field_string(out, "model", r->name);
+        bench_json_field_number(out, "core_percent", bench_core_percent(r, false));
+        bench_json_field_number(out, "core_percent_wall", bench_core_percent(r, true));
+        bench_json_field_number(out, "target_core_percent", target->max_core_percent);
+        fprintf(out, ", \"met\": %s",
+                bench_core_percent(r, false) <= target->max_core_percent ? "true" : "false");
+        bench_json_field_number(out, "speedup_vs_cpu", bench_speedup(results, r));
+        fputc('}', out);
+    }
+    fputs("\n  ]", out);
+}
+
+/* `, "key": [v0, v1, ...]` */
+static void bench_json_field_list(FILE *out, const char *key, const double *values, int n)
+{
+    fprintf(out, ", \"%s\": [", key);
+    for (int k = 0; k < n; k++) {
+        if (k)
+            fputs(", ", out);
+        bench_json_number(out, values[k]);
+    }
+    fputc(']', out);
+}
+
+void bench_write_json(FILE *out, const BenchResults *results, int repeats, bool quick,
+                      const BenchVoices *voices)
+{
+    char cpu[256];
+    bench_cpu_name(cpu, sizeof cpu);
+    fprintf(out, "{\n  \"sprung_bench\": 1,\n  \"machine\": {\"cpu\": ");
+    bench_json_string(out, cpu);
+    fprintf(out, ", \"cores\": %ld},\n  \"build\": {\"compiler\": ", sysconf(_SC_NPROCESSORS_ONLN));
+#if defined(__clang__)
+    bench_json_string(out, "clang " __clang_version__);
+#elif defined(__VERSION__)
+    bench_json_string(out, __VERSION__);
+#else
+    bench_json_string(out, "unknown");
+#endif
+    bench_json_field_string(out, "build_type", SPRUNG_BUILD_TYPE);
+    const char *threads = getenv("SPRUNG_SIMD_THREADS");
+    bench_json_field_string(out, "simd_threads", threads && *threads ? threads : "auto");
+    fprintf(out, "},\n"
+                 "  \"sample_rate\": %.0f,\n  \"block_frames\": %d,\n  \"repeats\": %d,\n"
+                 "  \"quick\": %s,\n  \"results\": [",
+            BENCH_RATE, BENCH_BLOCK, repeats, quick ? "true" : "false");
+    for (size_t i = 0; i < results->count; i++) {
+        const BenchResult *r = &results->items[i];
+        fprintf(out, "%s\n    {\"backend\": ", i ? "," : "");
+        bench_json_string(out, r->backend);
+        bench_json_field_string(out, "group", r->group);
+        bench_json_field_string(out, "name", r->name);
+        fprintf(out, ", \"bodies\": %u, \"anchors\": %u, \"springs\": %u",
+                r->counts.bodies, r->counts.anchors, r->counts.springs);
+        if (r->error[0]) {
+            bench_json_field_string(out, "error", r->error);
+            fputc('}', out);
+            continue;
+        }
+        fprintf(out, ", \"oversampling\": %u, \"blocks\": %u", r->oversampling, r->blocks);
+        bench_json_field_number(out, "audio_seconds", r->audio_s);
+        bench_json_field_number(out, "wall_seconds_median", r->median_wall_s);
+        bench_json_field_number(out, "realtime_factor", r->realtime_factor);
+        bench_json_field_number(out, "ns_per_spring_step", r->ns_per_spring_step);
+        bench_json_field_number(out, "cpu_seconds_median", r->median_cpu_s);
+        bench_json_field_number(out, "cpu_ns_per_spring_step", r->cpu_ns_per_spring_step);
+        bench_json_field_number(out, "speedup_vs_cpu", bench_speedup(results, r));
+        bench_json_field_list(out, "wall_seconds", r->wall_s, r->repeats);
+        bench_json_field_list(out, "cpu_seconds", r->cpu_s, r->repeats);
+        fputc('}', out);
+    }
+    fputs("\n  ]", out);
+    bench_write_targets_json(out, results);
+    if (voices)
+        bench_voices_write_json(voices, out);
+    fputs("\n}\n", out);
+}
