@@ -38,4 +38,5 @@ typedef struct BenchResults {
     BenchResult *items;
     size_t count, capacity;
 } BenchResults;
+
 #endif
