@@ -45,6 +45,7 @@ enum { BENCH_MAX_BACKENDS = 16 };
  * those of the JSON's "group". */
 enum { BENCH_GROUP_SYNTHETIC = 1u, BENCH_GROUP_BENCH = 2u, BENCH_GROUP_PRESET = 4u };
 static const char *const bench_group_names[] = {"synthetic", "bench", "preset"};
+#define BENCH_GROUP_COUNT (sizeof bench_group_names / sizeof bench_group_names[0])
 #define BENCH_GROUP_ALL (BENCH_GROUP_SYNTHETIC | BENCH_GROUP_BENCH | BENCH_GROUP_PRESET)
 
 /* Which backends get the voices sweep: by default only the GPU ones (it
@@ -553,7 +554,7 @@ static unsigned bench_group_list(const char *arg)
     for (const char *start = arg;;) {
         size_t len = strcspn(start, ",");
         unsigned bit = 0;
-        for (unsigned g = 0; g < 3; g++)
+        for (unsigned g = 0; g < BENCH_GROUP_COUNT; g++)
             if (len == strlen(bench_group_names[g]) &&
                 !strncmp(start, bench_group_names[g], len))
                 bit = 1u << g;
