@@ -23,6 +23,13 @@ double bench_percentile(const double *sorted, size_t n, double p)
     return sorted[rank == 0 ? 0 : rank <= n ? rank - 1 : n - 1];
 }
 
+double bench_median_sorted(const double *sorted, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
 double bench_median(const double *values, size_t n)
 {
     if (n == 0 || n > BENCH_MEDIAN_MAX)
@@ -30,5 +37,5 @@ double bench_median(const double *values, size_t n)
     double sorted[BENCH_MEDIAN_MAX];
     memcpy(sorted, values, n * sizeof *values);
     bench_sort(sorted, n);
-    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    return bench_median_sorted(sorted, n);
 }

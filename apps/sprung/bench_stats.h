@@ -13,12 +13,15 @@ void bench_sort(double *values, size_t n);
  * share p (0 ≤ p ≤ 1) of the values at or below it; NaN when n is 0. */
 double bench_percentile(const double *sorted, size_t n, double p);
 
+/* The median of sorted[0 .. n) (ascending): the middle value, or the mean
+ * of the two middle ones when n is even; NaN when n is 0. */
+double bench_median_sorted(const double *sorted, size_t n);
+
 /* The most values bench_median takes: the benchmark's repetitions. */
 #define BENCH_MEDIAN_MAX 16u
 
-/* The median of values[0 .. n), left as they are: the middle value, or the
- * mean of the two middle ones when n is even; NaN when n is 0 or more than
- * BENCH_MEDIAN_MAX. */
+/* The median of values[0 .. n), left as they are (a sorted copy's
+ * bench_median_sorted); NaN when n is 0 or more than BENCH_MEDIAN_MAX. */
 double bench_median(const double *values, size_t n);
 
 #endif

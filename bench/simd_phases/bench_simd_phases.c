@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "backend/simd/simd_internal.h"
+#include "bench_stats.h"
 #include "engine/compiled.h"
 #include "sprung/sprung.h"
 #include "util/worker_pool.h"
@@ -51,18 +52,13 @@ static double now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
+/* The median of n <= MAX_REPEATS timings, as `sprung bench` takes it. */
 static double median(const double *values, uint32_t n)
 {
     double sorted[MAX_REPEATS];
     memcpy(sorted, values, n * sizeof *values);
-    qsort(sorted, n, sizeof *sorted, compare_double);
-    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    bench_sort(sorted, n);
+    return bench_median_sorted(sorted, n);
 }
 
 /* Phase 2 as the backend runs it: the lattice's body vectors, then its

@@ -36,6 +36,10 @@ static void test_median(void)
     const double even[4] = {10.0, 1.0, 7.0, 2.0};
     check(bench_median(even, 4) == 4.5, "median of 4 values: %g, not 4.5 (2 and 7)",
           bench_median(even, 4));
+    const double even_sorted[4] = {1.0, 2.0, 7.0, 10.0};
+    check(bench_median_sorted(even_sorted, 4) == 4.5, "median of 1, 2, 7, 10: %g, not 4.5",
+          bench_median_sorted(even_sorted, 4));
+    check(isnan(bench_median_sorted(even_sorted, 0)), "the sorted median of nothing is not NaN");
     check(bench_median(even, 1) == 10.0, "median of one value: %g", bench_median(even, 1));
     check(bench_median(even, 2) == 5.5, "median of 10 and 1: %g, not 5.5", bench_median(even, 2));
 
