@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Command-line tests of `sprung`: every bad argument exits 2 with its own
 # message; bad files exit 1 naming the file (and so do lengths and inputs
-# the renderer refuses); render writes WAVs of the right length and rate (free motion, MIDI + tail, oversampling latency removed,
-# any block size giving the same bytes), warns when the breaker trips; validate and info on good and bad
-# presets, info on an instanced preset; mpe-pad's MIDI file renders.
+# the renderer refuses); render writes WAVs of the right length and rate
+# (free motion, MIDI + tail, oversampling latency removed, any block size
+# giving the same bytes) and warns when the breaker trips; validate and info
+# on good and bad presets, info on an instanced preset; mpe-pad's MIDI file
+# renders.
 #   test_cli.sh SPRUNG CLI_PROBE DATA_DIR WORK_DIR
 set -u
 SPRUNG=$1 PROBE=$2 DATA=$3 WORK=$4

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# jalv hosts the instrument plugin headless against `jackd -d dummy -r 48000
-# -p 256` (a server name of its own; tests/jack/jack_test_lib.sh); jalv's stdin is a fifo this script
-# keeps open (jalv's console quits at end of input). Notes come from
-# jack_midi_loop (tests/jack) into the plugin's atom control port (a JACK MIDI port under
-# jalv), jack_rec records the two outputs, and lv2_jack_check compares with
-# the offline render of the same notes (default preset, presets/demo.json):
-# not silent, normalised cross-correlation above 0.99 at the best lag.
+# jalv hosts the instrument plugin headless against `jackd -d dummy -r 48000`
+# (a server name of its own; period and attempts as tests/jack/jack_test_lib.sh
+# sets them); jalv's stdin is a fifo this script keeps open (jalv's console
+# quits at end of input). Notes come from jack_midi_loop (tests/jack) into
+# the plugin's atom control port (a JACK MIDI port under jalv), jack_rec
+# records the two outputs, and lv2_jack_check compares with the offline
+# render of the same notes (default preset, presets/demo.json): not silent,
+# normalised cross-correlation above 0.99 at the best lag.
 # Fails (never passes without having played) when jackd cannot start.
 # A recording that JACK xruns spoiled (jackd logs "XRun" when a client was
 # not scheduled in time) is no evidence either way and is played again, up
 # to five attempts in all; a clean mismatch fails at once.
 # SPRUNG_TEST_STALL_JALV=1 stops jalv for 50 ms during every recording: each
 # attempt is then spoiled and the test must fail with "all 5 attempts went
-# wrong" (the check that
-# xruns are recognised, not mistaken for a match or a real mismatch).
+# wrong" (the check that xruns are recognised, not mistaken for a match or
+# a real mismatch).
 #   test_jalv.sh CHECK MIDI_LOOP PRESET WORK_DIR   (LV2_PATH set by ctest)
 set -u
 LIB=$(dirname "$(readlink -f "$0")")/../jack/jack_test_lib.sh   # before the cd below

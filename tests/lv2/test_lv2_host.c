@@ -40,7 +40,8 @@
  *              takes the audio thread's priority, for the engine made at
  *              instantiate (set from the first run) and for one loaded
  *              after; exit 77 where no SCHED_FIFO thread can be made
- * Usage: test_lv2_host exact|expression|state|hostile|protocol|realtime|priority [--sabotage] PRESET_DIR */
+ * Usage: test_lv2_host exact|expression|state|hostile|protocol|realtime|priority
+ *                      [--sabotage] PRESET_DIR */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -1638,7 +1639,8 @@ int main(int argc, char **argv)
     }
     if (arg >= argc) {
         fprintf(stderr,
-                "usage: %s exact|expression|state|hostile|protocol|realtime|priority [--sabotage] PRESET_DIR\n",
+                "usage: %s exact|expression|state|hostile|protocol|realtime|priority\n"
+                "       [--sabotage] PRESET_DIR\n",
                 argv[0]);
         return 2;
     }

@@ -4,9 +4,9 @@
  * for eight lanes, "The phases apart" for four and sixteen): the lattice
  * for a mesh and for strings, the records for bars, a gong and a random
  * network, where phase 2 would gather, and the records for the string at
- * four lanes. Each model is laid out for four, eight and sixteen lanes (SSE2's,
- * AVX2's and AVX-512's; laying out needs no instruction set) and its fit
- * is printed.
+ * four lanes. Each model is laid out for the lanes named (four, eight or
+ * sixteen: SSE2's, AVX2's, AVX-512's; laying out needs no instruction set)
+ * and its fit is printed.
  *
  * By hand: with struck bodies left out of the vectors again (the mallet
  * test back in mark_special), the string preset's whole slot lanes drop
@@ -31,8 +31,8 @@ typedef struct Expectation {
 
 static const Expectation expectations[] = {
     {"bench/mesh-20x30.json", 16, 1},    {"bench/mesh-20x30.json", 8, 1},
-    {"presets/string.json", 16, 1},
-    {"presets/string.json", 8, 1},       {"presets/string.json", 4, 0},
+    {"presets/string.json", 16, 1},      {"presets/string.json", 8, 1},
+    {"presets/string.json", 4, 0},
     {"presets/marimba.json", 16, 0},     {"presets/marimba.json", 8, 0},
     {"presets/gong.json", 16, 0},        {"presets/gong.json", 8, 0},
     {"bench/net-1000x5000.json", 16, 0}, {"bench/net-1000x5000.json", 8, 0},
