@@ -24,6 +24,7 @@
  * GPU backends are never chosen by "auto": for the model sizes musicians
  * play, a launch per block costs more than the CPU needs (to be revisited
  * with GPU measurements). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,10 +172,13 @@ SprungStatus sprung_backend_choose(const SprungCompiled *compiled,
         char *end = NULL;
         errno = 0;
         unsigned long value = strtoul(colon + 1, &end, 10);
-        if (!colon[1] || *end || errno || value >= SPRUNG_BACKEND_MAX_DEVICES)
+        if (!isdigit((unsigned char)colon[1]) || *end || errno || value > UINT32_MAX)
             return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, "engine config", 0, 0,
-                                    "backend", "\"%s\": the device must be a number below %d",
-                                    spec, SPRUNG_BACKEND_MAX_DEVICES);
+                                    "backend",
+                                    "\"%s\": the device after ':' must be a number (as in "
+                                    "\"%.*s:0\")",
+                                    spec, (int)(colon - spec), spec);
+        /* A number past this backend's devices is named below, by their count. */
         device = (uint32_t)value;
     }
     const SprungBackendFactory *factory = find(spec, name_length);

@@ -64,6 +64,39 @@ static void check_config(const SprungModel *model)
     CHECK(sprung_engine_latency_frames(NULL) == 0, "latency of NULL");
 }
 
+/* A backend name that cannot be used says why, in words that name it. */
+static void check_backend_names(const SprungModel *model)
+{
+    static const struct {
+        const char *spec;
+        const char *says;
+    } cases[] = {
+        {"nope", "unknown backend \"nope\" (this build has: auto, "},
+        {"cpu:1", "backend \"cpu\" has 1 device; there is no device 1"},
+        {"cpu:9", "backend \"cpu\" has 1 device; there is no device 9"},
+        {"cpu:x", "\"cpu:x\": the device after ':' must be a number (as in \"cpu:0\")"},
+        {"cpu:", "\"cpu:\": the device after ':' must be a number"},
+        {"cpu:-1", "\"cpu:-1\": the device after ':' must be a number"},
+        {"cpu:4294967296", "the device after ':' must be a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        SprungEngineConfig config = sprung_engine_config_default();
+        config.backend = cases[i].spec;
+        expect_config_error(model, config, "backend");
+        SprungEngine *engine = NULL;
+        SprungError error = {0};
+        sprung_engine_new(&config, model, &engine, &error);
+        CHECK(strstr(error.message, cases[i].says) != NULL, "backend \"%s\": \"%s\" lacks \"%s\"",
+              cases[i].spec, error.message, cases[i].says);
+    }
+    SprungEngineConfig config = sprung_engine_config_default();
+    config.backend = "cpu:0";
+    SprungEngine *engine = NULL;
+    CHECK(sprung_engine_new(&config, model, &engine, NULL) == SPRUNG_OK && engine,
+          "\"cpu:0\" rejected");
+    sprung_engine_free(engine);
+}
+
 /* Much too stiff for 48 kHz: rejected as unstable, naming a factor or none. */
 static void check_unstable(void)
 {
@@ -106,6 +139,13 @@ static void expect_block(SprungEngine *engine, SprungBlock block, SprungStatus e
                     }
 }
 
+static SprungBlock block_of(uint32_t n_frames, const SprungEvent *events, uint32_t n_events,
+                            float *const *outputs, uint32_t n_outputs)
+{
+    return (SprungBlock){.n_frames = n_frames, .events = events, .n_events = n_events,
+                         .outputs = outputs, .n_outputs = n_outputs};
+}
+
 static void check_blocks(const SprungModel *model)
 {
     SprungEngine *engine = test_engine(model, 48000.0, FRAMES, 2);
@@ -129,44 +169,42 @@ static void check_blocks(const SprungModel *model)
     SprungEvent bad_type = test_note_on(5, 64, 100);
     bad_type.type = 7;
 
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES + 1, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES + 1, NULL, 0, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "block larger than max_block_frames");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = unsorted, .n_events = 2, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, unsorted, 2, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "unsorted events");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &late, .n_events = 1, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, &late, 1, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "event frame == n_frames");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_note, .n_events = 1, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, &bad_note, 1, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "note 128");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_velocity, .n_events = 1, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, &bad_velocity, 1, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "velocity 200");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_channel, .n_events = 1, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, &bad_channel, 1, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "channel 16");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = &bad_type, .n_events = 1, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, &bad_type, 1, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "unknown event type");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 3, .outputs = outputs, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, NULL, 3, outputs, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "NULL events with n_events 3");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 1},
+    expect_block(engine, block_of(FRAMES, NULL, 0, outputs, 1),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "one output");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = with_null, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, NULL, 0, with_null, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "NULL output buffer");
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = NULL, .n_outputs = 2},
+    expect_block(engine, block_of(FRAMES, NULL, 0, NULL, 2),
                  SPRUNG_ERROR_INVALID_ARGUMENT, "NULL outputs");
     CHECK(sprung_engine_process(engine, NULL) == SPRUNG_ERROR_INVALID_ARGUMENT, "NULL block");
-    CHECK(sprung_engine_process(NULL, &(SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 2}) ==
-              SPRUNG_ERROR_INVALID_ARGUMENT,
-          "NULL engine");
+    SprungBlock whole = block_of(FRAMES, NULL, 0, outputs, 2);
+    CHECK(sprung_engine_process(NULL, &whole) == SPRUNG_ERROR_INVALID_ARGUMENT, "NULL engine");
     CHECK(left[0] == 0.0f && right[FRAMES - 1] == 0.0f, "NULL engine: no silence");
 
     /* Empty blocks are fine and change nothing. */
-    expect_block(engine, (SprungBlock){.n_frames = 0, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 2}, SPRUNG_OK, "empty block");
+    expect_block(engine, block_of(0, NULL, 0, outputs, 2), SPRUNG_OK, "empty block");
 
     /* Nothing above moved the engine: it continues like the clean one. A
      * third output is silence. */
-    expect_block(engine, (SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = outputs, .n_outputs = 3}, SPRUNG_OK, "three outputs");
+    expect_block(engine, block_of(FRAMES, NULL, 0, outputs, 3), SPRUNG_OK, "three outputs");
     float *clean_outputs[2] = {clean_left, clean_right};
-    CHECK(sprung_engine_process(clean, &(SprungBlock){.n_frames = FRAMES, .events = NULL, .n_events = 0, .outputs = clean_outputs, .n_outputs = 2}) ==
-              SPRUNG_OK,
-          "clean process");
+    SprungBlock clean_block = block_of(FRAMES, NULL, 0, clean_outputs, 2);
+    CHECK(sprung_engine_process(clean, &clean_block) == SPRUNG_OK, "clean process");
     CHECK(test_peak(clean_left, FRAMES) > 0.0, "clean engine silent");
     CHECK(memcmp(left, clean_left, FRAMES * sizeof(float)) == 0 &&
               memcmp(right, clean_right, FRAMES * sizeof(float)) == 0,
@@ -182,6 +220,7 @@ int main(void)
     SprungModel *model = test_model(test_network_json);
     printf("messages:\n");
     check_config(model);
+    check_backend_names(model);
     check_unstable();
     check_blocks(model);
     sprung_model_free(model);
