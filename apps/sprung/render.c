@@ -18,6 +18,7 @@
 #include "io/midi.h"
 #include "io/spectrogram.h"
 #include "io/wav.h"
+#include "model/model.h"
 #include "engine_options.h"
 #include "sprung/sprung.h"
 
@@ -82,8 +83,9 @@ static void print_help(void)
         "Lengths are at most %.0f s. A progress bar is shown when stderr is a\n"
         "terminal. The output goes through the runner's circuit breaker: a sample\n"
         "above +12 dBFS for 5 ms fades out and resets the model (with a warning);\n"
-        "a non-finite sample fails the render. Exit status: 0 success, 1 a file or the model failed, 2 bad\n"
-        "command line.\n"
+        "a non-finite sample fails the render. A preset at rest renders silence\n"
+        "without --midi or --input; the renderer then says how to play it.\n"
+        "Exit status: 0 success, 1 a file or the model failed, 2 bad command line.\n"
         "\n"
         "examples:\n"
         "  sprung render\n"
@@ -184,6 +186,26 @@ static char *default_output_name(const char *preset)
         memcpy(name + n, ".wav", 5);
     }
     return name;
+}
+
+/* A preset at rest renders silence when nothing plays it: say how to play
+ * it, naming its own phrase where one lies beside it as the factory
+ * presets' do ("dir/bell.json" -> "dir/midi/bell.mid"), and --input where
+ * it has audio inputs. */
+static void hint_silent(const char *preset, const SprungModel *model)
+{
+    const char *slash = strrchr(preset, '/');
+    const char *base = slash ? slash + 1 : preset;
+    size_t stem_length = strlen(base);
+    if (stem_length > 5 && !strcmp(base + stem_length - 5, ".json"))
+        stem_length -= 5;
+    char phrase[4096];
+    int n = snprintf(phrase, sizeof phrase, "%.*smidi/%.*s.mid", (int)(base - preset), preset,
+                     (int)stem_length, base);
+    int has_phrase = n > 0 && (size_t)n < sizeof phrase && access(phrase, R_OK) == 0;
+    fprintf(stderr, "%s: silent: nothing played it; play it with --midi %s%s%s\n",
+            preset, has_phrase ? phrase : "FILE.mid", has_phrase ? " (its phrase)" : "",
+            model->n_audio_inputs ? " or --input FILE.wav (its audio inputs)" : "");
 }
 
 /* A sample the circuit breaker caught: "NaN", "+Inf", or its level
@@ -468,6 +490,8 @@ int sprung_cmd_render(int argc, char **argv)
     printf("%s: %.2f s, stereo float at %.0f Hz, peak %s, rendered at %.1fx realtime\n",
            output, total_frames / rate, rate, peak_text,
            elapsed > 0.0 ? (total_frames / rate) / elapsed : INFINITY);
+    if (peak == 0.0 && opt.preset && !opt.midi && !opt.input)
+        hint_silent(opt.preset, model);
 
     if (opt.spectrogram) {
         SprungSpectrogramConfig picture = sprung_spectrogram_config_default();

@@ -3,7 +3,8 @@
 # message; bad files exit 1 naming the file (and so do lengths and inputs
 # the renderer refuses); render writes WAVs of the right length and rate
 # (free motion, MIDI + tail, oversampling latency removed, any block size
-# giving the same bytes) and warns when the breaker trips; validate and info
+# giving the same bytes), warns when the breaker trips and says how to play
+# a preset that rendered silent for want of notes; validate and info
 # on good and bad presets, info on an instanced preset; mpe-pad's MIDI file
 # renders.
 #   test_cli.sh SPRUNG CLI_PROBE DATA_DIR WORK_DIR
@@ -164,6 +165,22 @@ run 0 render "$DATA/small.json" --duration 1 -o spec.wav --spectrogram spec.png 
     [ "$size" = "1200 600" ] || fail "spec.png is $size (expected 1200 600)"
     expect_out "spec.png"
 }
+# A preset at rest, rendered with nothing to play it, is silent: the
+# renderer says how to play it, naming its phrase where one lies in midi/
+# beside it, and --input where it has audio inputs.
+sed 's/, "velocity": \[0.5, 0, 0\]//' "$DATA/small.json" > rest.json
+run 0 render rest.json --duration 0.1 &&
+    expect_err "rest.json: silent: nothing played it; play it with --midi FILE.mid"
+mkdir -p midi && cp phrase.mid midi/rest.mid
+run 0 render rest.json --duration 0.1 &&
+    expect_err "rest.json: silent: nothing played it; play it with --midi midi/rest.mid (its"
+run 0 render rest.json --midi midi/rest.mid --tail 0.1 && check_wav rest.wav 76800 48000
+audio_input='"audio_inputs": [{"id": "in", "target": "b1", "direction": [1, 0, 0],'
+audio_input+=' "gain": 1, "input": 0}],'
+sed "s/\"microphones\"/$audio_input\n  \"microphones\"/" rest.json > rest-in.json
+run 0 render rest-in.json --duration 0.1 &&
+    expect_err "play it with --midi FILE.mid or --input FILE.wav (its audio inputs)"
+
 # The built-in demo (embedded preset and phrase).
 run 0 render --duration 0.25 -o demo-short.wav && {
     info=$(probe_wav demo-short.wav) && [ "${info%% *}" = 12000 ] || fail "demo: $info"
