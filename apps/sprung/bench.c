@@ -546,6 +546,50 @@ static int bench_backend_list(const char *arg, char names[][32], int max)
     return n;
 }
 
+/* One spelling from --backend ("simd", "opencl:1", "auto"): true when this
+ * build has it and it can run here, else false after saying why, so that
+ * a slip is refused before anything is measured. */
+static bool bench_backend_usable(const char *spelling)
+{
+    if (strcmp(spelling, "auto") == 0)
+        return true;
+    size_t name_length = strcspn(spelling, ":");
+    char known[128] = "auto";
+    uint32_t count = sprung_backend_count();
+    for (uint32_t i = 0; i < count; i++) {
+        SprungBackendInfo info;
+        if (sprung_backend_info(i, &info) != SPRUNG_OK)
+            continue;
+        if (strlen(info.name) != name_length || strncmp(info.name, spelling, name_length)) {
+            size_t used = strlen(known);
+            snprintf(known + used, sizeof known - used, ", %s", info.name);
+            continue;
+        }
+        if (!info.available) {
+            fprintf(stderr, "sprung bench: backend %s cannot run here: %s\n", info.name,
+                    info.reason);
+            return false;
+        }
+        if (spelling[name_length] != ':')
+            return true;
+        const char *device = spelling + name_length + 1;
+        char *end = NULL;
+        unsigned long index = strtoul(device, &end, 10);
+        if (*device >= '0' && *device <= '9' && !*end && index < info.n_devices)
+            return true;
+        char devices[32] = "only device 0";
+        if (info.n_devices > 1)
+            snprintf(devices, sizeof devices, "devices 0 to %u", info.n_devices - 1);
+        fprintf(stderr,
+                "sprung bench: --backend %s: backend %s has %s here (see `sprung backends`)\n",
+                spelling, info.name, devices);
+        return false;
+    }
+    fprintf(stderr, "sprung bench: --backend %s: unknown backend '%.*s' (this build has: %s)\n",
+            spelling, (int)name_length, spelling, known);
+    return false;
+}
+
 /* --groups' value: a comma-separated list of group names, as bits; 0 after
  * naming the first word that is not a group. */
 static unsigned bench_group_list(const char *arg)
@@ -649,14 +693,6 @@ int sprung_cmd_bench(int argc, char **argv)
         options.repeats = 1;
         options.max_synthetic_springs = 10000;
     }
-    /* One GPU backend alone: its own benchmark (per-block launch overhead
-     * for each pipeline variant, real-time factor against model size). In
-     * a list ("cuda,cpu") it plays the networks, models and presets. */
-    if (!strchr(backend_arg, ',') && bench_is_gpu(backend_arg) &&
-        options.voices != BENCH_VOICES_ONLY)
-        return sprung_bench_gpu(backend_arg, options.json_path, options.quick,
-                                options.voices != BENCH_VOICES_NONE);
-
     char backends[BENCH_MAX_BACKENDS][32];
     int n_backends = bench_backend_list(backend_arg, backends, BENCH_MAX_BACKENDS);
     if (n_backends == 0) {
@@ -664,6 +700,17 @@ int sprung_cmd_bench(int argc, char **argv)
                 backend_arg);
         return 2;
     }
+    for (int b = 0; b < n_backends; b++)
+        if (!bench_backend_usable(backends[b]))
+            return 2;
+
+    /* One GPU backend alone: its own benchmark (per-block launch overhead
+     * for each pipeline variant, real-time factor against model size). In
+     * a list ("cuda,cpu") it plays the networks, models and presets. */
+    if (!strchr(backend_arg, ',') && bench_is_gpu(backend_arg) &&
+        options.voices != BENCH_VOICES_ONLY)
+        return sprung_bench_gpu(backend_arg, options.json_path, options.quick,
+                                options.voices != BENCH_VOICES_NONE);
 
     /* Opened before measuring, so a bad path does not cost a whole run. */
     FILE *json = NULL;
