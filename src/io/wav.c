@@ -3,6 +3,7 @@
  * produced, and without a time stamp, so equal renders give equal files. */
 #include "io/wav.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,17 @@ static char *copy_string(const char *s)
     if (copy)
         memcpy(copy, s, n);
     return copy;
+}
+
+/* Why sf_open failed: the system's words where the system refused
+ * ("No such file or directory"; libsndfile would say "System error :
+ * No such file or directory."), libsndfile's otherwise. Call it right
+ * after the failed sf_open, with the errno it left. */
+static const char *open_failure(int saved_errno)
+{
+    if (sf_error(NULL) == SF_ERR_SYSTEM && saved_errno)
+        return strerror(saved_errno);
+    return sf_strerror(NULL);
 }
 
 SprungStatus sprung_wav_writer_open(const char *path, unsigned channels, double sample_rate,
@@ -51,10 +63,11 @@ SprungStatus sprung_wav_writer_open(const char *path, unsigned channels, double 
         return sprung_error_set(error, SPRUNG_ERROR_NO_MEMORY, path, 0, 0, NULL,
                                 "out of memory");
     }
+    errno = 0;
     writer->file = sf_open(path, SFM_WRITE, &info);
     if (!writer->file) {
         SprungStatus s = sprung_error_set(error, SPRUNG_ERROR_IO, path, 0, 0, NULL,
-                                          "cannot write: %s", sf_strerror(NULL));
+                                          "cannot write: %s", open_failure(errno));
         free(writer->path);
         free(writer);
         return s;
@@ -122,10 +135,11 @@ SprungStatus sprung_wav_read(const char *path, SprungAudio **out, SprungError *e
         return sprung_error_set(error, SPRUNG_ERROR_INVALID_ARGUMENT, path, 0, 0, NULL,
                                 "invalid arguments to sprung_wav_read");
     SF_INFO info = {0};
+    errno = 0;
     SNDFILE *file = sf_open(path, SFM_READ, &info);
     if (!file)
         return sprung_error_set(error, SPRUNG_ERROR_IO, path, 0, 0, NULL, "cannot read: %s",
-                                sf_strerror(NULL));
+                                open_failure(errno));
     SprungStatus status = SPRUNG_OK;
     SprungAudio *audio = calloc(1, sizeof *audio);
     size_t n_samples = (size_t)info.frames * (size_t)info.channels;

@@ -94,6 +94,11 @@ run 1 render "$DATA/bad-ref.json" && { expect_err "bad-ref.json"; expect_err "b9
 run 1 render "$DATA/bad-json.json" && expect_err "bad-json.json:4"
 run 1 render "$DATA/small.json" --midi missing.mid && expect_err "missing.mid"
 run 1 render "$DATA/small.json" --midi garbage.mid && { expect_err "garbage.mid"; expect_err "not a MIDI file"; }
+# The system's words, not libsndfile's "System error : ..." wrapping.
+run 1 render "$DATA/small.json" --duration 0.1 -o no-such-dir/out.wav &&
+    expect_err "no-such-dir/out.wav: cannot write: No such file or directory"
+run 1 render "$DATA/small.json" --input missing.wav &&
+    expect_err "missing.wav: cannot read: No such file or directory"
 run 1 render "$DATA/unstable.json" --duration 0.1 && { expect_err "unstable.json"; expect_err "2"; }
 [ -e unstable.wav ] && fail "a failed render left unstable.wav behind"
 # Lengths the renderer refuses: a phrase longer than an hour with its tail,
