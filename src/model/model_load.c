@@ -1225,6 +1225,15 @@ static SprungStatus load_buffer(const char *text, size_t length, const char *sou
     Loader loader = {.reader = {.source = source, .error = error}};
     Loader *L = &loader;
 
+    /* jansson would say "unexpected token near end of file". */
+    size_t blank = 0;
+    while (blank < length && strchr(" \t\r\n", text[blank]) && text[blank])
+        blank++;
+    if (blank == length)
+        return sprung_error_set(error, SPRUNG_ERROR_PARSE, source, 0, 0, NULL,
+                                "invalid JSON: empty (a preset is a JSON object, see "
+                                "docs/preset-format.md)");
+
     json_error_t json_error;
     /* Duplicate keys are rejected: {"mass": 1, "mass": 2} is a mistake, not
      * a way to say 2. DECODE_ANY lets us say what the top level was. */
