@@ -1,7 +1,7 @@
 /* `sprung play PRESET`: plays a preset live as a JACK client (jackd or
- * PipeWire's JACK). JACK MIDI in, stereo out (and a stereo input registered
- * for future audio-input exciters); the real-time callback (play_jack.c)
- * calls the runner. This file is the main (control) thread: options, the
+ * PipeWire's JACK). JACK MIDI in, stereo out, and a stereo input that
+ * reaches the preset's audio-input exciters (input channels 0 and 1); the
+ * real-time callback (play_jack.c) calls the runner. This file is the main (control) thread: options, the
  * engine, the live status line, hot-swapping the preset when its file is
  * saved (play_watch.c), and a clean exit on Ctrl-C or server shutdown. */
 #include <math.h>
@@ -49,9 +49,11 @@ static void print_help(void)
     printf("usage: sprung play PRESET [options]\n"
            "\n"
            "Plays PRESET (a .json preset file) live as a JACK client (jackd or PipeWire's\n"
-           "JACK): MIDI in, stereo out, and a stereo input (for audio-input exciters; not\n"
-           "used yet). Saving the preset file swaps the new sound in with a crossfade; an\n"
-           "edit that does not load prints its error and the current sound keeps playing.\n"
+           "JACK): MIDI in, stereo out, and a stereo input (in_left, in_right) that feeds\n"
+           "the preset's audio inputs 0 and 1, so a preset of audio-input exciters plays\n"
+           "as an effect. Saving the preset file swaps the new sound in with a crossfade;\n"
+           "an edit that does not load prints its error and the current sound keeps\n"
+           "playing.\n"
            "MIDI CC 120 (all sound off) resets the instrument without a click.\n"
            "\n"
            "options:\n"

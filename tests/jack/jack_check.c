@@ -15,11 +15,14 @@
  * shows the phrase can tell: for each kind of expression in it (pitch bend,
  * channel pressure, poly pressure, each controller number), the render
  * without those messages must NOT match the recording at the same lag, so
- * a front end that dropped them would fail.
+ * a front end that dropped them would fail. With --input the render also
+ * feeds jack_loop_audio, the sender's looped audio, to the model's audio
+ * inputs 0 and 1, as the tests connect it to the client's two inputs (with
+ * no MIDI, a client that dropped its inputs records silence).
  * Exit status: 0 a match, 1 no match (or bad input files), 3 a match but
  * some expression is not heard (the phrase cannot tell: a fault of the
  * test, not of what it recorded), 2 a bad command line.
- * Usage: jack_check [--each-heard] PRESET RECORDING.wav MIN LOOP FRAME:HEX [...] */
+ * Usage: jack_check [--each-heard] [--input] PRESET RECORDING.wav MIN LOOP [FRAME:HEX...] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,9 @@ static void describe_class(int class, char *text, size_t size)
     }
 }
 
+/* Whether the looped audio goes to the model's inputs (--input). */
+static int feed_input;
+
 /* `total` frames of the runner playing the loop from rest, interleaved
  * stereo; events of class `left_out` are not played (NO_CLASS: all are).
  * NULL after printing why when the model cannot be set up. */
@@ -103,9 +109,12 @@ static float *render_phrase(const char *preset, double rate, uint32_t loop,
     float *render = malloc(sizeof(float) * 2 * total);
     if (!render)
         fprintf(stderr, "FAIL: out of memory for %zu frames\n", total);
-    float left[BLOCK], right[BLOCK];
+    float left[BLOCK], right[BLOCK], input[BLOCK];
     float *const outs[2] = {left, right};
+    const float *const ins[2] = {input, input};
     for (size_t pos = 0; render && pos < total; pos += BLOCK) {
+        for (uint32_t f = 0; f < BLOCK; f++)
+            input[f] = jack_loop_audio((uint32_t)((pos + f) % loop));
         SprungEvent events[BLOCK * JACK_EVENTS_MAX];
         uint32_t k = 0;
         /* Events in [pos, pos + BLOCK), in frame order, as the front end
@@ -118,7 +127,8 @@ static float *render_phrase(const char *preset, double rate, uint32_t loop,
                     (left_out == NO_CLASS || expression_class(&events[k]) != left_out))
                     k++;
         }
-        sprung_runner_process(runner, BLOCK, NULL, 0, outs, 2, events, k);
+        sprung_runner_process(runner, BLOCK, feed_input ? ins : NULL, feed_input ? 2 : 0, outs,
+                              2, events, k);
         for (uint32_t f = 0; f < BLOCK && pos + f < total; f++) {
             render[2 * (pos + f)] = left[f];
             render[2 * (pos + f) + 1] = right[f];
@@ -196,12 +206,18 @@ static int count_unheard(const char *preset, double rate, uint32_t loop, const J
 
 int main(int argc, char **argv)
 {
-    int each_heard = argc > 1 && strcmp(argv[1], "--each-heard") == 0;
-    argc -= each_heard;
-    argv += each_heard;
-    if (argc < 6) {
-        fprintf(stderr,
-                "usage: jack_check [--each-heard] PRESET RECORDING.wav MIN LOOP FRAME:HEX [...]\n");
+    int each_heard = 0;
+    for (; argc > 1 && !strncmp(argv[1], "--", 2); argc--, argv++) {
+        if (!strcmp(argv[1], "--each-heard"))
+            each_heard = 1;
+        else if (!strcmp(argv[1], "--input"))
+            feed_input = 1;
+        else
+            break;
+    }
+    if (argc < 5) {
+        fprintf(stderr, "usage: jack_check [--each-heard] [--input] PRESET RECORDING.wav MIN "
+                        "LOOP [FRAME:HEX...]\n");
         return 2;
     }
     const char *preset = argv[1], *recording = argv[2];

@@ -39,8 +39,8 @@ int jack_events_parse(const char *loop_arg, int n_args, char *const *args, uint3
         fprintf(stderr, "LOOP \"%s\": want a whole number of frames, at least 64\n", loop_arg);
         return 0;
     }
-    if (n_args < 1 || n_args > JACK_EVENTS_MAX) {
-        fprintf(stderr, "want 1 to %d events FRAME:HEX, got %d\n", JACK_EVENTS_MAX, n_args);
+    if (n_args < 0 || n_args > JACK_EVENTS_MAX) {
+        fprintf(stderr, "want 0 to %d events FRAME:HEX, got %d\n", JACK_EVENTS_MAX, n_args);
         return 0;
     }
     for (int i = 0; i < n_args; i++) {
@@ -67,4 +67,17 @@ int jack_events_parse(const char *loop_arg, int n_args, char *const *args, uint3
     *loop = (uint32_t)loop_frames;
     *n_events = (uint32_t)n_args;
     return 1;
+}
+
+float jack_loop_audio(uint32_t phase)
+{
+    enum { BURST = 2400 };
+    if (phase >= BURST)
+        return 0.0f;
+    uint32_t h = phase * 2654435761u; /* a multiplicative hash of the frame */
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    float noise = (float)(int32_t)(h >> 8) / 8388608.0f - 1.0f; /* [-1, 1) */
+    return noise * (0.25f * (float)(BURST - phase) / (float)BURST);
 }

@@ -17,11 +17,18 @@ typedef struct {
     size_t size;
 } JackEvent;
 
-/* Reads LOOP (at least 64 frames) and the n_args events after it into
- * events[0 .. *n_events). Returns 0 after printing which argument is wrong
- * and why: a frame outside the loop, odd or non-hex digits, an empty or
- * too long message, more than JACK_EVENTS_MAX events. */
+/* Reads LOOP (at least 64 frames) and the n_args events after it (none
+ * for an input-only test) into events[0 .. *n_events). Returns 0 after
+ * printing which argument is wrong and why: a frame outside the loop, odd
+ * or non-hex digits, an empty or too long message, more than
+ * JACK_EVENTS_MAX events. */
 int jack_events_parse(const char *loop_arg, int n_args, char *const *args, uint32_t *loop,
                       JackEvent *events, uint32_t *n_events);
+
+/* The audio the sender loops beside its MIDI (jack_midi_loop's "audio"
+ * port) at `phase` frames into the loop: a 50 ms burst of pseudo-random
+ * noise fading out, then silence. The sender and the checker both call
+ * this one function, so they compute the same samples. */
+float jack_loop_audio(uint32_t phase);
 
 #endif

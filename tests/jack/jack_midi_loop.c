@@ -3,10 +3,12 @@
  * FRAME of every loop of LOOP frames (e.g. "3000:e10048", a pitch bend on
  * channel 2). jack_midiseq, which the tests used before, sends only notes;
  * this sends whatever bytes it is given, so the tests can show that
- * controllers, bends and pressure cross JACK too. Runs until SIGINT or
- * SIGTERM. The loop starts at the first period after activation; the
- * checker (jack_check) finds the alignment itself.
- * Usage: jack_midi_loop CLIENT LOOP EVENT [...] */
+ * controllers, bends and pressure cross JACK too. Its audio output,
+ * CLIENT:audio, loops jack_loop_audio in step with the MIDI, for the tests
+ * of audio inputs. Runs until SIGINT or SIGTERM. The loop starts at the
+ * first period after activation; the checker (jack_check) finds the
+ * alignment itself.
+ * Usage: jack_midi_loop CLIENT LOOP [EVENT...] */
 #include <jack/jack.h>
 #include <jack/midiport.h>
 #include <signal.h>
@@ -19,7 +21,7 @@
 #include "jack_events.h"
 
 typedef struct {
-    jack_port_t *port;
+    jack_port_t *port, *audio;
     const JackEvent *events;
     uint32_t n_events, loop;
     uint64_t position; /* frames sent since activation (process thread only) */
@@ -38,9 +40,11 @@ static int on_process(jack_nframes_t n_frames, void *arg)
 {
     MidiLoop *midi = arg;
     void *buffer = jack_port_get_buffer(midi->port, n_frames);
+    float *audio = jack_port_get_buffer(midi->audio, n_frames);
     jack_midi_clear_buffer(buffer);
     for (jack_nframes_t f = 0; f < n_frames; f++) {
         const uint32_t phase = (uint32_t)((midi->position + f) % midi->loop);
+        audio[f] = jack_loop_audio(phase);
         for (uint32_t i = 0; i < midi->n_events; i++) {
             const JackEvent *event = &midi->events[i];
             if (event->frame == phase &&
@@ -54,8 +58,8 @@ static int on_process(jack_nframes_t n_frames, void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s CLIENT LOOP FRAME:HEX [...]\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s CLIENT LOOP [FRAME:HEX...]\n", argv[0]);
         return 2;
     }
     JackEvent events[JACK_EVENTS_MAX];
@@ -72,9 +76,12 @@ int main(int argc, char **argv)
     }
     MidiLoop midi = {.events = events, .n_events = n_events, .loop = loop};
     midi.port = jack_port_register(client, "out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
-    if (!midi.port || jack_set_process_callback(client, on_process, &midi) != 0 ||
+    midi.audio =
+        jack_port_register(client, "audio", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+    if (!midi.port || !midi.audio || jack_set_process_callback(client, on_process, &midi) != 0 ||
         jack_activate(client) != 0) {
-        fprintf(stderr, "jack_midi_loop: cannot register or activate %s:out\n", argv[1]);
+        fprintf(stderr, "jack_midi_loop: cannot register or activate %s:out and :audio\n",
+                argv[1]);
         jack_client_close(client);
         return 1;
     }

@@ -18,13 +18,14 @@ trap jack_test_cleanup EXIT
 
 # jackd -d dummy -r 48000 -p $JACK_TEST_PERIOD, logging to $WORK/jackd.log.
 # If it cannot start, says why and exits 1: a test never passes without
-# having played. The period is 256 frames (5.3 ms) unless the environment
+# having played. The period is 1024 frames (21 ms) unless the environment
 # sets it: these tests check what is played, not how late, and on a shared
-# virtual machine a 64-frame period (1.3 ms) can see dozens of xruns a
-# second from scheduling alone (seen on 2026-11-22: 350-1,200 in 9 s, every
-# attempt spoiled, our callback at 6-10 % of the period at p99). Latency is
-# the runner's tests' and docs/runner.md's measurements' business.
-JACK_TEST_PERIOD=${JACK_TEST_PERIOD:-256}
+# virtual machine short periods see xruns from scheduling alone (seen on
+# 2026-11-22: at 64 frames 350-1,200 in 9 s, every attempt spoiled, our
+# callback at 6-10 % of the period at p99; at 256 frames, on a busy day,
+# 18-680 per attempt and up to five attempts a test; at 1024, 0-8).
+# Latency is the runner's tests' and docs/runner.md's measurements' business.
+JACK_TEST_PERIOD=${JACK_TEST_PERIOD:-1024}
 jack_test_start_server() {
     jackd -d dummy -r 48000 -p "$JACK_TEST_PERIOD" >"$WORK/jackd.log" 2>&1 &
     local jackd=$!
@@ -58,14 +59,21 @@ wait_port() { # wait_port NAME: up to 10 s
 }
 
 # Loops the test's phrase (jack_midi_loop: LOOP frames, PHRASE as
-# "FRAME:HEX" raw MIDI messages) into PORT; SEQ is its pid. Returns 1 with
-# $why set when the sender does not come up or cannot be connected.
-jack_test_loop_phrase() { # jack_test_loop_phrase PORT
+# "FRAME:HEX" raw MIDI messages) into PORT and its looped audio into each
+# AUDIO_PORT; SEQ is its pid. Returns 1 with $why set when the sender does
+# not come up or cannot be connected.
+jack_test_loop_phrase() { # jack_test_loop_phrase PORT [AUDIO_PORT...]
+    local port=$1 audio_port
+    shift
     "$MIDI_LOOP" seq $LOOP "${PHRASE[@]}" >seq.log 2>&1 &
     SEQ=$!
     pids+=($SEQ)
     wait_port seq:out || { why="jack_midi_loop did not start: $(cat seq.log)"; return 1; }
-    timeout 5 jack_connect seq:out "$1" || { why="cannot connect seq:out to $1"; return 1; }
+    timeout 5 jack_connect seq:out "$port" || { why="cannot connect seq:out to $port"; return 1; }
+    for audio_port in "$@"; do
+        timeout 5 jack_connect seq:audio "$audio_port" ||
+            { why="cannot connect seq:audio to $audio_port"; return 1; }
+    done
 }
 
 # Runs `attempt N` (N = 1, 2, 3), which returns 0 on a match, 1 on a clean

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `sprung play` against a real JACK server: starts `jackd -d dummy -r 48000
-# -p 256` (jack_test_lib.sh says why 256) under a server name of its own,
+# -p 1024` (jack_test_lib.sh says why 1024) under a server name of its own,
 # runs `sprung play PRESET`, loops a MIDI phrase into it with
 # jack_midi_loop, records it with jack_rec, and checks the recording with
 # jack_check (not silent; normalised cross-correlation with the offline
@@ -14,7 +14,12 @@
 #               jack_check --each-heard also shows that leaving out any one
 #               kind of message would not match, so a front end that passed
 #               notes only (as before 6c19801) fails here.
-#   test_jack.sh SPRUNG JACK_CHECK MIDI_LOOP PRESET WORK_DIR notes|expression
+#   input       no MIDI: jack_midi_loop's looped noise burst into both of
+#               sprung play's audio inputs (in_left, in_right), for a preset
+#               of audio-input exciters; a client that dropped its inputs
+#               would record silence, one that dropped one of them would
+#               not match.
+#   test_jack.sh SPRUNG JACK_CHECK MIDI_LOOP PRESET WORK_DIR notes|expression|input
 set -u
 LIB=$(dirname "$(readlink -f "$0")")/jack_test_lib.sh   # before the cd below
 SPRUNG=$(readlink -f "$1") CHECK=$(readlink -f "$2") MIDI_LOOP=$(readlink -f "$3")
@@ -46,8 +51,11 @@ expression)
         19000:b04000                                 # pedal up: both released here
         22000:e10040 22000:d100 22000:b14a40 22000:e00040)   # back to rest
     CHECK_FLAGS=(--each-heard) ;;
+input)
+    PHRASE=()
+    CHECK_FLAGS=(--input) ;;
 *)
-    echo "test_jack.sh: MODE must be notes or expression, not \"$MODE\"" >&2
+    echo "test_jack.sh: MODE must be notes, expression or input, not \"$MODE\"" >&2
     exit 2 ;;
 esac
 source "$LIB" || exit 1
@@ -94,7 +102,10 @@ attempt() {
         stop_attempt
         return 2
     fi
-    jack_test_loop_phrase $CLIENT:midi_in || { play_died && return 3; stop_attempt; return 2; }
+    local audio_to=()
+    [ "$MODE" = input ] && audio_to=($CLIENT:in_left $CLIENT:in_right)
+    jack_test_loop_phrase $CLIENT:midi_in "${audio_to[@]}" ||
+        { play_died && return 3; stop_attempt; return 2; }
     sleep 4   # let the loop's sound settle (the checker renders 4 s of history)
     play_died && return 3
     rm -f rec.wav
