@@ -306,6 +306,10 @@ int sprung_cmd_render(int argc, char **argv)
                     opt.input, input->channels, RENDER_MAX_INPUTS);
             goto done;
         }
+        if (model->n_audio_inputs == 0)
+            fprintf(stderr, "%s: warning: the preset has no audio inputs, so --input %s "
+                    "changes nothing (see \"audio_inputs\" in docs/preset-format.md)\n",
+                    opt.preset ? opt.preset : "demo.json (built in)", opt.input);
     }
 
     double length_s = opt.duration;

@@ -144,6 +144,9 @@ run 1 render "$DATA/small.json" --input phrase.wav &&
 } > wide.wav
 run 1 render "$DATA/small.json" --input wide.wav &&
     expect_err "wide.wav: 65 channels; sprung takes at most 64 input channels"
+# A preset without audio inputs renders as without the file, with a warning.
+run 0 render "$DATA/small.json" --input free.wav --duration 0.1 -o no-inputs.wav &&
+    expect_err "small.json: warning: the preset has no audio inputs, so --input free.wav"
 # The circuit breaker: the small resonator tuned 100 times lower swings
 # above +12 dBFS for longer than the breaker holds, again after every
 # reset: three warnings, then the rest counted; the render goes on.
