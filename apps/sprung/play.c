@@ -1,9 +1,10 @@
 /* `sprung play PRESET`: plays a preset live as a JACK client (jackd or
  * PipeWire's JACK). JACK MIDI in, stereo out, and a stereo input that
  * reaches the preset's audio-input exciters (input channels 0 and 1); the
- * real-time callback (play_jack.c) calls the runner. This file is the main (control) thread: options, the
- * engine, the live status line, hot-swapping the preset when its file is
- * saved (play_watch.c), and a clean exit on Ctrl-C or server shutdown. */
+ * real-time callback (play_jack.c) calls the runner. This file is the main
+ * (control) thread: options, the engine, the live status line,
+ * hot-swapping the preset when its file is saved (play_watch.c), and a
+ * clean exit on Ctrl-C or server shutdown. */
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
