@@ -553,40 +553,39 @@ static bool bench_backend_usable(const char *spelling)
 {
     if (strcmp(spelling, "auto") == 0)
         return true;
-    size_t name_length = strcspn(spelling, ":");
-    char known[128] = "auto";
-    uint32_t count = sprung_backend_count();
-    for (uint32_t i = 0; i < count; i++) {
-        SprungBackendInfo info;
-        if (sprung_backend_info(i, &info) != SPRUNG_OK)
-            continue;
-        if (strlen(info.name) != name_length || strncmp(info.name, spelling, name_length)) {
+    char name[32];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(spelling, ":"), spelling);
+    uint32_t count = sprung_backend_count(), index = 0;
+    while (index < count && strcmp(sprung_backend_name(index), name))
+        index++;
+    if (index == count) {
+        char known[128] = "auto";
+        for (uint32_t i = 0; i < count; i++) {
             size_t used = strlen(known);
-            snprintf(known + used, sizeof known - used, ", %s", info.name);
-            continue;
+            snprintf(known + used, sizeof known - used, ", %s", sprung_backend_name(i));
         }
-        if (!info.available) {
-            fprintf(stderr, "sprung bench: backend %s cannot run here: %s\n", info.name,
-                    info.reason);
-            return false;
-        }
-        if (spelling[name_length] != ':')
-            return true;
-        const char *device = spelling + name_length + 1;
-        char *end = NULL;
-        unsigned long index = strtoul(device, &end, 10);
-        if (*device >= '0' && *device <= '9' && !*end && index < info.n_devices)
-            return true;
-        char devices[32] = "only device 0";
-        if (info.n_devices > 1)
-            snprintf(devices, sizeof devices, "devices 0 to %u", info.n_devices - 1);
-        fprintf(stderr,
-                "sprung bench: --backend %s: backend %s has %s here (see `sprung backends`)\n",
-                spelling, info.name, devices);
+        fprintf(stderr, "sprung bench: --backend %s: unknown backend '%s' (this build has: %s)\n",
+                spelling, name, known);
         return false;
     }
-    fprintf(stderr, "sprung bench: --backend %s: unknown backend '%.*s' (this build has: %s)\n",
-            spelling, (int)name_length, spelling, known);
+    SprungBackendInfo info;
+    sprung_backend_info(index, &info); /* index < count: always answers */
+    if (!info.available) {
+        fprintf(stderr, "sprung bench: backend %s cannot run here: %s\n", name, info.reason);
+        return false;
+    }
+    const char *device = strchr(spelling, ':');
+    if (!device)
+        return true;
+    char *end = NULL;
+    unsigned long number = strtoul(++device, &end, 10);
+    if (*device >= '0' && *device <= '9' && !*end && number < info.n_devices)
+        return true;
+    char devices[32] = "only device 0";
+    if (info.n_devices > 1)
+        snprintf(devices, sizeof devices, "devices 0 to %u", info.n_devices - 1);
+    fprintf(stderr, "sprung bench: --backend %s: backend %s has %s here (see `sprung backends`)\n",
+            spelling, name, devices);
     return false;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/suggest.h"
 
 EngineOptions engine_options_default(void)
 {
@@ -26,9 +27,33 @@ int engine_options_parse(const char *command, int option, const char *value,
 
 int engine_options_check(const char *command, const EngineOptions *options)
 {
-    if (options->backend && !options->backend[0])
+    const char *spelling = options->backend;
+    if (!spelling)
+        return 0;
+    if (!spelling[0])
         return cli_usage_error(command, "option '--backend' needs a backend name");
-    return 0;
+    /* The name before any ":DEVICE" must be one this build has: a slip is
+     * refused here, while a backend this machine cannot run falls back to
+     * auto when the engine is made. */
+    char name[32];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(spelling, ":"), spelling);
+    if (!strcmp(name, "auto"))
+        return 0;
+    char known[128] = "auto";
+    SprungSuggestion suggestion = sprung_suggestion_start(name);
+    for (uint32_t i = 0; i < sprung_backend_count(); i++) {
+        const char *backend = sprung_backend_name(i);
+        if (!strcmp(name, backend))
+            return 0;
+        sprung_suggestion_consider(&suggestion, backend);
+        size_t used = strlen(known);
+        snprintf(known + used, sizeof known - used, ", %s", backend);
+    }
+    if (suggestion.best)
+        return cli_usage_error(command, "--backend '%s': unknown backend (did you mean '%s'?)",
+                               spelling, suggestion.best);
+    return cli_usage_error(command, "--backend '%s': unknown backend (this build has: %s)",
+                           spelling, known);
 }
 
 SprungEngine *engine_options_new_engine(const char *command, const EngineOptions *options,

@@ -35,15 +35,17 @@ EngineOptions engine_options_default(void);
 int engine_options_parse(const char *command, int option, const char *value,
                          EngineOptions *options);
 
-/* The check left for after the option loop (an empty --backend). Call it
+/* The checks left for after the option loop: an empty --backend, or one
+ * naming no backend of this build (with "did you mean" where one is close;
+ * a device number and whether it can run here are the engine's). Call it
  * after the command's own checks: they have always come first, so a
  * command line with several problems keeps its message. Returns 0 or
  * CLI_EXIT_USAGE. */
 int engine_options_check(const char *command, const EngineOptions *options);
 
 /* An engine for `model` at `sample_rate`, in blocks of up to
- * `max_block_frames`. When the asked-for backend is unknown or cannot run
- * here, prints "sprung COMMAND: --backend NAME: why; using auto" to stderr
+ * `max_block_frames`. When the asked-for backend cannot run here (or has
+ * no such device, or lacks a feature of the model), prints "sprung COMMAND: --backend NAME: why; using auto" to stderr
  * (once: only while *backend_warned is 0, then sets it) and builds on
  * "auto", so a preset still sounds on a machine without that device.
  * Returns NULL after printing why the engine failed (an unstable model). */

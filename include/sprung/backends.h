@@ -28,6 +28,11 @@ typedef struct SprungBackendInfo {
 /* Backends compiled into this build, in the order "auto" prefers them. */
 SPRUNG_API uint32_t sprung_backend_count(void);
 
+/* The name of backend `index` ("simd", "cpu", "opencl", "cuda"), without
+ * probing it; NULL from sprung_backend_count() on. For checking a name a
+ * person typed (the command line's --backend) before any driver starts. */
+SPRUNG_API const char *sprung_backend_name(uint32_t index);
+
 /* Probes backend `index` (< sprung_backend_count()). May take a moment the
  * first time (driver start-up). */
 SPRUNG_API SprungStatus sprung_backend_info(uint32_t index, SprungBackendInfo *out);

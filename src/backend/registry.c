@@ -75,6 +75,11 @@ static void probe(const SprungBackendFactory *factory, SprungBackendInfo *info)
     factory->probe(info);
 }
 
+const char *sprung_backend_name(uint32_t index)
+{
+    return index < FACTORY_COUNT ? factories[index]->name : NULL;
+}
+
 SprungStatus sprung_backend_info(uint32_t index, SprungBackendInfo *out)
 {
     if (index >= FACTORY_COUNT || !out)

@@ -65,6 +65,11 @@ bad "unknown option '--frobnicate'" render --frobnicate
 bad "unknown option '-x'" render -x
 bad "unknown option '--durration' (did you mean '--duration'?)" render --durration 3
 bad "unknown option '--backnd=simd' (did you mean '--backend'?)" render --backnd=simd
+# A backend name this build lacks is a slip, refused (one it has but this
+# machine cannot run falls back to auto, below).
+bad "--backend 'simdd': unknown backend (did you mean 'simd'?)" render --backend simdd
+bad "--backend 'cdua:1': unknown backend (did you mean 'cuda'?)" play x.json --backend cdua:1
+bad "--backend 'nope': unknown backend (this build has: auto, " render --backend nope
 bad "option '--duration' needs a value" render --duration
 bad "option '--output' needs a value" render -o
 bad "option '--midi' needs a value" render --midi
@@ -144,6 +149,12 @@ run 1 render "$DATA/small.json" --input phrase.wav &&
 } > wide.wav
 run 1 render "$DATA/small.json" --input wide.wav &&
     expect_err "wide.wav: 65 channels; sprung takes at most 64 input channels"
+# A backend this build has but that cannot serve here (no such device)
+# falls back to auto with a warning: the render still sounds.
+run 0 render "$DATA/small.json" --backend cpu:3 --duration 0.1 -o fallback.wav && {
+    expect_err "--backend cpu:3: backend \"cpu\" has 1 device; there is no device 3; using auto"
+    check_wav fallback.wav 4800 48000
+}
 # A preset without audio inputs renders as without the file, with a warning.
 run 0 render "$DATA/small.json" --input free.wav --duration 0.1 -o no-inputs.wav &&
     expect_err "small.json: warning: the preset has no audio inputs, so --input free.wav"
