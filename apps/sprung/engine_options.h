@@ -37,7 +37,8 @@ int engine_options_parse(const char *command, int option, const char *value,
 
 /* The checks left for after the option loop: an empty --backend, or one
  * naming no backend of this build (with "did you mean" where one is close;
- * a device number and whether it can run here are the engine's). Call it
+ * a device number and whether it can run here are the engine's; `sprung
+ * bench` checks each name of its list here too). Call it
  * after the command's own checks: they have always come first, so a
  * command line with several problems keeps its message. Returns 0 or
  * CLI_EXIT_USAGE. */
