@@ -46,9 +46,10 @@ int engine_options_check(const char *command, const EngineOptions *options);
 
 /* An engine for `model` at `sample_rate`, in blocks of up to
  * `max_block_frames`. When the asked-for backend cannot run here (or has
- * no such device, or lacks a feature of the model), prints "sprung COMMAND: --backend NAME: why; using auto" to stderr
- * (once: only while *backend_warned is 0, then sets it) and builds on
- * "auto", so a preset still sounds on a machine without that device.
+ * no such device, or lacks a feature of the model), prints "sprung
+ * COMMAND: --backend NAME: why; using auto" to stderr (once: only while
+ * *backend_warned is 0, then sets it) and builds on "auto", so a preset
+ * still sounds on a machine without that device.
  * Returns NULL after printing why the engine failed (an unstable model). */
 SprungEngine *engine_options_new_engine(const char *command, const EngineOptions *options,
                                         const SprungModel *model, double sample_rate,
