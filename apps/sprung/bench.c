@@ -560,11 +560,12 @@ static bool bench_backend_usable(const char *spelling)
         return false;
     char name[32];
     snprintf(name, sizeof name, "%.*s", (int)strcspn(spelling, ":"), spelling);
-    uint32_t index = 0;
-    while (strcmp(sprung_backend_name(index), name))
+    uint32_t count = sprung_backend_count(), index = 0;
+    while (index < count && strcmp(sprung_backend_name(index), name))
         index++;
     SprungBackendInfo info;
-    sprung_backend_info(index, &info); /* a backend of this build: always answers */
+    if (sprung_backend_info(index, &info) != SPRUNG_OK) /* not after the check above */
+        return false;
     if (!info.available) {
         fprintf(stderr, "sprung bench: backend %s cannot run here: %s\n", name, info.reason);
         return false;

@@ -37,8 +37,12 @@ int engine_options_check(const char *command, const EngineOptions *options)
      * auto when the engine is made. */
     char name[32];
     snprintf(name, sizeof name, "%.*s", (int)strcspn(spelling, ":"), spelling);
-    if (!strcmp(name, "auto"))
+    if (!strcmp(name, "auto")) {
+        if (strcmp(spelling, "auto"))
+            return cli_usage_error(command, "--backend '%s': auto takes no device number",
+                                   spelling);
         return 0;
+    }
     char known[128] = "auto";
     SprungSuggestion suggestion = sprung_suggestion_start(name);
     for (uint32_t i = 0; i < sprung_backend_count(); i++) {

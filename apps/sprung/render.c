@@ -26,6 +26,8 @@
 /* Longest render: an hour is plenty for a sound and bounds memory. */
 #define RENDER_MAX_SECONDS 3600.0
 #define DEMO_OUTPUT "sprung-demo.wav"
+/* The built-in demo's name in messages. */
+#define DEMO_NAME "demo.json (built in)"
 /* Channels of an --input file that reach the engine (its input channels). */
 #define RENDER_MAX_INPUTS 64
 /* Breaker trips warned of one by one; the rest are counted (a model that
@@ -257,6 +259,7 @@ int sprung_cmd_render(int argc, char **argv)
     float *input_buffers[RENDER_MAX_INPUTS] = {NULL};
     int output_started = 0;
     const char *output = opt.output;
+    const char *name = opt.preset ? opt.preset : DEMO_NAME; /* in messages */
 
     /* The instrument and the phrase. */
     if (opt.preset) {
@@ -264,8 +267,7 @@ int sprung_cmd_render(int argc, char **argv)
             fprintf(stderr, "%s\n", error.message);
             goto done;
         }
-    } else if (sprung_model_load_string((const char *)sprung_demo_preset,
-                                        "demo.json (built in)", &model,
+    } else if (sprung_model_load_string((const char *)sprung_demo_preset, DEMO_NAME, &model,
                                         &error) != SPRUNG_OK) {
         fprintf(stderr, "%s\n", error.message);
         goto done;
@@ -310,7 +312,7 @@ int sprung_cmd_render(int argc, char **argv)
         if (model->n_audio_inputs == 0)
             fprintf(stderr, "%s: warning: the preset has no audio inputs, so --input %s "
                     "changes nothing (see \"audio_inputs\" in docs/preset-format.md)\n",
-                    opt.preset ? opt.preset : "demo.json (built in)", opt.input);
+                    name, opt.input);
     }
 
     double length_s = opt.duration;
@@ -379,7 +381,6 @@ int sprung_cmd_render(int argc, char **argv)
     output_started = 1;
 
     const int progress = isatty(STDERR_FILENO);
-    const char *name = opt.preset ? opt.preset : "demo.json (built in)";
     uint32_t trips = 0;
     double last_trip_s = 0.0;
     int last_percent = -1;

@@ -1227,7 +1227,7 @@ static SprungStatus load_buffer(const char *text, size_t length, const char *sou
 
     /* jansson would say "unexpected token near end of file". */
     size_t blank = 0;
-    while (blank < length && strchr(" \t\r\n", text[blank]) && text[blank])
+    while (blank < length && text[blank] && strchr(" \t\r\n", text[blank]))
         blank++;
     if (blank == length)
         return sprung_error_set(error, SPRUNG_ERROR_PARSE, source, 0, 0, NULL,

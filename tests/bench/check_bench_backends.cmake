@@ -6,6 +6,7 @@ cmake_minimum_required(VERSION 3.25)
 set(cases
     "nope => --backend 'nope': unknown backend \\(this build has: auto, simd, cpu"
     "simdd => --backend 'simdd': unknown backend \\(did you mean 'simd'\\?\\)"
+    "auto:1 => --backend 'auto:1': auto takes no device number"
     "simd,cpu:1 => --backend cpu:1: backend cpu has only device 0 here"
     "cpu:x => --backend cpu:x: backend cpu has only device 0 here"
     "simd:99 => --backend simd:99: backend simd has (only device 0|devices 0 to [0-9]+) here")

@@ -70,6 +70,7 @@ bad "unknown option '--backnd=simd' (did you mean '--backend'?)" render --backnd
 bad "--backend 'simdd': unknown backend (did you mean 'simd'?)" render --backend simdd
 bad "--backend 'cdua:1': unknown backend (did you mean 'cuda'?)" play x.json --backend cdua:1
 bad "--backend 'nope': unknown backend (this build has: auto, " render --backend nope
+bad "--backend 'auto:1': auto takes no device number" render --backend auto:1
 bad "option '--duration' needs a value" render --duration
 bad "option '--output' needs a value" render -o
 bad "option '--midi' needs a value" render --midi
