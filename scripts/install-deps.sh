@@ -14,7 +14,7 @@ packages=(
   liblapacke-dev      # dense eigendecomposition for mode analysis (sprung info)
   libglib2.0-dev      # libsmf's pkg-config depends on it
   clang-19 libclang-rt-19-dev  # RealtimeSanitizer runtime and libFuzzer
-  jackd2 libjack-jackd2-dev    # `sprung play`; tests: jackd -d dummy, jack_rec, the MIDI sender
+  jackd2 libjack-jackd2-dev    # `sprung play`; tests: jackd -d dummy, the sender and recorder
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo  # OpenCL backend, on the CPU via PoCL in CI
   spin                # model checking of the GPU clock keeper's protocol
   lv2-dev liblilv-dev lilv-utils jalv sordi  # LV2 plugins, their test hosts, Turtle validation

@@ -5,13 +5,17 @@
  * this sends whatever bytes it is given, so the tests can show that
  * controllers, bends and pressure cross JACK too. Its audio output,
  * CLIENT:audio, loops jack_loop_audio in step with the MIDI, for the tests
- * of audio inputs. Runs until SIGINT or SIGTERM. The loop starts at the
- * first period after activation; the checker (jack_check) finds the
- * alignment itself.
+ * of audio inputs. Runs until SIGINT or SIGTERM. Until the server starts
+ * freewheeling it sends nothing, and its loop starts with freewheeling:
+ * the tests connect it first, then the recorder (jack_freewheel_rec)
+ * starts freewheeling, so the client under test hears the whole loop from
+ * rest, with no period lost to the host's scheduling, as the checker
+ * (jack_check) renders it.
  * Usage: jack_midi_loop CLIENT LOOP [EVENT...] */
 #include <jack/jack.h>
 #include <jack/midiport.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +28,9 @@ typedef struct {
     jack_port_t *port, *audio;
     const JackEvent *events;
     uint32_t n_events, loop;
-    uint64_t position; /* frames sent since activation (process thread only) */
-    uint32_t failed;   /* events JACK's buffer refused (read after deactivation) */
+    uint64_t position;  /* frames looped since freewheeling began (process thread only) */
+    uint32_t failed;    /* events JACK's buffer refused (read after deactivation) */
+    atomic_int started; /* set when the server starts freewheeling */
 } MidiLoop;
 
 static volatile sig_atomic_t stop_requested;
@@ -42,6 +47,10 @@ static int on_process(jack_nframes_t n_frames, void *arg)
     void *buffer = jack_port_get_buffer(midi->port, n_frames);
     float *audio = jack_port_get_buffer(midi->audio, n_frames);
     jack_midi_clear_buffer(buffer);
+    if (!atomic_load_explicit(&midi->started, memory_order_acquire)) {
+        memset(audio, 0, n_frames * sizeof(float));
+        return 0;
+    }
     for (jack_nframes_t f = 0; f < n_frames; f++) {
         const uint32_t phase = (uint32_t)((midi->position + f) % midi->loop);
         audio[f] = jack_loop_audio(phase);
@@ -54,6 +63,13 @@ static int on_process(jack_nframes_t n_frames, void *arg)
     }
     midi->position += n_frames;
     return 0;
+}
+
+static void on_freewheel(int starting, void *arg)
+{
+    MidiLoop *midi = arg;
+    if (starting)
+        atomic_store_explicit(&midi->started, 1, memory_order_release);
 }
 
 int main(int argc, char **argv)
@@ -79,6 +95,7 @@ int main(int argc, char **argv)
     midi.audio =
         jack_port_register(client, "audio", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     if (!midi.port || !midi.audio || jack_set_process_callback(client, on_process, &midi) != 0 ||
+        jack_set_freewheel_callback(client, on_freewheel, &midi) != 0 ||
         jack_activate(client) != 0) {
         fprintf(stderr, "jack_midi_loop: cannot register or activate %s:out and :audio\n",
                 argv[1]);
