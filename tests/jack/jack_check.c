@@ -6,10 +6,11 @@
  * as the client under test heard it, then finds the lag that best aligns
  * the recording with it and prints the normalised cross-correlation of
  * both channels. The recording starts about SETTLE frames after the loop
- * did (jack_freewheel_rec's settling; the connections it makes take a
- * period or a few to reach every client), so the lag is searched within
- * half a loop either side of SETTLE: the render then has the recording's
- * own history, and a preset that rings longer than SETTLE still matches.
+ * did (jack_freewheel_rec's settling; the sender and the recorder each
+ * start at their own notice that the server freewheels, a period or a few
+ * apart), so the lag is searched within half a loop either side of
+ * SETTLE: the render then has the recording's own history, and a preset
+ * that rings longer than SETTLE still matches.
  * Passes when the recording is not silent and the correlation is above
  * MIN.
  *
