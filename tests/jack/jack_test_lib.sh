@@ -33,8 +33,9 @@ trap jack_test_cleanup EXIT
 # jackd -d dummy -r 48000 -p $JACK_TEST_PERIOD, logging to $WORK/jackd.log.
 # If it cannot start, says why and exits 1: a test never passes without
 # having played. The period is 1024 frames (21 ms) unless the environment
-# sets it: only the clients' start-up runs in real time, where a long period
-# makes a client the host stalls less likely to be dropped. Latency is the
+# sets it: only the clients' start-up runs in real time, and its xruns no
+# longer reach the recording, but they were fewest at 1024 (seen on
+# 2026-11-22: 0-8 in 9 s where 256 frames saw 18-680). Latency is the
 # runner's tests' and docs/runner.md's measurements' business.
 JACK_TEST_PERIOD=${JACK_TEST_PERIOD:-1024}
 jack_test_start_server() {
