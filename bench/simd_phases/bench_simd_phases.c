@@ -112,8 +112,8 @@ static SprungStatus build_cases(const SprungCompiled *compiled, SprungState *sta
         Case *records = &cases[*n];
         memset(records, 0, sizeof *records);
         records->kernels = kernels[k];
-        SprungStatus status = simd_records_build(&records->net, compiled, state,
-                                                 &records->block, error);
+        SprungStatus status = simd_records_build(&records->net, compiled, kernels[k]->lanes,
+                                                 state, &records->block, error);
         if (status != SPRUNG_OK)
             return status;
         ++*n;

@@ -71,10 +71,10 @@ static inline void avx2_load_deltas(const SimdNet *net, uint32_t s, __m256 *out)
 
 #define SIMD_LOAD_DELTAS(net, s, delta) avx2_load_deltas((net), (s), (delta))
 
-/* Records {fx, fy, fz, 0} of springs s .. s + 7 to force[s ..] and their
- * negations to force[n_springs_padded + s ..]: a 4×8 transpose leaves
- * springs j and j + 4 in the halves of one vector, a lane permute pairs
- * neighbours, and each pair is one 32-byte store. */
+/* Records {fx, fy, fz, 0} of springs s .. s + 7 to their slots among
+ * force[s ..], and their negations among force[n_springs_padded + s ..]: a
+ * 4×8 transpose leaves springs j and j + 4 in the halves of vector j, which
+ * is one 32-byte store to slots 2j and 2j + 1 (simd_force_slot). */
 static inline void avx2_store_forces(const SimdNet *net, uint32_t s, __m256 fx, __m256 fy,
                                      __m256 fz)
 {
@@ -84,15 +84,11 @@ static inline void avx2_store_forces(const SimdNet *net, uint32_t s, __m256 fx, 
     __m256 zero = _mm256_setzero_ps();
     __m256 t0 = _mm256_unpacklo_ps(fx, fy), t1 = _mm256_unpackhi_ps(fx, fy);
     __m256 t2 = _mm256_unpacklo_ps(fz, zero), t3 = _mm256_unpackhi_ps(fz, zero);
-    __m256 r0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)); /* springs 0 | 4 */
-    __m256 r1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)); /* 1 | 5 */
-    __m256 r2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)); /* 2 | 6 */
-    __m256 r3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)); /* 3 | 7 */
     __m256 pairs[4] = {
-        _mm256_permute2f128_ps(r0, r1, 0x20), /* springs 0, 1 */
-        _mm256_permute2f128_ps(r2, r3, 0x20), /* 2, 3 */
-        _mm256_permute2f128_ps(r0, r1, 0x31), /* 4, 5 */
-        _mm256_permute2f128_ps(r2, r3, 0x31), /* 6, 7 */
+        _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), /* springs 0 | 4 */
+        _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)), /* 1 | 5 */
+        _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), /* 2 | 6 */
+        _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)), /* 3 | 7 */
     };
     for (int j = 0; j < 4; ++j) {
         _mm256_store_ps(plus + 8 * j, pairs[j]);

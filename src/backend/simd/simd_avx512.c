@@ -75,11 +75,11 @@ static inline void avx512_load_deltas(const SimdNet *net, uint32_t s, __m512 *ou
 
 #define SIMD_LOAD_DELTAS(net, s, delta) avx512_load_deltas((net), (s), (delta))
 
-/* Records {fx, fy, fz, 0} of springs s .. s + 15 to force[s ..] and their
- * negations to force[n_springs_padded + s ..]: a 4×16 transpose leaves
- * springs j, j + 4, j + 8, j + 12 in the 128-bit lanes of vector j, and a
- * 4×4 transpose of those lanes makes four consecutive records per vector,
- * each one 64-byte store (no scatters: they cost a store per float). */
+/* Records {fx, fy, fz, 0} of springs s .. s + 15 to their slots among
+ * force[s ..], and their negations among force[n_springs_padded + s ..]: a
+ * 4×16 transpose leaves springs j, j + 4, j + 8, j + 12 in the 128-bit
+ * lanes of vector j, which is one 64-byte store to slots 4j .. 4j + 3
+ * (simd_force_slot; no scatters: they cost a store per float). */
 static inline void avx512_store_forces(const SimdNet *net, uint32_t s, __m512 fx, __m512 fy,
                                        __m512 fz)
 {
@@ -89,19 +89,11 @@ static inline void avx512_store_forces(const SimdNet *net, uint32_t s, __m512 fx
     __m512 zero = _mm512_setzero_ps();
     __m512 t0 = _mm512_unpacklo_ps(fx, fy), t1 = _mm512_unpackhi_ps(fx, fy);
     __m512 t2 = _mm512_unpacklo_ps(fz, zero), t3 = _mm512_unpackhi_ps(fz, zero);
-    __m512 r0 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)); /* springs 0|4|8|12 */
-    __m512 r1 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)); /* 1|5|9|13 */
-    __m512 r2 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)); /* 2|6|10|14 */
-    __m512 r3 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)); /* 3|7|11|15 */
-    __m512 a = _mm512_shuffle_f32x4(r0, r1, _MM_SHUFFLE(1, 0, 1, 0)); /* 0|4|1|5 */
-    __m512 b = _mm512_shuffle_f32x4(r2, r3, _MM_SHUFFLE(1, 0, 1, 0)); /* 2|6|3|7 */
-    __m512 c = _mm512_shuffle_f32x4(r0, r1, _MM_SHUFFLE(3, 2, 3, 2)); /* 8|12|9|13 */
-    __m512 d = _mm512_shuffle_f32x4(r2, r3, _MM_SHUFFLE(3, 2, 3, 2)); /* 10|14|11|15 */
     __m512 fours[4] = {
-        _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)), /* springs 0-3 */
-        _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)), /* 4-7 */
-        _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(2, 0, 2, 0)), /* 8-11 */
-        _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 1, 3, 1)), /* 12-15 */
+        _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), /* springs 0 | 4 | 8 | 12 */
+        _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)), /* 1 | 5 | 9 | 13 */
+        _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), /* 2 | 6 | 10 | 14 */
+        _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)), /* 3 | 7 | 11 | 15 */
     };
     for (int j = 0; j < 4; ++j) {
         _mm512_store_ps(plus + 16 * j, fours[j]);

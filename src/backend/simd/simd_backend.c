@@ -421,7 +421,8 @@ static SprungStatus build_layout(SimdBackend *self, const SprungCompiled *c, Spr
         free(self->block);
         self->block = NULL;
     }
-    SprungStatus status = simd_records_build(&self->net, c, state, &self->block, error);
+    SprungStatus status =
+        simd_records_build(&self->net, c, self->kernels->lanes, state, &self->block, error);
     self->n_phase1 = self->net.n_springs_padded;
     self->n_phase2 = self->net.n_bodies;
     return status;

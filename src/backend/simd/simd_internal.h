@@ -11,15 +11,16 @@
  *   structure of arrays, padded to a multiple of SIMD_SPRING_ALIGN with
  *   inert springs (k = c = 0) whose force records nothing reads;
  * - spring forces as two arrays of 16-byte records {fx, fy, fz, 0}: +F of
- *   spring s (its force on p) at record s, -F (on q, exactly sign × F) at
- *   record n_springs_padded + s. Phase 1 writes both contiguously, whole
- *   vectors at a time; phase 2 adds a body's records through its list of
- *   incidences, in the reference's CSR order. Measured against scattering
- *   them to per-body slots that phase 2 reads contiguously: phase 1 takes
- *   14 % less time (its stores were its bottleneck), the whole step 9 %
- *   less on a mesh and 3 % more on a random network of degree 10
- *   (docs/benchmarks.md). No atomics, no conflicts: every record has
- *   exactly one writer.
+ *   spring s (its force on p) at record simd_force_slot(s), -F (on q,
+ *   exactly sign × F) at record n_springs_padded + simd_force_slot(s): s
+ *   itself but for the order within each vector of springs (below). Phase
+ *   1 writes both contiguously, whole vectors at a time; phase 2 adds a
+ *   body's records through its list of incidences, in the reference's CSR
+ *   order. Measured against scattering them to per-body slots that phase
+ *   2 reads contiguously: phase 1 takes 14 % less time (its stores were
+ *   its bottleneck), the whole step 9 % less on a mesh and 3 % more on a
+ *   random network of degree 10 (docs/benchmarks.md). No atomics, no
+ *   conflicts: every record has exactly one writer.
  * The arithmetic of every lane is that of kernel/sprung_step.h, operation
  * for operation, so results are bit-identical to the reference. */
 #ifndef SPRUNG_BACKEND_SIMD_INTERNAL_H
@@ -49,6 +50,7 @@ typedef struct SimdNet {
     uint32_t n_springs;           /* real springs */
     uint32_t n_springs_padded;    /* multiple of SIMD_SPRING_ALIGN */
     uint32_t n_microphones;
+    uint32_t lanes;               /* of the kernels that step it: simd_force_slot */
     float dt;
 
     uint32_t *perm;               /* private node -> engine node */
@@ -286,9 +288,27 @@ static inline void simd_copy_spring_constants(SimdSpringConstants *to, uint32_t 
     to->preload[ps] = m->spring_preload[s];
 }
 
-/* simd_records.c: the record layout. build allocates *block (free() it). */
-SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *compiled, SprungState *state,
-                                void **block, SprungError *error);
+/* The record of private spring s among the +F records (and, past
+ * n_springs_padded, the -F ones). The kernels turn W lanes of fx, fy, fz
+ * into records by a 4 × W/4 transpose, which leaves the records of springs
+ * j, j + 4, j + 8, ... of a vector side by side in register j (j < 4): so
+ * spring j + 4L of the vector lies at its slot j W/4 + L, where one
+ * whole-register store puts it, with no lane shuffle to put the records
+ * back in spring order (AVX2 saves four per vector, AVX-512 eight;
+ * docs/benchmarks.md). At W <= 4 the transpose leaves that order: slot s. */
+static inline uint32_t simd_force_slot(const SimdNet *net, uint32_t s)
+{
+    uint32_t w = net->lanes;
+    if (w <= 4)
+        return s;
+    uint32_t lane = s % w;
+    return s - lane + lane % 4 * (w / 4) + lane / 4;
+}
+
+/* simd_records.c: the record layout, for kernels of `lanes` lanes. build
+ * allocates *block (free() it). */
+SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *compiled, uint32_t lanes,
+                                SprungState *state, void **block, SprungError *error);
 void simd_records_upload(SimdNet *net, const SprungState *state);
 void simd_records_sync(const SimdNet *net, SprungState *state);
 void simd_records_mix(const SimdNet *net, float *left, float *right);

@@ -89,7 +89,7 @@ void simd_records_upload(SimdNet *net, const SprungState *st)
         record_from_state(net->node + (size_t)n * SIMD_NODE_FLOATS, st, net->perm[n]);
     for (uint32_t s = 0; s < net->n_springs; ++s) {
         uint32_t i = net->spring_orig[s];
-        float *p = net->force + (size_t)s * SIMD_FORCE_FLOATS;
+        float *p = net->force + (size_t)simd_force_slot(net, s) * SIMD_FORCE_FLOATS;
         float *q = p + (size_t)net->n_springs_padded * SIMD_FORCE_FLOATS;
         p[0] = st->spring_force_x[i];
         p[1] = st->spring_force_y[i];
@@ -114,7 +114,7 @@ void simd_records_sync(const SimdNet *net, SprungState *st)
     }
     for (uint32_t s = 0; s < net->n_springs; ++s) {
         uint32_t i = net->spring_orig[s];
-        const float *p = net->force + (size_t)s * SIMD_FORCE_FLOATS;
+        const float *p = net->force + (size_t)simd_force_slot(net, s) * SIMD_FORCE_FLOATS;
         st->spring_force_x[i] = p[0];
         st->spring_force_y[i] = p[1];
         st->spring_force_z[i] = p[2];
@@ -203,10 +203,11 @@ static uint32_t phase2_key(const SprungCompiled *c, uint32_t i, uint32_t max_deg
     return plain ? degree : max_degree + 1 + degree;
 }
 
-SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungState *state,
-                                void **block, SprungError *error)
+SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, uint32_t lanes,
+                                SprungState *state, void **block, SprungError *error)
 {
     net->compiled = c;
+    net->lanes = lanes;
     net->n_nodes = c->n_nodes;
     net->n_bodies = c->n_bodies;
     net->n_springs = c->n_springs;
@@ -314,8 +315,8 @@ SprungStatus simd_records_build(SimdNet *net, const SprungCompiled *c, SprungSta
             net->modulated_body[modulated_bodies++] = i;
         }
         for (uint32_t e = c->incidence_offset[i]; e < c->incidence_offset[i + 1]; ++e) {
-            uint32_t ps = spring_new[c->incidence_spring[e]];
-            uint32_t record = c->incidence_sign[e] > 0.0f ? ps : net->n_springs_padded + ps;
+            uint32_t slot = simd_force_slot(net, spring_new[c->incidence_spring[e]]);
+            uint32_t record = c->incidence_sign[e] > 0.0f ? slot : net->n_springs_padded + slot;
             net->incidence_off[incidence++] = record * SIMD_FORCE_FLOATS;
         }
     }
