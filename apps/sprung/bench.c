@@ -714,11 +714,15 @@ int sprung_cmd_bench(int argc, char **argv)
     FILE *table = bench_table_stream(options.json_path);
     bool voices_only = options.voices == BENCH_VOICES_ONLY;
     BenchResults results = {0};
+    BenchMachine machine;
+    bench_machine_begin(&machine);
     int failed = 0;
     if (!voices_only) {
-        fprintf(table, "sprung bench: backend %s, %d-frame blocks at %.0f Hz, median of %d%s\n\n",
+        fprintf(table, "sprung bench: backend %s, %d-frame blocks at %.0f Hz, median of %d%s\n",
                 backend_arg, BENCH_BLOCK, BENCH_RATE, options.repeats,
                 options.quick ? " (quick: not a measurement)" : "");
+        bench_machine_print_start(table, &machine);
+        fputc('\n', table);
         fprintf(table, "%-7s %-9s %-26s %7s %8s %3s %12s %12s %12s\n", "backend", "group",
                 "name", "bodies", "springs", "os", "x real time", "ns/spr-step", "cpu ns/s-s");
         options.backends = (const char (*)[32])backends;
@@ -732,7 +736,10 @@ int sprung_cmd_bench(int argc, char **argv)
         for (size_t i = 0; i < results.count; i++)
             if (results.items[i].error[0])
                 failed = 1;
-        bench_print_targets(table, &results);
+        bench_machine_end(&machine);
+        fputc('\n', table);
+        bench_machine_print_end(table, &machine);
+        bench_print_targets(table, &results, bench_machine_clock_ghz(&machine));
     } else {
         fprintf(table, "sprung bench: backend %s, voices only\n", backend_arg);
     }
@@ -750,7 +757,10 @@ int sprung_cmd_bench(int argc, char **argv)
         bench_voices_print_summary(&voices, table);
 
     if (json) {
-        bench_write_json(json, &results, options.repeats, options.quick, swept ? &voices : NULL);
+        if (voices_only)
+            bench_machine_end(&machine);
+        bench_write_json(json, &machine, &results, options.repeats, options.quick,
+                         swept ? &voices : NULL);
         if (json != stdout && fclose(json) != 0) {
             fprintf(stderr, "sprung bench: cannot write %s\n", options.json_path);
             failed = 1;

@@ -14,30 +14,6 @@
 #define SPRUNG_BUILD_TYPE "unknown"
 #endif
 
-/* The CPU's name, for the JSON's machine. */
-static void bench_cpu_name(char *out, size_t size)
-{
-    snprintf(out, size, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            const char *colon = strchr(line, ':');
-            if (colon) {
-                colon++;
-                while (*colon == ' ' || *colon == '\t')
-                    colon++;
-                snprintf(out, size, "%s", colon);
-                out[strcspn(out, "\n")] = '\0';
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
 /* ---- the targets ---- */
 
 typedef struct BenchTarget {
@@ -99,10 +75,18 @@ static const BenchTarget *bench_target_of(const BenchResult *r)
     return NULL;
 }
 
-void bench_print_targets(FILE *out, const BenchResults *results)
+/* Core cycles per engine step at the probed clock: a figure that a slower
+ * clock on another day does not change (NAN without a probe). */
+static double bench_cycles_per_step(const BenchResult *r, double clock_ghz)
+{
+    return r->median_cpu_s * clock_ghz * 1e9 / (r->audio_s * BENCH_RATE * r->oversampling);
+}
+
+void bench_print_targets(FILE *out, const BenchResults *results, double clock_ghz)
 {
     fprintf(out, "\ntargets at 48 kHz (share of one core from the CPU time, wall time in"
-                 " brackets; speed-up over cpu in this run):\n");
+                 " brackets; speed-up over cpu in this run; core cycles per step at the"
+                 " probed clock):\n");
     for (size_t i = 0; i < results->count; i++) {
         const BenchResult *r = &results->items[i];
         const BenchTarget *target = bench_target_of(r);
@@ -115,11 +99,14 @@ void bench_print_targets(FILE *out, const BenchResults *results)
                 target->max_core_percent, percent <= target->max_core_percent ? "met" : "MISSED");
         if (isfinite(speedup) && strcmp(r->backend, "cpu"))
             fprintf(out, "; %.2fx the reference", speedup);
+        double cycles = bench_cycles_per_step(r, clock_ghz);
+        if (isfinite(cycles))
+            fprintf(out, "; %.0f cycles a step", cycles);
         fputc('\n', out);
     }
 }
 
-static void bench_write_targets_json(FILE *out, const BenchResults *results)
+static void bench_write_targets_json(FILE *out, const BenchResults *results, double clock_ghz)
 {
     fputs(",\n  \"targets\": [", out);
     bool first = true;
@@ -138,6 +125,7 @@ static void bench_write_targets_json(FILE *out, const BenchResults *results)
         fprintf(out, ", \"met\": %s",
                 bench_core_percent(r, false) <= target->max_core_percent ? "true" : "false");
         bench_json_field_number(out, "speedup_vs_cpu", bench_speedup(results, r));
+        bench_json_field_number(out, "cycles_per_step", bench_cycles_per_step(r, clock_ghz));
         fputc('}', out);
     }
     fputs("\n  ]", out);
@@ -155,14 +143,12 @@ static void bench_json_field_list(FILE *out, const char *key, const double *valu
     fputc(']', out);
 }
 
-void bench_write_json(FILE *out, const BenchResults *results, int repeats, bool quick,
-                      const BenchVoices *voices)
+void bench_write_json(FILE *out, const BenchMachine *machine, const BenchResults *results,
+                      int repeats, bool quick, const BenchVoices *voices)
 {
-    char cpu[256];
-    bench_cpu_name(cpu, sizeof cpu);
-    fprintf(out, "{\n  \"sprung_bench\": 1,\n  \"machine\": {\"cpu\": ");
-    bench_json_string(out, cpu);
-    fprintf(out, ", \"cores\": %ld},\n  \"build\": {\"compiler\": ", sysconf(_SC_NPROCESSORS_ONLN));
+    fputs("{\n  \"sprung_bench\": 1,\n  \"machine\": ", out);
+    bench_machine_write_json(out, machine);
+    fputs(",\n  \"build\": {\"compiler\": ", out);
 #if defined(__clang__)
     bench_json_string(out, "clang " __clang_version__);
 #elif defined(__VERSION__)
@@ -203,7 +189,7 @@ void bench_write_json(FILE *out, const BenchResults *results, int repeats, bool 
         fputc('}', out);
     }
     fputs("\n  ]", out);
-    bench_write_targets_json(out, results);
+    bench_write_targets_json(out, results, bench_machine_clock_ghz(machine));
     if (voices)
         bench_voices_write_json(voices, out);
     fputs("\n}\n", out);

@@ -9,16 +9,18 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "bench_machine.h"
 #include "bench_results.h"
 #include "bench_voices.h"
 
 /* The targets' lines after the table: each backend's share of a core on
- * each target model, met or MISSED, and its speed-up. */
-void bench_print_targets(FILE *out, const BenchResults *results);
+ * each target model, met or MISSED, its speed-up and its cycles per step
+ * at `clock_ghz` (bench_machine_clock_ghz; none where NAN). */
+void bench_print_targets(FILE *out, const BenchResults *results, double clock_ghz);
 
 /* The run as one JSON object: machine, build, every row, the targets and,
  * when `voices` is not NULL, the voices sweep. */
-void bench_write_json(FILE *out, const BenchResults *results, int repeats, bool quick,
-                      const BenchVoices *voices);
+void bench_write_json(FILE *out, const BenchMachine *machine, const BenchResults *results,
+                      int repeats, bool quick, const BenchVoices *voices);
 
 #endif
