@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #ifndef SPRUNG_BUILD_TYPE
 #define SPRUNG_BUILD_TYPE "unknown"
