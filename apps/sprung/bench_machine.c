@@ -42,8 +42,8 @@ static double probe_now(void)
 #define BENCH_HAVE_PROBE 1
 
 /* `iterations` x PROBE_MULTIPLIES multiplies, each waiting for the one
- * before. Not `add $1, %reg`: Intel's Golden Cove folds chains of immediate adds at
- * rename, which would read as a 7.8 GHz clock. */
+ * before. Not `add $1, %reg`: Intel's Golden Cove folds chains of
+ * immediate adds at rename, and such a chain read 36.7 GHz. */
 static double __attribute__((noinline)) probe_multiply_chain(uint64_t iterations)
 {
     uint64_t x = 1, factor = 3;

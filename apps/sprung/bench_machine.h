@@ -13,9 +13,10 @@
 /* One reading of the core this thread runs on; NAN where not measured
  * (the probes are x86-64 assembly). */
 typedef struct BenchProbe {
-    /* From a chain of dependent 64-bit multiplies, 3 cycles each on every
-     * x86-64 core since 2008 (Intel Nehalem, AMD Zen): the clock the chain
-     * ran at, turbo and throttling included. */
+    /* From a chain of dependent 64-bit multiplies, 3 cycles each on Intel
+     * cores since Nehalem (2008) and AMD's since Zen (2017): the clock the
+     * chain ran at, turbo and throttling included. (AMD's Bulldozer family
+     * takes longer per multiply and would read a lower clock.) */
     double clock_ghz;
     /* Independent 4-float adds per cycle of that clock: 2 on an idle
      * core of the last decade (two add pipes), less while a hyperthread
