@@ -74,8 +74,20 @@ static const BenchTarget *bench_target_of(const BenchResult *r)
     return NULL;
 }
 
-/* Core cycles per engine step at the probed clock: a figure that a slower
- * clock on another day does not change (NAN without a probe). */
+/* The least CPU time of the repetitions as a share of one core: what the
+ * code did in the machine's quietest moment of the run. The verdict
+ * stays on the median. */
+static double bench_core_percent_best(const BenchResult *r)
+{
+    double best = INFINITY;
+    for (int k = 0; k < r->repeats; k++)
+        best = fmin(best, r->cpu_s[k]);
+    return r->repeats > 0 ? 100.0 * best / r->audio_s : NAN;
+}
+
+/* Core cycles per engine step at the probed clock (NAN without a probe):
+ * unlike the share of a core, a slower clock leaves it alone, but for the
+ * waits on memory beyond the core's own caches. */
 static double bench_cycles_per_step(const BenchResult *r, double clock_ghz)
 {
     return r->median_cpu_s * clock_ghz * 1e9 / (r->audio_s * BENCH_RATE * r->oversampling);
@@ -83,9 +95,9 @@ static double bench_cycles_per_step(const BenchResult *r, double clock_ghz)
 
 void bench_print_targets(FILE *out, const BenchResults *results, double clock_ghz)
 {
-    fprintf(out, "\ntargets at 48 kHz (share of one core from the CPU time, wall time in"
-                 " brackets; speed-up over cpu in this run; core cycles per step at the"
-                 " probed clock):\n");
+    fprintf(out, "\ntargets at 48 kHz (share of one core from the median CPU time, wall"
+                 " time and the best repetition in brackets; speed-up over cpu in this run;"
+                 " core cycles per step at the probed clock):\n");
     for (size_t i = 0; i < results->count; i++) {
         const BenchResult *r = &results->items[i];
         const BenchTarget *target = bench_target_of(r);
@@ -93,9 +105,10 @@ void bench_print_targets(FILE *out, const BenchResults *results, double clock_gh
             continue;
         double percent = bench_core_percent(r, false);
         double speedup = bench_speedup(results, r);
-        fprintf(out, "  %-7s %-14s %6.1f %% of a core (%.1f %% wall), target <= %.0f %%: %s",
-                r->backend, r->name, percent, bench_core_percent(r, true),
-                target->max_core_percent, percent <= target->max_core_percent ? "met" : "MISSED");
+        fprintf(out, "  %-7s %-14s %6.1f %% of a core (%.1f %% wall, best %.1f %%)", r->backend,
+                r->name, percent, bench_core_percent(r, true), bench_core_percent_best(r));
+        fprintf(out, ", target <= %.0f %%: %s", target->max_core_percent,
+                percent <= target->max_core_percent ? "met" : "MISSED");
         if (isfinite(speedup) && strcmp(r->backend, "cpu"))
             fprintf(out, "; %.2fx the reference", speedup);
         double cycles = bench_cycles_per_step(r, clock_ghz);
@@ -120,6 +133,7 @@ static void bench_write_targets_json(FILE *out, const BenchResults *results, dou
         bench_json_field_string(out, "model", r->name);
         bench_json_field_number(out, "core_percent", bench_core_percent(r, false));
         bench_json_field_number(out, "core_percent_wall", bench_core_percent(r, true));
+        bench_json_field_number(out, "core_percent_best", bench_core_percent_best(r));
         bench_json_field_number(out, "target_core_percent", target->max_core_percent);
         fprintf(out, ", \"met\": %s",
                 bench_core_percent(r, false) <= target->max_core_percent ? "true" : "false");

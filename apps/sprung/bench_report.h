@@ -14,8 +14,9 @@
 #include "bench_voices.h"
 
 /* The targets' lines after the table: each backend's share of a core on
- * each target model, met or MISSED, its speed-up and its cycles per step
- * at `clock_ghz` (bench_machine_clock_ghz; none where NAN). */
+ * each target model (median, wall and best repetition), met or MISSED, its
+ * speed-up and its cycles per step at `clock_ghz` (bench_machine_clock_ghz;
+ * none where NAN). */
 void bench_print_targets(FILE *out, const BenchResults *results, double clock_ghz);
 
 /* The run as one JSON object: machine, build, every row, the targets and,
