@@ -83,14 +83,17 @@ static int state_number(const Uris *u, const void *value, size_t size, uint32_t 
 {
     if (!value)
         return 0;
+    /* Copied out: the state interface promises no alignment for value. */
+    union { float f; double d; int32_t i; int64_t l; } number;
+    memcpy(&number, value, size < sizeof number ? size : sizeof number);
     if (type == u->atom_Float && size >= sizeof(float))
-        *out = *(const float *)value;
+        *out = number.f;
     else if (type == u->atom_Double && size >= sizeof(double))
-        *out = *(const double *)value;
+        *out = number.d;
     else if (type == u->atom_Int && size >= sizeof(int32_t))
-        *out = *(const int32_t *)value;
+        *out = number.i;
     else if (type == u->atom_Long && size >= sizeof(int64_t))
-        *out = (double)*(const int64_t *)value;
+        *out = (double)number.l;
     else
         return 0;
     return isfinite(*out);

@@ -80,28 +80,39 @@ LV2_Worker_Status plugin_work(LV2_Handle instance, LV2_Worker_Respond_Function r
     Plugin *self = (Plugin *)instance;
     if (!self || !data || size < sizeof(WorkHeader))
         return LV2_WORKER_ERR_UNKNOWN;
-    const uint32_t kind = ((const WorkHeader *)data)->kind;
+    /* The LV2 worker promises no alignment for data (hosts pack messages
+     * into byte rings), so each message is copied out before its fields
+     * are read. */
+    WorkHeader header;
+    memcpy(&header, data, sizeof header);
+    const uint32_t kind = header.kind;
     if (kind == WORK_FREE_ENGINE && size >= sizeof(WorkFree)) {
-        sprung_engine_free(((const WorkFree *)data)->engine);
+        WorkFree retired;
+        memcpy(&retired, data, sizeof retired);
+        sprung_engine_free(retired.engine);
         return LV2_WORKER_SUCCESS;
     }
     if (kind == WORK_LOG && size >= sizeof(WorkLog)) {
-        log_from_run(self, (const WorkLog *)data);
+        WorkLog log;
+        memcpy(&log, data, sizeof log);
+        log_from_run(self, &log);
         return LV2_WORKER_SUCCESS;
     }
     if ((kind != WORK_LOAD_PATH && kind != WORK_RECOMPILE) ||
         size < offsetof(WorkLoad, path))
         return LV2_WORKER_ERR_UNKNOWN;
-    const WorkLoad *request = (const WorkLoad *)data;
+    WorkLoad request; /* the fields before the path, which is read in place */
+    memcpy(&request, data, offsetof(WorkLoad, path));
+    const char *request_path = (const char *)data + offsetof(WorkLoad, path);
     const char *name = plugin_name(self);
     char message[1024], note[512];
     char *json = NULL, *path = NULL;
     if (kind == WORK_LOAD_PATH) {
-        if (request->path_bytes < 2 || request->path_bytes > MAX_PATH_BYTES ||
-            size < offsetof(WorkLoad, path) + request->path_bytes ||
-            request->path[request->path_bytes - 1] != '\0')
+        if (request.path_bytes < 2 || request.path_bytes > MAX_PATH_BYTES ||
+            size < offsetof(WorkLoad, path) + request.path_bytes ||
+            request_path[request.path_bytes - 1] != '\0')
             return LV2_WORKER_ERR_UNKNOWN;
-        path = (char *)request->path;
+        path = (char *)request_path;
         json = plugin_read_preset_file(path, message, sizeof message);
     } else {
         pthread_mutex_lock(&self->preset_lock);
@@ -118,7 +129,7 @@ LV2_Worker_Status plugin_work(LV2_Handle instance, LV2_Worker_Respond_Function r
     }
     const char *source = path ? path : "the current preset";
     SprungEngine *engine = NULL;
-    uint32_t used = request->oversampling;
+    uint32_t used = request.oversampling;
     if (used != 1 && used != 2 && used != 4)
         used = 1;
     SprungStatus status = plugin_compile_preset(self, json, source, used, &engine, &used,
