@@ -116,7 +116,8 @@ typedef struct SprungBackend {
     void *ctx;
 
     /* Runs n_steps engine steps. Before step s, every start with .step == s
-     * takes effect (starts are sorted by step, each step < n_steps); then
+     * takes effect (starts are sorted by step, each step < n_steps; NULL
+     * when n_starts is 0); then
      * phase 1 and phase 2 (kernel/sprung_step.h) and the stereo microphone
      * mix into left[s] and right[s]. n_steps is at most the config's
      * max_block_frames × oversampling; n_starts at most

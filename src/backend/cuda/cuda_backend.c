@@ -410,7 +410,8 @@ static void fill_inputs(unsigned int *inputs, uint32_t n_steps, const SprungPuls
 {
     inputs[0] = n_steps;
     inputs[1] = n_starts;
-    memcpy(inputs + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
+    if (n_starts)
+        memcpy(inputs + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
 }
 
 /* Enqueues the next block behind the gate (streamwait, spingate). */
@@ -554,7 +555,8 @@ static void cuda_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
         SprungCudaMailbox *box = self->mailbox_host;
         box->n_steps = n_steps;
         box->n_starts = n_starts;
-        memcpy(box->starts, starts, (size_t)n_starts * sizeof *starts);
+        if (n_starts)
+            memcpy(box->starts, starts, (size_t)n_starts * sizeof *starts);
         unsigned int request = ++self->sequence;
         __atomic_store_n(&box->request, request, __ATOMIC_RELEASE);
         unsigned int polls = 0;
@@ -596,13 +598,15 @@ static void cuda_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *st
     default: {
         SprungCudaLate late = {.n_steps = n_steps, .n_starts = n_starts, .source = self->params};
         fill_inputs(inputs, n_steps, starts, n_starts);
-        if (self->params == SPRUNG_CUDA_LATE_ARGS && n_starts <= SPRUNG_CUDA_INLINE_STARTS)
-            memcpy(late.starts, starts, (size_t)n_starts * sizeof *starts);
-        else if (self->params == SPRUNG_CUDA_LATE_CONSTANT)
+        if (self->params == SPRUNG_CUDA_LATE_ARGS && n_starts <= SPRUNG_CUDA_INLINE_STARTS) {
+            if (n_starts)
+                memcpy(late.starts, starts, (size_t)n_starts * sizeof *starts);
+        } else if (self->params == SPRUNG_CUDA_LATE_CONSTANT) {
             err = sprung_cuda_set_constant(inputs, in_bytes, self->stream);
-        else
+        } else {
             err = cudaMemcpyAsync(self->inputs_device, inputs, in_bytes, cudaMemcpyHostToDevice,
                                   self->stream);
+        }
         if (err == cudaSuccess)
             err = cuda_launch_and_wait(self, &late, 0, out_bytes);
         break;

@@ -255,9 +255,11 @@ static inline size_t sprung_gpu_pack_features(uint32_t *words, const SprungCompi
     words[4] = n_writes;
     words[5] = io->mic_frames != NULL;
     uint32_t *next = words + SPRUNG_BLOCK_FEATURE_HEADER_WORDS;
-    memcpy(next, starts, (size_t)n_starts * sizeof *starts);
+    if (n_starts)
+        memcpy(next, starts, (size_t)n_starts * sizeof *starts);
     next += 3u * n_starts;
-    memcpy(next, io->exciter_events, (size_t)n_events * sizeof *io->exciter_events);
+    if (n_events)
+        memcpy(next, io->exciter_events, (size_t)n_events * sizeof *io->exciter_events);
     next += 4u * n_events;
     float *samples = (float *)next;
     for (uint32_t channel = 0; channel < c->n_input_channels; ++channel) {

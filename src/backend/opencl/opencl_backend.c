@@ -682,7 +682,8 @@ static void opencl_advance(void *ctx, uint32_t n_steps, const SprungPulseStart *
     uint32_t *in = self->staging_in[self->parity];
     in[0] = n_steps;
     in[1] = n_starts;
-    memcpy(in + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
+    if (n_starts)
+        memcpy(in + SPRUNG_BLOCK_HEADER_WORDS, starts, (size_t)n_starts * sizeof *starts);
     if (opencl_run_block(self, NULL, n_steps, SPRUNG_BLOCK_HEADER_WORDS + 3u * (size_t)n_starts,
                          2u * (size_t)n_steps) == CL_SUCCESS) {
         const float *interleaved = self->staging_out;
