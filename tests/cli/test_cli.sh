@@ -68,7 +68,7 @@ bad "unknown option '--backnd=simd' (did you mean '--backend'?)" render --backnd
 # A backend name this build lacks is a slip, refused (one it has but this
 # machine cannot run falls back to auto, below).
 bad "--backend 'simdd': unknown backend (did you mean 'simd'?)" render --backend simdd
-bad "--backend 'cdua:1': unknown backend (did you mean 'cuda'?)" play x.json --backend cdua:1
+bad "--backend 'cpuu:1': unknown backend (did you mean 'cpu'?)" play x.json --backend cpuu:1
 bad "--backend 'nope': unknown backend (this build has: auto, " render --backend nope
 bad "--backend 'auto:1': auto takes no device number" render --backend auto:1
 bad "option '--duration' needs a value" render --duration
