@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# sanitize_asan_ubsan: configures SOURCE in BUILD with the clang CC and
+# -fsanitize=address,undefined, builds everything on one core (the rest of
+# the suite keeps the other), then runs that build's own tests, but for the
+# ones listed below, one at a time. Any report of either sanitizer (a bad
+# read or write, a leak, undefined behaviour) fails the test that made it,
+# and this one with it.
+#   test_asan_ubsan.sh SOURCE BUILD CC [REGEX]
+# With REGEX, runs only the tests whose names match it, none left out (by
+# hand: a test the list below leaves out).
+#
+# What the sanitizers found when this test was added (both fixed):
+# - the LV2 worker read its messages in place, at whatever alignment the
+#   host's ring left them. Put back by hand (plugins/lv2/sprung_lv2_worker.c
+#   as of commit 5338383), this test fails: "member access within misaligned
+#   address ... WorkFree" in every lv2_host_* test;
+# - the GPU backends copied the pulse starts from NULL when there were
+#   none ("null pointer passed as argument 2", opencl_backend.c), seen in
+#   conformance_opencl, which is left out below for time (by hand: this
+#   script with the REGEX conformance_opencl).
+#
+# The runtime is clang's shared one (-shared-libsan): the LV2 plugin is a
+# module linked with -z defs, so it must link the runtime itself, and a
+# process may hold only one. RealtimeSanitizer (tests/realtime) cannot
+# share a process with AddressSanitizer, so this build leaves its tests out;
+# so it does the CUDA backend (nvcc's build is long, and CI has no GPU).
+# Alone on an idle machine: about 80 s to build, 130 s of tests.
+set -u
+source_dir=$1
+build_dir=$2
+cc=${3:-}
+only=${4:-}
+
+# Not run here, and why. The heavy ones run natively in the suite; what
+# they exercise runs here too, in their lighter siblings.
+excluded=(
+    tsan                          # ThreadSanitizer: a runtime of its own
+    keeper_dlopen                 # RTLD_DEEPBIND, which the sanitizers refuse
+    'jack|jalv|lv2_apply|lv2_manifest'  # hosts outside this build
+    build_gcc_warnings sanitize_  # builds of their own
+    fuzz                          # built with ASan and UBSan already
+    # Slow under ASan (40-130 s; 3-10 s natively):
+    'simd_random|simd_blocks|conformance_simd|energy_bounded'
+    # Mostly PoCL compiling kernels (10-30 s); opencl_gpu_step, _blocks,
+    # _voices and instrument_blocks_opencl_local still run:
+    'conformance_opencl|opencl_gpu_render|opencl_gpu_followers|_batch_opencl'
+    'instrument_blocks_opencl_(multi|global)|gpu_followers_cpu_batch'
+    io_midi_load                  # the MIDI parser: fuzzed with ASan (tests/fuzz)
+    # Mallets only: preset_demo, and the rest of the presets, cover them:
+    'preset_(bells|string|gong|marimba|drums|talking-drum|plucked-harp|kalimba)$'
+)
+exclude=$(IFS='|'; echo "${excluded[*]}")
+
+if [ -z "$cc" ] || ! "$cc" --version 2> /dev/null | grep -q clang; then
+    echo "SKIP: the C compiler ($cc) is not clang: no -shared-libsan"
+    exit 77
+fi
+mkdir -p "$build_dir"
+log=$build_dir/build.log
+flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+flags="$flags -shared-libsan"
+if ! echo 'int main(void) { return 0; }' |
+        "$cc" $flags -x c - -o "$build_dir/probe" > "$log" 2>&1; then
+    cat "$log"
+    echo "SKIP: $cc cannot link -fsanitize=address,undefined -shared-libsan"
+    exit 77
+fi
+runtime_dir=$(dirname "$("$cc" -print-file-name="libclang_rt.asan-$(uname -m).so")")
+
+if ! cmake -S "$source_dir" -B "$build_dir" -DCMAKE_C_COMPILER="$cc" \
+        -DCMAKE_BUILD_TYPE=None "-DCMAKE_C_FLAGS=$flags" -DSPRUNG_RTSAN_RUNTIME= \
+        -DSPRUNG_CUDA=OFF \
+        >> "$log" 2>&1; then
+    tail -n 30 "$log"
+    echo "FAIL: cmake could not configure the sanitizer build (log: $log)"
+    exit 1
+fi
+if ! cmake --build "$build_dir" -j 1 >> "$log" 2>&1; then
+    grep -E -A3 'warning:|error:' "$log" | head -n 40
+    echo "FAIL: the sanitizer build failed (log: $log)"
+    exit 1
+fi
+
+export LD_LIBRARY_PATH="$runtime_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export ASAN_OPTIONS=detect_leaks=1
+export LSAN_OPTIONS="suppressions=$source_dir/tests/sanitize/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS=print_stacktrace=1
+tests_log=$build_dir/tests.log
+if [ -n "$only" ]; then
+    selection=(-R "$only")
+else
+    selection=(-E "$exclude")
+fi
+if ! ctest --test-dir "$build_dir" -j 1 "${selection[@]}" --output-on-failure --timeout 300 \
+        > "$tests_log" 2>&1; then
+    grep -E -B2 -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$tests_log" | head -n 80
+    sed -n '/tests failed out of/,$p' "$tests_log"
+    echo "FAIL: tests failed under AddressSanitizer and UndefinedBehaviorSanitizer" \
+         "(log: $tests_log)"
+    exit 1
+fi
+ran=$(sed -n 's/.* out of \([0-9]*\)$/\1/p' "$tests_log" | tail -n 1)
+echo "PASS: $ran tests under AddressSanitizer and UndefinedBehaviorSanitizer" \
+     "(the skipped ones are named in $tests_log)"
