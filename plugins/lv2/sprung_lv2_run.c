@@ -274,8 +274,11 @@ static SPRUNG_REALTIME void handle_object(Plugin *self, const LV2_Atom_Object *o
         int32_t factor = 0;
         if (value && value->type == u->atom_Int && value->size >= sizeof(int32_t))
             factor = ((const LV2_Atom_Int *)value)->body;
-        else if (value && value->type == u->atom_Long && value->size >= sizeof(int64_t))
-            factor = (int32_t)((const LV2_Atom_Long *)value)->body;
+        else if (value && value->type == u->atom_Long && value->size >= sizeof(int64_t)) {
+            int64_t wide; /* copied out: the atom may be only 4-byte aligned */
+            memcpy(&wide, LV2_ATOM_BODY_CONST(value), sizeof wide);
+            factor = wide >= 1 && wide <= 4 ? (int32_t)wide : 0;
+        }
         if (factor != 1 && factor != 2 && factor != 4) {
             send_log(self, LOG_BAD_VALUE, property, value ? value->type : 0);
             return;
@@ -332,24 +335,29 @@ static SPRUNG_REALTIME uint32_t read_control(Plugin *self, uint32_t n_samples)
     const uint8_t *end = (const uint8_t *)&seq->body + seq->atom.size;
     uint32_t last_frame = 0;
     while (p + sizeof(LV2_Atom_Event) <= end) {
-        const LV2_Atom_Event *ev = (const LV2_Atom_Event *)p;
-        uint64_t span = sizeof(LV2_Atom_Event) + (uint64_t)ev->body.size;
+        /* Each event's head is copied out: a host may align the sequence
+         * to 4 bytes only (jalv 1.6 does), and the event's time is 64-bit.
+         * Its body, 32-bit words, is read in place. */
+        LV2_Atom_Event ev;
+        memcpy(&ev, p, sizeof ev);
+        const uint8_t *body = p + offsetof(LV2_Atom_Event, body);
+        uint64_t span = sizeof ev + (uint64_t)ev.body.size;
         if (span > (uint64_t)(end - p)) {
             send_log(self, LOG_MALFORMED_SEQUENCE, (uint32_t)(end - p), 0);
             break;
         }
         /* Sample-accurate, but never out of order or out of the block. */
-        int64_t t = frames ? ev->time.frames : 0;
+        int64_t t = frames ? ev.time.frames : 0;
         uint32_t frame = t <= 0 ? 0 : t >= (int64_t)n_samples ? n_samples - 1 : (uint32_t)t;
         if (frame < last_frame)
             frame = last_frame;
         last_frame = frame;
-        if (ev->body.type == u->midi_MidiEvent) {
-            handle_midi(self, (const uint8_t *)(ev + 1), ev->body.size, frame, &n_events);
-        } else if (ev->body.type == u->atom_Object || ev->body.type == u->atom_Blank) {
-            handle_object(self, (const LV2_Atom_Object *)&ev->body, ev->body.size);
+        if (ev.body.type == u->midi_MidiEvent) {
+            handle_midi(self, p + sizeof ev, ev.body.size, frame, &n_events);
+        } else if (ev.body.type == u->atom_Object || ev.body.type == u->atom_Blank) {
+            handle_object(self, (const LV2_Atom_Object *)body, ev.body.size);
         } else {
-            send_log(self, LOG_UNKNOWN_ATOM, ev->body.type, 0);
+            send_log(self, LOG_UNKNOWN_ATOM, ev.body.type, 0);
         }
         p += lv2_atom_pad_size((uint32_t)span);
     }

@@ -1,7 +1,12 @@
 /* A test host of our own for sprung.lv2, on lilv: it loads the bundle from
  * LV2_PATH, instantiates the instrument and the effect, sends atom MIDI at
  * exact frames, runs the LV2 worker synchronously after each run(), and
- * checks (one subcommand per ctest test):
+ * checks (one subcommand per ctest test) the points below. Like real hosts
+ * it promises no more alignment than LV2 does: its control sequence is
+ * 4-byte aligned only (as jalv 1.6's), and its worker messages lie at 4
+ * mod 8; the sanitizer build (tests/sanitize) catches a plugin that reads
+ * either in place as wider types.
+ * Subcommands:
  *   exact      output bit-identical to the runner driven directly as `sprung
  *              render` drives it, with the same block schedule (varied block
  *              sizes), through a patch:Set preset load (crossfade included),
@@ -47,6 +52,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +190,12 @@ typedef struct Host {
     int is_effect;
     LV2_Atom_Forge forge;
     LV2_Atom_Forge_Frame seq_frame;
-    _Alignas(16) uint8_t control[SEQ_BYTES];
+    /* The control sequence starts 4 bytes past an 8-byte boundary, as
+     * jalv 1.6's event buffers do (LV2 promises atoms 4-byte alignment;
+     * an event's time is 64-bit): control points 4 bytes into its
+     * storage. */
+    uint8_t *control;
+    _Alignas(16) uint8_t control_storage[4 + SEQ_BYTES];
     _Alignas(16) uint8_t notify[SEQ_BYTES];
     float out[2][MAX_BLOCK], in[2][MAX_BLOCK];
     float gain, enabled, macro[SPRUNG_LV2_MACROS], latency;
@@ -282,6 +293,7 @@ static void host_connect(Host *h)
 static Host *host_new(int effect, int with_worker)
 {
     Host *h = calloc(1, sizeof *h);
+    h->control = h->control_storage + 4;
     h->is_effect = effect;
     h->plugin = find_plugin(effect ? SPRUNG_LV2_EFFECT_URI : SPRUNG_LV2_INSTRUMENT_URI);
     h->schedule = (LV2_Worker_Schedule){h, schedule_work};
@@ -1381,10 +1393,18 @@ static void test_protocol(void)
         host_note(h, 0, SPRUNG_EVENT_NOTE_ON, 60, 100);
         host_note(h, 1, SPRUNG_EVENT_NOTE_ON, 64, 100);
         host_end(h);
-        LV2_Atom_Event *last = NULL;
-        LV2_ATOM_SEQUENCE_FOREACH((LV2_Atom_Sequence *)h->control, ev)
-            last = ev;
-        last->body.size = 4096;
+        /* The last event, walked by offsets (no LV2_Atom_Event pointer
+         * into the misaligned sequence). */
+        LV2_Atom sequence, body;
+        memcpy(&sequence, h->control, sizeof sequence);
+        size_t last = 0, end = sizeof sequence + sequence.size;
+        for (size_t at = sizeof(LV2_Atom_Sequence); at < end;
+             at += lv2_atom_pad_size(sizeof(LV2_Atom_Event) + body.size)) {
+            memcpy(&body, h->control + at + offsetof(LV2_Atom_Event, body), sizeof body);
+            last = at;
+        }
+        body.size = 4096;
+        memcpy(h->control + last + offsetof(LV2_Atom_Event, body), &body, sizeof body);
         host_run_ended(h, 64);
         run_blocks(h, 1, 64);
         CHECK(all_finite(h, 64) && log_has("a malformed atom sequence on the control port"),
