@@ -31,8 +31,9 @@
  *              worker messages: the plugin logs an error or falls back to
  *              the default, and never crashes
  *   protocol   patch:Get answered on the notify port (everything, or the
- *              property asked), oversampling as atom:Long, a sequence whose
- *              last event overruns it, more notes than a run() holds, the
+ *              property asked), oversampling as atom:Long (2^32 + 2 refused,
+ *              not read as 2), a sequence whose last event overruns it, more
+ *              notes than a run() holds, the
  *              host's worker queue full for two runs (the preset load waits
  *              and goes out after, never lost) and breaker trips: each
  *              handled as documented and logged
@@ -1384,6 +1385,17 @@ static void test_protocol(void)
         host_run(h, 64);
         run_blocks(h, 2, 64);
         CHECK(h->latency == 0.0f, "%s: oversampling 1 as atom:Long: latency %g", what,
+              (double)h->latency);
+        /* 2^32 + 2 is not 2 (its low 32 bits): refused and logged. */
+        int64_t wrapped = ((int64_t)1 << 32) + 2;
+        log_clear();
+        host_begin(h);
+        host_patch_set(h, 0, SPRUNG_LV2__oversampling, urid(LV2_ATOM__Long), &wrapped,
+                       sizeof wrapped);
+        host_run(h, 64);
+        run_blocks(h, 2, 64);
+        CHECK(h->latency == 0.0f && log_has("is not allowed"),
+              "%s: oversampling 2^32 + 2 as atom:Long taken (latency %g)", what,
               (double)h->latency);
 
         /* A sequence whose last event claims more bytes than there are:
