@@ -33,10 +33,10 @@
  *   protocol   patch:Get answered on the notify port (everything, or the
  *              property asked), oversampling as atom:Long (2^32 + 2 refused,
  *              not read as 2), a sequence whose last event overruns it, more
- *              notes than a run() holds, the
- *              host's worker queue full for two runs (the preset load waits
- *              and goes out after, never lost) and breaker trips: each
- *              handled as documented and logged
+ *              notes than a run() holds, the host's worker queue full for
+ *              two runs (the preset load waits and goes out after, never
+ *              lost) and breaker trips: each handled as documented and
+ *              logged
  *   realtime   every run() and work_response() inside a RealtimeSanitizer
  *              real-time section while presets load, controls move and
  *              hostile atoms arrive; --sabotage makes run() allocate (the
