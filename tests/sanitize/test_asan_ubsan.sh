@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # sanitize_asan_ubsan: configures SOURCE in BUILD with the clang CC and
-# -fsanitize=address,undefined, builds everything on one core (the rest of
-# the suite keeps the other), then runs that build's own tests, but for the
-# ones listed below, two at a time (many wait on timers). Any report of
-# either sanitizer (a bad read or write, a leak, undefined behaviour) fails
-# the test that made it, and this one with it.
+# -fsanitize=address,undefined, builds the library, the command, the LV2
+# plugin and the test folders named below on one core (the rest of the
+# suite keeps the other), then runs those tests, but for the ones listed
+# below, two at a time (many wait on timers). Any report of either
+# sanitizer (a bad read or write, a leak, undefined behaviour) fails the
+# test that made it, and this one with it.
 #   test_asan_ubsan.sh SOURCE BUILD CC [REGEX]
-# With REGEX, runs only the tests whose names match it, none left out (by
-# hand: a test the list below leaves out).
+# With REGEX (by hand), builds every test folder and runs only the tests
+# whose names match it, none left out.
 #
 # What the sanitizers found when this test was added (all fixed):
 # - the LV2 worker read its messages in place, at whatever alignment the
@@ -22,38 +23,43 @@
 # - the GPU backends copied the pulse starts from NULL when there were
 #   none ("null pointer passed as argument 2", opencl_backend.c), seen in
 #   conformance_opencl, which is left out below for time (by hand: this
-#   script with the REGEX conformance_opencl).
+#   script with the REGEX 'conformance_opencl$').
 #
 # The runtime is clang's shared one (-shared-libsan): the LV2 plugin is a
 # module linked with -z defs, so it must link the runtime itself, and a
 # process may hold only one. RealtimeSanitizer (tests/realtime) cannot
 # share a process with AddressSanitizer, so this build leaves its tests out;
 # so it does the CUDA backend (nvcc's build is long, and CI has no GPU).
-# Alone on an idle machine: about 90 s to build, then 60 s of tests (100 s
-# of CPU time).
+# Alone on an idle machine: about 45 s of tests (75 s of CPU time) after
+# the build.
 set -u
 source_dir=$1
 build_dir=$2
 cc=${3:-}
 only=${4:-}
 
-# Not run here, and why. The heavy ones run natively in the suite; what
-# they exercise runs here too, in their lighter siblings.
+# The test folders built here: what faces users and hosts (cli, lv2,
+# runner), the engine and its features, voices, the keeper, the GPU
+# backends' host code. Not built: simd and conformance (twenty-fold slower
+# under ASan, 40-130 s a test; the simd kernels run here anyway, as the
+# engine's default backend), bench, headers, fuzz (built with ASan and
+# UBSan already), realtime (RealtimeSanitizer cannot share a process with
+# ASan), build and sanitize (builds of their own). jack is built only
+# because lv2's jalv test names its tools.
+folders='cli;engine;gpu;instrument;jack;keeper;lv2;model;modulation;physics;presets;runner;voices'
+# Their tests not run here, and why:
 excluded=(
     tsan                          # ThreadSanitizer: a runtime of its own
     keeper_dlopen                 # RTLD_DEEPBIND, which the sanitizers refuse
     'jack|jalv|lv2_apply|lv2_manifest'  # hosts outside this build
-    build_gcc_warnings sanitize_  # builds of their own
-    fuzz                          # built with ASan and UBSan already
-    # Slow under ASan (40-130 s; 3-10 s natively):
-    'simd_random|simd_blocks|conformance_simd|energy_bounded'
+    keeper_model                  # the protocol's spin model: no library code
+    keeper_slow                   # 200 ms deadlines, for native speed
+    io_midi_load                  # the MIDI parser: fuzzed with ASan (tests/fuzz)
+    energy_bounded                # 20 s under ASan: long runs of small models
     # Mostly PoCL compiling kernels (5-30 s); opencl_gpu_step and
     # opencl_gpu_voices still run the OpenCL backend's host code:
-    'conformance_opencl|opencl_gpu_(render|followers|blocks)|_batch_opencl'
-    'instrument_blocks_opencl|gpu_followers_cpu_batch'
-    io_midi_load                  # the MIDI parser: fuzzed with ASan (tests/fuzz)
-    keeper_model                  # the protocol's spin model: no library code
-    bench_groups                  # bench_quick_smoke runs the same command
+    'opencl_gpu_(render|followers|blocks)|_batch_opencl|instrument_blocks_opencl'
+    gpu_followers_cpu_batch
     # The presets' long phrases (5-12 s each): preset_demo, and the small
     # feature presets, still run; the instrument_* and voices_engine_*
     # tests cover the features of these at the unit level:
@@ -61,6 +67,9 @@ excluded=(
     'preset_(vibraphone|sitar|wind-chimes|mpe-pad)$'
 )
 exclude=$(IFS='|'; echo "${excluded[*]}")
+if [ -n "$only" ]; then
+    folders=''
+fi
 
 if [ -z "$cc" ] || ! "$cc" --version 2> /dev/null | grep -q clang; then
     echo "SKIP: the C compiler ($cc) is not clang: no -shared-libsan"
@@ -80,7 +89,7 @@ runtime_dir=$(dirname "$("$cc" -print-file-name="libclang_rt.asan-$(uname -m).so
 
 if ! cmake -S "$source_dir" -B "$build_dir" -DCMAKE_C_COMPILER="$cc" \
         -DCMAKE_BUILD_TYPE=None "-DCMAKE_C_FLAGS=$flags" -DSPRUNG_RTSAN_RUNTIME= \
-        -DSPRUNG_CUDA=OFF \
+        -DSPRUNG_CUDA=OFF "-DSPRUNG_TEST_FOLDERS=$folders" \
         >> "$log" 2>&1; then
     tail -n 30 "$log"
     echo "FAIL: cmake could not configure the sanitizer build (log: $log)"
