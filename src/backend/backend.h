@@ -117,12 +117,11 @@ typedef struct SprungBackend {
 
     /* Runs n_steps engine steps. Before step s, every start with .step == s
      * takes effect (starts are sorted by step, each step < n_steps; NULL
-     * when n_starts is 0); then
-     * phase 1 and phase 2 (kernel/sprung_step.h) and the stereo microphone
-     * mix into left[s] and right[s]. n_steps is at most the config's
-     * max_block_frames × oversampling; n_starts at most
-     * SPRUNG_BACKEND_MAX_PULSE_STARTS. One call is one block: a GPU backend
-     * renders it in one launch. */
+     * when n_starts is 0); then phase 1 and phase 2 (kernel/sprung_step.h)
+     * and the stereo microphone mix into left[s] and right[s]. n_steps is
+     * at most the config's max_block_frames × oversampling; n_starts at
+     * most SPRUNG_BACKEND_MAX_PULSE_STARTS. One call is one block: a GPU
+     * backend renders it in one launch. */
     void (*advance)(void *ctx, uint32_t n_steps, const SprungPulseStart *starts,
                     uint32_t n_starts, float *left, float *right);
 
