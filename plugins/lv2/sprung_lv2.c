@@ -36,7 +36,7 @@ static void map_uris(Plugin *self)
     u->atom_Double = map_uri(m, LV2_ATOM__Double);
     u->atom_Sequence = map_uri(m, LV2_ATOM__Sequence);
     u->atom_URID = map_uri(m, LV2_ATOM__URID);
-    u->atom_frameTime = map_uri(m, LV2_ATOM__frameTime);
+    u->atom_beatTime = map_uri(m, LV2_ATOM__beatTime);
     u->atom_eventTransfer = map_uri(m, LV2_ATOM__eventTransfer);
     u->midi_MidiEvent = map_uri(m, LV2_MIDI__MidiEvent);
     u->patch_Set = map_uri(m, LV2_PATCH__Set);

@@ -115,7 +115,7 @@ typedef struct WorkResponse {
 
 typedef struct Uris {
     LV2_URID atom_Blank, atom_Object, atom_Path, atom_String, atom_Literal, atom_Int,
-        atom_Long, atom_Float, atom_Double, atom_Sequence, atom_URID, atom_frameTime,
+        atom_Long, atom_Float, atom_Double, atom_Sequence, atom_URID, atom_beatTime,
         atom_eventTransfer, midi_MidiEvent, patch_Set, patch_Get, patch_property, patch_value,
         patch_subject, sprung_preset, sprung_oversampling, sprung_presetJson, sprung_gain,
         sprung_macro[SPRUNG_LV2_MACROS];

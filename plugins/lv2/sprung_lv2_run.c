@@ -328,9 +328,11 @@ static SPRUNG_REALTIME uint32_t read_control(Plugin *self, uint32_t n_samples)
     if (!seq || !self->map || seq->atom.type != u->atom_Sequence ||
         seq->atom.size < sizeof(LV2_Atom_Sequence_Body))
         return 0;
-    /* Frame times only; a sequence in beats (no host does this for a
-     * plugin that asks for frames) plays everything at frame 0. */
-    const int frames = seq->body.unit == 0 || seq->body.unit == u->atom_frameTime;
+    /* Frame times unless the sequence says beats: jalv 1.6 leaves its
+     * unit uninitialised, so anything else is frames. A sequence in beats
+     * (no host sends one to a plugin that asks for frames) plays
+     * everything at frame 0. */
+    const int frames = seq->body.unit != u->atom_beatTime;
     const uint8_t *p = (const uint8_t *)(seq + 1);
     const uint8_t *end = (const uint8_t *)&seq->body + seq->atom.size;
     uint32_t last_frame = 0;

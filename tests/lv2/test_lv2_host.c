@@ -5,7 +5,8 @@
  * it promises no more alignment than LV2 does: its control sequence is
  * 4-byte aligned only (as jalv 1.6's), and its worker messages lie at 4
  * mod 8; the sanitizer build (tests/sanitize) catches a plugin that reads
- * either in place as wider types.
+ * either in place as wider types. Like jalv 1.6, it leaves the sequence's
+ * time unit garbage.
  * Subcommands:
  *   exact      output bit-identical to the runner driven directly as `sprung
  *              render` drives it, with the same block schedule (varied block
@@ -343,7 +344,13 @@ static void host_free(Host *h)
 static void host_begin(Host *h)
 {
     lv2_atom_forge_set_buffer(&h->forge, h->control, SEQ_BYTES);
-    lv2_atom_forge_sequence_head(&h->forge, &h->seq_frame, urid(LV2_ATOM__frameTime));
+    lv2_atom_forge_sequence_head(&h->forge, &h->seq_frame, 0);
+    /* jalv 1.6 leaves the sequence's unit uninitialised: garbage here,
+     * which the plugin must take for frames (only atom:beatTime is beats;
+     * reading anything else as beats played every note at frame 0). */
+    const uint32_t garbage_unit = 0xbebebebeu;
+    memcpy(h->control + offsetof(LV2_Atom_Sequence, body.unit), &garbage_unit,
+           sizeof garbage_unit);
 }
 
 static void host_midi(Host *h, uint32_t frame, const uint8_t *bytes, uint32_t size)
