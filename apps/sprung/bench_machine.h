@@ -1,9 +1,10 @@
 /* The conditions `sprung bench` measured under, so that its figures can be
- * read on a shared, frequency-scaled machine: the CPU, the core's clock and
- * its vector-add throughput by probe at the start and the end of the run,
- * the load average, and the time the hypervisor took (steal). On the KVM
- * guest of docs/benchmarks.md the same binary's share of a core moved by
- * 1.7x across days; the probe tells a slower clock from a busier core.
+ * read on a shared, frequency-scaled machine: the CPU; the core's clock,
+ * its vector-add throughput and its time per load from memory beyond L1,
+ * by probe at the start and the end of the run; the load average; and the
+ * time the hypervisor took (steal). On the KVM guest of docs/benchmarks.md
+ * the same binary's share of a core moved by 1.7x across days; the probe
+ * tells a slower clock from a busier core or busier caches.
  * Command thread only. */
 #ifndef SPRUNG_APP_BENCH_MACHINE_H
 #define SPRUNG_APP_BENCH_MACHINE_H
